@@ -1,0 +1,1 @@
+"""Principals, access keys, roles and permissions."""

@@ -1,0 +1,51 @@
+"""Access key format.
+
+Invariant: ``srk_{env}_{id}_{secret}_{check}`` where env is ``live`` or ``test``,
+id is 16 and secret 52 lowercase base32 characters (80 and 260 random bits) and
+check is the 7-character base32 CRC-32 of everything before it. The fixed prefix
+lets secret scanners find leaked keys; the checksum rejects typos without a
+database lookup; only the id is ever logged or stored in clear.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+import zlib
+from dataclasses import dataclass
+
+_RE = re.compile(r"srk_(live|test)_([a-z2-7]{16})_([a-z2-7]{52})_([a-z2-7]{7})")
+
+
+def _b32(data: bytes) -> str:
+    return base64.b32encode(data).decode().rstrip("=").lower()
+
+
+def _check(body: str) -> str:
+    return _b32(zlib.crc32(body.encode()).to_bytes(4, "big"))
+
+
+@dataclass(frozen=True)
+class ParsedKey:
+    env: str
+    key_id: str
+    secret: str
+
+
+def generate(env: str) -> tuple[str, ParsedKey]:
+    key_id = _b32(secrets.token_bytes(10))
+    secret = _b32(secrets.token_bytes(32))[:52]
+    body = f"srk_{env}_{key_id}_{secret}"
+    return f"{body}_{_check(body)}", ParsedKey(env, key_id, secret)
+
+
+def parse(text: str) -> ParsedKey | None:
+    """None unless ``text`` is well formed and its checksum matches."""
+    m = _RE.fullmatch(text)
+    if m is None:
+        return None
+    body = text[: -len(m.group(4)) - 1]
+    if not secrets.compare_digest(_check(body), m.group(4)):
+        return None
+    return ParsedKey(m.group(1), m.group(2), m.group(3))

@@ -1,0 +1,1 @@
+"""HTTP API: FastAPI app factory and one router module per resource."""

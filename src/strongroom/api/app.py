@@ -1,0 +1,67 @@
+"""``create_app(settings)``: the single composition root of the HTTP service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from strongroom import __version__
+from strongroom.api import errors
+from strongroom.api.middleware import RequestContextMiddleware
+from strongroom.api.routers import ROUTERS
+from strongroom.api.schemas import ErrorOut
+from strongroom.config import Settings
+from strongroom.keys.scheduler import run_scheduler
+from strongroom.services.container import Services, build_services
+
+ERROR_RESPONSES = {
+    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 410, 413, 500, 503)
+}
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    svc = services or build_services(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await svc.start()
+        task = (
+            asyncio.create_task(run_scheduler(svc.lifecycle, settings.scheduler_interval_seconds))
+            if settings.scheduler_enabled
+            else None
+        )
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if services is None:
+                await svc.close()
+
+    app = FastAPI(
+        title="Strongroom",
+        version=__version__,
+        description="Per-user encryption and key management. Every /api/v1 call needs X-API-Key.",
+        lifespan=lifespan,
+        responses=ERROR_RESPONSES,  # type: ignore[arg-type]
+    )
+    app.state.services = svc
+    for router in ROUTERS:
+        app.include_router(router)
+    errors.install(app)
+    app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` workers: settings from the environment."""
+    from strongroom.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

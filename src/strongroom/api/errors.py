@@ -1,0 +1,82 @@
+"""The one place errors become JSON: ``{"success": false, "error": {code, message,
+details}, "requestId"}``. No values, SQL or stack traces ever reach a body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
+
+from strongroom.errors import (
+    InternalError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    StrongroomError,
+)
+
+log = structlog.get_logger("strongroom.api")
+
+
+def error_body(request: Request, exc: StrongroomError) -> JSONResponse:
+    error: dict[str, Any] = {"code": exc.code, "message": exc.text}
+    if exc.detail:
+        error["details"] = exc.detail
+    rid = getattr(request.state, "request_id", None)
+    return JSONResponse({"success": False, "error": error, "requestId": rid},
+                        status_code=exc.status)  # fmt: skip
+
+
+def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Only where and what kind: pydantic's "input" and "ctx" may echo the caller's data.
+    return [{"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type", "invalid")}
+            for e in exc.errors()[:20]]  # fmt: skip
+
+
+async def _strongroom(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StrongroomError)
+    if exc.status >= 500:
+        log.error("request_failed", code=exc.code, error_type=type(exc).__name__)
+    return error_body(request, exc)
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_body(request, InvalidInput(errors=_validation_details(exc)))
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_body(request, NotFound())
+    if exc.status_code == 413:
+        return error_body(request, PayloadTooLarge())
+    err = InvalidInput("method not allowed" if exc.status_code == 405 else "bad request")
+    response = error_body(request, err)
+    response.status_code = exc.status_code if 400 <= exc.status_code < 500 else 400
+    return response
+
+
+async def _database(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database_error", error_type=type(exc).__name__)
+    return error_body(request, ServiceUnavailable())
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Type only: a message or traceback could carry values.
+    log.error("unhandled_exception", error_type=type(exc).__name__)
+    return error_body(request, InternalError())
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(StrongroomError, _strongroom)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,80 @@
+"""Pure ASGI middleware (cheaper than BaseHTTPMiddleware on the hot path)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_RID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _error(status: int, code: str, message: str, rid: str) -> tuple[dict[str, Any], bytes]:
+    body = {"success": False, "error": {"code": code, "message": message}, "requestId": rid}
+    return {"status": status}, json.dumps(body).encode()
+
+
+class RequestContextMiddleware:
+    """Assigns a request id (or accepts a sane ``X-Request-Id``), echoes it in the
+    response, and refuses bodies over ``max_body`` bytes with 413 ``REQ001``."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = ""
+        length = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id" and _RID.fullmatch(value.decode("latin-1")):
+                rid = value.decode("latin-1")
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else -1
+        rid = rid or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        if length is not None and (length < 0 or length > self.max_body):
+            await self._reject(send, rid, 413 if length > 0 else 400)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _TooLarge()
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except _TooLarge:
+            await self._reject(send, rid, 413)
+
+    async def _reject(self, send: Send, rid: str, status: int) -> None:
+        code, msg = ("REQ001", "request too large") if status == 413 else ("ENC001", "bad request")
+        start, body = _error(status, code, msg, rid)
+        headers = [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())]
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(HTTPException):
+    """Raised mid-stream; FastAPI re-raises HTTPExceptions from body parsing unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)

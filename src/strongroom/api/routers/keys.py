@@ -1,0 +1,90 @@
+"""Key lifecycle: create, metadata, public key, history, policy, scheduled deletion."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path
+
+from strongroom.api.deps import require, services
+from strongroom.api.schemas import (
+    CreateKeyRequest,
+    DeletionRequest,
+    HistoryItem,
+    HistoryOut,
+    KeyMetadata,
+    PolicyRequest,
+    PublicKeyOut,
+    UserId,
+)
+from strongroom.audit.models import Actor
+from strongroom.crypto.codec import b64url
+from strongroom.errors import InvalidInput
+from strongroom.services.container import Services
+
+router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
+Svc = Annotated[Services, Depends(services)]
+UserPath = Annotated[UserId, Path()]
+
+
+@router.post("", status_code=201, response_model=KeyMetadata)
+async def create_key(
+    body: CreateKeyRequest, svc: Svc, actor: Annotated[Actor, Depends(require("keys:create"))]
+) -> KeyMetadata:
+    info = await svc.keys.create(actor, body.userId, body.keyType, body.rotationPeriodDays)
+    return KeyMetadata.of(info)
+
+
+@router.get("/{userId}", response_model=KeyMetadata)
+async def get_key(
+    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:read"))]
+) -> KeyMetadata:
+    return KeyMetadata.of(await svc.keys.metadata(actor, userId))
+
+
+@router.get("/{userId}/public", response_model=PublicKeyOut)
+async def get_public_key(
+    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:read-public"))]
+) -> PublicKeyOut:
+    info = await svc.keys.metadata(actor, userId)
+    pub = info.current.public_key
+    if pub is None:
+        raise InvalidInput("symmetric key has no public key")
+    return PublicKeyOut(userId=info.user_id, keyType=info.key_type, version=info.current_version,
+                        publicKey=b64url(pub),
+                        ciphertextPrefix=svc.settings.ciphertext_prefix)  # fmt: skip
+
+
+@router.get("/{userId}/history", response_model=HistoryOut)
+async def get_history(
+    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:read"))]
+) -> HistoryOut:
+    entries = await svc.keys.history(actor, userId)
+    return HistoryOut(userId=userId, history=[HistoryItem.of(h) for h in entries])
+
+
+@router.patch("/{userId}/policy", response_model=KeyMetadata)
+async def update_policy(
+    userId: UserPath, body: PolicyRequest, svc: Svc,
+    actor: Annotated[Actor, Depends(require("keys:admin"))],
+) -> KeyMetadata:  # fmt: skip
+    info = await svc.keys.update_policy(
+        actor, userId, body.minDecryptionVersion, body.rotationPeriodDays
+    )
+    return KeyMetadata.of(info)
+
+
+@router.post("/{userId}/deletion", response_model=KeyMetadata, status_code=202)
+async def schedule_deletion(
+    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:delete"))],
+    body: Annotated[DeletionRequest | None, Body()] = None,
+) -> KeyMetadata:  # fmt: skip
+    days = body.waitingPeriodDays if body else None
+    return KeyMetadata.of(await svc.lifecycle.schedule_deletion(actor, userId, days))
+
+
+@router.delete("/{userId}/deletion", response_model=KeyMetadata)
+async def cancel_deletion(
+    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:delete"))]
+) -> KeyMetadata:
+    return KeyMetadata.of(await svc.lifecycle.cancel_deletion(actor, userId))

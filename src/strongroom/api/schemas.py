@@ -1,0 +1,164 @@
+"""Request and response shapes. The four seed endpoints keep the seed's exact field
+names (``userId``, ``data``, ``encryptedData``, ``decryptedData``, ``rotatedData``);
+fields are only ever added."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from strongroom.crypto.codec import b64url
+from strongroom.keys.models import HistoryEntry, KeyInfo
+
+UserId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._@:+=-]+$")
+]
+KeyType = Literal["x25519-hpke", "p256-hpke", "mlkem768-x25519-hpke", "aes256-gcm"]
+Context = Annotated[str | None, Field(default=None, description="Bound as AAD; must match")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class CreateKeyRequest(Strict):
+    userId: UserId
+    keyType: KeyType | None = None
+    rotationPeriodDays: Annotated[int | None, Field(ge=1, le=3650)] = None
+
+
+class EncryptRequest(Strict):
+    userId: UserId
+    data: list[str]
+    context: Context = None
+
+
+class DecryptRequest(EncryptRequest):
+    pass
+
+
+class RewrapRequest(EncryptRequest):
+    pass
+
+
+class RotateRequest(Strict):
+    userId: UserId
+    data: list[Any]
+    reason: Literal["on-demand", "compliance", "compromise"] = "on-demand"
+    context: Context = None
+
+
+class PolicyRequest(Strict):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    minDecryptionVersion: Annotated[int | None, Field(ge=1)] = None
+    rotationPeriodDays: Annotated[int | None, Field(ge=1, le=3650)] = None
+
+
+class DeletionRequest(Strict):
+    waitingPeriodDays: Annotated[float | None, Field(ge=0, le=365)] = None
+
+
+class EncryptResponse(BaseModel):
+    encryptedData: list[str]
+
+
+class DecryptResponse(BaseModel):
+    decryptedData: list[str]
+
+
+class RotateResponse(BaseModel):
+    rotatedData: list[Any]
+    version: int
+
+
+class RewrapResponse(BaseModel):
+    rewrappedData: list[str]
+    version: int
+
+
+class VersionOut(BaseModel):
+    version: int
+    state: str
+    createdAt: datetime
+    destroyedAt: datetime | None
+
+
+class KeyMetadata(BaseModel):
+    success: bool = True
+    userId: str
+    keyType: str
+    state: str
+    currentVersion: int
+    minDecryptionVersion: int
+    rotationPeriodDays: int
+    nextRotationAt: datetime
+    deletionDate: datetime | None
+    createdAt: datetime
+    lastRotatedAt: datetime
+    publicKey: str | None
+    versions: list[VersionOut]
+
+    @classmethod
+    def of(cls, info: KeyInfo) -> KeyMetadata:
+        pub = info.current.public_key
+        return cls(
+            userId=info.user_id,
+            keyType=info.key_type,
+            state=info.state.value,
+            currentVersion=info.current_version,
+            minDecryptionVersion=info.min_decryption_version,
+            rotationPeriodDays=info.rotation_period_days,
+            nextRotationAt=info.last_rotated_at + timedelta(days=info.rotation_period_days),
+            deletionDate=info.deletion_date,
+            createdAt=info.created_at,
+            lastRotatedAt=info.last_rotated_at,
+            publicKey=b64url(pub) if pub else None,
+            versions=[
+                VersionOut(
+                    version=v.version,
+                    state=v.state.value,
+                    createdAt=v.created_at,
+                    destroyedAt=v.destroyed_at,
+                )
+                for v in info.versions
+            ],
+        )
+
+
+class PublicKeyOut(BaseModel):
+    userId: str
+    keyType: str
+    version: int
+    publicKey: str = Field(description="base64url, no padding; layout in docs/ciphertext.md")
+    ciphertextPrefix: str
+
+
+class HistoryItem(BaseModel):
+    version: int
+    event: str
+    reason: str | None
+    actor: str
+    at: datetime
+
+    @classmethod
+    def of(cls, h: HistoryEntry) -> HistoryItem:
+        return cls(version=h.version, event=h.event, reason=h.reason, actor=h.actor, at=h.at)
+
+
+class HistoryOut(BaseModel):
+    userId: str
+    history: list[HistoryItem]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorOut(BaseModel):
+    success: Literal[False] = False
+    error: ErrorDetail
+    requestId: str | None

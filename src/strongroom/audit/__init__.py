@@ -1,0 +1,1 @@
+"""Audit trail: append-only records of every security-relevant action."""

@@ -1,0 +1,36 @@
+"""Audit events. Invariant: no field ever holds plaintext, ciphertext, key material
+or a credential; ``detail`` holds only counts, codes and identifiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: principal id, tenant, request id and client address."""
+
+    principal: str
+    tenant: str
+    request_id: str
+    client_addr: str | None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    actor: Actor
+    action: str
+    outcome: Outcome
+    target: str | None = None
+    item_count: int | None = None
+    detail: dict[str, Any] | None = None
+    ts: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -1,0 +1,100 @@
+"""Fail-closed audit log.
+
+Two paths: ``record_in`` adds the record to the caller's transaction (state
+changes and their record commit together or not at all); ``append`` group-commits
+records of read-only operations (encrypt, decrypt) and returns only once they are
+durable, so a caller never releases a result whose record was not written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Protocol
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from strongroom.audit.models import AuditEvent
+from strongroom.errors import AuditUnavailable
+from strongroom.store.db import Database
+from strongroom.store.models import AuditRecord
+
+log = structlog.get_logger("strongroom.audit")
+
+
+def insert_records(session: AsyncSession, events: Sequence[AuditEvent]) -> None:
+    """Queue inserts on the session; they commit with the session's transaction."""
+    session.add_all(
+        [
+            AuditRecord(
+                ts=e.ts,
+                request_id=e.actor.request_id,
+                actor=e.actor.principal,
+                tenant_id=e.actor.tenant,
+                action=e.action,
+                target=e.target,
+                outcome=e.outcome.value,
+                item_count=e.item_count,
+                client_addr=e.actor.client_addr,
+                detail=e.detail,
+            )
+            for e in events
+        ]
+    )
+
+
+class AuditSink(Protocol):
+    async def append(self, event: AuditEvent) -> None: ...
+
+    def record_in(self, session: AsyncSession, event: AuditEvent) -> None: ...
+
+
+class AuditLog:
+    """Group-committing writer to the ``audit_records`` table."""
+
+    def __init__(self, db: Database, flush_interval_s: float = 0.002, max_batch: int = 500):
+        self._db = db
+        self._interval = flush_interval_s
+        self._max_batch = max_batch
+        self._pending: list[tuple[AuditEvent, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def record_in(self, session: AsyncSession, event: AuditEvent) -> None:
+        insert_records(session, [event])
+
+    async def append(self, event: AuditEvent) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, fut))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_soon())
+        await fut
+
+    async def _flush_soon(self) -> None:
+        # Waiting a moment lets concurrent requests share one commit.
+        if self._interval:
+            await asyncio.sleep(self._interval)
+        while self._pending:
+            batch, self._pending = (
+                self._pending[: self._max_batch],
+                self._pending[self._max_batch :],
+            )
+            await self._write(batch)
+
+    async def _write(self, batch: Sequence[tuple[AuditEvent, asyncio.Future[None]]]) -> None:
+        try:
+            async with self._db.transaction() as session:
+                insert_records(session, [e for e, _ in batch])
+        except Exception as exc:
+            log.error("audit_write_failed", error_type=type(exc).__name__, records=len(batch))
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(AuditUnavailable())
+            return
+        for _, fut in batch:
+            if not fut.done():
+                fut.set_result(None)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            await asyncio.gather(self._flusher, return_exceptions=True)

@@ -1,0 +1,46 @@
+"""Settings, read from the environment (prefix ``STRONGROOM_``) by ``main`` only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_TENANT = "default"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STRONGROOM_", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./strongroom.db"
+    kms: Literal["local"] = "local"
+    master_key_file: Path = Path("./strongroom.key")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = Field(default=1, ge=1)
+
+    ciphertext_prefix: str = Field(default="sr", pattern=r"^[a-z][a-z0-9]{0,15}$")
+    default_key_type: str = "x25519-hpke"
+    default_rotation_days: int = Field(default=90, ge=1)
+    deletion_window_days: float = Field(default=7.0, ge=0)
+    min_deletion_window_days: float = Field(default=1.0, ge=0)
+
+    max_items_per_batch: int = Field(default=1000, ge=1)
+    max_item_bytes: int = Field(default=65536, ge=1)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_user_id_length: int = Field(default=200, ge=1)
+    max_context_length: int = Field(default=1024, ge=0)
+
+    private_key_cache_size: int = Field(default=10000, ge=0)
+    private_key_cache_ttl_seconds: float = Field(default=900.0, ge=0)
+    data_key_cache_size: int = Field(default=10000, ge=0)
+    metadata_cache_ttl_seconds: float = Field(default=1.0, ge=0)
+    access_key_cache_ttl_seconds: float = Field(default=5.0, ge=0)
+
+    scheduler_interval_seconds: float = Field(default=60.0, gt=0)
+    scheduler_enabled: bool = True
+    audit_flush_interval_ms: float = Field(default=2.0, ge=0)
+    log_level: str = "INFO"

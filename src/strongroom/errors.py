@@ -1,0 +1,83 @@
+"""Error classes carrying a stable code and HTTP status.
+
+Messages are fixed strings chosen by the code that raises; they never contain
+request values, key material, SQL or stack traces. ``detail`` may carry only
+non-sensitive structure (an item index, a field path, a limit).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class StrongroomError(Exception):
+    code: ClassVar[str] = "SYS001"
+    status: ClassVar[int] = 500
+    message: ClassVar[str] = "internal error"
+
+    def __init__(self, message: str | None = None, **detail: Any) -> None:
+        self.text = message or self.message
+        self.detail = detail
+        super().__init__(self.text)
+
+
+class KeyNotFound(StrongroomError):
+    code, status, message = "KEY001", 404, "key not found"
+
+
+class KeyConflict(StrongroomError):
+    code, status, message = "KEY002", 409, "key rotation in progress; retry"
+
+
+class KeyExists(StrongroomError):
+    code, status, message = "KEY003", 409, "key already exists"
+
+
+class KeyDestroyed(StrongroomError):
+    code, status, message = "KEY004", 410, "key destroyed: data encrypted under it is unrecoverable"
+
+
+class KeyDisabled(StrongroomError):
+    code, status, message = "KEY005", 409, "key is disabled (scheduled for deletion)"
+
+
+class InvalidPolicy(StrongroomError):
+    code, status, message = "KEY006", 400, "invalid key policy"
+
+
+class InvalidInput(StrongroomError):
+    code, status, message = "ENC001", 400, "invalid input"
+
+
+class InvalidCiphertext(InvalidInput):
+    """One opaque error for every unopenable ciphertext (no oracle)."""
+
+    message = "invalid ciphertext"
+
+
+class AuthenticationFailed(StrongroomError):
+    code, status, message = "AUTH001", 401, "invalid or missing credentials"
+
+
+class Forbidden(StrongroomError):
+    code, status, message = "AUTH002", 403, "forbidden"
+
+
+class PayloadTooLarge(StrongroomError):
+    code, status, message = "REQ001", 413, "request too large"
+
+
+class NotFound(StrongroomError):
+    code, status, message = "REQ002", 404, "not found"
+
+
+class InternalError(StrongroomError):
+    code, status, message = "SYS001", 500, "internal error"
+
+
+class ServiceUnavailable(StrongroomError):
+    code, status, message = "SYS001", 503, "service unavailable"
+
+
+class AuditUnavailable(ServiceUnavailable):
+    message = "audit trail unavailable; operation refused"

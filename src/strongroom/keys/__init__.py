@@ -1,0 +1,1 @@
+"""Per-user keys: create, encrypt, decrypt, rotate, rewrap, policy, crypto-shredding."""

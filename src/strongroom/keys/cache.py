@@ -1,0 +1,95 @@
+"""In-process caches for one replica.
+
+* metadata: (tenant, userId) -> KeyInfo, short TTL (other replicas may rotate);
+* private keys: (tenant, userId, version) -> loaded key, LRU + TTL (15 min default);
+* data keys: (tenant, userId, version, SHA-256(header), context) -> opened DataKey,
+  filled only after this user's own private key opened the header.
+
+Every entry of a user is dropped together on rotation, deletion or policy change.
+Secret entries never leave process memory (no Redis, no disk).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Hashable
+from typing import Any
+
+from cachetools import LRUCache, TTLCache
+
+from strongroom.crypto.envelope import DataKey
+from strongroom.keys.models import KeyInfo
+
+UserRef = tuple[str, str]
+
+
+def _new(size: int, ttl: float) -> TTLCache[Hashable, Any] | LRUCache[Hashable, Any]:
+    size = max(size, 1)
+    return TTLCache(maxsize=size, ttl=ttl, timer=time.monotonic) if ttl else LRUCache(size)
+
+
+class KeyCaches:
+    def __init__(
+        self, *, metadata_ttl: float, private_size: int, private_ttl: float, data_key_size: int
+    ) -> None:
+        self.metadata_ttl = metadata_ttl
+        self._metadata: TTLCache[Hashable, Any] | LRUCache[Hashable, Any] = _new(
+            max(private_size, 1024), metadata_ttl
+        )
+        self._private = _new(private_size, private_ttl)
+        self._data_keys = _new(data_key_size, private_ttl)
+        self._public: LRUCache[Hashable, Any] = LRUCache(max(private_size, 1024))
+        self._enabled = {
+            "metadata": metadata_ttl > 0,
+            "private": private_size > 0,
+            "data": data_key_size > 0,
+        }
+
+    # metadata -------------------------------------------------------------
+    def get_info(self, ref: UserRef) -> KeyInfo | None:
+        return self._metadata.get(ref) if self._enabled["metadata"] else None
+
+    def put_info(self, info: KeyInfo) -> None:
+        if self._enabled["metadata"]:
+            self._metadata[(info.tenant, info.user_id)] = info
+
+    # loaded public keys (immutable per version) --------------------------
+    def get_public(self, ref: UserRef, version: int) -> Any:
+        return self._public.get((*ref, version))
+
+    def put_public(self, ref: UserRef, version: int, key: Any) -> None:
+        self._public[(*ref, version)] = key
+
+    # private keys ----------------------------------------------------------
+    def get_private(self, ref: UserRef, version: int) -> Any:
+        return self._private.get((*ref, version))
+
+    def put_private(self, ref: UserRef, version: int, key: Any) -> None:
+        if self._enabled["private"]:
+            self._private[(*ref, version)] = key
+
+    # data keys -------------------------------------------------------------
+    @staticmethod
+    def data_key_id(ref: UserRef, version: int, header: bytes, context: str) -> Hashable:
+        return (*ref, version, hashlib.sha256(header).digest(), context)
+
+    def get_data_key(self, key_id: Hashable) -> DataKey | None:
+        result: DataKey | None = self._data_keys.get(key_id)
+        return result
+
+    def put_data_key(self, key_id: Hashable, dk: DataKey) -> None:
+        if self._enabled["data"]:
+            self._data_keys[key_id] = dk
+
+    # invalidation ------------------------------------------------------------
+    def drop_user(self, ref: UserRef) -> None:
+        """Forget everything about one user (rotation, deletion, policy change)."""
+        self._metadata.pop(ref, None)
+        for cache in (self._private, self._data_keys):
+            for k in [k for k in list(cache.keys()) if k[:2] == ref]:
+                cache.pop(k, None)
+
+    def clear(self) -> None:
+        for cache in (self._metadata, self._private, self._data_keys, self._public):
+            cache.clear()

@@ -1,0 +1,140 @@
+"""Batch encryption and decryption for one user's key, using the caches.
+
+Every failure to open an item becomes the same ``InvalidCiphertext`` naming only
+the item's index; the specific reason is logged, never returned (no oracle).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import structlog
+
+from strongroom.crypto import codec, envelope, suites
+from strongroom.crypto.binding import Binding
+from strongroom.crypto.errors import CiphertextError
+from strongroom.errors import InternalError, InvalidCiphertext, KeyDestroyed
+from strongroom.keys.cache import KeyCaches
+from strongroom.keys.models import KeyInfo, VersionState
+from strongroom.kms.interfaces import Kms, KmsError, Wrapped
+
+log = structlog.get_logger("strongroom.keys")
+
+# Loads the wrapped material of (key_id, version) from the database, or None.
+MaterialLoader = Callable[[int, int], Any]
+
+
+def wrap_context(info_tenant: str, user_id: str, version: int, key_type: str) -> dict[str, str]:
+    """What a user key's wrapped material is bound to inside the KMS."""
+    return {
+        "purpose": "user-key",
+        "tenant": info_tenant,
+        "user": user_id,
+        "version": str(version),
+        "type": key_type,
+    }
+
+
+class Cipher:
+    def __init__(self, kms: Kms, caches: KeyCaches, prefix: str, load_material: Any) -> None:
+        self._kms = kms
+        self._caches = caches
+        self.prefix = prefix
+        self._load_material = load_material
+
+    def binding(self, info: KeyInfo, version: int, context: str) -> Binding:
+        return Binding(info.suite, info.tenant, info.user_id, version, context)
+
+    # encrypt -----------------------------------------------------------------
+    def _recipient(self, info: KeyInfo) -> Any:
+        ref = (info.tenant, info.user_id)
+        key = self._caches.get_public(ref, info.current_version)
+        if key is None:
+            public = info.current.public_key
+            if public is None:
+                raise InternalError()
+            key = suites.load_public(info.suite, public)
+            self._caches.put_public(ref, info.current_version, key)
+        return key
+
+    async def encrypt(
+        self, info: KeyInfo, items: Sequence[bytes], context: str, version_key: Any = None
+    ) -> list[str]:
+        """Seal a batch under one fresh data key for the current version."""
+        version = info.current_version
+        if suites.is_asymmetric(info.suite):
+            recipient = version_key if version_key is not None else self._recipient(info)
+        else:
+            recipient = version_key or await self._private_key(info, version)
+        dk = envelope.new_data_key(self.binding(info, version, context), recipient)
+        head = codec.text_prefix(self.prefix, version)
+        return [head + codec.b64url(dk.seal(p)) for p in items]
+
+    # decrypt -----------------------------------------------------------------
+    def looks_newer(self, info: KeyInfo, text: str) -> bool:
+        """True if ``text`` names a version newer than ``info`` knows (stale cache)."""
+        version = text.split(":", 2)[1] if text.count(":") >= 2 else ""
+        return (
+            1 < len(version) <= 11
+            and version[1:].isdigit()
+            and (int(version[1:]) > info.current_version)
+        )
+
+    async def decrypt(self, info: KeyInfo, items: Sequence[str], context: str) -> list[bytes]:
+        out: list[bytes] = []
+        opened: dict[tuple[int, bytes], envelope.DataKey] = {}
+        for index, text in enumerate(items):
+            try:
+                version, payload = codec.parse_text(self.prefix, text)
+                self._check_version(info, version, index)
+                dk = opened.get((version, payload.header))
+                if dk is None:
+                    dk = await self._data_key(info, version, payload, context)
+                    opened[(version, payload.header)] = dk
+                out.append(dk.open(payload))
+            except CiphertextError as exc:
+                log.info("ciphertext_rejected", reason=exc.reason, index=index)
+                raise InvalidCiphertext(index=index) from None
+        return out
+
+    def _check_version(self, info: KeyInfo, version: int, index: int) -> None:
+        v = info.version(version)
+        if v is not None and v.state is VersionState.DESTROYED:
+            raise KeyDestroyed(index=index)
+        if v is None or version < info.min_decryption_version:
+            raise CiphertextError("version-not-usable")
+
+    async def _data_key(
+        self, info: KeyInfo, version: int, payload: codec.Payload, context: str
+    ) -> envelope.DataKey:
+        if payload.suite != info.suite:
+            raise CiphertextError("suite-mismatch")
+        ref = (info.tenant, info.user_id)
+        cache_id = self._caches.data_key_id(ref, version, payload.header, context)
+        dk = self._caches.get_data_key(cache_id)
+        if dk is None:
+            private = await self._private_key(info, version)
+            dk = envelope.open_data_key(
+                self.binding(info, version, context), private, payload.header
+            )
+            self._caches.put_data_key(cache_id, dk)
+        return dk
+
+    async def _private_key(self, info: KeyInfo, version: int) -> Any:
+        ref = (info.tenant, info.user_id)
+        key = self._caches.get_private(ref, version)
+        if key is not None:
+            return key
+        material = await self._load_material(info.key_id, version)
+        if material is None:  # destroyed between metadata read and now
+            raise KeyDestroyed()
+        ctx = wrap_context(info.tenant, info.user_id, version, info.key_type)
+        try:
+            raw = await self._kms.unwrap(Wrapped(material.kms_key_ref, material.wrapped), ctx)
+        except KmsError as exc:
+            log.error("kms_unwrap_failed", error_type=type(exc).__name__)
+            raise InternalError("key service failure") from None
+        key = suites.load_private(info.suite, raw) if suites.is_asymmetric(info.suite) else raw
+        self._caches.put_private(ref, version, key)
+        return key

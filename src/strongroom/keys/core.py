@@ -1,0 +1,150 @@
+"""Dependencies and helpers shared by the key services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.service import AuditSink
+from strongroom.config import Settings
+from strongroom.errors import (
+    InvalidInput,
+    KeyDestroyed,
+    KeyDisabled,
+    KeyNotFound,
+    PayloadTooLarge,
+    StrongroomError,
+)
+from strongroom.keys.cache import KeyCaches
+from strongroom.keys.cipher import Cipher
+from strongroom.keys.models import KeyInfo, KeyState, VersionInfo, VersionState
+from strongroom.kms.interfaces import Kms
+from strongroom.store import keys_repo
+from strongroom.store.db import Database
+from strongroom.store.models import KeyMaterial, UserKey, UserKeyVersion
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_info(row: UserKey, versions: Sequence[UserKeyVersion]) -> KeyInfo:
+    return KeyInfo(
+        key_id=row.id,
+        tenant=row.tenant_id,
+        user_id=row.user_id,
+        key_type=row.key_type,
+        state=KeyState(row.state),
+        current_version=row.current_version,
+        min_decryption_version=row.min_decryption_version,
+        rotation_period_days=row.rotation_period_days,
+        deletion_date=row.deletion_date,
+        generation=row.generation,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_rotated_at=row.last_rotated_at,
+        versions=tuple(
+            VersionInfo(
+                v.version, VersionState(v.state), v.created_at, v.destroyed_at, v.public_key
+            )
+            for v in versions
+        ),
+    )
+
+
+@dataclass
+class KeyCore:
+    db: Database
+    kms: Kms
+    audit: AuditSink
+    caches: KeyCaches
+    settings: Settings
+    clock: Callable[[], datetime] = utcnow
+
+    def __post_init__(self) -> None:
+        self.cipher = Cipher(
+            self.kms, self.caches, self.settings.ciphertext_prefix, self.load_material
+        )
+
+    async def load_material(self, key_id: int, version: int) -> KeyMaterial | None:
+        async with self.db.read() as s:
+            return await keys_repo.get_material(s, key_id, version)
+
+    async def load(self, tenant: str, user_id: str, *, fresh: bool = False) -> KeyInfo:
+        """The key's metadata (from the short-lived cache unless ``fresh``)."""
+        ref = (tenant, user_id)
+        info = None if fresh else self.caches.get_info(ref)
+        if info is None:
+            async with self.db.read() as s:
+                row = await keys_repo.get_key(s, tenant, user_id)
+                if row is None:
+                    raise KeyNotFound()
+                info = to_info(row, await keys_repo.get_versions(s, row.id))
+            self.caches.put_info(info)
+        return info
+
+    async def usable(self, actor: Actor, user_id: str, *, fresh: bool = False) -> KeyInfo:
+        """A key that may encrypt and decrypt now."""
+        info = await self.load(actor.tenant, user_id, fresh=fresh)
+        if info.state is KeyState.DESTROYED:
+            raise KeyDestroyed()
+        if info.state is KeyState.PENDING_DELETION:
+            raise KeyDisabled()
+        return info
+
+    def check_batch(self, items: Sequence[Any]) -> None:
+        if len(items) > self.settings.max_items_per_batch:
+            raise PayloadTooLarge(limit=self.settings.max_items_per_batch)
+
+    def check_context(self, context: str | None) -> str:
+        context = context or ""
+        if len(context) > self.settings.max_context_length:
+            raise InvalidInput("context too long", limit=self.settings.max_context_length)
+        return context
+
+    def encode_items(self, items: Sequence[str]) -> list[bytes]:
+        limit = self.settings.max_item_bytes
+        out: list[bytes] = []
+        for index, item in enumerate(items):
+            try:
+                raw = item.encode()
+            except UnicodeEncodeError:  # lone surrogates are valid JSON but not UTF-8
+                raise InvalidInput("item is not valid Unicode", index=index) from None
+            if len(raw) > limit:
+                raise PayloadTooLarge("item too large", index=index, limit=limit)
+            out.append(raw)
+        return out
+
+    def event(
+        self,
+        actor: Actor,
+        action: str,
+        outcome: Outcome,
+        target: str | None,
+        count: int | None = None,
+        **detail: Any,
+    ) -> AuditEvent:
+        return AuditEvent(
+            actor=actor,
+            action=action,
+            outcome=outcome,
+            target=target,
+            item_count=count,
+            detail=detail or None,
+        )
+
+    async def record_failure(
+        self,
+        actor: Actor,
+        action: str,
+        target: str | None,
+        exc: StrongroomError,
+        count: int | None = None,
+    ) -> None:
+        detail: dict[str, Any] = {"code": exc.code}
+        if "index" in exc.detail:
+            detail["index"] = exc.detail["index"]
+        await self.audit.append(self.event(actor, action, Outcome.FAILURE, target, count, **detail))

@@ -1,0 +1,154 @@
+"""Rotation: a new key version, and all-or-nothing re-encryption of the caller's data."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from strongroom.audit.models import Actor, Outcome
+from strongroom.crypto import codec, suites
+from strongroom.errors import KeyConflict, PayloadTooLarge, StrongroomError
+from strongroom.keys.cipher import wrap_context
+from strongroom.keys.core import KeyCore
+from strongroom.keys.models import KeyInfo, KeyState, RotationReason, VersionInfo, VersionState
+from strongroom.store import keys_repo
+
+Path = tuple[int, tuple[str | int, ...]]
+
+
+def find_ciphertexts(prefix: str, data: Sequence[Any]) -> list[tuple[Path, str]]:
+    """Every Strongroom ciphertext in ``data``: top-level strings, or strings at any
+    depth inside objects and arrays. Other values are not touched."""
+    found: list[tuple[Path, str]] = []
+
+    def walk(index: int, path: tuple[str | int, ...], value: Any) -> None:
+        if isinstance(value, str):
+            if codec.looks_like_ciphertext(prefix, value):
+                found.append(((index, path), value))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(index, (*path, k), v)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(index, (*path, i), v)
+
+    for index, item in enumerate(data):
+        walk(index, (), item)
+    return found
+
+
+def replace_at(data: Sequence[Any], replacements: dict[Path, str]) -> list[Any]:
+    def rebuild(index: int, path: tuple[str | int, ...], value: Any) -> Any:
+        if (index, path) in replacements:
+            return replacements[(index, path)]
+        if isinstance(value, dict):
+            return {k: rebuild(index, (*path, k), v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rebuild(index, (*path, i), v) for i, v in enumerate(value)]
+        return value
+
+    return [rebuild(i, (), item) for i, item in enumerate(data)]
+
+
+class RotationService:
+    def __init__(self, core: KeyCore) -> None:
+        self.core = core
+
+    async def rotate(
+        self,
+        actor: Actor,
+        user_id: str,
+        data: list[Any],
+        reason: RotationReason,
+        context: str | None,
+    ) -> list[Any]:
+        core = self.core
+        found = find_ciphertexts(core.settings.ciphertext_prefix, data)
+        try:
+            core.check_batch(data)
+            if len(found) > core.settings.max_items_per_batch:
+                raise PayloadTooLarge(limit=core.settings.max_items_per_batch)
+            ctx = core.check_context(context)
+            info = await core.usable(actor, user_id, fresh=True)
+            texts = [t for _, t in found]
+            core.encode_items(texts)
+            try:
+                plain = await core.cipher.decrypt(info, texts, ctx)
+            except StrongroomError as exc:
+                # Name the caller's item (and the field inside it), not our flat index.
+                if "index" in exc.detail:
+                    index, path = found[exc.detail["index"]][0]
+                    exc.detail = {"index": index, "path": "/".join(map(str, path))}
+                raise
+            fresh = await self.new_version(actor, info, reason, plain, ctx)
+        except StrongroomError as exc:
+            await core.record_failure(actor, "key.rotate", user_id, exc, len(found))
+            raise
+        out = replace_at(data, {p: c for (p, _), c in zip(found, fresh, strict=True)})
+        return out, info.current_version + 1
+
+    async def new_version(
+        self,
+        actor: Actor,
+        info: KeyInfo,
+        reason: RotationReason,
+        plain: Sequence[bytes],
+        context: str,
+    ) -> list[str]:
+        """Create version n+1, seal ``plain`` under it, then commit only if version n
+        is still current (compare-and-set); otherwise KEY002 and nothing changes."""
+        core, now = self.core, self.core.clock()
+        version = info.current_version + 1
+        material = suites.generate(info.suite)
+        wrapped = await core.kms.wrap(
+            material.private, wrap_context(info.tenant, info.user_id, version, info.key_type)
+        )
+        recipient = (
+            suites.load_public(info.suite, material.public)
+            if suites.is_asymmetric(info.suite)
+            else material.private
+        )
+        new_info = dataclasses.replace(
+            info,
+            current_version=version,
+            versions=(
+                *info.versions,
+                VersionInfo(version, VersionState.ACTIVE, now, None, material.public or None),
+            ),
+        )
+        sealed = await core.cipher.encrypt(new_info, plain, context, version_key=recipient)
+        async with core.db.transaction() as s:
+            ok = await keys_repo.compare_and_set(
+                s,
+                info.key_id,
+                info.current_version,
+                KeyState.ENABLED.value,
+                current_version=version,
+                updated_at=now,
+                last_rotated_at=now,
+                next_rotation_at=now + timedelta(days=info.rotation_period_days),
+            )
+            if not ok:
+                raise KeyConflict()
+            await keys_repo.add_version(
+                s, info.key_id, version, material.public or None, wrapped.key_ref, wrapped.blob, now
+            )
+            keys_repo.add_history(
+                s, info.key_id, version, "rotated", reason.value, actor.principal, now
+            )
+            core.audit.record_in(
+                s,
+                core.event(
+                    actor,
+                    "key.rotate",
+                    Outcome.SUCCESS,
+                    info.user_id,
+                    len(plain),
+                    version=version,
+                    reason=reason.value,
+                ),
+            )
+        core.caches.drop_user((info.tenant, info.user_id))
+        return sealed

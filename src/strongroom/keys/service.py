@@ -1,0 +1,250 @@
+"""Key service: create, encrypt, decrypt, rewrap, metadata, history, policy."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+
+from strongroom.audit.models import Actor, Outcome
+from strongroom.crypto import suites
+from strongroom.errors import (
+    InvalidCiphertext,
+    InvalidPolicy,
+    KeyConflict,
+    KeyExists,
+    KeyNotFound,
+    StrongroomError,
+)
+from strongroom.keys.cipher import wrap_context
+from strongroom.keys.core import KeyCore
+from strongroom.keys.models import HistoryEntry, KeyInfo, KeyState, RotationReason
+from strongroom.store import keys_repo
+from strongroom.store.models import UserKey
+
+T = TypeVar("T")
+MAX_ROTATION_DAYS = 3650
+
+
+class KeyService:
+    def __init__(self, core: KeyCore) -> None:
+        self.core = core
+
+    async def _audited(
+        self,
+        actor: Actor,
+        action: str,
+        user_id: str,
+        count: int | None,
+        op: Callable[[], Awaitable[T]],
+    ) -> T:
+        """Run ``op``; append a success or failure record before returning (fail closed)."""
+        try:
+            result = await op()
+        except StrongroomError as exc:
+            await self.core.record_failure(actor, action, user_id, exc, count)
+            raise
+        await self.core.audit.append(
+            self.core.event(actor, action, Outcome.SUCCESS, user_id, count)
+        )
+        return result
+
+    # create ------------------------------------------------------------------
+    async def create(
+        self, actor: Actor, user_id: str, key_type: str | None, rotation_days: int | None
+    ) -> KeyInfo:
+        core = self.core
+        key_type = key_type or core.settings.default_key_type
+        days = rotation_days or core.settings.default_rotation_days
+        if key_type not in suites.KEY_TYPES:
+            raise InvalidPolicy("unknown key type")
+        if not 1 <= days <= MAX_ROTATION_DAYS:
+            raise InvalidPolicy("rotation period out of range")
+        try:
+            info = await self._create(actor, user_id, key_type, days)
+        except StrongroomError as exc:
+            await core.record_failure(actor, "key.create", user_id, exc)
+            raise
+        core.caches.drop_user((actor.tenant, user_id))
+        return info
+
+    async def _create(self, actor: Actor, user_id: str, key_type: str, days: int) -> KeyInfo:
+        core, now = self.core, self.core.clock()
+        existing: KeyInfo | None
+        try:
+            existing = await core.load(actor.tenant, user_id, fresh=True)
+        except KeyNotFound:
+            existing = None
+        if existing is not None and existing.state is not KeyState.DESTROYED:
+            raise KeyExists()
+        # A re-created key continues the version numbers, so ciphertexts of the
+        # destroyed versions keep answering "key destroyed" rather than failing to open.
+        version = 1 if existing is None else max(v.version for v in existing.versions) + 1
+        material = suites.generate(suites.KEY_TYPES[key_type])
+        ctx = wrap_context(actor.tenant, user_id, version, key_type)
+        wrapped = await core.kms.wrap(material.private, ctx)
+        values = dict(
+            key_type=key_type,
+            current_version=version,
+            min_decryption_version=version,
+            rotation_period_days=days,
+            state=KeyState.ENABLED.value,
+            deletion_date=None,
+            updated_at=now,
+            last_rotated_at=now,
+            next_rotation_at=now + timedelta(days=days),
+        )
+        try:
+            async with core.db.transaction() as s:
+                if existing is None:
+                    row = UserKey(
+                        tenant_id=actor.tenant,
+                        user_id=user_id,
+                        created_at=now,
+                        generation=1,
+                        **values,
+                    )
+                    s.add(row)
+                    await s.flush()
+                    key_id = row.id
+                else:
+                    key_id = existing.key_id
+                    ok = await keys_repo.compare_and_set(
+                        s, key_id, existing.current_version, KeyState.DESTROYED.value, **values
+                    )
+                    if not ok:
+                        raise KeyConflict()
+                await keys_repo.add_version(
+                    s, key_id, version, material.public or None, wrapped.key_ref, wrapped.blob, now
+                )
+                keys_repo.add_history(
+                    s, key_id, version, "created", RotationReason.CREATED, actor.principal, now
+                )
+                core.audit.record_in(
+                    s,
+                    core.event(
+                        actor,
+                        "key.create",
+                        Outcome.SUCCESS,
+                        user_id,
+                        version=version,
+                        key_type=key_type,
+                    ),
+                )
+        except IntegrityError:
+            raise KeyExists() from None
+        return await core.load(actor.tenant, user_id, fresh=True)
+
+    # encrypt / decrypt / rewrap ------------------------------------------------
+    async def encrypt(
+        self, actor: Actor, user_id: str, data: list[str], context: str | None
+    ) -> list[str]:
+        async def op() -> list[str]:
+            core = self.core
+            core.check_batch(data)
+            ctx = core.check_context(context)
+            items = core.encode_items(data)
+            info = await core.usable(actor, user_id)
+            return await core.cipher.encrypt(info, items, ctx)
+
+        return await self._audited(actor, "key.encrypt", user_id, len(data), op)
+
+    async def decrypt(
+        self, actor: Actor, user_id: str, data: list[str], context: str | None
+    ) -> list[str]:
+        async def op() -> list[str]:
+            plain = await self._open(actor, user_id, data, context)
+            out: list[str] = []
+            for index, raw in enumerate(plain):
+                try:
+                    out.append(raw.decode())
+                except UnicodeDecodeError:  # made offline with the public key, not text
+                    raise InvalidCiphertext(index=index) from None
+            return out
+
+        return await self._audited(actor, "key.decrypt", user_id, len(data), op)
+
+    async def _open(
+        self, actor: Actor, user_id: str, data: list[str], context: str | None
+    ) -> list[bytes]:
+        core = self.core
+        core.check_batch(data)
+        ctx = core.check_context(context)
+        core.encode_items(data)  # size and encoding limits apply to ciphertexts too
+        info = await core.usable(actor, user_id)
+        if any(core.cipher.looks_newer(info, text) for text in data):
+            info = await core.usable(actor, user_id, fresh=True)  # another replica rotated
+        return await core.cipher.decrypt(info, data, ctx)
+
+    async def rewrap(
+        self, actor: Actor, user_id: str, data: list[str], context: str | None
+    ) -> tuple[list[str], int]:
+        """Re-encrypt under the current version without rotating; returns (items, version)."""
+
+        async def op() -> tuple[list[str], int]:
+            plain = await self._open(actor, user_id, data, context)
+            info = await self.core.usable(actor, user_id, fresh=True)
+            ctx = self.core.check_context(context)
+            return await self.core.cipher.encrypt(info, plain, ctx), info.current_version
+
+        return await self._audited(actor, "key.rewrap", user_id, len(data), op)
+
+    # metadata ----------------------------------------------------------------
+    async def metadata(self, actor: Actor, user_id: str) -> KeyInfo:
+        return await self.core.load(actor.tenant, user_id, fresh=True)
+
+    async def history(self, actor: Actor, user_id: str) -> list[HistoryEntry]:
+        info = await self.core.load(actor.tenant, user_id, fresh=True)
+        async with self.core.db.read() as s:
+            rows = await keys_repo.history(s, info.key_id)
+        return [
+            HistoryEntry(r.version, r.event, r.rotation_reason, r.actor, r.rotation_date)
+            for r in rows
+        ]
+
+    async def update_policy(
+        self, actor: Actor, user_id: str, min_version: int | None, rotation_days: int | None
+    ) -> KeyInfo:
+        core = self.core
+        try:
+            info = await core.usable(actor, user_id, fresh=True)
+            values = self._policy_values(info, min_version, rotation_days)
+            async with core.db.transaction() as s:
+                ok = await keys_repo.compare_and_set(
+                    s, info.key_id, info.current_version, info.state.value, **values
+                )
+                if not ok:
+                    raise KeyConflict()
+                detail = {k: v for k, v in values.items() if k != "next_rotation_at"}
+                core.audit.record_in(
+                    s,
+                    core.event(
+                        actor,
+                        "key.policy",
+                        Outcome.SUCCESS,
+                        user_id,
+                        **{k: str(v) for k, v in detail.items()},
+                    ),
+                )
+        except StrongroomError as exc:
+            await core.record_failure(actor, "key.policy", user_id, exc)
+            raise
+        core.caches.drop_user((actor.tenant, user_id))
+        return await core.load(actor.tenant, user_id, fresh=True)
+
+    def _policy_values(
+        self, info: KeyInfo, min_version: int | None, rotation_days: int | None
+    ) -> dict[str, object]:
+        values: dict[str, object] = {"updated_at": self.core.clock()}
+        if min_version is not None:
+            if not 1 <= min_version <= info.current_version:
+                raise InvalidPolicy("minDecryptionVersion must be between 1 and current version")
+            values["min_decryption_version"] = min_version
+        if rotation_days is not None:
+            if not 1 <= rotation_days <= MAX_ROTATION_DAYS:
+                raise InvalidPolicy("rotationPeriodDays out of range")
+            values["rotation_period_days"] = rotation_days
+            values["next_rotation_at"] = info.last_rotated_at + timedelta(days=rotation_days)
+        return values

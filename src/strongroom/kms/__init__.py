@@ -1,0 +1,1 @@
+"""Root-key backends behind one protocol, chosen by ``STRONGROOM_KMS``."""

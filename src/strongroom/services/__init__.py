@@ -1,0 +1,1 @@
+"""The composition of domain services that the API, CLI and scheduler share."""

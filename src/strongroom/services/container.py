@@ -1,0 +1,64 @@
+"""Builds every service from settings. The one place that wires dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from strongroom.access.service import AccessService
+from strongroom.audit.service import AuditLog
+from strongroom.config import Settings
+from strongroom.keys.cache import KeyCaches
+from strongroom.keys.core import KeyCore
+from strongroom.keys.lifecycle import LifecycleService
+from strongroom.keys.rotation import RotationService
+from strongroom.keys.service import KeyService
+from strongroom.kms.factory import build_kms
+from strongroom.kms.interfaces import Kms
+from strongroom.store.db import Database
+from strongroom.store.migrate import upgrade
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    kms: Kms
+    audit: AuditLog
+    access: AccessService
+    keys: KeyService
+    rotation: RotationService
+    lifecycle: LifecycleService
+
+    async def start(self, *, migrate: bool = False) -> None:
+        if migrate:
+            await upgrade(self.db)
+        await self.access.load_pepper()
+
+    async def close(self) -> None:
+        await self.audit.close()
+        await self.kms.close()
+        await self.db.dispose()
+
+
+def build_services(settings: Settings, kms: Kms | None = None) -> Services:
+    db = Database(settings.database_url)
+    kms = kms or build_kms(settings)
+    audit = AuditLog(db, flush_interval_s=settings.audit_flush_interval_ms / 1000)
+    caches = KeyCaches(
+        metadata_ttl=settings.metadata_cache_ttl_seconds,
+        private_size=settings.private_key_cache_size,
+        private_ttl=settings.private_key_cache_ttl_seconds,
+        data_key_size=settings.data_key_cache_size,
+    )
+    core = KeyCore(db=db, kms=kms, audit=audit, caches=caches, settings=settings)
+    rotation = RotationService(core)
+    return Services(
+        settings=settings,
+        db=db,
+        kms=kms,
+        audit=audit,
+        access=AccessService(db, kms, audit, cache_ttl=settings.access_key_cache_ttl_seconds),
+        keys=KeyService(core),
+        rotation=rotation,
+        lifecycle=LifecycleService(core, rotation),
+    )

@@ -1,0 +1,1 @@
+"""Database engine, ORM models, repositories and Alembic migrations."""

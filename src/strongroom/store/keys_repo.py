@@ -1,0 +1,141 @@
+"""SQL for per-user keys. Functions take the caller's session (and transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from strongroom.store.models import (
+    KeyMaterial,
+    KeyTombstone,
+    UserKey,
+    UserKeyHistory,
+    UserKeyVersion,
+)
+
+
+async def get_key(s: AsyncSession, tenant: str, user_id: str) -> UserKey | None:
+    q = select(UserKey).where(UserKey.tenant_id == tenant, UserKey.user_id == user_id)
+    return (await s.execute(q)).scalar_one_or_none()
+
+
+async def get_versions(s: AsyncSession, key_id: int) -> Sequence[UserKeyVersion]:
+    q = select(UserKeyVersion).where(UserKeyVersion.key_id == key_id)
+    return (await s.execute(q.order_by(UserKeyVersion.version))).scalars().all()
+
+
+async def get_material(s: AsyncSession, key_id: int, version: int) -> KeyMaterial | None:
+    q = (
+        select(KeyMaterial)
+        .join(UserKeyVersion, UserKeyVersion.id == KeyMaterial.version_id)
+        .where(UserKeyVersion.key_id == key_id, UserKeyVersion.version == version)
+    )
+    return (await s.execute(q)).scalar_one_or_none()
+
+
+async def add_version(
+    s: AsyncSession,
+    key_id: int,
+    version: int,
+    public_key: bytes | None,
+    kms_key_ref: str,
+    wrapped: bytes,
+    now: datetime,
+) -> None:
+    row = UserKeyVersion(
+        key_id=key_id, version=version, public_key=public_key, state="active", created_at=now
+    )
+    s.add(row)
+    await s.flush()
+    s.add(KeyMaterial(version_id=row.id, kms_key_ref=kms_key_ref, wrapped=wrapped))
+
+
+def add_history(
+    s: AsyncSession,
+    key_id: int,
+    version: int,
+    event: str,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    s.add(
+        UserKeyHistory(
+            key_id=key_id,
+            version=version,
+            event=event,
+            rotation_reason=reason,
+            actor=actor,
+            rotation_date=now,
+        )
+    )
+
+
+async def compare_and_set(
+    s: AsyncSession, key_id: int, expect_version: int, expect_state: str, **values: object
+) -> bool:
+    """Update the key row only if it still has the version and state the caller read.
+
+    This is the first write of its transaction, so on SQLite it takes the write
+    lock before any read snapshot exists, and on PostgreSQL it waits on the row
+    lock and re-checks the condition: of two racing rotations exactly one wins.
+    """
+    q = (
+        update(UserKey)
+        .where(
+            UserKey.id == key_id,
+            UserKey.current_version == expect_version,
+            UserKey.state == expect_state,
+        )
+        .values(generation=UserKey.generation + 1, **values)
+    )
+    result = await s.execute(q)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def history(s: AsyncSession, key_id: int) -> Sequence[UserKeyHistory]:
+    q = select(UserKeyHistory).where(UserKeyHistory.key_id == key_id)
+    return (await s.execute(q.order_by(UserKeyHistory.id))).scalars().all()
+
+
+async def due_for_rotation(s: AsyncSession, now: datetime, limit: int = 500) -> Sequence[UserKey]:
+    q = select(UserKey).where(UserKey.state == "enabled", UserKey.next_rotation_at <= now)
+    return (await s.execute(q.order_by(UserKey.next_rotation_at).limit(limit))).scalars().all()
+
+
+async def due_for_destruction(s: AsyncSession, now: datetime) -> Sequence[UserKey]:
+    q = select(UserKey).where(UserKey.state == "pending_deletion", UserKey.deletion_date <= now)
+    return (await s.execute(q)).scalars().all()
+
+
+async def destroy_material(s: AsyncSession, key_id: int, now: datetime) -> list[int]:
+    """Delete every version's wrapped material; returns the destroyed version numbers."""
+    versions = (
+        (
+            await s.execute(
+                select(UserKeyVersion).where(
+                    UserKeyVersion.key_id == key_id, UserKeyVersion.state == "active"
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    ids = [v.id for v in versions]
+    if ids:
+        await s.execute(delete(KeyMaterial).where(KeyMaterial.version_id.in_(ids)))
+        await s.execute(
+            update(UserKeyVersion)
+            .where(UserKeyVersion.id.in_(ids))
+            .values(state="destroyed", destroyed_at=now)
+        )
+    return [v.version for v in versions]
+
+
+def add_tombstone(
+    s: AsyncSession, tenant: str, user_id: str, versions: list[int], now: datetime
+) -> None:
+    s.add(KeyTombstone(tenant_id=tenant, user_id=user_id, versions=versions, destroyed_at=now))
