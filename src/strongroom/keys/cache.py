@@ -87,7 +87,7 @@ class KeyCaches:
         """Forget everything about one user (rotation, deletion, policy change)."""
         self._metadata.pop(ref, None)
         for cache in (self._private, self._data_keys):
-            for k in [k for k in list(cache.keys()) if k[:2] == ref]:
+            for k in [k for k in list(cache.keys()) if isinstance(k, tuple) and k[:2] == ref]:
                 cache.pop(k, None)
 
     def clear(self) -> None:

@@ -125,7 +125,7 @@ class KeyCore:
         outcome: Outcome,
         target: str | None,
         count: int | None = None,
-        **detail: Any,
+        detail: dict[str, Any] | None = None,
     ) -> AuditEvent:
         return AuditEvent(
             actor=actor,
@@ -147,4 +147,4 @@ class KeyCore:
         detail: dict[str, Any] = {"code": exc.code}
         if "index" in exc.detail:
             detail["index"] = exc.detail["index"]
-        await self.audit.append(self.event(actor, action, Outcome.FAILURE, target, count, **detail))
+        await self.audit.append(self.event(actor, action, Outcome.FAILURE, target, count, detail))

@@ -136,7 +136,9 @@ class LifecycleService:
             actor = system_actor(tenant, "scheduler")
             try:
                 info = await core.usable(actor, user_id, fresh=True)
-                await self.rotation.new_version(actor, info, RotationReason.SCHEDULED, [], "")
+                await self.rotation.new_version(
+                    actor, info, RotationReason.SCHEDULED, [], "", now=now
+                )
                 rotated += 1
             except StrongroomError as exc:  # e.g. rotated concurrently by another replica
                 log.info("scheduled_rotation_skipped", code=exc.code)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from strongroom.audit.models import Actor, Outcome
@@ -63,7 +63,8 @@ class RotationService:
         data: list[Any],
         reason: RotationReason,
         context: str | None,
-    ) -> list[Any]:
+    ) -> tuple[list[Any], int]:
+        """Returns ``data`` with every ciphertext re-encrypted, and the new version."""
         core = self.core
         found = find_ciphertexts(core.settings.ciphertext_prefix, data)
         try:
@@ -96,10 +97,12 @@ class RotationService:
         reason: RotationReason,
         plain: Sequence[bytes],
         context: str,
+        now: datetime | None = None,
     ) -> list[str]:
         """Create version n+1, seal ``plain`` under it, then commit only if version n
         is still current (compare-and-set); otherwise KEY002 and nothing changes."""
-        core, now = self.core, self.core.clock()
+        core = self.core
+        now = now or core.clock()
         version = info.current_version + 1
         material = suites.generate(info.suite)
         wrapped = await core.kms.wrap(
@@ -146,8 +149,7 @@ class RotationService:
                     Outcome.SUCCESS,
                     info.user_id,
                     len(plain),
-                    version=version,
-                    reason=reason.value,
+                    detail={"version": version, "reason": reason.value},
                 ),
             )
         core.caches.drop_user((info.tenant, info.user_id))

@@ -26,6 +26,7 @@ from strongroom.store.models import UserKey
 
 T = TypeVar("T")
 MAX_ROTATION_DAYS = 3650
+_UNAUDITED = ("next_rotation_at", "updated_at")
 
 
 class KeyService:
@@ -129,8 +130,7 @@ class KeyService:
                         "key.create",
                         Outcome.SUCCESS,
                         user_id,
-                        version=version,
-                        key_type=key_type,
+                        detail={"version": version, "key_type": key_type},
                     ),
                 )
         except IntegrityError:
@@ -217,7 +217,7 @@ class KeyService:
                 )
                 if not ok:
                     raise KeyConflict()
-                detail = {k: v for k, v in values.items() if k != "next_rotation_at"}
+                detail = {k: str(v) for k, v in values.items() if k not in _UNAUDITED}
                 core.audit.record_in(
                     s,
                     core.event(
@@ -225,7 +225,7 @@ class KeyService:
                         "key.policy",
                         Outcome.SUCCESS,
                         user_id,
-                        **{k: str(v) for k, v in detail.items()},
+                        detail=detail,
                     ),
                 )
         except StrongroomError as exc:

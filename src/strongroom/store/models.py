@@ -37,9 +37,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is not None and value.tzinfo is None:
+        if isinstance(value, datetime) and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        return value if isinstance(value, datetime) else None
 
 
 class Base(DeclarativeBase):
