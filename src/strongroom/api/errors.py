@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
+from strongroom.api.deps import validation_details
 from strongroom.errors import (
     InternalError,
     InvalidInput,
@@ -29,14 +30,9 @@ def error_body(request: Request, exc: StrongroomError) -> JSONResponse:
     if exc.detail:
         error["details"] = exc.detail
     rid = getattr(request.state, "request_id", None)
-    return JSONResponse({"success": False, "error": error, "requestId": rid},
-                        status_code=exc.status)  # fmt: skip
-
-
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
-    # Only where and what kind: pydantic's "input" and "ctx" may echo the caller's data.
-    return [{"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type", "invalid")}
-            for e in exc.errors()[:20]]  # fmt: skip
+    return JSONResponse(
+        {"success": False, "error": error, "requestId": rid}, status_code=exc.status
+    )
 
 
 async def _strongroom(request: Request, exc: Exception) -> JSONResponse:
@@ -48,7 +44,7 @@ async def _strongroom(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return error_body(request, InvalidInput(errors=_validation_details(exc)))
+    return error_body(request, InvalidInput(errors=validation_details(list(exc.errors()))))
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -56,6 +57,20 @@ class DataKey:
         self._count += 1
         nonce = os.urandom(NONCE_LEN)
         return self.prefix + nonce + self._aead.encrypt(nonce, plaintext, self.binding)
+
+    def seal_batch(self, plaintexts: Sequence[bytes]) -> list[bytes]:
+        """``seal`` for many items, drawing all nonces from one ``os.urandom`` call."""
+        n = len(plaintexts)
+        if self._count + n > MAX_ITEMS_PER_DATA_KEY:
+            raise DataKeyExhaustedError("data key item limit reached")
+        self._count += n
+        pool = os.urandom(NONCE_LEN * n)
+        prefix, enc, aad = self.prefix, self._aead.encrypt, self.binding
+        out = []
+        for i, plaintext in enumerate(plaintexts):
+            nonce = pool[i * NONCE_LEN : (i + 1) * NONCE_LEN]
+            out.append(prefix + nonce + enc(nonce, plaintext, aad))
+        return out
 
     def open(self, payload: Payload) -> bytes:
         """Check the commitment, then decrypt one item."""

@@ -69,7 +69,8 @@ class Cipher:
             recipient = version_key or await self._private_key(info, version)
         dk = envelope.new_data_key(self.binding(info, version, context), recipient)
         head = codec.text_prefix(self.prefix, version)
-        return [head + codec.b64url(dk.seal(p)) for p in items]
+        b64 = codec.b64url
+        return [head + b64(raw) for raw in dk.seal_batch(items)]
 
     # decrypt -----------------------------------------------------------------
     def looks_newer(self, info: KeyInfo, text: str) -> bool:

@@ -43,9 +43,7 @@ class Services:
 def build_services(settings: Settings, kms: Kms | None = None) -> Services:
     db = Database(settings.database_url)
     kms = kms or build_kms(settings)
-    audit = AuditLog(
-        db, flush_interval_s=settings.audit_flush_interval_ms / 1000
-    )
+    audit = AuditLog(db, flush_interval_s=settings.audit_flush_interval_ms / 1000)
     caches = KeyCaches(
         metadata_ttl=settings.metadata_cache_ttl_seconds,
         private_size=settings.private_key_cache_size,

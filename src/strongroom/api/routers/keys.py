@@ -50,9 +50,13 @@ async def get_public_key(
     pub = info.current.public_key
     if pub is None:
         raise InvalidInput("symmetric key has no public key")
-    return PublicKeyOut(userId=info.user_id, keyType=info.key_type, version=info.current_version,
-                        publicKey=b64url(pub),
-                        ciphertextPrefix=svc.settings.ciphertext_prefix)  # fmt: skip
+    return PublicKeyOut(
+        userId=info.user_id,
+        keyType=info.key_type,
+        version=info.current_version,
+        publicKey=b64url(pub),
+        ciphertextPrefix=svc.settings.ciphertext_prefix,
+    )
 
 
 @router.get("/{userId}/history", response_model=HistoryOut)
@@ -65,9 +69,11 @@ async def get_history(
 
 @router.patch("/{userId}/policy", response_model=KeyMetadata)
 async def update_policy(
-    userId: UserPath, body: PolicyRequest, svc: Svc,
+    userId: UserPath,
+    body: PolicyRequest,
+    svc: Svc,
     actor: Annotated[Actor, Depends(require("keys:admin"))],
-) -> KeyMetadata:  # fmt: skip
+) -> KeyMetadata:
     info = await svc.keys.update_policy(
         actor, userId, body.minDecryptionVersion, body.rotationPeriodDays
     )
@@ -76,9 +82,11 @@ async def update_policy(
 
 @router.post("/{userId}/deletion", response_model=KeyMetadata, status_code=202)
 async def schedule_deletion(
-    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:delete"))],
+    userId: UserPath,
+    svc: Svc,
+    actor: Annotated[Actor, Depends(require("keys:delete"))],
     body: Annotated[DeletionRequest | None, Body()] = None,
-) -> KeyMetadata:  # fmt: skip
+) -> KeyMetadata:
     days = body.waitingPeriodDays if body else None
     return KeyMetadata.of(await svc.lifecycle.schedule_deletion(actor, userId, days))
 
