@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Engine, insert
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.audit.models import AuditEvent
@@ -85,10 +86,7 @@ class AuditLog:
     async def _write(self, batch: Sequence[tuple[AuditEvent, asyncio.Future[None]]]) -> None:
         rows = [_row(e) for e, _ in batch]
         try:
-            if self._blocking is not None:
-                with self._blocking.begin() as conn:
-                    conn.execute(insert(_TABLE), rows)
-            else:
+            if not self._write_blocking(rows):
                 async with self._db.engine.begin() as aconn:
                     await aconn.execute(insert(_TABLE), rows)
         except Exception as exc:
@@ -100,6 +98,19 @@ class AuditLog:
         for _, fut in batch:
             if not fut.done():
                 fut.set_result(None)
+
+    def _write_blocking(self, rows: list[dict[str, Any]]) -> bool:
+        """Commit on the loop thread if the SQLite write lock is free; False otherwise."""
+        if self._blocking is None:
+            return False
+        try:
+            with self._blocking.begin() as conn:
+                conn.execute(insert(_TABLE), rows)
+        except OperationalError as exc:
+            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+                return False  # held by an async transaction: wait for it without blocking
+            raise
+        return True
 
     async def close(self) -> None:
         if self._flusher is not None:

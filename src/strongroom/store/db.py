@@ -27,14 +27,14 @@ def normalise_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_ms: int = 10000) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets readers run beside the writer; secure_delete zeroes freed pages so
     # destroyed key material does not linger in the file.
     for pragma in (
         "journal_mode=WAL",
         "synchronous=FULL",
-        "busy_timeout=10000",
+        f"busy_timeout={busy_ms}",
         "foreign_keys=ON",
         "secure_delete=ON",
     ):
@@ -65,12 +65,16 @@ class Database:
         async with self.sessions() as session:
             yield session
 
-    def blocking_sqlite_engine(self) -> Engine:
+    def blocking_sqlite_engine(self, busy_ms: int = 2) -> Engine:
         """A synchronous engine on the same SQLite file, for sub-millisecond commits
-        made directly on the event loop (see audit.service)."""
+        made directly on the event loop (see audit.service). Its busy timeout is tiny:
+        blocking the loop while an async transaction of this process holds the lock
+        would deadlock, so callers fall back to the async engine when it is busy."""
         url = make_url(self.url).set(drivername="sqlite")
-        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = create_engine(
+            url, poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": 0}
+        )
+        event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, busy_ms))
         return engine
 
     async def purge_freed_pages(self) -> None:
