@@ -21,11 +21,9 @@ the layout of an existing suite never changes.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import re
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from strongroom.crypto.errors import CiphertextError
 from strongroom.crypto.suites import SuiteId
@@ -43,12 +41,9 @@ HEADER_LEN: dict[SuiteId, int] = {
     SuiteId.AES256_GCM: 32,
 }
 
-_B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_VERSION = re.compile(r"v([1-9][0-9]{0,9})")
 
-
-@dataclass(frozen=True)
-class Payload:
+class Payload(NamedTuple):
+    # A NamedTuple, not a frozen dataclass: built once per item on the hot path.
     suite: SuiteId
     header: bytes
     commitment: bytes
@@ -68,10 +63,9 @@ def encode_payload(p: Payload) -> bytes:
 def decode_payload(raw: bytes) -> Payload:
     if len(raw) < 3:
         raise CiphertextError("truncated")
-    try:
-        suite = SuiteId(raw[0])
-    except ValueError:
-        raise CiphertextError("unknown-suite") from None
+    suite = _SUITES.get(raw[0])
+    if suite is None:
+        raise CiphertextError("unknown-suite")
     (hlen,) = struct.unpack_from(">H", raw, 1)
     if hlen != HEADER_LEN[suite]:
         raise CiphertextError("bad-header-length")
@@ -89,6 +83,9 @@ def decode_payload(raw: bytes) -> Payload:
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_STANDARD = bytes.maketrans(b"-_", b"+/")
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_SUITES = {int(s): s for s in SuiteId}
 
 
 def b64url(data: bytes) -> str:
@@ -97,11 +94,16 @@ def b64url(data: bytes) -> str:
 
 
 def unb64url(text: str) -> bytes:
-    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+    """Strict inverse of ``b64url``: only the URL-safe alphabet, no padding."""
+    if len(text) % 4 == 1 or not text.isascii():
+        raise CiphertextError("bad-base64")
+    raw = text.encode("ascii")
+    if b"+" in raw or b"/" in raw or b"=" in raw:
         raise CiphertextError("bad-base64")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+        return binascii.a2b_base64(raw.translate(_STANDARD) + b"=" * (-len(raw) % 4),
+                                   strict_mode=True)  # fmt: skip
+    except binascii.Error:
         raise CiphertextError("bad-base64") from None
 
 
@@ -109,21 +111,36 @@ def text_prefix(prefix: str, version: int) -> str:
     return f"{prefix}:v{version}:"
 
 
+def _version(field: str) -> int | None:
+    """``vN`` with N in 1..2^32-1 in plain ASCII decimal without leading zeros."""
+    digits = field[1:]
+    if (
+        not 2 <= len(field) <= 11
+        or field[0] != "v"
+        or not (digits.isascii() and digits.isdigit())
+        or digits[0] == "0"
+    ):
+        return None
+    n = int(digits)
+    return n if n <= MAX_VERSION else None
+
+
 def looks_like_ciphertext(prefix: str, value: str) -> bool:
     """Cheap test used by rotate to find Strongroom ciphertexts inside objects."""
     head, sep, rest = value.partition(":")
-    return sep == ":" and head == prefix and bool(_VERSION.match(rest))
+    return sep == ":" and head == prefix and _version(rest.partition(":")[0]) is not None
 
 
 def parse_text(prefix: str, text: str) -> tuple[int, Payload]:
     """Split ``prefix:vN:payload``; raises CiphertextError on any malformation."""
-    parts = text.split(":")
-    if len(parts) != 3 or parts[0] != prefix:
+    head, sep, rest = text.partition(":")
+    if head != prefix or not sep:
         raise CiphertextError("bad-prefix")
-    m = _VERSION.fullmatch(parts[1])
-    if m is None or int(m.group(1)) > MAX_VERSION:
+    field, sep, body = rest.partition(":")
+    version = _version(field) if sep else None
+    if version is None:
         raise CiphertextError("bad-version")
-    return int(m.group(1)), decode_payload(unb64url(parts[2]))
+    return version, decode_payload(unb64url(body))
 
 
 def parse_version(prefix: str, text: str) -> int:
