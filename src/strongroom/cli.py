@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from strongroom.config import DEFAULT_TENANT, Settings
+from strongroom.errors import StrongroomError
 from strongroom.kms.local import MasterKeyFileError, create_master_key_file
 from strongroom.logging import configure_logging
 from strongroom.services.container import Services, build_services
@@ -47,7 +48,7 @@ def _with_services(settings: Settings, fn: Callable[[Services], Awaitable[T]]) -
     _ensure_master_key(settings)
     try:
         return asyncio.run(main())
-    except MasterKeyFileError as exc:
+    except (MasterKeyFileError, StrongroomError) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2) from None
 

@@ -1,7 +1,7 @@
 """Access key format.
 
 Invariant: ``srk_{env}_{id}_{secret}_{check}`` where env is ``live`` or ``test``,
-id is 16 and secret 52 lowercase base32 characters (80 and 260 random bits) and
+id is 16 lowercase base32 characters (80 random bits), secret 52 (256 random bits), and
 check is the 7-character base32 CRC-32 of everything before it. The fixed prefix
 lets secret scanners find leaked keys; the checksum rejects typos without a
 database lookup; only the id is ever logged or stored in clear.

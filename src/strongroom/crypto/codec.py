@@ -128,7 +128,8 @@ def _version(field: str) -> int | None:
 def looks_like_ciphertext(prefix: str, value: str) -> bool:
     """Cheap test used by rotate to find Strongroom ciphertexts inside objects."""
     head, sep, rest = value.partition(":")
-    return sep == ":" and head == prefix and _version(rest.partition(":")[0]) is not None
+    field, sep2, _ = rest.partition(":")
+    return bool(sep and sep2) and head == prefix and _version(field) is not None
 
 
 def parse_text(prefix: str, text: str) -> tuple[int, Payload]:

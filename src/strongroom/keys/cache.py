@@ -24,9 +24,9 @@ from strongroom.keys.models import KeyInfo
 UserRef = tuple[str, str]
 
 
-def _new(size: int, ttl: float) -> TTLCache[Hashable, Any] | LRUCache[Hashable, Any]:
-    size = max(size, 1)
-    return TTLCache(maxsize=size, ttl=ttl, timer=time.monotonic) if ttl else LRUCache(size)
+def _new(size: int, ttl: float) -> TTLCache[Hashable, Any]:
+    # A TTL of 0 disables the cache (``_enabled``), it never means "keep forever".
+    return TTLCache(maxsize=max(size, 1), ttl=max(ttl, 1e-9), timer=time.monotonic)
 
 
 class KeyCaches:
@@ -42,8 +42,8 @@ class KeyCaches:
         self._public: LRUCache[Hashable, Any] = LRUCache(max(private_size, 1024))
         self._enabled = {
             "metadata": metadata_ttl > 0,
-            "private": private_size > 0,
-            "data": data_key_size > 0,
+            "private": private_size > 0 and private_ttl > 0,
+            "data": data_key_size > 0 and private_ttl > 0,
         }
 
     # metadata -------------------------------------------------------------
