@@ -94,15 +94,18 @@ def b64url(data: bytes) -> str:
 
 
 def unb64url(text: str) -> bytes:
-    """Strict inverse of ``b64url``: only the URL-safe alphabet, no padding."""
-    if len(text) % 4 == 1 or not text.isascii():
+    """Strict, canonical inverse of ``b64url``: URL-safe alphabet only, no padding, and
+    unused trailing bits zero, so each payload has exactly one text form."""
+    rem = len(text) % 4
+    if rem == 1 or not text.isascii():
         raise CiphertextError("bad-base64")
     raw = text.encode("ascii")
     if b"+" in raw or b"/" in raw or b"=" in raw:
         raise CiphertextError("bad-base64")
+    if rem and _ALPHABET.find(raw[-1:]) & (0b1111 if rem == 2 else 0b11):
+        raise CiphertextError("bad-base64")
     try:
-        return binascii.a2b_base64(raw.translate(_STANDARD) + b"=" * (-len(raw) % 4),
-                                   strict_mode=True)  # fmt: skip
+        return binascii.a2b_base64(raw.translate(_STANDARD) + b"=" * (-rem % 4), strict_mode=True)
     except binascii.Error:
         raise CiphertextError("bad-base64") from None
 
