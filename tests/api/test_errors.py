@@ -187,3 +187,22 @@ async def test_concurrent_bad_requests_never_500(app: App) -> None:
     bodies = [{"userId": "c", "data": [f"sr:v1:{'A' * n}"]} for n in range(0, 200, 7)]
     rs = await asyncio.gather(*(app.post("/api/v1/decrypt", b) for b in bodies))
     assert {r.status_code for r in rs} == {400}
+
+
+async def test_bad_item_inside_a_run_of_one_data_key_is_named_by_index(app: App) -> None:
+    """Decrypt opens runs of items sealed together without parsing each in full; a
+    forged item in the middle of such a run, or a run interleaved with another
+    request's items, still gives ENC001 with the right index and opens the rest."""
+    await app.post("/api/v1/keys", {"userId": "run"})
+    first = await app.post("/api/v1/encrypt", {"userId": "run", "data": ["a", "b", "c", "d"]})
+    second = await app.post("/api/v1/encrypt", {"userId": "run", "data": ["e", "f"]})
+    one, two = first.json()["encryptedData"], second.json()["encryptedData"]
+    mixed = [one[0], two[0], one[1], one[2], two[1], one[3]]
+    r = await app.post("/api/v1/decrypt", {"userId": "run", "data": mixed})
+    assert r.json()["decryptedData"] == ["a", "e", "b", "c", "f", "d"]
+    version, payload = codec.parse_text("sr", one[2])
+    raw = bytearray(codec.encode_payload(payload))
+    raw[-1] ^= 1
+    forged = f"sr:v{version}:{codec.b64url(bytes(raw))}"
+    r = await app.post("/api/v1/decrypt", {"userId": "run", "data": [*one[:2], forged, one[3]]})
+    assert code(r) == (400, "ENC001") and r.json()["error"]["details"] == {"index": 2}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -28,6 +29,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await svc.start()
+        # Everything alive now (modules, routes, schemas) lives as long as the process:
+        # move it out of the collector's view so full collections stay short (they
+        # otherwise walk ~10^5 long-lived objects and show up as latency spikes).
+        gc.collect()
+        gc.freeze()
         task = (
             asyncio.create_task(run_scheduler(svc.lifecycle, settings.scheduler_interval_seconds))
             if settings.scheduler_enabled

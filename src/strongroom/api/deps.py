@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -20,9 +21,14 @@ M = TypeVar("M", bound=BaseModel)
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def services(request: Request) -> Services:
+def app_services(request: Request) -> Services:
     svc: Services = request.app.state.services
     return svc
+
+
+async def services(request: Request) -> Services:
+    """Async on purpose: FastAPI runs a sync dependency in a worker thread."""
+    return app_services(request)
 
 
 def client_addr(request: Request) -> str | None:
@@ -37,17 +43,49 @@ def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
     async def dependency(
         request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
     ) -> Actor:
-        svc = services(request)
-        addr = client_addr(request)
-        rid = request.state.request_id
-        who = await svc.access.authenticate(request.headers.get("x-api-key"), rid, addr)
-        actor = Actor(who.id, who.tenant, rid, addr)
-        if not who.can(permission):
-            await svc.audit.append(
-                AuditEvent(actor, "authz.denied", Outcome.DENIED, detail={"permission": permission})
-            )
-            raise Forbidden()
-        return actor
+        return await authorize(request, app_services(request), permission)
+
+    return dependency
+
+
+async def authorize(request: Request, svc: Services, permission: str) -> Actor:
+    """Authenticate the request and check ``permission``; denials are audited."""
+    addr = client_addr(request)
+    rid = request.state.request_id
+    who = await svc.access.authenticate(request.headers.get("x-api-key"), rid, addr)
+    actor = Actor(who.id, who.tenant, rid, addr)
+    if not who.can(permission):
+        await svc.audit.append(
+            AuditEvent(actor, "authz.denied", Outcome.DENIED, detail={"permission": permission})
+        )
+        raise Forbidden()
+    return actor
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[M]):
+    """What a data endpoint needs: who acts, the validated body, the services."""
+
+    actor: Actor
+    body: M
+    svc: Services
+
+
+# Declared per operation instead of through a sub-dependency: same OpenAPI, one
+# fewer dependency for FastAPI to solve on every hot-path request.
+API_KEY_SECURITY: dict[str, Any] = {"security": [{"APIKeyHeader": []}]}
+
+
+def authorized_call(permission: str, model: type[M]) -> Callable[[Request], Awaitable[Call[M]]]:
+    """One flat dependency for the data endpoints: authenticate, authorize, then parse
+    the body (auth first, so an unauthenticated caller learns nothing about its body).
+    FastAPI's per-dependency overhead is a measurable share of a batch request."""
+    parse = json_body(model)
+
+    async def dependency(request: Request) -> Call[M]:
+        svc = app_services(request)
+        actor = await authorize(request, svc, permission)
+        return Call(actor, await parse(request), svc)
 
     return dependency
 
@@ -74,10 +112,11 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
 
 
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` that documents a body parsed by ``json_body``."""
+    """``openapi_extra`` that documents a body parsed by ``json_body`` (and the API key
+    that ``authorized_call`` checks)."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     content = {"application/json": {"schema": schema}}
-    return {"requestBody": {"required": True, "content": content}}
+    return {"requestBody": {"required": True, "content": content}, **API_KEY_SECURITY}
 
 
 def json_response(model: BaseModel) -> Response:

@@ -5,20 +5,21 @@ change and its record commit together or not at all); ``append`` group-commits
 records of read-only operations (encrypt, decrypt) and returns only once they are
 durable, so a caller never releases a result whose record was not written.
 
-On SQLite the group commit is one blocking ``executemany`` + commit on a plain
-sqlite3 connection (~0.3 ms): measured faster under load than aiosqlite, whose
-per-statement thread hops queue behind the GIL while requests burn CPU.
+On SQLite the group commit is one ``executemany`` + commit on a plain sqlite3
+connection owned by one writer thread: a single hand-off per group (aiosqlite makes
+one per statement, each queueing behind the GIL while requests burn CPU), and the
+commit's fsync (p99 ~5 ms here, WAL checkpoints ~20-40 ms) never blocks the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Engine, insert
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.audit.models import AuditEvent
@@ -63,6 +64,7 @@ class AuditLog:
         self._pending: list[tuple[AuditEvent, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._blocking: Engine | None = db.blocking_sqlite_engine() if db.is_sqlite else None
+        self._writer = ThreadPoolExecutor(1, "audit-writer") if self._blocking else None
 
     def record_in(self, session: AsyncSession, event: AuditEvent) -> None:
         session.add(AuditRecord(**_row(event)))
@@ -86,7 +88,10 @@ class AuditLog:
     async def _write(self, batch: Sequence[tuple[AuditEvent, asyncio.Future[None]]]) -> None:
         rows = [_row(e) for e, _ in batch]
         try:
-            if not self._write_blocking(rows):
+            if self._writer is not None:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._writer, self._write_blocking, rows)
+            else:
                 async with self._db.engine.begin() as aconn:
                     await aconn.execute(insert(_TABLE), rows)
         except Exception as exc:
@@ -99,21 +104,16 @@ class AuditLog:
             if not fut.done():
                 fut.set_result(None)
 
-    def _write_blocking(self, rows: list[dict[str, Any]]) -> bool:
-        """Commit on the loop thread if the SQLite write lock is free; False otherwise."""
-        if self._blocking is None:
-            return False
-        try:
-            with self._blocking.begin() as conn:
-                conn.execute(insert(_TABLE), rows)
-        except OperationalError as exc:
-            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
-                return False  # held by an async transaction: wait for it without blocking
-            raise
-        return True
+    def _write_blocking(self, rows: list[dict[str, Any]]) -> None:
+        """Runs on the writer thread only."""
+        assert self._blocking is not None
+        with self._blocking.begin() as conn:
+            conn.execute(insert(_TABLE), rows)
 
     async def close(self) -> None:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         if self._blocking is not None:
             self._blocking.dispose()

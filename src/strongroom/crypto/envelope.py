@@ -66,11 +66,11 @@ class DataKey:
         self._count += n
         pool = os.urandom(NONCE_LEN * n)
         prefix, enc, aad = self.prefix, self._aead.encrypt, self.binding
-        out = []
-        for i, plaintext in enumerate(plaintexts):
-            nonce = pool[i * NONCE_LEN : (i + 1) * NONCE_LEN]
-            out.append(prefix + nonce + enc(nonce, plaintext, aad))
-        return out
+        nonces = [pool[i : i + NONCE_LEN] for i in range(0, NONCE_LEN * n, NONCE_LEN)]
+        return [
+            prefix + nonce + enc(nonce, pt, aad)
+            for nonce, pt in zip(nonces, plaintexts, strict=True)
+        ]
 
     def open(self, payload: Payload) -> bytes:
         """Check the commitment, then decrypt one item."""
@@ -80,6 +80,19 @@ class DataKey:
             return self._aead.decrypt(payload.nonce, payload.ciphertext, self.binding)
         except InvalidTag:
             raise CiphertextError("tag") from None
+
+    def open_pairs(self, pairs: Sequence[tuple[bytes, bytes]]) -> list[bytes]:
+        """Decrypt (nonce, ciphertext) pairs whose commitment the caller already matched
+        (``codec.split_run`` compares the whole shared prefix); a failure carries the
+        pair's position."""
+        dec, aad = self._aead.decrypt, self.binding
+        out: list[bytes] = []
+        try:
+            for nonce, ciphertext in pairs:
+                out.append(dec(nonce, ciphertext, aad))
+        except InvalidTag:
+            raise CiphertextError("tag", position=len(out)) from None
+        return out
 
 
 def _symmetric_dk(secret: bytes, salt: bytes, binding: Binding) -> bytes:

@@ -13,9 +13,10 @@ class CryptoError(Exception):
 class CiphertextError(CryptoError):
     """A ciphertext could not be parsed, authenticated or opened."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, position: int = 0) -> None:
         super().__init__("ciphertext rejected")
         self.reason = reason
+        self.position = position  # which item of a batch call, for the caller's index
 
 
 class DataKeyExhaustedError(CryptoError):

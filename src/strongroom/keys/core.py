@@ -106,17 +106,26 @@ class KeyCore:
         return context
 
     def encode_items(self, items: Sequence[str]) -> list[bytes]:
-        limit = self.settings.max_item_bytes
-        out: list[bytes] = []
-        for index, item in enumerate(items):
-            try:
-                raw = item.encode()
-            except UnicodeEncodeError:  # lone surrogates are valid JSON but not UTF-8
-                raise InvalidInput("item is not valid Unicode", index=index) from None
-            if len(raw) > limit:
-                raise PayloadTooLarge("item too large", index=index, limit=limit)
-            out.append(raw)
+        """UTF-8 of each item, within the per-item size limit (whole-batch passes first:
+        the per-item loop only runs to name the bad item)."""
+        try:
+            out = [item.encode() for item in items]
+        except UnicodeEncodeError:  # lone surrogates are valid JSON but not UTF-8
+            index = next(i for i, item in enumerate(items) if not _encodable(item))
+            raise InvalidInput("item is not valid Unicode", index=index) from None
+        self._check_sizes(out)
         return out
+
+    def check_text_sizes(self, texts: Sequence[str]) -> None:
+        """Size limit for ciphertexts: they are ASCII, so characters are bytes (a
+        non-ASCII one fails parsing anyway, with ENC001)."""
+        self._check_sizes(texts)
+
+    def _check_sizes(self, items: Sequence[str] | Sequence[bytes]) -> None:
+        limit = self.settings.max_item_bytes
+        if items and max(map(len, items)) > limit:
+            index = next(i for i, item in enumerate(items) if len(item) > limit)
+            raise PayloadTooLarge("item too large", index=index, limit=limit)
 
     def event(
         self,
@@ -148,3 +157,11 @@ class KeyCore:
         if "index" in exc.detail:
             detail["index"] = exc.detail["index"]
         await self.audit.append(self.event(actor, action, Outcome.FAILURE, target, count, detail))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

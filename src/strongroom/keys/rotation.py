@@ -74,9 +74,9 @@ class RotationService:
             ctx = core.check_context(context)
             info = await core.usable(actor, user_id, fresh=True)
             texts = [t for _, t in found]
-            core.encode_items(texts)
+            core.check_text_sizes(texts)
             try:
-                plain = await core.cipher.decrypt(info, texts, ctx)
+                plain = await core.cipher.decrypt(info, texts, ctx, fresh=True)
             except StrongroomError as exc:
                 # Name the caller's item (and the field inside it), not our flat index.
                 if "index" in exc.detail:

@@ -18,7 +18,7 @@ from strongroom.errors import (
     KeyNotFound,
     StrongroomError,
 )
-from strongroom.keys.cipher import wrap_context
+from strongroom.keys.cipher import StaleKeyInfo, wrap_context
 from strongroom.keys.core import KeyCore
 from strongroom.keys.models import HistoryEntry, KeyInfo, KeyState, RotationReason
 from strongroom.store import keys_repo
@@ -156,13 +156,11 @@ class KeyService:
     ) -> list[str]:
         async def op() -> list[str]:
             plain = await self._open(actor, user_id, data, context)
-            out: list[str] = []
-            for index, raw in enumerate(plain):
-                try:
-                    out.append(raw.decode())
-                except UnicodeDecodeError:  # made offline with the public key, not text
-                    raise InvalidCiphertext(index=index) from None
-            return out
+            try:
+                return [raw.decode() for raw in plain]
+            except UnicodeDecodeError:  # made offline with the public key, not text
+                index = next(i for i, raw in enumerate(plain) if not _is_utf8(raw))
+                raise InvalidCiphertext(index=index) from None
 
         return await self._audited(actor, "key.decrypt", user_id, len(data), op)
 
@@ -172,11 +170,13 @@ class KeyService:
         core = self.core
         core.check_batch(data)
         ctx = core.check_context(context)
-        core.encode_items(data)  # size and encoding limits apply to ciphertexts too
+        core.check_text_sizes(data)
         info = await core.usable(actor, user_id)
-        if any(core.cipher.looks_newer(info, text) for text in data):
-            info = await core.usable(actor, user_id, fresh=True)  # another replica rotated
-        return await core.cipher.decrypt(info, data, ctx)
+        try:
+            return await core.cipher.decrypt(info, data, ctx)
+        except StaleKeyInfo:  # another replica rotated since our metadata was cached
+            info = await core.usable(actor, user_id, fresh=True)
+            return await core.cipher.decrypt(info, data, ctx, fresh=True)
 
     async def rewrap(
         self, actor: Actor, user_id: str, data: list[str], context: str | None
@@ -248,3 +248,11 @@ class KeyService:
             values["rotation_period_days"] = rotation_days
             values["next_rotation_at"] = info.last_rotated_at + timedelta(days=rotation_days)
         return values
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -65,11 +65,10 @@ class Database:
         async with self.sessions() as session:
             yield session
 
-    def blocking_sqlite_engine(self, busy_ms: int = 2) -> Engine:
-        """A synchronous engine on the same SQLite file, for sub-millisecond commits
-        made directly on the event loop (see audit.service). Its busy timeout is tiny:
-        blocking the loop while an async transaction of this process holds the lock
-        would deadlock, so callers fall back to the async engine when it is busy."""
+    def blocking_sqlite_engine(self, busy_ms: int = 10000) -> Engine:
+        """A synchronous engine on the same SQLite file, for a writer thread of its own
+        (see audit.service): one hand-off per group commit instead of aiosqlite's one
+        per statement, and fsync or a WAL checkpoint never stalls the event loop."""
         url = make_url(self.url).set(drivername="sqlite")
         engine = create_engine(
             url, poolclass=StaticPool, connect_args={"check_same_thread": False, "timeout": 0}

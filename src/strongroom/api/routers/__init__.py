@@ -4,4 +4,5 @@ from fastapi import APIRouter
 
 from strongroom.api.routers import crypto, health, keys
 
-ROUTERS: tuple[APIRouter, ...] = (health.router, keys.router, crypto.router)
+# The data endpoints first: route matching is linear and they carry the load.
+ROUTERS: tuple[APIRouter, ...] = (crypto.router, keys.router, health.router)
