@@ -37,7 +37,12 @@ class Settings(BaseSettings):
     private_key_cache_size: int = Field(default=10000, ge=0)
     private_key_cache_ttl_seconds: float = Field(default=900.0, ge=0)
     data_key_cache_size: int = Field(default=10000, ge=0)
-    metadata_cache_ttl_seconds: float = Field(default=1.0, ge=0)
+    # Metadata may be cached long: the change feed drops changed users on every
+    # replica within key_feed_interval + key_feed_max_staleness seconds.
+    metadata_cache_ttl_seconds: float = Field(default=300.0, ge=0)
+    key_feed_interval_seconds: float = Field(default=0.5, gt=0)
+    key_feed_window_seconds: float = Field(default=10.0, gt=0)
+    key_feed_max_staleness_seconds: float = Field(default=1.5, gt=0)
     access_key_cache_ttl_seconds: float = Field(default=5.0, ge=0)
 
     scheduler_interval_seconds: float = Field(default=60.0, gt=0)

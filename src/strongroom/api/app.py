@@ -34,15 +34,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         # otherwise walk ~10^5 long-lived objects and show up as latency spikes).
         gc.collect()
         gc.freeze()
-        task = (
-            asyncio.create_task(run_scheduler(svc.lifecycle, settings.scheduler_interval_seconds))
-            if settings.scheduler_enabled
-            else None
-        )
+        tasks = [asyncio.create_task(svc.feed.run())]
+        if settings.scheduler_enabled:
+            interval = settings.scheduler_interval_seconds
+            tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

@@ -130,11 +130,12 @@ class Cipher:
         cache_id = self._caches.data_key_id(ref, version, payload.header, context)
         dk = self._caches.get_data_key(cache_id)
         if dk is None:
+            token = self._caches.token()
             private = await self._private_key(info, version)
             dk = envelope.open_data_key(
                 self.binding(info, version, context), private, payload.header
             )
-            self._caches.put_data_key(cache_id, dk)
+            self._caches.put_data_key(cache_id, dk, token)
         return dk
 
     async def _private_key(self, info: KeyInfo, version: int) -> Any:
@@ -142,6 +143,7 @@ class Cipher:
         key = self._caches.get_private(ref, version)
         if key is not None:
             return key
+        token = self._caches.token()
         material = await self._load_material(info.key_id, version)
         if material is None:  # destroyed between metadata read and now
             raise KeyDestroyed()
@@ -152,5 +154,5 @@ class Cipher:
             log.error("kms_unwrap_failed", error_type=type(exc).__name__)
             raise InternalError("key service failure") from None
         key = suites.load_private(info.suite, raw) if suites.is_asymmetric(info.suite) else raw
-        self._caches.put_private(ref, version, key)
+        self._caches.put_private(ref, version, key, token)
         return key

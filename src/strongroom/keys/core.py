@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.audit.service import AuditSink
@@ -25,6 +25,10 @@ from strongroom.kms.interfaces import Kms
 from strongroom.store import keys_repo
 from strongroom.store.db import Database
 from strongroom.store.models import KeyMaterial, UserKey, UserKeyVersion
+
+
+class Freshness(Protocol):
+    def trusted(self) -> bool: ...
 
 
 def utcnow() -> datetime:
@@ -63,6 +67,7 @@ class KeyCore:
     caches: KeyCaches
     settings: Settings
     clock: Callable[[], datetime] = utcnow
+    feed: Freshness | None = None  # says whether cached metadata may be trusted now
 
     def __post_init__(self) -> None:
         self.cipher = Cipher(
@@ -76,14 +81,16 @@ class KeyCore:
     async def load(self, tenant: str, user_id: str, *, fresh: bool = False) -> KeyInfo:
         """The key's metadata (from the short-lived cache unless ``fresh``)."""
         ref = (tenant, user_id)
-        info = None if fresh else self.caches.get_info(ref)
+        trusted = not fresh and (self.feed is None or self.feed.trusted())
+        info = self.caches.get_info(ref) if trusted else None
         if info is None:
+            token = self.caches.token()
             async with self.db.read() as s:
                 row = await keys_repo.get_key(s, tenant, user_id)
                 if row is None:
                     raise KeyNotFound()
                 info = to_info(row, await keys_repo.get_versions(s, row.id))
-            self.caches.put_info(info)
+            self.caches.put_info(info, token)
         return info
 
     async def usable(self, actor: Actor, user_id: str, *, fresh: bool = False) -> KeyInfo:

@@ -9,6 +9,7 @@ from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
 from strongroom.keys.cache import KeyCaches
 from strongroom.keys.core import KeyCore
+from strongroom.keys.feed import ChangeFeed
 from strongroom.keys.lifecycle import LifecycleService
 from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
@@ -28,6 +29,7 @@ class Services:
     keys: KeyService
     rotation: RotationService
     lifecycle: LifecycleService
+    feed: ChangeFeed
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
@@ -50,7 +52,14 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         private_ttl=settings.private_key_cache_ttl_seconds,
         data_key_size=settings.data_key_cache_size,
     )
-    core = KeyCore(db=db, kms=kms, audit=audit, caches=caches, settings=settings)
+    feed = ChangeFeed(
+        db,
+        caches,
+        interval=settings.key_feed_interval_seconds,
+        window=settings.key_feed_window_seconds,
+        max_staleness=settings.key_feed_max_staleness_seconds,
+    )
+    core = KeyCore(db=db, kms=kms, audit=audit, caches=caches, settings=settings, feed=feed)
     rotation = RotationService(core)
     return Services(
         settings=settings,
@@ -61,4 +70,5 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         keys=KeyService(core),
         rotation=rotation,
         lifecycle=LifecycleService(core, rotation),
+        feed=feed,
     )

@@ -22,6 +22,14 @@ async def get_key(s: AsyncSession, tenant: str, user_id: str) -> UserKey | None:
     return (await s.execute(q)).scalar_one_or_none()
 
 
+async def changed_since(s: AsyncSession, since: datetime) -> Sequence[tuple[str, str, int]]:
+    """(tenant, userId, generation) of keys whose row changed at or after ``since``."""
+    q = select(UserKey.tenant_id, UserKey.user_id, UserKey.generation).where(
+        UserKey.updated_at >= since
+    )
+    return [(t, u, int(g)) for t, u, g in (await s.execute(q)).all()]
+
+
 async def get_versions(s: AsyncSession, key_id: int) -> Sequence[UserKeyVersion]:
     q = select(UserKeyVersion).where(UserKeyVersion.key_id == key_id)
     return (await s.execute(q.order_by(UserKeyVersion.version))).scalars().all()

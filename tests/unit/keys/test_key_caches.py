@@ -12,6 +12,7 @@ import pytest
 from strongroom.crypto.binding import Binding
 from strongroom.crypto.envelope import DataKey
 from strongroom.crypto.suites import SuiteId
+from strongroom.keys import cache as cache_mod
 from strongroom.keys.cache import KeyCaches
 from strongroom.keys.models import KeyInfo, KeyState, VersionInfo, VersionState
 
@@ -78,13 +79,13 @@ def caches(
 
 def fill(c: KeyCaches, tenant: str, user: str) -> tuple[list[object], list[Hashable]]:
     """Cache metadata, two private keys and two data keys for one user."""
-    c.put_info(info(tenant, user, 2))
+    c.put_info(info(tenant, user, 2), c.token())
     private = [object(), object()]
     ids: list[Hashable] = []
     for version, key in ((1, private[0]), (2, private[1])):
-        c.put_private((tenant, user), version, key)
+        c.put_private((tenant, user), version, key, c.token())
         kid = c.data_key_id((tenant, user), version, f"hdr{version}".encode(), "ctx")
-        c.put_data_key(kid, data_key(tenant, user, version))
+        c.put_data_key(kid, data_key(tenant, user, version), c.token())
         ids.append(kid)
     return private, ids
 
@@ -192,7 +193,7 @@ def test_private_and_data_keys_expire_after_their_ttl(clock: FakeClock) -> None:
 
 def test_ttl_counts_from_insertion_not_from_last_read(clock: FakeClock) -> None:
     c = caches(private_ttl=10.0)
-    c.put_private(("t", "u"), 1, "k")
+    c.put_private(("t", "u"), 1, "k", c.token())
     for _ in range(5):
         clock.advance(3.0)
         c.get_private(("t", "u"), 1)
@@ -201,10 +202,10 @@ def test_ttl_counts_from_insertion_not_from_last_read(clock: FakeClock) -> None:
 
 def test_private_cache_is_bounded_lru() -> None:
     c = caches(private_size=2)
-    c.put_private(("t", "a"), 1, "ka")
-    c.put_private(("t", "b"), 1, "kb")
+    c.put_private(("t", "a"), 1, "ka", c.token())
+    c.put_private(("t", "b"), 1, "kb", c.token())
     assert c.get_private(("t", "a"), 1) == "ka"  # a is now most recently used
-    c.put_private(("t", "c"), 1, "kc")
+    c.put_private(("t", "c"), 1, "kc", c.token())
     assert c.get_private(("t", "b"), 1) is None
     assert c.get_private(("t", "a"), 1) == "ka"
     assert c.get_private(("t", "c"), 1) == "kc"
@@ -212,28 +213,28 @@ def test_private_cache_is_bounded_lru() -> None:
 
 def test_private_size_zero_disables_private_key_caching() -> None:
     c = caches(private_size=0)
-    c.put_private(("t1", "u1"), 1, object())
+    c.put_private(("t1", "u1"), 1, object(), c.token())
     assert c.get_private(("t1", "u1"), 1) is None
     # The other caches are independent of it.
-    c.put_info(info("t1", "u1"))
+    c.put_info(info("t1", "u1"), c.token())
     assert c.get_info(("t1", "u1")) is not None
     kid = c.data_key_id(("t1", "u1"), 1, b"h", "")
-    c.put_data_key(kid, data_key("t1", "u1", 1))
+    c.put_data_key(kid, data_key("t1", "u1", 1), c.token())
     assert c.get_data_key(kid) is not None
 
 
 def test_data_key_size_zero_disables_data_key_caching() -> None:
     c = caches(data_key_size=0)
     kid = c.data_key_id(("t1", "u1"), 1, b"h", "")
-    c.put_data_key(kid, data_key("t1", "u1", 1))
+    c.put_data_key(kid, data_key("t1", "u1", 1), c.token())
     assert c.get_data_key(kid) is None
-    c.put_private(("t1", "u1"), 1, "k")
+    c.put_private(("t1", "u1"), 1, "k", c.token())
     assert c.get_private(("t1", "u1"), 1) == "k"
 
 
 def test_metadata_ttl_zero_disables_metadata_caching() -> None:
     c = caches(metadata_ttl=0)
-    c.put_info(info("t1", "u1"))
+    c.put_info(info("t1", "u1"), c.token())
     assert c.get_info(("t1", "u1")) is None
 
 
@@ -245,9 +246,37 @@ def test_private_ttl_zero_never_keeps_private_keys_forever(clock: FakeClock) -> 
     with no expiry, so an operator asking for the least caching gets the most.
     """
     c = caches(private_ttl=0)
-    c.put_private(("t1", "u1"), 1, "k")
+    c.put_private(("t1", "u1"), 1, "k", c.token())
     kid = c.data_key_id(("t1", "u1"), 1, b"h", "")
-    c.put_data_key(kid, data_key("t1", "u1", 1))
+    c.put_data_key(kid, data_key("t1", "u1", 1), c.token())
     clock.advance(30 * 24 * 3600.0)
     assert c.get_private(("t1", "u1"), 1) is None
     assert c.get_data_key(kid) is None
+
+
+def test_a_load_in_flight_during_a_drop_is_not_cached() -> None:
+    """An unwrap that started before a deletion or rotation finishes after the cache
+    dropped the user: its result is returned to its caller but never cached."""
+    c = caches()
+    token = c.token()  # load starts
+    c.drop_user(("t1", "u1"))  # deletion lands meanwhile
+    c.put_private(("t1", "u1"), 1, "key", token)
+    c.put_info(info("t1", "u1"), token)
+    kid = c.data_key_id(("t1", "u1"), 1, b"h", "")
+    c.put_data_key(kid, data_key("t1", "u1", 1), token)
+    assert c.get_private(("t1", "u1"), 1) is None
+    assert c.get_info(("t1", "u1")) is None
+    assert c.get_data_key(kid) is None
+    c.put_private(("t1", "u2"), 1, "other", token)  # other users are unaffected
+    assert c.get_private(("t1", "u2"), 1) == "other"
+    c.put_private(("t1", "u1"), 1, "key", c.token())  # a load started after the drop
+    assert c.get_private(("t1", "u1"), 1) == "key"
+
+
+def test_forgetting_drop_marks_refuses_older_loads() -> None:
+    c = caches()
+    token = c.token()
+    for i in range(cache_mod._MAX_DROP_MARKS + 1):
+        c.drop_user(("t", str(i)))
+    c.put_private(("t", "never-dropped"), 1, "k", token)
+    assert c.get_private(("t", "never-dropped"), 1) is None
