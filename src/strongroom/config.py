@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STRONGROOM_", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///./strongroom.db"
+    redis_url: str | None = None  # optional: cross-replica hints (and later caches)
     kms: Literal["local"] = "local"
     master_key_file: Path = Path("./strongroom.key")
 

@@ -5,9 +5,11 @@ relying on any message arriving."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,3 +127,59 @@ def test_two_processes_on_postgresql_see_a_rotation_within_two_seconds(
         enc = second.post("/api/v1/encrypt", admin, {"userId": "r", "data": ["x"]})
         assert version_of(enc.json()["encryptedData"]) == {"v2"}
     assert seen_at is not None
+
+
+@pytest.mark.services
+async def test_redis_hint_drops_at_once_without_a_poll(tmp_path: Path, redis_server: Any) -> None:
+    create_master_key_file(tmp_path / "k")
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/h.db",
+        master_key_file=tmp_path / "k",
+        redis_url=redis_server.url,
+        scheduler_enabled=False,
+    )
+    a, b = build_services(settings), build_services(settings)
+    await a.start(migrate=True)
+    await b.start()
+    assert a.hints is not None and b.hints is not None
+    listener = asyncio.create_task(b.hints.run())
+    try:
+        await asyncio.wait_for(b.hints.subscribed.wait(), 10)
+        clock = Clock()
+        b.feed._clock = clock
+        await b.feed.poll_once()  # trusted from here on: only the hint can drop the user
+        await a.keys.create(ACTOR, "h", None, None)
+        assert version_of(await b.keys.encrypt(ACTOR, "h", ["x"], None)) == {"v1"}
+        await a.rotation.rotate(ACTOR, "h", [], RotationReason.ON_DEMAND, None)
+        for _ in range(100):  # the message arrives within milliseconds
+            if b.keys.core.caches.get_info(("default", "h")) is None:
+                break
+            await asyncio.sleep(0.02)
+        assert b.feed.trusted()
+        assert version_of(await b.keys.encrypt(ACTOR, "h", ["x"], None)) == {"v2"}
+    finally:
+        listener.cancel()
+        await a.close()
+        await b.close()
+
+
+async def test_redis_down_is_slower_not_failing(tmp_path: Path) -> None:
+    create_master_key_file(tmp_path / "k")
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/d.db",
+        master_key_file=tmp_path / "k",
+        redis_url="redis://127.0.0.1:1/0",  # nothing listens there
+        scheduler_enabled=False,
+    )
+    a = build_services(settings)
+    await a.start(migrate=True)
+    listener = asyncio.create_task(a.hints.run())  # type: ignore[union-attr]
+    try:
+        await a.keys.create(ACTOR, "n", None, None)
+        await a.rotation.rotate(ACTOR, "n", [], RotationReason.ON_DEMAND, None)  # publishes
+        assert version_of(await a.keys.encrypt(ACTOR, "n", ["x"], None)) == {"v2"}
+        await asyncio.sleep(0.1)
+        assert not listener.done()  # still retrying, no crash
+    finally:
+        listener.cancel()
+        await a.close()

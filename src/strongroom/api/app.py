@@ -35,6 +35,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         tasks = [asyncio.create_task(svc.feed.run())]
+        if svc.hints is not None:
+            tasks.append(asyncio.create_task(svc.hints.run()))
         if settings.scheduler_enabled:
             interval = settings.scheduler_interval_seconds
             tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))

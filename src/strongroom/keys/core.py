@@ -31,6 +31,10 @@ class Freshness(Protocol):
     def trusted(self) -> bool: ...
 
 
+class ChangePublisher(Protocol):
+    def publish(self, ref: tuple[str, str]) -> None: ...
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -68,11 +72,19 @@ class KeyCore:
     settings: Settings
     clock: Callable[[], datetime] = utcnow
     feed: Freshness | None = None  # says whether cached metadata may be trusted now
+    hints: ChangePublisher | None = None  # tells other replicas at once (optional)
 
     def __post_init__(self) -> None:
         self.cipher = Cipher(
             self.kms, self.caches, self.settings.ciphertext_prefix, self.load_material
         )
+
+    def changed(self, ref: tuple[str, str]) -> None:
+        """After a committed rotation, deletion or policy change of ``ref``: drop it
+        here and hint the other replicas (their change feed catches it regardless)."""
+        self.caches.drop_user(ref)
+        if self.hints is not None:
+            self.hints.publish(ref)
 
     async def load_material(self, key_id: int, version: int) -> KeyMaterial | None:
         async with self.db.read() as s:

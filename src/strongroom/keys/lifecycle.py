@@ -41,7 +41,7 @@ class LifecycleService:
                 s, info.key_id, info.current_version, event, None, actor.principal, now
             )
             core.audit.record_in(s, core.event(actor, action, Outcome.SUCCESS, info.user_id))
-        core.caches.drop_user((info.tenant, info.user_id))
+        core.changed((info.tenant, info.user_id))
         return await core.load(info.tenant, info.user_id, fresh=True)
 
     async def schedule_deletion(
@@ -121,7 +121,7 @@ class LifecycleService:
             core.audit.record_in(
                 s, core.event(actor, "key.destroy", Outcome.SUCCESS, info.user_id, len(versions))
             )
-        core.caches.drop_user((info.tenant, info.user_id))
+        core.changed((info.tenant, info.user_id))
         log.info("key_destroyed", tenant=info.tenant, versions=len(versions))
         return True
 

@@ -152,5 +152,5 @@ class RotationService:
                     detail={"version": version, "reason": reason.value},
                 ),
             )
-        core.caches.drop_user((info.tenant, info.user_id))
+        core.changed((info.tenant, info.user_id))
         return sealed

@@ -68,7 +68,7 @@ class KeyService:
         except StrongroomError as exc:
             await core.record_failure(actor, "key.create", user_id, exc)
             raise
-        core.caches.drop_user((actor.tenant, user_id))
+        core.changed((actor.tenant, user_id))
         return info
 
     async def _create(self, actor: Actor, user_id: str, key_type: str, days: int) -> KeyInfo:
@@ -231,7 +231,7 @@ class KeyService:
         except StrongroomError as exc:
             await core.record_failure(actor, "key.policy", user_id, exc)
             raise
-        core.caches.drop_user((actor.tenant, user_id))
+        core.changed((actor.tenant, user_id))
         return await core.load(actor.tenant, user_id, fresh=True)
 
     def _policy_values(

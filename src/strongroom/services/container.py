@@ -10,6 +10,7 @@ from strongroom.config import Settings
 from strongroom.keys.cache import KeyCaches
 from strongroom.keys.core import KeyCore
 from strongroom.keys.feed import ChangeFeed
+from strongroom.keys.hints import RedisHints
 from strongroom.keys.lifecycle import LifecycleService
 from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
@@ -30,6 +31,7 @@ class Services:
     rotation: RotationService
     lifecycle: LifecycleService
     feed: ChangeFeed
+    hints: RedisHints | None = None
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
@@ -37,6 +39,8 @@ class Services:
         await self.access.load_pepper()
 
     async def close(self) -> None:
+        if self.hints is not None:
+            await self.hints.close()
         await self.audit.close()
         await self.kms.close()
         await self.db.dispose()
@@ -59,7 +63,10 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         window=settings.key_feed_window_seconds,
         max_staleness=settings.key_feed_max_staleness_seconds,
     )
-    core = KeyCore(db=db, kms=kms, audit=audit, caches=caches, settings=settings, feed=feed)
+    hints = RedisHints(settings.redis_url, feed.hint) if settings.redis_url else None
+    core = KeyCore(
+        db=db, kms=kms, audit=audit, caches=caches, settings=settings, feed=feed, hints=hints
+    )
     rotation = RotationService(core)
     return Services(
         settings=settings,
@@ -71,4 +78,5 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         rotation=rotation,
         lifecycle=LifecycleService(core, rotation),
         feed=feed,
+        hints=hints,
     )
