@@ -11,6 +11,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from strongroom.cli_kms import kms
 from strongroom.config import DEFAULT_TENANT, Settings
 from strongroom.errors import StrongroomError
 from strongroom.kms.local import MasterKeyFileError, create_master_key_file
@@ -23,6 +24,7 @@ access_keys = typer.Typer(help="Access keys for the API.", no_args_is_help=True)
 keys = typer.Typer(help="Per-user key maintenance.", no_args_is_help=True)
 app.add_typer(access_keys, name="access-keys")
 app.add_typer(keys, name="keys")
+app.add_typer(kms, name="kms")
 
 
 def _err(msg: str) -> None:
