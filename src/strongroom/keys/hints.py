@@ -72,6 +72,12 @@ class RedisHints:
             log.warning("key_hints_unavailable", operation=what, error_type=type(exc).__name__)
         self._failing = True
 
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
     async def close(self) -> None:
         for task in list(self._pending):
             task.cancel()

@@ -38,6 +38,16 @@ class Services:
             await upgrade(self.db)
         await self.access.load_pepper()
 
+    async def readiness(self) -> tuple[bool, dict[str, bool]]:
+        """(ready, checks). Redis is optional: down means slower, so it is reported
+        but does not make the replica unready; the database and the KMS do."""
+        checks = {"database": await self.db.ping(), "kms": await self.kms.health()}
+        ready = all(checks.values())
+        if self.hints is not None:
+            checks["redis"] = await self.hints.ping()
+        checks["key_cache_trusted"] = self.feed.trusted()
+        return ready, checks
+
     async def close(self) -> None:
         if self.hints is not None:
             await self.hints.close()

@@ -20,7 +20,6 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(svc: Annotated[Services, Depends(services)]) -> JSONResponse:
-    checks = {"database": await svc.db.ping(), "kms": await svc.kms.health()}
-    ok = all(checks.values())
+    ok, checks = await svc.readiness()
     body = {"status": "ready" if ok else "unavailable", "checks": checks}
     return JSONResponse(body, status_code=200 if ok else 503)
