@@ -6,6 +6,7 @@ import asyncio
 import os
 import resource
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
@@ -99,6 +100,9 @@ def serve(
         typer.echo("Bootstrap admin access key (shown once, store it now):")
         typer.echo(key)
         sys.stdout.flush()
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics there, so a scrape of any worker sums them all.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="strongroom-metrics-")
     _err(f"listening on http://{settings.host}:{settings.port} (OpenAPI UI at /docs)")
     uvicorn.run(
         "strongroom.api.app:app_from_env",

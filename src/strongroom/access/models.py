@@ -10,7 +10,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
     "key-admin": frozenset({"keys:*"}),
     "encrypt-only": frozenset({"keys:encrypt", "keys:read-public"}),
     "decrypt-only": frozenset({"keys:decrypt"}),
-    "auditor": frozenset({"keys:read", "audit:read"}),
+    "auditor": frozenset({"keys:read", "audit:read", "metrics:read"}),
 }
 
 

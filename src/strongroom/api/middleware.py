@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 _RID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -53,8 +56,13 @@ class RequestContextMiddleware:
                     raise _TooLarge()
             return message
 
+        status = 500  # if the app raises before starting a response
+        started = time.perf_counter()
+
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 message = {**message, "headers": headers}
@@ -63,7 +71,10 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_id)
         except _TooLarge:
+            status = 413
             await self._reject(send, rid, 413)
+        finally:
+            _observe(scope, status, time.perf_counter() - started)
 
     async def _reject(self, send: Send, rid: str, status: int) -> None:
         code, msg = ("REQ001", "request too large") if status == 413 else ("ENC001", "bad request")
@@ -71,6 +82,13 @@ class RequestContextMiddleware:
         headers = [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())]
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _observe(scope: Scope, status: int, seconds: float) -> None:
+    # The route template, never the raw path: it would carry userIds.
+    route = getattr(scope.get("route"), "path", "unmatched")
+    HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
+    HTTP_LATENCY.labels(route).observe(seconds)
 
 
 class _TooLarge(HTTPException):

@@ -17,15 +17,28 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, TypeVar
 
 from cachetools import LRUCache, TTLCache
 
 from strongroom.crypto.envelope import DataKey
 from strongroom.keys.models import KeyInfo
+from strongroom.observability.metrics import KEY_CACHE
 
 UserRef = tuple[str, str]
+_T = TypeVar("_T")
 _MAX_DROP_MARKS = 100_000
+# Children bound once: a labels() lookup per cache read would cost more than the read.
+_COUNT = {
+    (cache, hit): KEY_CACHE.labels(cache, "hit" if hit else "miss")
+    for cache in ("metadata", "private", "data_key", "public")
+    for hit in (True, False)
+}
+
+
+def _counted(cache: str, value: _T) -> _T:
+    _COUNT[(cache, value is not None)].inc()
+    return value
 
 
 def _new(size: int, ttl: float) -> TTLCache[Hashable, Any]:
@@ -65,7 +78,8 @@ class KeyCaches:
 
     # metadata -------------------------------------------------------------
     def get_info(self, ref: UserRef) -> KeyInfo | None:
-        return self._metadata.get(ref) if self._enabled["metadata"] else None
+        info: KeyInfo | None = self._metadata.get(ref) if self._enabled["metadata"] else None
+        return _counted("metadata", info)
 
     def info_generation(self, ref: UserRef) -> int | None:
         info = self._metadata.get(ref)
@@ -78,14 +92,14 @@ class KeyCaches:
 
     # loaded public keys (immutable per version) --------------------------
     def get_public(self, ref: UserRef, version: int) -> Any:
-        return self._public.get((*ref, version))
+        return _counted("public", self._public.get((*ref, version)))
 
     def put_public(self, ref: UserRef, version: int, key: Any) -> None:
         self._public[(*ref, version)] = key
 
     # private keys ----------------------------------------------------------
     def get_private(self, ref: UserRef, version: int) -> Any:
-        return self._private.get((*ref, version))
+        return _counted("private", self._private.get((*ref, version)))
 
     def put_private(self, ref: UserRef, version: int, key: Any, token: int) -> None:
         if self._enabled["private"] and not self._stale(ref, token):
@@ -97,7 +111,7 @@ class KeyCaches:
         return (*ref, version, hashlib.sha256(header).digest(), context)
 
     def get_data_key(self, key_id: Hashable) -> DataKey | None:
-        result: DataKey | None = self._data_keys.get(key_id)
+        result: DataKey | None = _counted("data_key", self._data_keys.get(key_id))
         return result
 
     def put_data_key(self, key_id: Hashable, dk: DataKey, token: int) -> None:

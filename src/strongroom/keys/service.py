@@ -21,6 +21,7 @@ from strongroom.errors import (
 from strongroom.keys.cipher import StaleKeyInfo, wrap_context
 from strongroom.keys.core import KeyCore
 from strongroom.keys.models import HistoryEntry, KeyInfo, KeyState, RotationReason
+from strongroom.observability.metrics import CRYPTO_ITEMS
 from strongroom.store import keys_repo
 from strongroom.store.models import UserKey
 
@@ -46,10 +47,12 @@ class KeyService:
             result = await op()
         except StrongroomError as exc:
             await self.core.record_failure(actor, action, user_id, exc, count)
+            CRYPTO_ITEMS.labels(action, "failure").inc(count or 0)
             raise
         await self.core.audit.append(
             self.core.event(actor, action, Outcome.SUCCESS, user_id, count)
         )
+        CRYPTO_ITEMS.labels(action, "success").inc(count or 0)
         return result
 
     # create ------------------------------------------------------------------

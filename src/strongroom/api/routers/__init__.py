@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from strongroom.api.routers import crypto, health, keys
+from strongroom.api.routers import crypto, health, keys, metrics
 
 # The data endpoints first: route matching is linear and they carry the load.
-ROUTERS: tuple[APIRouter, ...] = (crypto.router, keys.router, health.router)
+ROUTERS: tuple[APIRouter, ...] = (crypto.router, keys.router, health.router, metrics.router)

@@ -1,0 +1,20 @@
+"""Prometheus scrape endpoint, behind an access key with ``metrics:read`` (admin,
+auditor): request counts and latencies are operational data, not for the public."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from strongroom.api.deps import require
+from strongroom.audit.models import Actor
+from strongroom.observability.metrics import render
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(_: Annotated[Actor, Depends(require("metrics:read"))]) -> Response:
+    body, content_type = render()
+    return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})

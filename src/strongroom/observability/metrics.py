@@ -1,0 +1,43 @@
+"""Prometheus metrics. Labels are fixed, low-cardinality names only: never a userId,
+tenant, key id, value, or a failure reason that would make a decryption oracle
+(decrypt failures are counted as one outcome, whatever went wrong).
+
+With several ``serve`` workers, ``PROMETHEUS_MULTIPROC_DIR`` (set by ``serve``)
+makes a scrape of any worker report the sum over all of them.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+HTTP_REQUESTS = Counter(
+    "strongroom_http_requests_total", "HTTP requests", ["method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "strongroom_http_request_duration_seconds",
+    "HTTP request latency",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+CRYPTO_ITEMS = Counter(
+    "strongroom_crypto_items_total", "Items processed by key operations", ["operation", "outcome"]
+)
+KEY_CACHE = Counter("strongroom_key_cache_requests_total", "Key cache lookups", ["cache", "result"])
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text for a scrape, aggregated over workers when multiprocess."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(), CONTENT_TYPE_LATEST
