@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TENANT = "default"
@@ -50,3 +50,13 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     audit_flush_interval_ms: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"
+    # Browser origins allowed to call the API (CORS). Empty: closed, no CORS headers.
+    cors_allow_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _exact_origins(cls, origins: list[str]) -> list[str]:
+        # "*" would let any web page drive the API with a key its user pasted.
+        if any(o == "*" or not o.startswith(("https://", "http://")) for o in origins):
+            raise ValueError("list exact origins such as https://app.example.com; '*' is refused")
+        return origins

@@ -8,6 +8,7 @@ import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from strongroom import __version__
 from strongroom.api import errors
@@ -61,6 +62,15 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     errors.install(app)
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,  # exact origins; never "*" with keys
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Tenant-Id"],
+            expose_headers=["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
+            max_age=600,
+        )
     app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes)
     return app
 

@@ -21,9 +21,33 @@ def _error(status: int, code: str, message: str, rid: str) -> tuple[dict[str, An
     return {"status": status}, json.dumps(body).encode()
 
 
+# On every response: responses carry key material, plaintext or metadata, so no
+# cache may keep them and no browser may sniff or frame them. The interactive docs
+# load Swagger UI's scripts and styles, so they get no Content-Security-Policy.
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"cache-control", b"no-store"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
+_DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
+
+
+def _security_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    headers = list(_SECURITY_HEADERS)
+    if not scope["path"].startswith(_DOCS_PATHS):
+        headers.append(_API_CSP)
+    if scope.get("scheme") == "https":  # HSTS over plain HTTP is ignored by browsers
+        headers.append(_HSTS)
+    return headers
+
+
 class RequestContextMiddleware:
     """Assigns a request id (or accepts a sane ``X-Request-Id``), echoes it in the
-    response, and refuses bodies over ``max_body`` bytes with 413 ``REQ001``."""
+    response with the security headers, and refuses bodies over ``max_body`` bytes
+    with 413 ``REQ001``."""
 
     def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
@@ -63,8 +87,9 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                headers.append((b"x-request-id", rid.encode()))
+                own = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [h for h in _security_headers(scope) if h[0] not in own]
+                headers = [*message.get("headers", []), *extra, (b"x-request-id", rid.encode())]
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -80,6 +105,7 @@ class RequestContextMiddleware:
         code, msg = ("REQ001", "request too large") if status == 413 else ("ENC001", "bad request")
         start, body = _error(status, code, msg, rid)
         headers = [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())]
+        headers += _SECURITY_HEADERS
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
