@@ -206,3 +206,53 @@ async def test_bad_item_inside_a_run_of_one_data_key_is_named_by_index(app: App)
     forged = f"sr:v{version}:{codec.b64url(bytes(raw))}"
     r = await app.post("/api/v1/decrypt", {"userId": "run", "data": [*one[:2], forged, one[3]]})
     assert code(r) == (400, "ENC001") and r.json()["error"]["details"] == {"index": 2}
+
+
+async def test_unexpected_exception_is_500_sys001_without_its_message(
+    app: App, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def boom(*_: object) -> None:
+        raise RuntimeError("canary-7d1e unexpected value")
+
+    await app.post("/api/v1/keys", {"userId": "boom"})
+    monkeypatch.setattr(app.services.keys, "encrypt", boom)
+    r = await app.post("/api/v1/encrypt", {"userId": "boom", "data": ["x"]})
+    assert code(r) == (500, "SYS001") and r.json()["requestId"] == r.headers["x-request-id"]
+    out = capsys.readouterr()
+    assert "canary-7d1e" not in out.out + out.err + r.text
+    assert "RuntimeError" in out.out + out.err  # the type is logged, for operators
+
+
+async def test_client_leaving_mid_body_is_not_an_error(
+    app: App, capsys: pytest.CaptureFixture[str]
+) -> None:
+    application = app.client._transport.app  # type: ignore[attr-defined]
+    sent: list[dict[str, object]] = []
+    chunks = [
+        {"type": "http.request", "body": b'{"userId": "x", ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, object]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/encrypt",
+        "raw_path": b"/api/v1/encrypt",
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": None,
+        "headers": [(b"x-api-key", app.admin_key.encode()), (b"content-type", b"application/json")],
+    }
+    await application(scope, receive, send)
+    out = capsys.readouterr()
+    assert "unhandled_exception" not in out.out + out.err

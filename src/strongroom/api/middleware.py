@@ -8,11 +8,14 @@ import time
 import uuid
 from typing import Any
 
+import structlog
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
+log = structlog.get_logger("strongroom.api")
 _RID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -81,12 +84,13 @@ class RequestContextMiddleware:
             return message
 
         status = 500  # if the app raises before starting a response
+        responded = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 own = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [h for h in _security_headers(scope) if h[0] not in own]
                 headers = [*message.get("headers", []), *extra, (b"x-request-id", rid.encode())]
@@ -98,16 +102,27 @@ class RequestContextMiddleware:
         except _TooLarge:
             status = 413
             await self._reject(send, rid, 413)
+        except ClientDisconnect:
+            status = 499  # the client left mid-request: nobody to answer, nothing wrong
+        except Exception as exc:
+            # Answered here so that nothing outside re-raises it into the server's log
+            # with its message and traceback (which could carry values). Type only.
+            log.error("unhandled_exception", error_type=type(exc).__name__)
+            if not responded:
+                await self._reject(send, rid, 500)
         finally:
             _observe(scope, status, time.perf_counter() - started)
 
     async def _reject(self, send: Send, rid: str, status: int) -> None:
-        code, msg = ("REQ001", "request too large") if status == 413 else ("ENC001", "bad request")
+        code, msg = _REJECTIONS.get(status, ("ENC001", "bad request"))
         start, body = _error(status, code, msg, rid)
         headers = [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())]
         headers += _SECURITY_HEADERS
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+_REJECTIONS = {413: ("REQ001", "request too large"), 500: ("SYS001", "internal error")}
 
 
 def _observe(scope: Scope, status: int, seconds: float) -> None:
