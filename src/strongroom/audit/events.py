@@ -1,0 +1,160 @@
+"""Security events: rules over the live stream of audit events.
+
+``SecurityMonitor.observe(event)`` sees every audit event as it is appended and
+returns the security events it raises. Rules (thresholds are configuration):
+
+* ``auth.failures`` — at least N failed authentications within a minute from one
+  client address or against one access-key id (default 5);
+* ``auth.revoked_credential`` — a revoked or expired credential was presented;
+* ``auth.new_address`` — a principal authenticated from an address it was never
+  seen using before (after it has been seen at all, so first use is quiet);
+* ``decrypt.bulk`` — a principal decrypted for far more distinct users in the
+  current window than its own baseline (the shape of bulk exfiltration);
+* ``key.deletion`` — a key was scheduled for deletion or destroyed.
+
+State is per process and bounded (LRU): a rule fires at most once per subject per
+window. Security events hold identifiers only, like the audit events they come from.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cachetools import LRUCache
+
+from strongroom.audit.models import AuditEvent, Outcome
+
+_TRACKED = 50_000  # subjects remembered per rule
+
+
+@dataclass(frozen=True)
+class SecurityEvent:
+    rule: str
+    severity: str  # "warning" | "critical"
+    subject: str  # the address, key id or principal the rule is about
+    tenant: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    auth_failures_per_minute: int = 5
+    bulk_window_seconds: float = 300.0
+    bulk_min_users: int = 50  # below this many distinct users per window, never bulk
+    bulk_factor: float = 10.0  # ... and above this multiple of the principal's baseline
+
+
+class SecurityMonitor:
+    def __init__(
+        self, thresholds: Thresholds | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.t = thresholds or Thresholds()
+        self._clock = clock
+        self._failures: LRUCache[str, deque[float]] = LRUCache(_TRACKED)
+        self._quiet_until: LRUCache[tuple[str, str], float] = LRUCache(_TRACKED)
+        self._addresses: LRUCache[str, set[str]] = LRUCache(_TRACKED)
+        self._decrypts: LRUCache[str, _Window] = LRUCache(_TRACKED)
+
+    def observe(self, e: AuditEvent) -> list[SecurityEvent]:
+        out: list[SecurityEvent] = []
+        if e.action.startswith("auth."):
+            out += self._auth(e)
+        elif e.action == "key.decrypt" and e.outcome is Outcome.SUCCESS:
+            out += self._decrypt(e)
+        elif e.action in ("key.delete.schedule", "key.destroy") and e.outcome is Outcome.SUCCESS:
+            out.append(self._event("key.deletion", "warning", e.target or "-", e, e.action))
+        if e.outcome is Outcome.SUCCESS and e.actor.client_addr:
+            out += self._address(e)
+        return out
+
+    # rules -----------------------------------------------------------------
+    def _auth(self, e: AuditEvent) -> list[SecurityEvent]:
+        if e.outcome is Outcome.SUCCESS:
+            return []
+        out: list[SecurityEvent] = []
+        reason = (e.detail or {}).get("reason")
+        if reason in ("revoked", "expired", "past-grace"):
+            out.append(
+                self._event("auth.revoked_credential", "critical", e.actor.principal, e, reason)
+            )
+        for subject in {f"addr:{e.actor.client_addr}", f"key:{e.actor.principal}"}:
+            if subject.endswith((":None", ":anonymous")):
+                continue
+            count = self._count_failure(subject)
+            if count >= self.t.auth_failures_per_minute and self._once(
+                "auth.failures", subject, 60.0
+            ):
+                out.append(self._event("auth.failures", "warning", subject, e, count))
+        return out
+
+    def _count_failure(self, subject: str) -> int:
+        now = self._clock()
+        window = self._failures.get(subject) or deque()
+        window.append(now)
+        while window and window[0] < now - 60.0:
+            window.popleft()
+        self._failures[subject] = window
+        return len(window)
+
+    def _decrypt(self, e: AuditEvent) -> list[SecurityEvent]:
+        principal = e.actor.principal
+        window = self._decrypts.get(principal)
+        if window is None:
+            window = self._decrypts[principal] = _Window(self._clock(), self.t.bulk_window_seconds)
+        users = window.add(self._clock(), e.target or "")
+        limit = max(self.t.bulk_min_users, self.t.bulk_factor * window.baseline)
+        if users > limit and self._once("decrypt.bulk", principal, self.t.bulk_window_seconds):
+            return [self._event("decrypt.bulk", "critical", principal, e, users, window.baseline)]
+        return []
+
+    def _address(self, e: AuditEvent) -> list[SecurityEvent]:
+        principal, addr = e.actor.principal, str(e.actor.client_addr)
+        if principal.startswith("system:"):
+            return []
+        seen = self._addresses.get(principal)
+        if seen is None:
+            self._addresses[principal] = {addr}
+            return []
+        if addr in seen or len(seen) >= 1000:
+            return []
+        seen.add(addr)
+        return [self._event("auth.new_address", "warning", principal, e, addr)]
+
+    # helpers ---------------------------------------------------------------
+    def _once(self, rule: str, subject: str, period: float) -> bool:
+        now = self._clock()
+        if self._quiet_until.get((rule, subject), 0.0) > now:
+            return False
+        self._quiet_until[(rule, subject)] = now + period
+        return True
+
+    @staticmethod
+    def _event(rule: str, severity: str, subject: str, e: AuditEvent, *facts: Any) -> SecurityEvent:
+        detail = {"trigger": e.action, "request_id": e.actor.request_id, "facts": list(facts)}
+        return SecurityEvent(rule, severity, subject, e.actor.tenant, detail)
+
+
+class _Window:
+    """Distinct users per fixed window, with an exponentially weighted baseline of
+    previous windows (so a principal that always reads many users is not flagged)."""
+
+    def __init__(self, start: float, length: float) -> None:
+        self.start, self.length = start, length
+        self.users: set[str] = set()
+        self.baseline = 0.0
+
+    def add(self, now: float, user: str) -> int:
+        if now - self.start >= self.length:
+            periods = int((now - self.start) // self.length)
+            self.baseline = 0.7 * self.baseline + 0.3 * len(self.users)
+            for _ in range(min(periods - 1, 10)):  # idle windows pull the baseline down
+                self.baseline *= 0.7
+            self.start += periods * self.length
+            self.users = set()
+        if len(self.users) < 1_000_000:
+            self.users.add(user)
+        return len(self.users)

@@ -1,0 +1,105 @@
+"""Security-event rules over the audit stream, driven with a fake clock."""
+
+from __future__ import annotations
+
+from strongroom.audit.events import SecurityMonitor, Thresholds
+from strongroom.audit.models import Actor, AuditEvent, Outcome
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def failed_auth(addr: str, key: str = "anonymous", reason: str = "mismatch") -> AuditEvent:
+    return AuditEvent(
+        Actor(key, "-", "rid", addr), "auth.api_key", Outcome.FAILURE, detail={"reason": reason}
+    )
+
+
+def decrypt(principal: str, user: str, addr: str = "10.0.0.1") -> AuditEvent:
+    return AuditEvent(
+        Actor(principal, "default", "rid", addr), "key.decrypt", Outcome.SUCCESS, user, 1
+    )
+
+
+def rules(events: list[list[object]]) -> list[str]:
+    return [e.rule for batch in events for e in batch]  # type: ignore[attr-defined]
+
+
+def test_burst_of_bad_keys_from_one_address_fires_once_per_minute() -> None:
+    clock = Clock()
+    m = SecurityMonitor(clock=clock)
+    fired = [m.observe(failed_auth("198.51.100.9")) for _ in range(4)]
+    assert rules(fired) == []
+    fifth = m.observe(failed_auth("198.51.100.9"))
+    assert [(e.rule, e.subject) for e in fifth] == [("auth.failures", "addr:198.51.100.9")]
+    assert rules([m.observe(failed_auth("198.51.100.9")) for _ in range(20)]) == []
+    clock.now += 61
+    assert rules([m.observe(failed_auth("198.51.100.9")) for _ in range(5)]) == ["auth.failures"]
+
+
+def test_failures_spread_over_time_or_addresses_do_not_fire() -> None:
+    clock = Clock()
+    m = SecurityMonitor(clock=clock)
+    for i in range(10):
+        clock.now += 16  # at most 4 within any minute
+        assert m.observe(failed_auth("198.51.100.9")) == []
+        assert m.observe(failed_auth(f"203.0.113.{i}")) == []
+
+
+def test_repeated_failures_against_one_key_id_fire_across_addresses() -> None:
+    m = SecurityMonitor(clock=Clock())
+    fired = [m.observe(failed_auth(f"203.0.113.{i}", key="abcdabcdabcdabcd")) for i in range(5)]
+    assert [e.subject for e in fired[-1]] == ["key:abcdabcdabcdabcd"]
+
+
+def test_revoked_or_expired_credential_fires_at_once() -> None:
+    m = SecurityMonitor(clock=Clock())
+    for reason in ("revoked", "expired"):
+        out = m.observe(failed_auth("192.0.2.1", key=f"k-{reason}", reason=reason))
+        assert [(e.rule, e.severity) for e in out] == [("auth.revoked_credential", "critical")]
+
+
+def test_mass_decrypt_across_users_beyond_baseline_fires() -> None:
+    clock = Clock()
+    m = SecurityMonitor(Thresholds(bulk_min_users=50, bulk_factor=10), clock=clock)
+    for window in range(3):  # a support tool that reads ~20 users per window
+        for u in range(20):
+            assert m.observe(decrypt("support", f"w{window}-u{u}")) == []
+        clock.now += 300
+    fired = [m.observe(decrypt("support", f"mass-{u}")) for u in range(500)]
+    assert rules(fired) == ["decrypt.bulk"]
+    assert rules([m.observe(decrypt("other", "u1")) for _ in range(100)]) == []  # one user
+
+
+def test_a_principal_that_always_reads_many_users_is_not_flagged() -> None:
+    clock = Clock()
+    m = SecurityMonitor(Thresholds(bulk_min_users=50, bulk_factor=10), clock=clock)
+    for window in range(10):
+        fired = [m.observe(decrypt("batch-job", f"{window}-{u}")) for u in range(200)]
+        if window >= 3:  # once its baseline has formed
+            assert rules(fired) == []
+        clock.now += 300
+
+
+def test_new_address_for_a_known_principal_fires() -> None:
+    m = SecurityMonitor(clock=Clock())
+    assert m.observe(decrypt("svc", "u1", addr="10.0.0.1")) == []  # first sight: quiet
+    assert m.observe(decrypt("svc", "u2", addr="10.0.0.1")) == []
+    out = m.observe(decrypt("svc", "u3", addr="192.0.2.77"))
+    assert [(e.rule, e.subject) for e in out] == [("auth.new_address", "svc")]
+    assert m.observe(decrypt("svc", "u4", addr="192.0.2.77")) == []
+
+
+def test_key_deletion_fires() -> None:
+    m = SecurityMonitor(clock=Clock())
+    e = AuditEvent(
+        Actor("admin", "default", "r", None), "key.delete.schedule", Outcome.SUCCESS, "u9"
+    )
+    assert [(x.rule, x.subject) for x in m.observe(e)] == [("key.deletion", "u9")]
+    failed = AuditEvent(Actor("admin", "default", "r", None), "key.destroy", Outcome.FAILURE, "u9")
+    assert m.observe(failed) == []
