@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import resource
+import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -102,7 +104,9 @@ def serve(
         sys.stdout.flush()
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its metrics there, so a scrape of any worker sums them all.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="strongroom-metrics-")
+        metrics_dir = tempfile.mkdtemp(prefix="strongroom-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     _err(f"listening on http://{settings.host}:{settings.port} (OpenAPI UI at /docs)")
     uvicorn.run(
         "strongroom.api.app:app_from_env",
