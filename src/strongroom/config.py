@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     audit_flush_interval_ms: float = Field(default=2.0, ge=0)
     log_level: str = "INFO"
+    # Security events (audit/events.py): thresholds and an optional webhook.
+    security_auth_failures_per_minute: int = Field(default=5, ge=1)
+    security_bulk_window_seconds: float = Field(default=300.0, gt=0)
+    security_bulk_min_users: int = Field(default=50, ge=1)
+    security_bulk_factor: float = Field(default=10.0, gt=0)
+    security_webhook_url: str | None = None
+    security_webhook_secret: str | None = None
     # Browser origins allowed to call the API (CORS). Empty: closed, no CORS headers.
     cors_allow_origins: list[str] = Field(default_factory=list)
 

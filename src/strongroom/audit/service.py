@@ -14,7 +14,7 @@ commit's fsync (p99 ~5 ms here, WAL checkpoints ~20-40 ms) never blocks the loop
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -57,8 +57,15 @@ class AuditSink(Protocol):
 class AuditLog:
     """Group-committing writer to the ``audit_records`` table."""
 
-    def __init__(self, db: Database, flush_interval_s: float = 0.002, max_batch: int = 1000):
+    def __init__(
+        self,
+        db: Database,
+        flush_interval_s: float = 0.002,
+        max_batch: int = 1000,
+        observer: Callable[[AuditEvent], None] | None = None,
+    ):
         self._db = db
+        self._observer = observer  # sees each event once written (security rules)
         self._interval = flush_interval_s
         self._max_batch = max_batch
         self._pending: list[tuple[AuditEvent, asyncio.Future[None]]] = []
@@ -68,6 +75,8 @@ class AuditLog:
 
     def record_in(self, session: AsyncSession, event: AuditEvent) -> None:
         session.add(AuditRecord(**_row(event)))
+        if self._observer is not None:
+            self._observer(event)
 
     async def append(self, event: AuditEvent) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -75,6 +84,8 @@ class AuditLog:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon())
         await fut
+        if self._observer is not None:
+            self._observer(event)
 
     async def _flush_soon(self) -> None:
         # Waiting a moment lets concurrent requests share one commit.

@@ -33,6 +33,10 @@ CRYPTO_ITEMS = Counter(
 )
 KEY_CACHE = Counter("strongroom_key_cache_requests_total", "Key cache lookups", ["cache", "result"])
 
+SECURITY_EVENTS = Counter(
+    "strongroom_security_events_total", "Security events raised", ["rule", "severity"]
+)
+
 
 def render() -> tuple[bytes, str]:
     """The exposition text for a scrape, aggregated over workers when multiprocess."""

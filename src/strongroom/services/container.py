@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from strongroom.access.service import AccessService
+from strongroom.audit.alerts import SecurityAlerts
+from strongroom.audit.events import SecurityMonitor, Thresholds
+from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
 from strongroom.keys.cache import KeyCaches
@@ -31,6 +34,8 @@ class Services:
     rotation: RotationService
     lifecycle: LifecycleService
     feed: ChangeFeed
+    alerts: SecurityAlerts
+    audit_queries: AuditQueries
     hints: RedisHints | None = None
 
     async def start(self, *, migrate: bool = False) -> None:
@@ -49,6 +54,7 @@ class Services:
         return ready, checks
 
     async def close(self) -> None:
+        await self.alerts.drain()
         if self.hints is not None:
             await self.hints.close()
         await self.audit.close()
@@ -59,7 +65,22 @@ class Services:
 def build_services(settings: Settings, kms: Kms | None = None) -> Services:
     db = Database(settings.database_url)
     kms = kms or build_kms(settings)
-    audit = AuditLog(db, flush_interval_s=settings.audit_flush_interval_ms / 1000)
+    alerts = SecurityAlerts(
+        SecurityMonitor(
+            Thresholds(
+                auth_failures_per_minute=settings.security_auth_failures_per_minute,
+                bulk_window_seconds=settings.security_bulk_window_seconds,
+                bulk_min_users=settings.security_bulk_min_users,
+                bulk_factor=settings.security_bulk_factor,
+            )
+        ),
+        settings.security_webhook_url,
+        settings.security_webhook_secret,
+    )
+    audit = AuditLog(
+        db, flush_interval_s=settings.audit_flush_interval_ms / 1000, observer=alerts.observe
+    )
+    alerts.attach(audit)
     caches = KeyCaches(
         metadata_ttl=settings.metadata_cache_ttl_seconds,
         private_size=settings.private_key_cache_size,
@@ -88,5 +109,7 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         rotation=rotation,
         lifecycle=LifecycleService(core, rotation),
         feed=feed,
+        alerts=alerts,
+        audit_queries=AuditQueries(db),
         hints=hints,
     )

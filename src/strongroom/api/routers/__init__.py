@@ -2,7 +2,13 @@
 
 from fastapi import APIRouter
 
-from strongroom.api.routers import crypto, health, keys, metrics
+from strongroom.api.routers import crypto, health, keys, metrics, security
 
 # The data endpoints first: route matching is linear and they carry the load.
-ROUTERS: tuple[APIRouter, ...] = (crypto.router, keys.router, health.router, metrics.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    crypto.router,
+    keys.router,
+    security.router,
+    health.router,
+    metrics.router,
+)

@@ -1,0 +1,40 @@
+"""Security events raised by the monitor (audit/events.py), for auditors."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from strongroom.api.deps import require, services
+from strongroom.audit.models import Actor
+from strongroom.services.container import Services
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+class SecurityEventOut(BaseModel):
+    id: int
+    ts: datetime
+    rule: str
+    severity: str
+    subject: str | None
+    tenant: str
+    detail: dict[str, Any]
+
+
+class SecurityEventsOut(BaseModel):
+    events: list[SecurityEventOut]
+
+
+@router.get("/security-events", response_model=SecurityEventsOut)
+async def security_events(
+    actor: Annotated[Actor, Depends(require("audit:read"))],
+    svc: Annotated[Services, Depends(services)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> SecurityEventsOut:
+    """Newest first: this tenant's events and those about unauthenticated traffic."""
+    rows = await svc.audit_queries.security_events(actor.tenant, limit)
+    return SecurityEventsOut(events=[SecurityEventOut(**vars(r)) for r in rows])
