@@ -69,6 +69,8 @@ class RequestContextMiddleware:
                 length = int(value) if value.isdigit() else -1
         rid = rid or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = rid
+        # Every log line of this request carries its id (contextvars are per task).
+        structlog.contextvars.bind_contextvars(request_id=rid)
         if length is not None and (length < 0 or length > self.max_body):
             await self._reject(send, rid, 413 if length > 0 else 400)
             return
