@@ -1,29 +1,31 @@
-"""Principals and the built-in roles."""
+"""Principals: who a request acts as, and what its roles let it do (access/rbac.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-# Built-in roles -> permissions ("resource:action"; "*" = everything).
-BUILTIN_ROLES: dict[str, frozenset[str]] = {
-    "admin": frozenset({"*"}),
-    "key-admin": frozenset({"keys:*"}),
-    "encrypt-only": frozenset({"keys:encrypt", "keys:read-public"}),
-    "decrypt-only": frozenset({"keys:decrypt"}),
-    "auditor": frozenset({"keys:read", "audit:read", "metrics:read"}),
-}
+from strongroom.access.rbac import BUILTIN_ROLES, Grant, decide, spans_tenants
+
+__all__ = ["BUILTIN_ROLES", "Principal"]
 
 
 @dataclass(frozen=True)
 class Principal:
-    id: str
-    tenant: str
+    id: str  # the subject: access-key id, token subject, or certificate name
+    tenant: str  # home tenant
     roles: tuple[str, ...]
+    grants: frozenset[Grant] = field(default=frozenset(), compare=False)
 
-    def can(self, permission: str) -> bool:
-        resource = permission.split(":", 1)[0]
-        for role in self.roles:
-            granted = BUILTIN_ROLES.get(role, frozenset())
-            if "*" in granted or f"{resource}:*" in granted or permission in granted:
-                return True
-        return False
+    def __post_init__(self) -> None:
+        if not self.grants:
+            resolved = frozenset().union(*(BUILTIN_ROLES.get(r, frozenset()) for r in self.roles))
+            object.__setattr__(self, "grants", resolved)
+
+    @property
+    def spans_tenants(self) -> bool:
+        return spans_tenants(self.grants)
+
+    def can(self, permission: str, tenant: str | None = None, owner: str | None = None) -> bool:
+        """May it do ``permission`` in ``tenant`` (default: its own) on an object
+        owned by ``owner``? Unknown roles grant nothing."""
+        return decide(self.grants, self.tenant, self.id, permission, tenant or self.tenant, owner)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
@@ -11,11 +12,14 @@ from fastapi.responses import Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 
+from strongroom.access.models import Principal
 from strongroom.audit.models import Actor, AuditEvent, Outcome
-from strongroom.errors import Forbidden, InvalidInput
+from strongroom.config import DEFAULT_TENANT
+from strongroom.errors import Forbidden, InvalidInput, NotFound
 from strongroom.services.container import Services
 
 M = TypeVar("M", bound=BaseModel)
+_TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # auto_error=False: a missing key must go through our audited AUTH001 path.
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -36,30 +40,53 @@ def client_addr(request: Request) -> str | None:
 
 
 def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
-    """Dependency: authenticate ``X-API-Key`` and check ``permission``; gives the
-    acting principal as an audit ``Actor``. One flat dependency keeps the hot path
-    cheap; ``api_key_header`` documents the scheme in OpenAPI."""
+    """Dependency: authenticate ``X-API-Key`` and check ``permission`` (on the path's
+    ``userId`` when there is one); gives the acting principal as an audit ``Actor``.
+    ``api_key_header`` documents the scheme in OpenAPI."""
 
     async def dependency(
         request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
     ) -> Actor:
-        return await authorize(request, app_services(request), permission)
+        svc = app_services(request)
+        who, actor = await authenticate(request, svc)
+        await check(svc, who, actor, permission, request.path_params.get("userId"))
+        return actor
 
     return dependency
 
 
-async def authorize(request: Request, svc: Services, permission: str) -> Actor:
-    """Authenticate the request and check ``permission``; denials are audited."""
+async def authenticate(request: Request, svc: Services) -> tuple[Principal, Actor]:
+    """The principal, and the actor it is in this request's tenant (see access.rbac)."""
     addr = client_addr(request)
     rid = request.state.request_id
     who = await svc.access.authenticate(request.headers.get("x-api-key"), rid, addr)
-    actor = Actor(who.id, who.tenant, rid, addr)
-    if not who.can(permission):
-        await svc.audit.append(
-            AuditEvent(actor, "authz.denied", Outcome.DENIED, detail={"permission": permission})
-        )
+    named = request.headers.get("x-tenant-id")
+    if who.spans_tenants:
+        tenant = named or DEFAULT_TENANT
+        if not _TENANT.fullmatch(tenant):
+            raise InvalidInput("bad X-Tenant-Id")
+    elif named is not None and named != who.tenant:
+        # Another tenant's objects do not exist for this principal.
+        actor = Actor(who.id, who.tenant, rid, addr)
+        await _denied(svc, actor, "tenant")
+        raise NotFound()
+    else:
+        tenant = who.tenant
+    return who, Actor(who.id, tenant, rid, addr)
+
+
+async def check(
+    svc: Services, who: Principal, actor: Actor, permission: str, owner: str | None
+) -> None:
+    if not who.can(permission, actor.tenant, owner):
+        await _denied(svc, actor, permission)
         raise Forbidden()
-    return actor
+
+
+async def _denied(svc: Services, actor: Actor, permission: str) -> None:
+    await svc.audit.append(
+        AuditEvent(actor, "authz.denied", Outcome.DENIED, detail={"permission": permission})
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +104,17 @@ API_KEY_SECURITY: dict[str, Any] = {"security": [{"APIKeyHeader": []}]}
 
 
 def authorized_call(permission: str, model: type[M]) -> Callable[[Request], Awaitable[Call[M]]]:
-    """One flat dependency for the data endpoints: authenticate, authorize, then parse
-    the body (auth first, so an unauthenticated caller learns nothing about its body).
+    """One flat dependency for the data endpoints: authenticate, parse the body, then
+    authorize on its ``userId`` (an unauthenticated caller learns nothing about its body).
     FastAPI's per-dependency overhead is a measurable share of a batch request."""
     parse = json_body(model)
 
     async def dependency(request: Request) -> Call[M]:
         svc = app_services(request)
-        actor = await authorize(request, svc, permission)
-        return Call(actor, await parse(request), svc)
+        who, actor = await authenticate(request, svc)
+        body = await parse(request)
+        await check(svc, who, actor, permission, getattr(body, "userId", None))
+        return Call(actor, body, svc)
 
     return dependency
 

@@ -1,0 +1,105 @@
+"""Roles, permissions and scopes.
+
+A permission is ``resource:action`` (``keys:encrypt``); a grant gives a permission
+pattern (``keys:encrypt``, ``keys:*`` or ``*``) at a scope:
+
+* ``all``    — in every tenant (super admin only among the built-ins);
+* ``tenant`` — in the principal's own tenant;
+* ``own``    — only on the principal's own objects (a user's own key: the key's
+  userId equals the principal's subject), in its own tenant.
+
+A request acts in one tenant: the principal's own, or for principals granted at
+``all`` scope the one named by ``X-Tenant-Id`` (default tenant when absent). A
+principal never reaches another tenant's objects; callers answer such a request
+like a missing object (404), so a miss and a forbidden look the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Scope(StrEnum):
+    ALL = "all"
+    TENANT = "tenant"
+    OWN = "own"
+
+
+@dataclass(frozen=True)
+class Grant:
+    pattern: str  # "resource:action", "resource:*" or "*"
+    scope: Scope = Scope.TENANT
+
+    def matches(self, permission: str) -> bool:
+        if self.pattern in ("*", permission):
+            return True
+        resource, _, action = self.pattern.partition(":")
+        return action == "*" and permission.startswith(resource + ":")
+
+
+def _grants(scope: Scope, *patterns: str) -> frozenset[Grant]:
+    return frozenset(Grant(p, scope) for p in patterns)
+
+
+T, OWN = Scope.TENANT, Scope.OWN
+KEY_PERMISSIONS = (
+    "keys:create",
+    "keys:read",
+    "keys:read-public",
+    "keys:encrypt",
+    "keys:decrypt",
+    "keys:rotate",
+    "keys:delete",
+    "keys:admin",
+)
+
+BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
+    # seeds/002: super admin, client admin, company admin, integration admin, user
+    "super-admin": _grants(Scope.ALL, "*"),
+    "client-admin": _grants(T, "*"),
+    "company-admin": _grants(T, "keys:*", "access-keys:read", "audit:read"),
+    "integration-admin": _grants(
+        T, "access-keys:*", "keys:create", "keys:read", "keys:read-public", "keys:encrypt"
+    ),
+    "user": _grants(OWN, "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
+    # narrow service roles
+    "admin": _grants(T, "*"),  # the bootstrap admin of its tenant
+    "key-admin": _grants(T, "keys:*"),
+    "encrypt-only": _grants(T, "keys:encrypt", "keys:read-public"),
+    "decrypt-only": _grants(T, "keys:decrypt"),
+    "auditor": _grants(T, "keys:read", "audit:read", "metrics:read"),
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    tenant: str  # the tenant the request acts in
+
+
+def spans_tenants(grants: Iterable[Grant]) -> bool:
+    return any(g.scope is Scope.ALL for g in grants)
+
+
+def decide(
+    grants: Iterable[Grant],
+    home_tenant: str,
+    subject: str,
+    permission: str,
+    tenant: str,
+    owner: str | None = None,
+) -> bool:
+    """May a principal (home tenant, subject) do ``permission`` on an object of
+    ``tenant`` owned by ``owner`` (None: not about one owned object)?"""
+    for g in grants:
+        if not g.matches(permission):
+            continue
+        if g.scope is Scope.ALL:
+            return True
+        if tenant != home_tenant:
+            continue
+        if g.scope is Scope.TENANT or (owner is not None and owner == subject):
+            return True
+    return False
