@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import dataclasses
+import json
 import os
 import resource
 import shutil
 import sys
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, TypeVar
 
 import typer
 
+from strongroom.access.lifecycle import SYSTEM
+from strongroom.access.views import AccessKeyView
+from strongroom.audit.models import Actor
+from strongroom.cli_audit import audit
 from strongroom.cli_kms import kms
 from strongroom.config import DEFAULT_TENANT, Settings
 from strongroom.errors import StrongroomError
@@ -28,6 +36,7 @@ keys = typer.Typer(help="Per-user key maintenance.", no_args_is_help=True)
 app.add_typer(access_keys, name="access-keys")
 app.add_typer(keys, name="keys")
 app.add_typer(kms, name="kms")
+app.add_typer(audit, name="audit")
 
 
 def _err(msg: str) -> None:
@@ -124,15 +133,86 @@ def create_access_key(
     role: Annotated[list[str], typer.Option(help="Role (repeatable), e.g. admin")],
     tenant: Annotated[str, typer.Option(help="Tenant")] = DEFAULT_TENANT,
     description: Annotated[str, typer.Option(help="Free text")] = "",
+    expires_in_days: Annotated[
+        float | None, typer.Option(help="Expire after this many days", min=0.0001)
+    ] = None,
 ) -> None:
     """Create an access key; prints the key (only line on stdout) once."""
+    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
 
     async def create(svc: Services) -> str:
-        key_id, key = await svc.access.create(tenant, role, description)
-        _err(f"created access key {key_id} with roles {', '.join(role)}")
+        view, key = await svc.access.admin.create(
+            _cli_actor(tenant), SYSTEM, tenant, role, description, expires
+        )
+        _err(f"created access key {view.id} with roles {', '.join(role)}")
         return key
 
     typer.echo(_with_services(_settings(), create))
+
+
+# The other access-key commands act as the operator (the CLI holds the database) and
+# print JSON on stdout: one object per key (list: one per line).
+def _cli_actor(tenant: str = DEFAULT_TENANT) -> Actor:
+    return Actor("system:cli", tenant, f"cli-{uuid.uuid4().hex[:16]}", None)
+
+
+def _view_json(view: AccessKeyView) -> str:
+    def plain(v: object) -> object:
+        return v.isoformat() if isinstance(v, datetime) else v
+
+    return json.dumps({k: plain(v) for k, v in dataclasses.asdict(view).items()})
+
+
+@access_keys.command("list")
+def list_access_keys(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant (default: all)")] = None,
+    limit: Annotated[int, typer.Option(help="Page size", min=1, max=500)] = 100,
+    cursor: Annotated[str | None, typer.Option(help="Start after this key id")] = None,
+) -> None:
+    """List access keys (never their secrets), one JSON object per line."""
+    views, after = _with_services(
+        _settings(), lambda svc: svc.access.admin.list_keys(SYSTEM, tenant, limit, cursor)
+    )
+    for view in views:
+        typer.echo(_view_json(view))
+    if after is not None:
+        _err(f"more: --cursor {after}")
+
+
+@access_keys.command("show")
+def show_access_key(key_id: Annotated[str, typer.Argument(help="Key id")]) -> None:
+    """Show one access key as JSON."""
+    view = _with_services(
+        _settings(), lambda svc: svc.access.admin.show(_cli_actor(), SYSTEM, key_id)
+    )
+    typer.echo(_view_json(view))
+
+
+@access_keys.command("rotate")
+def rotate_access_key(
+    key_id: Annotated[str, typer.Argument(help="Key id")],
+    grace_seconds: Annotated[
+        float | None, typer.Option(help="Old key keeps working this long (default 24 h)", min=0)
+    ] = None,
+) -> None:
+    """New secret for the key; prints the new key (only line on stdout) once."""
+
+    async def rotate(svc: Services) -> str:
+        view, key = await svc.access.admin.rotate(_cli_actor(), SYSTEM, key_id, grace_seconds)
+        until = view.previous_valid_until.isoformat() if view.previous_valid_until else "now"
+        _err(f"rotated access key {view.id}; the previous key works until {until}")
+        return key
+
+    typer.echo(_with_services(_settings(), rotate))
+
+
+@access_keys.command("revoke")
+def revoke_access_key(key_id: Annotated[str, typer.Argument(help="Key id")]) -> None:
+    """Revoke an access key (running servers refuse it within the key cache TTL)."""
+    view = _with_services(
+        _settings(), lambda svc: svc.access.admin.revoke(_cli_actor(), SYSTEM, key_id)
+    )
+    _err(f"revoked access key {view.id}")
 
 
 @keys.command("rotate-due")

@@ -1,7 +1,8 @@
-"""``strongroom kms ...``: recovery shares of the local master key."""
+"""``strongroom kms ...``: recovery shares of the local master key; rewrap and status."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,8 +12,13 @@ import typer
 from strongroom.config import Settings
 from strongroom.kms.local import MasterKeyFileError
 from strongroom.kms.recovery import RecoveryError, export_shares, import_shares
+from strongroom.services.container import Services
+from strongroom.services.kms_rewrap import KmsRewrap, RewrapReport
 
-kms = typer.Typer(help="Root key custody: recovery shares.", no_args_is_help=True)
+kms = typer.Typer(
+    help="Root key custody: recovery shares, rewrap under a new root key or backend.",
+    no_args_is_help=True,
+)
 
 
 def _passphrase(path: Path | None) -> bytes:
@@ -56,3 +62,48 @@ def import_recovery(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"wrote {output} (mode 0600); key check value {kcv}", err=True)
+
+
+@kms.command("status")
+def status() -> None:
+    """Print how many wrapped keys each root key reference holds (JSON)."""
+    from strongroom.cli import _settings, _with_services  # cli imports this module
+
+    async def run(svc: Services) -> tuple[str, dict[str, int]]:
+        return svc.kms.key_ref, await KmsRewrap(svc.db, svc.kms, svc.audit).status()
+
+    target, counts = _with_services(_settings(), run)
+    typer.echo(json.dumps({"target": target, "byKeyRef": counts}, indent=2))
+
+
+@kms.command("rewrap")
+def rewrap(
+    batch_size: Annotated[int, typer.Option(min=1, max=10000, help="Rows per commit")] = 200,
+) -> None:
+    """Re-wrap every stored key under the configured KMS's newest root key.
+
+    To move backends, configure the new one as STRONGROOM_KMS and the old one in
+    STRONGROOM_KMS_PREVIOUS (e.g. '["local"]'); rerun after an interruption.
+    Client ciphertexts are not touched and stay decryptable throughout.
+    """
+    from strongroom.cli import _cli_actor, _settings, _with_services
+
+    async def run(svc: Services) -> RewrapReport:
+        return await KmsRewrap(svc.db, svc.kms, svc.audit, batch_size).run(_cli_actor())
+
+    report = _with_services(_settings(), run)
+    typer.echo(
+        json.dumps(
+            {
+                "target": report.target,
+                "moved": report.moved,
+                "changedMeanwhile": report.changed_meanwhile,
+                "refused": report.refused,
+                "byKeyRef": report.remaining,
+            },
+            indent=2,
+        )
+    )
+    if not report.complete:
+        typer.echo("error: some wrapped keys were not moved; see 'refused'", err=True)
+        raise typer.Exit(1)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_TENANT = "default"
+KmsName = Literal["local", "aws", "openbao", "pkcs11"]
 
 
 class Settings(BaseSettings):
@@ -16,8 +17,31 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///./strongroom.db"
     redis_url: str | None = None  # optional: cross-replica hints (and later caches)
-    kms: Literal["local"] = "local"
+    kms: KmsName = "local"
+    # Backends whose wrapped keys are still read (during `strongroom kms rewrap`).
+    kms_previous: list[KmsName] = Field(default_factory=list)
     master_key_file: Path = Path("./strongroom.key")
+    # Remote KMS calls: per-attempt timeout, attempts, and the circuit breaker.
+    kms_timeout_seconds: float = Field(default=2.0, gt=0)
+    kms_retry_attempts: int = Field(default=3, ge=1)
+    kms_breaker_threshold: int = Field(default=5, ge=1)
+    kms_breaker_reset_seconds: float = Field(default=5.0, gt=0)
+    kms_aws_key_id: str | None = None  # key id, ARN or alias/...
+    kms_aws_region: str = "us-east-1"
+    kms_aws_endpoint_url: str | None = None
+    kms_openbao_addr: str = "http://127.0.0.1:8200"
+    kms_openbao_token: SecretStr | None = None
+    kms_openbao_role_id: str | None = None  # AppRole login instead of a token
+    kms_openbao_secret_id: SecretStr | None = None
+    kms_openbao_mount: str = "transit"
+    kms_openbao_key: str = "strongroom-root"
+    kms_openbao_namespace: str | None = None
+    kms_openbao_ca_cert: Path | None = None
+    kms_pkcs11_library: str = "/usr/lib/softhsm/libsofthsm2.so"
+    kms_pkcs11_token_label: str = "strongroom"  # noqa: S105 - a label, not a secret
+    kms_pkcs11_pin: SecretStr | None = None
+    kms_pkcs11_key_label: str = "strongroom-root"
+    kms_pkcs11_create_key: bool = False  # generate the root key in the token if absent
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -45,10 +69,18 @@ class Settings(BaseSettings):
     key_feed_window_seconds: float = Field(default=10.0, gt=0)
     key_feed_max_staleness_seconds: float = Field(default=1.5, gt=0)
     access_key_cache_ttl_seconds: float = Field(default=5.0, ge=0)
+    # Access keys: how long an old secret keeps working after a rotation (default), and
+    # how often each replica writes the "last used" time/address it buffers in memory.
+    access_key_rotation_grace_seconds: float = Field(default=86400.0, ge=0)
+    access_key_usage_flush_seconds: float = Field(default=30.0, gt=0)
 
     scheduler_interval_seconds: float = Field(default=60.0, gt=0)
     scheduler_enabled: bool = True
     audit_flush_interval_ms: float = Field(default=2.0, ge=0)
+    # Audit chain (audit/chain.py): heartbeat when idle, checkpoint every N records or T s.
+    audit_heartbeat_seconds: float = Field(default=60.0, gt=0)
+    audit_checkpoint_records: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     # Security events (audit/events.py): thresholds and an optional webhook.
     security_auth_failures_per_minute: int = Field(default=5, ge=1)
@@ -57,6 +89,15 @@ class Settings(BaseSettings):
     security_bulk_factor: float = Field(default=10.0, gt=0)
     security_webhook_url: str | None = None
     security_webhook_secret: str | None = None
+    # Rate limits (access/limits.py): per principal, per address, distinct decrypt users.
+    rate_limit_enabled: bool = True
+    rate_limit_requests_per_minute: int = Field(default=1000, ge=1)
+    rate_limit_items_per_minute: int = Field(default=100_000, ge=1)
+    rate_limit_unauthenticated_per_minute: int = Field(default=60, ge=1)
+    rate_limit_decrypt_users_per_window: int = Field(default=1000, ge=1)
+    rate_limit_decrypt_users_window_seconds: float = Field(default=3600.0, gt=0)
+    rate_limit_role_requests_per_minute: dict[str, int] = Field(default_factory=dict)
+    rate_limit_principal_requests_per_minute: dict[str, int] = Field(default_factory=dict)
     # Browser origins allowed to call the API (CORS). Empty: closed, no CORS headers.
     cors_allow_origins: list[str] = Field(default_factory=list)
 

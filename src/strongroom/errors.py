@@ -71,6 +71,14 @@ class NotFound(StrongroomError):
     code, status, message = "REQ002", 404, "not found"
 
 
+class AccessKeyInactive(StrongroomError):
+    code, status, message = "ACC001", 409, "access key is revoked or expired"
+
+
+class AccessKeyConflict(StrongroomError):
+    code, status, message = "ACC002", 409, "access key changed concurrently; retry"
+
+
 class InternalError(StrongroomError):
     code, status, message = "SYS001", 500, "internal error"
 
@@ -81,3 +89,15 @@ class ServiceUnavailable(StrongroomError):
 
 class AuditUnavailable(ServiceUnavailable):
     message = "audit trail unavailable; operation refused"
+
+
+class RateLimited(StrongroomError):
+    """429 with ``Retry-After`` (seconds) when waiting can help."""
+
+    code, status, message = "RATE001", 429, "rate limit exceeded"
+
+    def __init__(self, message: str | None = None, retry_after: int | None = None, **detail: Any):
+        if retry_after is not None:
+            detail["retryAfter"] = retry_after
+        super().__init__(message, **detail)
+        self.retry_after = retry_after

@@ -148,13 +148,23 @@ async def test_redis_hint_drops_at_once_without_a_poll(tmp_path: Path, redis_ser
         clock = Clock()
         b.feed._clock = clock
         await b.feed.poll_once()  # trusted from here on: only the hint can drop the user
+        received: list[tuple[str, str]] = []
+        on_change = b.hints._on_change
+        b.hints._on_change = lambda ref: (received.append(ref), on_change(ref))[1]
+
+        async def hints_received(n: int) -> None:
+            for _ in range(250):  # the message arrives within milliseconds
+                if len(received) >= n:
+                    return
+                await asyncio.sleep(0.02)
+            raise AssertionError(f"{n} hints expected, got {len(received)}")
+
         await a.keys.create(ACTOR, "h", None, None)
+        await hints_received(1)  # the creation's hint, so it cannot be mistaken for the next
         assert version_of(await b.keys.encrypt(ACTOR, "h", ["x"], None)) == {"v1"}
         await a.rotation.rotate(ACTOR, "h", [], RotationReason.ON_DEMAND, None)
-        for _ in range(100):  # the message arrives within milliseconds
-            if b.keys.core.caches.get_info(("default", "h")) is None:
-                break
-            await asyncio.sleep(0.02)
+        await hints_received(2)
+        assert b.keys.core.caches.get_info(("default", "h")) is None
         assert b.feed.trusted()
         assert version_of(await b.keys.encrypt(ACTOR, "h", ["x"], None)) == {"v2"}
     finally:

@@ -54,6 +54,14 @@ KEY_PERMISSIONS = (
     "keys:delete",
     "keys:admin",
 )
+# Access-key lifecycle (api/routers/access_keys.py). The admin roles hold them through
+# "*" (super, client, admin) or "access-keys:*" (integration admin); company admin reads.
+ACCESS_KEY_PERMISSIONS = (
+    "access-keys:create",
+    "access-keys:read",
+    "access-keys:rotate",
+    "access-keys:revoke",
+)
 
 BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     # seeds/002: super admin, client admin, company admin, integration admin, user
@@ -103,3 +111,24 @@ def decide(
         if g.scope is Scope.TENANT or (owner is not None and owner == subject):
             return True
     return False
+
+
+_SCOPE_RANK = {Scope.OWN: 0, Scope.TENANT: 1, Scope.ALL: 2}
+
+
+def _covers_one(held: Grant, wanted: Grant) -> bool:
+    if _SCOPE_RANK[held.scope] < _SCOPE_RANK[wanted.scope]:
+        return False
+    if held.pattern in ("*", wanted.pattern):
+        return True
+    resource, _, action = held.pattern.partition(":")
+    # "keys:*" covers "keys:encrypt" and "keys:*", never "*" or another resource.
+    return action == "*" and wanted.pattern.startswith(resource + ":")
+
+
+def covers(held: Iterable[Grant], wanted: Iterable[Grant]) -> bool:
+    """Does ``held`` include every grant of ``wanted`` at the same or a wider scope?
+    A principal may hand out (create, rotate, revoke) only access keys whose roles it
+    covers, so no one can mint or take over a key more powerful than itself."""
+    held = tuple(held)
+    return all(any(_covers_one(h, w) for h in held) for w in wanted)

@@ -10,31 +10,47 @@ import hashlib
 import hmac
 import os
 import time
+import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from strongroom.access import tokens
-from strongroom.access.models import BUILTIN_ROLES, Principal
+from strongroom.access.lifecycle import SYSTEM, AccessKeyAdmin
+from strongroom.access.models import Principal
+from strongroom.access.usage import UsageBuffer
 from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.audit.service import AuditSink
-from strongroom.errors import AuthenticationFailed, InvalidInput
-from strongroom.kms.interfaces import Kms, Wrapped
+from strongroom.errors import AuthenticationFailed
+from strongroom.kms.interfaces import Kms, Wrapped, service_key_context
 from strongroom.store.db import Database
 from strongroom.store.models import AccessKey, ServiceKey
 
 PEPPER_NAME = "access-key-pepper"
-_PEPPER_CTX = {"purpose": "access-key-pepper"}
+_PEPPER_CTX = service_key_context(PEPPER_NAME)
 
 
 class AccessService:
     def __init__(
-        self, db: Database, kms: Kms, audit: AuditSink, env: str = "live", cache_ttl: float = 5.0
+        self,
+        db: Database,
+        kms: Kms,
+        audit: AuditSink,
+        env: str = "live",
+        cache_ttl: float = 5.0,
+        grace_seconds: float = 86400.0,
+        usage_flush_seconds: float = 30.0,
     ) -> None:
         self._db, self._kms, self._audit, self._env = db, kms, audit, env
         self._pepper: bytes | None = None
+        # Key rows by id. A replica trusts a cached row for ``cache_ttl`` seconds: the
+        # bound on how long a key revoked elsewhere still works here.
         self._cache: dict[str, tuple[float, AccessKey]] = {}
         self._ttl = cache_ttl
+        self.usage = UsageBuffer(db, usage_flush_seconds)
+        self.admin = AccessKeyAdmin(
+            db, audit, self.usage, self._hash, self.forget, env, grace_seconds
+        )
 
     async def load_pepper(self) -> None:
         """Unwrap the pepper, creating it on first start."""
@@ -66,53 +82,50 @@ class AccessService:
     async def create(
         self, tenant: str, roles: list[str], description: str = "", actor: Actor | None = None
     ) -> tuple[str, str]:
-        """Create an access key; returns (key id, full key). The key is shown only once."""
-        unknown = [r for r in roles if r not in BUILTIN_ROLES]
-        if unknown or not roles:
-            raise InvalidInput("unknown role", roles=sorted(BUILTIN_ROLES))
-        text, parsed = tokens.generate(self._env)
-        actor = actor or Actor("system:cli", tenant, f"cli-{parsed.key_id}", None)
-        async with self._db.transaction() as s:
-            s.add(
-                AccessKey(
-                    id=parsed.key_id,
-                    tenant_id=tenant,
-                    roles=roles,
-                    description=description[:500],
-                    secret_hash=self._hash(parsed.secret),
-                    created_at=datetime.now(UTC),
-                )
-            )
-            self._audit.record_in(
-                s,
-                AuditEvent(
-                    actor,
-                    "access_key.create",
-                    Outcome.SUCCESS,
-                    target=parsed.key_id,
-                    detail={"roles": roles},
-                ),
-            )
-        return parsed.key_id, text
+        """Create an access key as the operator (CLI, bootstrap); returns (key id, full
+        key). The key is shown only once. The API goes through ``admin.create``."""
+        actor = actor or Actor("system:cli", tenant, f"cli-{uuid.uuid4().hex[:16]}", None)
+        view, text = await self.admin.create(actor, SYSTEM, tenant, roles, description)
+        return view.id, text
 
-    async def _lookup(self, key_id: str) -> AccessKey | None:
+    def forget(self, key_id: str) -> None:
+        """Drop a cached row (after a change made by this replica)."""
+        self._cache.pop(key_id, None)
+
+    async def close(self) -> None:
+        await self.usage.close()
+
+    async def _lookup(self, key_id: str, fresh: bool = False) -> tuple[AccessKey | None, bool]:
+        """(row, whether it came from the cache)."""
         hit = self._cache.get(key_id)
-        if hit is not None and time.monotonic() - hit[0] < self._ttl:
-            return hit[1]
+        if not fresh and hit is not None and time.monotonic() - hit[0] < self._ttl:
+            return hit[1], True
         async with self._db.read() as s:
             row = await s.get(AccessKey, key_id)
         if row is not None:
             self._cache[key_id] = (time.monotonic(), row)
-        return row
+        else:
+            self._cache.pop(key_id, None)
+        return row, False
 
     async def authenticate(
         self, header: str | None, request_id: str, client_addr: str | None
     ) -> Principal:
-        """The principal for an ``X-API-Key`` value; every failure is audited."""
+        """The principal for an ``X-API-Key`` value; every failure is audited. A key whose
+        checksum fails is refused before any lookup."""
         parsed = tokens.parse(header) if header else None
-        row = await self._lookup(parsed.key_id) if parsed else None
-        reason = self._reject_reason(header, parsed, row)
+        row: AccessKey | None = None
+        reason: str | None = "missing" if not header else "malformed"
+        if parsed is not None:
+            digest = self._hash(parsed.secret)
+            row, cached = await self._lookup(parsed.key_id)
+            reason = _reject_reason(row, digest)
+            if reason == "mismatch" and cached:
+                # Perhaps rotated on another replica: a new secret must work at once.
+                row, _ = await self._lookup(parsed.key_id, fresh=True)
+                reason = _reject_reason(row, digest)
         if reason is None and row is not None:
+            self.usage.record(row.id, client_addr)
             return Principal(row.id, row.tenant_id, tuple(row.roles))
         actor = Actor(
             parsed.key_id if parsed else "anonymous",
@@ -125,20 +138,23 @@ class AccessService:
         )
         raise AuthenticationFailed()
 
-    def _reject_reason(
-        self, header: str | None, parsed: tokens.ParsedKey | None, row: AccessKey | None
-    ) -> str | None:
-        if not header:
-            return "missing"
-        if parsed is None:
-            return "malformed"
-        if row is None:
-            return "unknown"
-        if not hmac.compare_digest(row.secret_hash, self._hash(parsed.secret)):
-            return "mismatch"
-        now = datetime.now(UTC)
-        if row.revoked_at is not None:
-            return "revoked"
-        if row.expires_at is not None and row.expires_at <= now:
-            return "expired"
-        return None
+
+def _reject_reason(row: AccessKey | None, digest: bytes) -> str | None:
+    """Why a key with a valid checksum is refused (None: accepted). Only a caller that
+    holds a real secret learns of (and is reported for) revoked, expired or past-grace."""
+    if row is None:
+        return "unknown"
+    current = hmac.compare_digest(row.secret_hash, digest)
+    previous = row.previous_secret_hash is not None and hmac.compare_digest(
+        row.previous_secret_hash, digest
+    )
+    if not (current or previous):
+        return "mismatch"
+    now = datetime.now(UTC)
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= now:
+        return "expired"
+    if not current and (row.previous_valid_until is None or row.previous_valid_until <= now):
+        return "past-grace"
+    return None

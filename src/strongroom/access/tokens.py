@@ -33,8 +33,9 @@ class ParsedKey:
     secret: str
 
 
-def generate(env: str) -> tuple[str, ParsedKey]:
-    key_id = _b32(secrets.token_bytes(10))
+def generate(env: str, key_id: str | None = None) -> tuple[str, ParsedKey]:
+    """A new key; with ``key_id``, a new secret for that id (rotation keeps the id)."""
+    key_id = key_id or _b32(secrets.token_bytes(10))
     secret = _b32(secrets.token_bytes(32))[:52]
     body = f"srk_{env}_{key_id}_{secret}"
     return f"{body}_{_check(body)}", ParsedKey(env, key_id, secret)

@@ -15,10 +15,11 @@ from pydantic import BaseModel, ValidationError
 from strongroom.access.models import Principal
 from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.config import DEFAULT_TENANT
-from strongroom.errors import Forbidden, InvalidInput, NotFound
+from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
 from strongroom.services.container import Services
 
 M = TypeVar("M", bound=BaseModel)
+DECRYPT = "keys:decrypt"  # also draws on the distinct-users budget
 _TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # auto_error=False: a missing key must go through our audited AUTH001 path.
@@ -59,7 +60,13 @@ async def authenticate(request: Request, svc: Services) -> tuple[Principal, Acto
     """The principal, and the actor it is in this request's tenant (see access.rbac)."""
     addr = client_addr(request)
     rid = request.state.request_id
-    who = await svc.access.authenticate(request.headers.get("x-api-key"), rid, addr)
+    await svc.limits.before_authentication(addr)
+    try:
+        who = await svc.access.authenticate(request.headers.get("x-api-key"), rid, addr)
+    except AuthenticationFailed:
+        await svc.limits.authentication_failed(addr)
+        raise
+    await svc.limits.request(who)
     named = request.headers.get("x-tenant-id")
     if who.spans_tenants:
         tenant = named or DEFAULT_TENANT
@@ -113,7 +120,11 @@ def authorized_call(permission: str, model: type[M]) -> Callable[[Request], Awai
         svc = app_services(request)
         who, actor = await authenticate(request, svc)
         body = await parse(request)
-        await check(svc, who, actor, permission, getattr(body, "userId", None))
+        user_id = getattr(body, "userId", None)
+        await check(svc, who, actor, permission, user_id)
+        await svc.limits.items(who, len(getattr(body, "data", ())))
+        if permission == DECRYPT and user_id is not None:
+            await svc.limits.decrypt_user(who, actor.tenant, user_id)
         return Call(actor, body, svc)
 
     return dependency

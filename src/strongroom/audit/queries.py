@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from strongroom.audit import verify as v
+from strongroom.audit.chain import ZERO
+from strongroom.audit.checkpoints import CheckpointSigner
+from strongroom.audit.segments import segment_context
+from strongroom.audit.service import AuditLog
+from strongroom.kms.interfaces import Kms, KmsError, Wrapped
 from strongroom.store import audit_repo
 from strongroom.store.db import Database
+from strongroom.store.models import AuditSegment
 
 
 @dataclass(frozen=True)
@@ -22,8 +34,96 @@ class SecurityEventRecord:
 
 
 class AuditQueries:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, db: Database, kms: Kms, log: AuditLog) -> None:
+        self._db, self._kms, self._log = db, kms, log
+
+    async def signer(self) -> CheckpointSigner:
+        return self._log.signer or await CheckpointSigner.load(self._db, self._kms)
+
+    async def public_key(self) -> tuple[str, str]:
+        """(key id, PEM) of the checkpoint signing key, for auditors."""
+        signer = await self.signer()
+        return signer.key_id, signer.public_pem()
+
+    async def verify(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        public: Ed25519PublicKey | None = None,
+        now: datetime | None = None,
+    ) -> v.VerifyReport:
+        """Check the whole trail, or the records timed in [start, end] (tails and
+        checkpoints of segments that reach past ``end`` are then not judged)."""
+        t0 = time.perf_counter()
+        public = public or (await self.signer()).public
+        now = now or datetime.now(UTC)
+        report = v.VerifyReport()
+        async with self._db.read() as s:
+            segments = {g.segment_id: g for g in await audit_repo.segments(s)}
+            ranges = await audit_repo.seq_ranges(s, start, end)
+            cps = await audit_repo.checkpoints(s)
+            forged = await audit_repo.unchained_after(s, await audit_repo.first_chained_id(s))
+            report.unchained = ranges.pop(None, (0, 0, 0))[2] - len(forged)
+            found, attested = v.check_checkpoints(cps, public)
+            report.findings += found
+            report.checkpoints = len(cps)
+            report.last_checkpoint = cps[-1].number if cps else None
+            for rid in forged:
+                msg = "record without chain fields written after the chain began"
+                report.findings.append(v.Finding("inserted", msg, record_id=rid))
+            whole = start is None and end is None
+            names = set(ranges) | (set(segments) | set(attested) if whole else set())
+            for seg in sorted(n for n in names if n is not None):
+                seq_range = ranges.get(seg)
+                lo = seq_range[0] if seq_range and not whole else 0
+                hi = seq_range[1] if seq_range and end is not None else None
+                await self._segment(s, report, seg, segments.get(seg), lo, hi, attested, now)
+        report.seconds = time.perf_counter() - t0
+        return report.finish()
+
+    async def _segment(
+        self,
+        s: AsyncSession,
+        report: v.VerifyReport,
+        seg: str,
+        meta: AuditSegment | None,
+        lo: int,
+        hi: int | None,
+        attested: dict[str, v.Attested],
+        now: datetime,
+    ) -> None:
+        rows = await audit_repo.chain_records(s, seg, lo, hi)
+        report.records += len(rows)
+        report.segments += 1
+        first = rows[0]["id"] if rows else None
+        if meta is None:
+            msg = "records of a segment that was never opened"
+            kind = "inserted" if rows else "deleted"
+            report.findings.append(v.Finding(kind, msg, seg, None, first))
+            return
+        try:
+            k0 = await self._kms.unwrap(
+                Wrapped(meta.kms_key_ref, meta.wrapped_key), segment_context(seg)
+            )
+        except KmsError:
+            msg = "segment key does not unwrap (segment row altered, or KMS unavailable)"
+            report.findings.append(v.Finding("altered", msg, seg, 0, first))
+            return
+        key = await asyncio.to_thread(v.key_at, k0, lo)
+        anchor = ZERO if lo == 0 else None
+        found, links = await asyncio.to_thread(v.walk_segment, seg, rows, key, lo, anchor)
+        if found is not None:
+            report.findings.append(found)
+            return
+        if hi is not None:
+            return
+        opened = rows[0] if lo == 0 and rows else None
+        if opened is None:
+            opened = next(iter(await audit_repo.chain_records(s, seg, 0, 0)), None)
+        found, cut = v.check_tail(seg, rows, links, attested.get(seg), v.heartbeat_of(opened), now)
+        report.findings += [found] if found else []
+        report.truncated += [cut] if cut else []
 
     async def security_events(self, tenant: str, limit: int = 100) -> list[SecurityEventRecord]:
         async with self._db.read() as s:

@@ -9,26 +9,42 @@ On SQLite the group commit is one ``executemany`` + commit on a plain sqlite3
 connection owned by one writer thread: a single hand-off per group (aiosqlite makes
 one per statement, each queueing behind the GIL while requests burn CPU), and the
 commit's fsync (p99 ~5 ms here, WAL checkpoints ~20-40 ms) never blocks the loop.
+
+Every record is sealed into this process's chain segment (audit/chain.py) on the
+event loop, right before it is handed to the database: ``record_in`` seals at once,
+``append`` when its group is written. A record whose transaction then rolls back (or
+whose group fails) is replaced by a void record, so the chain has no hole. The
+writer also appends heartbeats when idle, a close record at shutdown, and asks for
+checkpoints (audit/checkpoints.py) every N records or T seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, event, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
+from strongroom.audit.chain import CLOSE, HEARTBEAT, Reservation, SegmentChain, system_row
+from strongroom.audit.checkpoints import Checkpointer, CheckpointSigner
 from strongroom.audit.models import AuditEvent
+from strongroom.audit.segments import open_segment
 from strongroom.errors import AuditUnavailable
+from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 from strongroom.store.models import AuditRecord
 
 log = structlog.get_logger("strongroom.audit")
-_TABLE = AuditRecord
 
 
 def _row(e: AuditEvent) -> dict[str, Any]:
@@ -54,8 +70,13 @@ class AuditSink(Protocol):
     async def close(self) -> None: ...
 
 
+_RESERVED = "strongroom_audit_reservations"
+# (unsealed row, future or None for fire-and-forget, event for the observer)
+_Pending = tuple[dict[str, Any], "asyncio.Future[None] | None", AuditEvent | None]
+
+
 class AuditLog:
-    """Group-committing writer to the ``audit_records`` table."""
+    """Group-committing, chain-sealing writer to the ``audit_records`` table."""
 
     def __init__(
         self,
@@ -63,68 +84,213 @@ class AuditLog:
         flush_interval_s: float = 0.002,
         max_batch: int = 1000,
         observer: Callable[[AuditEvent], None] | None = None,
+        *,
+        kms: Kms | None = None,
+        heartbeat_s: float = 60.0,
+        checkpoint_records: int = 1000,
+        checkpoint_s: float = 60.0,
     ):
         self._db = db
         self._observer = observer  # sees each event once written (security rules)
         self._interval = flush_interval_s
         self._max_batch = max_batch
-        self._pending: list[tuple[AuditEvent, asyncio.Future[None]]] = []
+        self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self._blocking: Engine | None = db.blocking_sqlite_engine() if db.is_sqlite else None
         self._writer = ThreadPoolExecutor(1, "audit-writer") if self._blocking else None
+        self._kms = kms
+        self._heartbeat_s, self._checkpoint_s = heartbeat_s, checkpoint_s
+        self._checkpoint_records = checkpoint_records
+        self._chain: SegmentChain | None = None
+        self._voids: list[dict[str, Any]] = []  # replace records whose write failed
+        self._since_checkpoint = 0
+        self._last_write = time.monotonic()
+        self._last_checkpoint = time.monotonic()
+        self._ticker: asyncio.Task[None] | None = None
+        self._checkpointing: asyncio.Task[int | None] | None = None
+        self.signer: CheckpointSigner | None = None
+        self.checkpointer: Checkpointer | None = None
+
+    @property
+    def segment_id(self) -> str | None:
+        return self._chain.segment_id if self._chain else None
+
+    async def start(self) -> None:
+        """Load the checkpoint key, open this process's segment, start heartbeats."""
+        if self._chain is not None:
+            return
+        if self._kms is None:
+            raise AuditUnavailable()
+        self.signer = await CheckpointSigner.load(self._db, self._kms)
+        self.checkpointer = Checkpointer(self._db, self.signer, 10 * self._heartbeat_s)
+        self._chain = await open_segment(self._db, self._kms, self._heartbeat_s)
+        self._ticker = asyncio.create_task(self._tick())
+
+    def _sealer(self) -> SegmentChain:
+        if self._chain is None:  # not started, or closed: nothing may happen unaudited
+            raise AuditUnavailable()
+        return self._chain
 
     def record_in(self, session: AsyncSession, event: AuditEvent) -> None:
-        session.add(AuditRecord(**_row(event)))
+        row, reservation = self._sealer().seal(_row(event))
+        session.add(AuditRecord(**row))
+        self._reserve(session.sync_session, reservation)
         if self._observer is not None:
             self._observer(event)
+
+    def _reserve(self, session: Session, reservation: Reservation) -> None:
+        held: list[Reservation] | None = session.info.get(_RESERVED)
+        if held is None:
+            held = session.info[_RESERVED] = []
+            event.listen(session, "after_commit", self._committed)
+            event.listen(session, "after_soft_rollback", self._rolled_back)
+        held.append(reservation)
+
+    def _committed(self, session: Session) -> None:
+        held = session.info.get(_RESERVED) or []
+        self._since_checkpoint += len(held)
+        self._last_write = time.monotonic()
+        held.clear()  # the keys kept for voiding go with it
+
+    def _rolled_back(self, session: Session, _previous: Any) -> None:
+        held = session.info.get(_RESERVED) or []
+        if held and self._chain is not None:
+            now = datetime.now(UTC)
+            self._voids.extend(self._chain.void(r, now) for r in held)
+            self._kick()
+        held.clear()
 
     async def append(self, event: AuditEvent) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((event, fut))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush_soon())
+        self._pending.append((_row(event), fut, event))
+        self._kick()
         await fut
         if self._observer is not None:
             self._observer(event)
+
+    async def _append_system(self, action: str, detail: dict[str, Any] | None = None) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((system_row(action, datetime.now(UTC), detail), fut, None))
+        self._kick()
+        await fut
+
+    def _kick(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            with contextlib.suppress(RuntimeError):  # no running loop: next flush takes it
+                self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
         # Waiting a moment lets concurrent requests share one commit.
         if self._interval:
             await asyncio.sleep(self._interval)
-        while self._pending:
+        while self._pending or self._voids:
             batch = self._pending[: self._max_batch]
             self._pending = self._pending[self._max_batch :]
-            await self._write(batch)
+            if not await self._write(batch) and not self._pending:
+                break  # voids are retried with the next write
 
-    async def _write(self, batch: Sequence[tuple[AuditEvent, asyncio.Future[None]]]) -> None:
-        rows = [_row(e) for e, _ in batch]
+    async def _write(self, batch: Sequence[_Pending]) -> bool:
+        try:
+            chain = self._sealer()
+        except AuditUnavailable:
+            _settle(batch, AuditUnavailable())
+            return False
+        voids, self._voids = self._voids, []
+        sealed = [chain.seal(row) for row, _, _ in batch]
+        rows = [r for r, _ in sealed]
         try:
             if self._writer is not None:
                 loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._writer, self._write_blocking, rows)
+                await loop.run_in_executor(self._writer, self._write_blocking, voids, rows)
             else:
                 async with self._db.engine.begin() as aconn:
-                    await aconn.execute(insert(_TABLE), rows)
+                    if voids:
+                        await aconn.execute(_insert_voids(self._db.is_sqlite), voids)
+                    if rows:
+                        await aconn.execute(insert(AuditRecord), rows)
         except Exception as exc:
             log.error("audit_write_failed", error_type=type(exc).__name__, records=len(batch))
-            for _, fut in batch:
-                if not fut.done():
-                    fut.set_exception(AuditUnavailable())
-            return
-        for _, fut in batch:
-            if not fut.done():
-                fut.set_result(None)
+            now = datetime.now(UTC)
+            self._voids = voids + [chain.void(r, now) for _, r in sealed]
+            _settle(batch, AuditUnavailable())
+            return False
+        _settle(batch, None)
+        self._since_checkpoint += len(rows)
+        self._last_write = time.monotonic()
+        if self._since_checkpoint >= self._checkpoint_records:
+            self._checkpoint_soon()
+        return True
 
-    def _write_blocking(self, rows: list[dict[str, Any]]) -> None:
+    def _write_blocking(self, voids: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
         """Runs on the writer thread only."""
         assert self._blocking is not None
         with self._blocking.begin() as conn:
-            conn.execute(insert(_TABLE), rows)
+            if voids:
+                conn.execute(_insert_voids(True), voids)
+            if rows:
+                conn.execute(insert(AuditRecord), rows)
+
+    def _checkpoint_soon(self) -> None:
+        if self._checkpointing is None or self._checkpointing.done():
+            self._checkpointing = asyncio.create_task(self.checkpoint())
+
+    async def checkpoint(self, min_age_s: float = 0.0) -> int | None:
+        """Write a checkpoint now if this process may; never raises (logged)."""
+        if self.checkpointer is None:
+            return None
+        self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
+        try:
+            return await self.checkpointer.run(min_age_s)
+        except Exception as exc:
+            log.error("audit_checkpoint_failed", error_type=type(exc).__name__)
+            return None
+
+    async def _tick(self) -> None:
+        period = min(self._heartbeat_s, self._checkpoint_s) / 2
+        while True:
+            await asyncio.sleep(period)
+            now = time.monotonic()
+            try:
+                if now - self._last_write >= self._heartbeat_s:
+                    await self._append_system(HEARTBEAT)
+            except Exception as exc:  # a silent writer shows up in verify; keep beating
+                log.error("audit_heartbeat_failed", error_type=type(exc).__name__)
+            if now - self._last_checkpoint >= self._checkpoint_s:
+                # Every replica's timer fires; the age check keeps it ~one per T cluster-wide.
+                await self.checkpoint(min_age_s=self._checkpoint_s * 0.9)
 
     async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
+        if self._chain is not None:
+            with contextlib.suppress(AuditUnavailable):
+                await self._append_system(CLOSE, {"records": self._chain.next_seq})
+            await self.checkpoint()
+            self._chain = None  # the last key goes with it
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
         if self._writer is not None:
             self._writer.shutdown(wait=True)
         if self._blocking is not None:
             self._blocking.dispose()
+
+
+def _settle(batch: Sequence[_Pending], exc: Exception | None) -> None:
+    for _, fut, _ in batch:
+        if fut is None or fut.done():
+            continue
+        if exc is None:
+            fut.set_result(None)
+        else:
+            fut.set_exception(exc)
+
+
+def _insert_voids(sqlite: bool) -> Any:
+    """A void whose record did commit after all (an ambiguous commit) is dropped."""
+    stmt = (sqlite_insert if sqlite else pg_insert)(AuditRecord)
+    return stmt.on_conflict_do_nothing(index_elements=["segment_id", "seq"])

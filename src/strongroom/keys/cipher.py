@@ -150,9 +150,9 @@ class Cipher:
         ctx = wrap_context(info.tenant, info.user_id, version, info.key_type)
         try:
             raw = await self._kms.unwrap(Wrapped(material.kms_key_ref, material.wrapped), ctx)
-        except KmsError as exc:
-            log.error("kms_unwrap_failed", error_type=type(exc).__name__)
-            raise InternalError("key service failure") from None
+        except KmsError as exc:  # 503 when unavailable, else 500; both SYS001
+            log.error("kms_unwrap_failed", error_type=type(exc).__name__, reason=exc.reason)
+            raise
         key = suites.load_private(info.suite, raw) if suites.is_asymmetric(info.suite) else raw
         self._caches.put_private(ref, version, key, token)
         return key

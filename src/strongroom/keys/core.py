@@ -35,6 +35,20 @@ class ChangePublisher(Protocol):
     def publish(self, ref: tuple[str, str]) -> None: ...
 
 
+class SharedMetadata(Protocol):
+    """A second-level metadata cache shared by replicas (keys/shared_cache.py)."""
+
+    async def get(self, ref: tuple[str, str]) -> KeyInfo | None: ...
+
+    async def put(self, info: KeyInfo) -> None: ...
+
+    def forget_soon(
+        self, ref: tuple[str, str], then: Callable[[tuple[str, str]], None] | None = None
+    ) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -73,6 +87,7 @@ class KeyCore:
     clock: Callable[[], datetime] = utcnow
     feed: Freshness | None = None  # says whether cached metadata may be trusted now
     hints: ChangePublisher | None = None  # tells other replicas at once (optional)
+    shared: SharedMetadata | None = None  # Redis second level for metadata (optional)
 
     def __post_init__(self) -> None:
         self.cipher = Cipher(
@@ -83,8 +98,12 @@ class KeyCore:
         """After a committed rotation, deletion or policy change of ``ref``: drop it
         here and hint the other replicas (their change feed catches it regardless)."""
         self.caches.drop_user(ref)
-        if self.hints is not None:
-            self.hints.publish(ref)
+        publish = self.hints.publish if self.hints is not None else None
+        if self.shared is not None:
+            # Forget first: a replica woken by the hint must not find the old entry.
+            self.shared.forget_soon(ref, then=publish)
+        elif publish is not None:
+            publish(ref)
 
     async def load_material(self, key_id: int, version: int) -> KeyMaterial | None:
         async with self.db.read() as s:
@@ -95,14 +114,20 @@ class KeyCore:
         ref = (tenant, user_id)
         trusted = not fresh and (self.feed is None or self.feed.trusted())
         info = self.caches.get_info(ref) if trusted else None
+        if info is not None:
+            return info
+        token = self.caches.token()
+        if trusted and self.shared is not None:
+            info = await self.shared.get(ref)
         if info is None:
-            token = self.caches.token()
             async with self.db.read() as s:
                 row = await keys_repo.get_key(s, tenant, user_id)
                 if row is None:
                     raise KeyNotFound()
                 info = to_info(row, await keys_repo.get_versions(s, row.id))
-            self.caches.put_info(info, token)
+            if self.shared is not None:
+                await self.shared.put(info)
+        self.caches.put_info(info, token)
         return info
 
     async def usable(self, actor: Actor, user_id: str, *, fresh: bool = False) -> KeyInfo:

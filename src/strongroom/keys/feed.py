@@ -54,6 +54,10 @@ class ChangeFeed:
         """May cached metadata be used now? Only while polls keep succeeding."""
         return self._last_ok is not None and self._clock() - self._last_ok <= self.max_staleness
 
+    def seen_generation(self, ref: UserRef) -> int | None:
+        """The newest generation the last poll saw for ``ref``, if it changed lately."""
+        return self._seen.get(ref)
+
     def hint(self, ref: UserRef) -> None:
         """A message said ``ref`` changed: drop it now rather than at the next poll."""
         self._caches.drop_user(ref)

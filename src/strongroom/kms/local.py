@@ -64,7 +64,11 @@ class LocalKms:
             raise ValueError("master key must be 32 bytes")
         self._aead = AESGCM(master_key)
         self.key_id = hashlib.sha256(b"sr-kms-local-id" + master_key).digest()[:8]
-        self.key_ref = f"local:{self.key_id.hex()}"
+        self._key_ref = f"local:{self.key_id.hex()}"
+
+    @property
+    def key_ref(self) -> str:
+        return self._key_ref
 
     @classmethod
     def from_file(cls, path: Path) -> LocalKms:
@@ -85,6 +89,10 @@ class LocalKms:
             return self._aead.decrypt(blob[9:21], blob[21:], encode_context(context))
         except InvalidTag:
             raise KmsError("unwrap failed") from None
+
+    async def rewrap(self, wrapped: Wrapped, context: Mapping[str, str]) -> Wrapped:
+        # One master key, one version: a fresh nonce is all a rewrap can change.
+        return await self.wrap(await self.unwrap(wrapped, context), context)
 
     async def health(self) -> bool:
         return True

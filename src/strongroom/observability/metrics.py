@@ -14,6 +14,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -35,6 +36,21 @@ KEY_CACHE = Counter("strongroom_key_cache_requests_total", "Key cache lookups", 
 
 SECURITY_EVENTS = Counter(
     "strongroom_security_events_total", "Security events raised", ["rule", "severity"]
+)
+
+KMS_CALLS = Counter("strongroom_kms_calls_total", "KMS calls", ["backend", "operation", "outcome"])
+KMS_LATENCY = Histogram(
+    "strongroom_kms_call_duration_seconds",
+    "KMS call latency, retries included",
+    ["backend", "operation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+# 0 closed, 1 half-open, 2 open (the worst worker wins when multiprocess).
+KMS_BREAKER = Gauge(
+    "strongroom_kms_breaker_state",
+    "KMS circuit breaker state",
+    ["backend"],
+    multiprocess_mode="max",
 )
 
 

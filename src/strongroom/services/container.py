@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strongroom.access.limits import LimitPolicy, RateLimits
+from strongroom.access.ratelimit import LocalBuckets, RedisBuckets
 from strongroom.access.service import AccessService
 from strongroom.audit.alerts import SecurityAlerts
 from strongroom.audit.events import SecurityMonitor, Thresholds
@@ -17,6 +19,7 @@ from strongroom.keys.hints import RedisHints
 from strongroom.keys.lifecycle import LifecycleService
 from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
+from strongroom.keys.shared_cache import RedisMetadataCache
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
@@ -36,11 +39,13 @@ class Services:
     feed: ChangeFeed
     alerts: SecurityAlerts
     audit_queries: AuditQueries
+    limits: RateLimits
     hints: RedisHints | None = None
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
             await upgrade(self.db)
+        await self.audit.start()  # opens this process's audit segment
         await self.access.load_pepper()
 
     async def readiness(self) -> tuple[bool, dict[str, bool]]:
@@ -54,9 +59,13 @@ class Services:
         return ready, checks
 
     async def close(self) -> None:
+        await self.access.close()  # writes the buffered "last used" times
         await self.alerts.drain()
         if self.hints is not None:
             await self.hints.close()
+        if self.keys.core.shared is not None:
+            await self.keys.core.shared.close()
+        await self.limits.close()
         await self.audit.close()
         await self.kms.close()
         await self.db.dispose()
@@ -78,7 +87,13 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         settings.security_webhook_secret,
     )
     audit = AuditLog(
-        db, flush_interval_s=settings.audit_flush_interval_ms / 1000, observer=alerts.observe
+        db,
+        flush_interval_s=settings.audit_flush_interval_ms / 1000,
+        observer=alerts.observe,
+        kms=kms,
+        heartbeat_s=settings.audit_heartbeat_seconds,
+        checkpoint_records=settings.audit_checkpoint_records,
+        checkpoint_s=settings.audit_checkpoint_seconds,
     )
     alerts.attach(audit)
     caches = KeyCaches(
@@ -95,21 +110,56 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         max_staleness=settings.key_feed_max_staleness_seconds,
     )
     hints = RedisHints(settings.redis_url, feed.hint) if settings.redis_url else None
+    shared = (
+        RedisMetadataCache(settings.redis_url, feed, ttl=settings.metadata_cache_ttl_seconds)
+        if settings.redis_url
+        else None
+    )
     core = KeyCore(
-        db=db, kms=kms, audit=audit, caches=caches, settings=settings, feed=feed, hints=hints
+        db=db,
+        kms=kms,
+        audit=audit,
+        caches=caches,
+        settings=settings,
+        feed=feed,
+        hints=hints,
+        shared=shared,
     )
     rotation = RotationService(core)
+    limits = build_limits(settings)
     return Services(
         settings=settings,
         db=db,
         kms=kms,
         audit=audit,
-        access=AccessService(db, kms, audit, cache_ttl=settings.access_key_cache_ttl_seconds),
+        access=AccessService(
+            db,
+            kms,
+            audit,
+            cache_ttl=settings.access_key_cache_ttl_seconds,
+            grace_seconds=settings.access_key_rotation_grace_seconds,
+            usage_flush_seconds=settings.access_key_usage_flush_seconds,
+        ),
         keys=KeyService(core),
         rotation=rotation,
         lifecycle=LifecycleService(core, rotation),
         feed=feed,
         alerts=alerts,
-        audit_queries=AuditQueries(db),
+        audit_queries=AuditQueries(db, kms, audit),
         hints=hints,
+        limits=limits,
     )
+
+
+def build_limits(settings: Settings) -> RateLimits:
+    buckets = RedisBuckets(settings.redis_url) if settings.redis_url else LocalBuckets()
+    policy = LimitPolicy(
+        requests_per_minute=settings.rate_limit_requests_per_minute,
+        items_per_minute=settings.rate_limit_items_per_minute,
+        unauthenticated_per_minute=settings.rate_limit_unauthenticated_per_minute,
+        decrypt_users_per_window=settings.rate_limit_decrypt_users_per_window,
+        decrypt_users_window_seconds=settings.rate_limit_decrypt_users_window_seconds,
+        role_requests_per_minute=settings.rate_limit_role_requests_per_minute,
+        principal_requests_per_minute=settings.rate_limit_principal_requests_per_minute,
+    )
+    return RateLimits(buckets, policy, enabled=settings.rate_limit_enabled)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
 )
@@ -124,6 +125,7 @@ class KeyTombstone(Base):
 
 class AccessKey(Base):
     __tablename__ = "access_keys"
+    __table_args__ = (Index("ix_access_keys_tenant_id", "tenant_id", "id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
@@ -133,6 +135,16 @@ class AccessKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Lifecycle (migration 0002). After a rotation the previous secret's hash keeps
+    # working until previous_valid_until (grace); it is kept after that so a use of
+    # the old secret is reported as "past-grace" rather than as a wrong secret.
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    previous_secret_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Written in batches by access.usage, never per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_addr: Mapped[str | None] = mapped_column(String(64))
 
 
 class ServiceKey(Base):
@@ -150,7 +162,10 @@ class AuditRecord(Base):
     """Append-only. Holds counts and identifiers, never plaintext, ciphertext or secrets."""
 
     __tablename__ = "audit_records"
-    __table_args__ = (Index("ix_audit_tenant_time", "tenant_id", "ts"),)
+    __table_args__ = (
+        Index("ix_audit_tenant_time", "tenant_id", "ts"),
+        Index("ux_audit_segment_seq", "segment_id", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ts: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -163,3 +178,36 @@ class AuditRecord(Base):
     item_count: Mapped[int | None] = mapped_column(Integer)
     client_addr: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    # Chain fields (migration 0003, audit/chain.py); NULL only on records written
+    # before the chain existed.
+    segment_id: Mapped[str | None] = mapped_column(String(32))
+    seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class AuditSegment(Base):
+    """One per writer process. Append-only. ``wrapped_key`` is the chain's first MAC
+    key k0 wrapped by the KMS: only a verifier with KMS access can recompute the MACs."""
+
+    __tablename__ = "audit_segments"
+
+    segment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    writer: Mapped[str] = mapped_column(String(200))
+    kms_key_ref: Mapped[str] = mapped_column(String(200))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AuditCheckpoint(Base):
+    """Signed heads of the segments (audit/checkpoints.py). Append-only."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)

@@ -2,7 +2,8 @@
 
 from fastapi import APIRouter
 
-from strongroom.api.routers import crypto, health, keys, metrics, security
+from strongroom.api.routers import access_keys, crypto, health, keys, metrics, security
+from strongroom.api.routers import audit as audit_routes
 
 # The data endpoints first: route matching is linear and they carry the load.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -11,4 +12,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     security.router,
     health.router,
     metrics.router,
+    access_keys.router,
+    audit_routes.router,
 )

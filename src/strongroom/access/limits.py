@@ -1,0 +1,87 @@
+"""Which budgets a request draws on, and the 429 ``RATE001`` when one is empty.
+
+Per principal: requests per minute (default 1000, overridable per role — the most
+generous of the principal's roles wins — and per principal id, which wins over
+roles) and items per minute, so a 1000-item batch is not one unit. Per principal
+and window: the number of distinct users it may decrypt. Per client address: the
+unauthenticated or failed requests, checked before a key is even looked at, so a
+guessing client is cut off without costing a lookup.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from strongroom.access.models import Principal
+from strongroom.access.ratelimit import Buckets, bucket_key, member_id
+from strongroom.errors import RateLimited
+
+
+@dataclass(frozen=True)
+class LimitPolicy:
+    requests_per_minute: int = 1000
+    items_per_minute: int = 100_000
+    unauthenticated_per_minute: int = 60
+    decrypt_users_per_window: int = 1000
+    decrypt_users_window_seconds: float = 3600.0
+    role_requests_per_minute: dict[str, int] = field(default_factory=dict)
+    principal_requests_per_minute: dict[str, int] = field(default_factory=dict)
+
+    def requests_for(self, who: Principal) -> int:
+        if who.id in self.principal_requests_per_minute:
+            return self.principal_requests_per_minute[who.id]
+        by_role = [
+            self.role_requests_per_minute[r]
+            for r in who.roles
+            if r in self.role_requests_per_minute
+        ]
+        return max(by_role) if by_role else self.requests_per_minute
+
+
+class RateLimits:
+    def __init__(self, buckets: Buckets, policy: LimitPolicy, enabled: bool = True) -> None:
+        self._buckets, self.policy, self.enabled = buckets, policy, enabled
+
+    async def close(self) -> None:
+        await self._buckets.close()
+
+    async def before_authentication(self, addr: str | None) -> None:
+        """Refuse an address whose failed-request budget is spent (checks, takes nothing)."""
+        if self.enabled:
+            await self._take("addr", addr or "unknown", self.policy.unauthenticated_per_minute, 0)
+
+    async def authentication_failed(self, addr: str | None) -> None:
+        if self.enabled:
+            key = bucket_key("addr", addr or "unknown")
+            rate = self.policy.unauthenticated_per_minute
+            await self._buckets.take(key, rate, rate / 60, 1)
+
+    async def request(self, who: Principal) -> None:
+        if self.enabled:
+            await self._take("req", who.id, self.policy.requests_for(who), 1)
+
+    async def items(self, who: Principal, count: int) -> None:
+        if self.enabled and count > 0:
+            await self._take("items", who.id, self.policy.items_per_minute, count)
+
+    async def decrypt_user(self, who: Principal, tenant: str, user_id: str) -> None:
+        if not self.enabled:
+            return
+        ok = await self._buckets.distinct(
+            bucket_key("users", who.id),
+            member_id(tenant, user_id),
+            self.policy.decrypt_users_per_window,
+            self.policy.decrypt_users_window_seconds,
+        )
+        if not ok:
+            raise RateLimited(
+                "too many distinct users decrypted", retry_after=60, budget="decrypt_users"
+            )
+
+    async def _take(self, kind: str, who: str, per_minute: int, cost: int) -> None:
+        if cost > per_minute:  # can never fit: say so rather than "retry later"
+            raise RateLimited("batch exceeds the per-minute item budget", budget=kind)
+        wait = await self._buckets.take(bucket_key(kind, who), per_minute, per_minute / 60, cost)
+        if wait > 0:
+            raise RateLimited(retry_after=max(1, math.ceil(wait)), budget=kind)

@@ -1,0 +1,168 @@
+"""Access keys: create (the key is shown once), list, show, rotate, revoke.
+
+Routes need ``access-keys:<action>`` in the request's tenant; the service then checks
+the key's own tenant (another tenant's key answers 404 like a missing one) and that
+the caller holds every role of a key it creates, rotates or revokes (access/lifecycle.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from strongroom.access.models import Principal
+from strongroom.access.views import AccessKeyView
+from strongroom.api.deps import api_key_header, app_services, authenticate, check
+from strongroom.audit.models import Actor
+from strongroom.services.container import Services
+
+router = APIRouter(prefix="/api/v1/access-keys", tags=["access-keys"])
+
+KEY_ID = r"^[a-z2-7]{16}$"
+Tenant = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+Role = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+KeyIdPath = Annotated[str, Path(max_length=32)]
+MAX_GRACE_SECONDS = 30 * 86400
+
+
+@dataclass(frozen=True)
+class Caller:
+    who: Principal
+    actor: Actor
+    svc: Services
+
+
+def caller(permission: str) -> Callable[..., Awaitable[Caller]]:
+    """Authenticate and check ``permission`` in the request's tenant; unlike
+    ``deps.require`` it keeps the principal, whose grants bound what it may hand out."""
+
+    async def dependency(
+        request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
+    ) -> Caller:
+        svc = app_services(request)
+        who, actor = await authenticate(request, svc)
+        await check(svc, who, actor, permission, None)
+        return Caller(who, actor, svc)
+
+    return dependency
+
+
+class CreateAccessKeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    roles: Annotated[list[Role], Field(min_length=1, max_length=20)]
+    description: Annotated[str, Field(max_length=500)] = ""
+    tenant: Tenant | None = Field(default=None, description="Default: the request's tenant")
+    expiresAt: AwareDatetime | None = None
+
+
+class RotateAccessKeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    graceSeconds: Annotated[float | None, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
+        default=None,
+        description="How long the previous key keeps working (default: configuration, 24 h)",
+    )
+
+
+class AccessKeyOut(BaseModel):
+    id: str
+    tenant: str
+    roles: list[str]
+    description: str
+    state: str
+    createdAt: datetime
+    createdBy: str | None
+    expiresAt: datetime | None
+    revokedAt: datetime | None
+    rotatedAt: datetime | None
+    previousKeyValidUntil: datetime | None
+    lastUsedAt: datetime | None
+    lastUsedAddr: str | None
+
+    @classmethod
+    def of(cls, v: AccessKeyView) -> AccessKeyOut:
+        return cls(
+            id=v.id,
+            tenant=v.tenant,
+            roles=list(v.roles),
+            description=v.description,
+            state=v.state.value,
+            createdAt=v.created_at,
+            createdBy=v.created_by,
+            expiresAt=v.expires_at,
+            revokedAt=v.revoked_at,
+            rotatedAt=v.rotated_at,
+            previousKeyValidUntil=v.previous_valid_until,
+            lastUsedAt=v.last_used_at,
+            lastUsedAddr=v.last_used_addr,
+        )
+
+
+class IssuedAccessKeyOut(AccessKeyOut):
+    key: str = Field(description="The full access key. Shown only in this response.")
+
+    @classmethod
+    def issued(cls, v: AccessKeyView, key: str) -> IssuedAccessKeyOut:
+        return cls(**AccessKeyOut.of(v).model_dump(), key=key)
+
+
+class AccessKeyPage(BaseModel):
+    accessKeys: list[AccessKeyOut]
+    nextCursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+@router.post("", status_code=201, response_model=IssuedAccessKeyOut)
+async def create_access_key(
+    body: CreateAccessKeyRequest, c: Annotated[Caller, Depends(caller("access-keys:create"))]
+) -> IssuedAccessKeyOut:
+    tenant = body.tenant or c.actor.tenant
+    view, key = await c.svc.access.admin.create(
+        c.actor, c.who, tenant, body.roles, body.description, body.expiresAt
+    )
+    return IssuedAccessKeyOut.issued(view, key)
+
+
+@router.get("", response_model=AccessKeyPage)
+async def list_access_keys(
+    c: Annotated[Caller, Depends(caller("access-keys:read"))],
+    tenant: Annotated[Tenant | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(pattern=KEY_ID)] = None,
+) -> AccessKeyPage:
+    """Ordered by id. Without ``tenant``: the caller's tenant, or every tenant for a
+    principal that spans tenants."""
+    views, after = await c.svc.access.admin.list_keys(c.who, tenant, limit, cursor)
+    return AccessKeyPage(accessKeys=[AccessKeyOut.of(v) for v in views], nextCursor=after)
+
+
+@router.get("/{keyId}", response_model=AccessKeyOut)
+async def show_access_key(
+    keyId: KeyIdPath, c: Annotated[Caller, Depends(caller("access-keys:read"))]
+) -> AccessKeyOut:
+    return AccessKeyOut.of(await c.svc.access.admin.show(c.actor, c.who, keyId))
+
+
+@router.post("/{keyId}/rotate", response_model=IssuedAccessKeyOut)
+async def rotate_access_key(
+    keyId: KeyIdPath,
+    c: Annotated[Caller, Depends(caller("access-keys:rotate"))],
+    body: Annotated[RotateAccessKeyRequest | None, Body()] = None,
+) -> IssuedAccessKeyOut:
+    """A new key (same id) that works at once; the previous one keeps working for the
+    grace period, then stops. Rotating again inside the grace ends the older key."""
+    grace = body.graceSeconds if body else None
+    view, key = await c.svc.access.admin.rotate(c.actor, c.who, keyId, grace)
+    return IssuedAccessKeyOut.issued(view, key)
+
+
+@router.post("/{keyId}/revoke", response_model=AccessKeyOut)
+async def revoke_access_key(
+    keyId: KeyIdPath, c: Annotated[Caller, Depends(caller("access-keys:revoke"))]
+) -> AccessKeyOut:
+    """Refused at once by this replica, by every other within
+    ``access_key_cache_ttl_seconds`` (default 5 s)."""
+    return AccessKeyOut.of(await c.svc.access.admin.revoke(c.actor, c.who, keyId))

@@ -1,0 +1,172 @@
+"""Forward-secure hash chain of one writer segment (docs/audit-format.md). Pure: no I/O.
+
+Wire invariant (format 1; changing any of this breaks every stored trail):
+
+    body   = canonical JSON (sorted keys, no spaces, ASCII) of
+             {"v", "seg", "seq", "prev", "ts", "rid", "actor", "tenant", "action",
+              "target", "outcome", "items", "addr", "detail"}
+    h_i    = SHA-256("sr-audit-rec-1" 0x00 || body)
+    mac_i  = HMAC-SHA256(k_i, "sr-audit-mac-1" 0x00 || h_i)
+    k_i+1  = HMAC-SHA256(k_i, "sr-audit-evolve-1")
+
+``prev`` is the link value of record i-1 (32 zero bytes for seq 0). The link value
+of a record is h_i, except for a void record (a record whose transaction rolled
+back after later records had chained onto it): its link is the voided h_i, which it
+carries in ``detail.voids`` under its own MAC.
+
+Only the current key lives in the writer: k_i is replaced by k_i+1 as soon as record
+i is sealed (Python cannot scrub immutable bytes, so "replaced" is best effort), and
+kept aside only while record i's transaction is undecided, to void it on rollback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+FORMAT = 1
+ZERO = bytes(32)
+REC_TAG = b"sr-audit-rec-1\x00"
+MAC_TAG = b"sr-audit-mac-1\x00"
+EVOLVE_TAG = b"sr-audit-evolve-1"
+
+SYSTEM_ACTOR = "system:audit"
+OPEN, HEARTBEAT, CLOSE, VOID = "audit.open", "audit.heartbeat", "audit.close", "audit.void"
+CHAIN_ACTIONS = frozenset({OPEN, HEARTBEAT, CLOSE, VOID})
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def canonical_json(obj: Any) -> bytes:
+    return _ENCODER.encode(obj).encode()
+
+
+def ts_micros(ts: datetime) -> int:
+    """Microseconds since the epoch, UTC (naive datetimes are taken as UTC)."""
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return (ts - _EPOCH) // _MICROSECOND
+
+
+def record_body(seg: str, seq: int, prev: bytes, row: dict[str, Any]) -> bytes:
+    """The hashed body of one record; ``row`` has the audit_records column names."""
+    return canonical_json(
+        {
+            "v": FORMAT,
+            "seg": seg,
+            "seq": seq,
+            "prev": prev.hex(),
+            "ts": ts_micros(row["ts"]),
+            "rid": row["request_id"],
+            "actor": row["actor"],
+            "tenant": row["tenant_id"],
+            "action": row["action"],
+            "target": row["target"],
+            "outcome": row["outcome"],
+            "items": row["item_count"],
+            "addr": row["client_addr"],
+            "detail": row["detail"],
+        }
+    )
+
+
+def record_hash(body: bytes) -> bytes:
+    return hashlib.sha256(REC_TAG + body).digest()
+
+
+def record_mac(key: bytes, h: bytes) -> bytes:
+    return hmac.digest(key, MAC_TAG + h, "sha256")
+
+
+def evolve(key: bytes) -> bytes:
+    return hmac.digest(key, EVOLVE_TAG, "sha256")
+
+
+def system_row(action: str, ts: datetime, detail: dict[str, Any] | None) -> dict[str, Any]:
+    """Columns of a record the chain writes itself (open, heartbeat, close, void)."""
+    return {
+        "ts": ts,
+        "request_id": "-",
+        "actor": SYSTEM_ACTOR,
+        "tenant_id": "-",
+        "action": action,
+        "target": None,
+        "outcome": "success",
+        "item_count": None,
+        "client_addr": None,
+        "detail": detail,
+    }
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A sealed record whose transaction has not finished: what voiding it needs."""
+
+    seq: int
+    prev: bytes
+    link: bytes
+    key: bytes
+
+
+class SegmentChain:
+    """The writer side of one segment. Not thread-safe: one event loop seals."""
+
+    def __init__(self, segment_id: str, k0: bytes) -> None:
+        self.segment_id = segment_id
+        self._key = k0
+        self._seq = 0
+        self._prev = ZERO
+
+    @property
+    def next_seq(self) -> int:
+        return self._seq
+
+    def seal(self, row: dict[str, Any]) -> tuple[dict[str, Any], Reservation]:
+        """Chain ``row`` as the next record; returns the full row and its reservation."""
+        seq, prev, key = self._seq, self._prev, self._key
+        h = record_hash(record_body(self.segment_id, seq, prev, row))
+        sealed = {
+            **row,
+            "segment_id": self.segment_id,
+            "seq": seq,
+            "prev_hash": prev,
+            "hash": h,
+            "mac": record_mac(key, h),
+        }
+        self._key, self._seq, self._prev = evolve(key), seq + 1, h
+        return sealed, Reservation(seq, prev, h, key)
+
+    def void(self, r: Reservation, ts: datetime) -> dict[str, Any]:
+        """The record that takes the place of reservation ``r`` whose write failed."""
+        row = system_row(VOID, ts, {"voids": r.link.hex()})
+        h = record_hash(record_body(self.segment_id, r.seq, r.prev, row))
+        return {
+            **row,
+            "segment_id": self.segment_id,
+            "seq": r.seq,
+            "prev_hash": r.prev,
+            "hash": r.link,  # the link the next record already carries
+            "mac": record_mac(r.key, h),
+        }
+
+
+def link_value(row: dict[str, Any], h: bytes) -> bytes:
+    """What the next record's ``prev`` must equal: h, or the voided hash of a void."""
+    if row["action"] == VOID and row["actor"] == SYSTEM_ACTOR:
+        detail = row["detail"] or {}
+        voids = detail.get("voids") if isinstance(detail, dict) else None
+        if isinstance(voids, str) and len(voids) == 64:
+            try:
+                return bytes.fromhex(voids)
+            except ValueError:
+                return h
+    return h

@@ -1,0 +1,95 @@
+"""Killing the OpenBao server under a running Strongroom (issue 4, resilience).
+
+Cached users keep working; an uncached user gets 503 SYS001 in well under a
+second (retries are bounded, then the breaker answers at once); when OpenBao comes
+back with the same key, service resumes without restarting Strongroom.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from strongroom.api.app import create_app
+from strongroom.kms.local import create_master_key_file
+from strongroom.services.container import build_services
+from tests.api.conftest import App, make_settings
+from tests.kms_services import PersistentOpenBao
+
+BOB = "bob-canary-plaintext-7f3a"
+
+
+@pytest.fixture
+async def bao_app(openbao_persistent: PersistentOpenBao, tmp_path: Path) -> AsyncIterator[App]:
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'sr.db'}",
+        tmp_path,
+        kms="openbao",
+        kms_openbao_addr=openbao_persistent.addr,
+        kms_openbao_token=openbao_persistent.token,
+        kms_timeout_seconds=0.5,
+        kms_breaker_threshold=3,
+        kms_breaker_reset_seconds=1.0,
+    )
+    create_master_key_file(settings.master_key_file)  # unused by openbao; harmless
+    services = build_services(settings)
+    await services.start(migrate=True)
+    _, admin_key = await services.access.create("default", ["admin"], "test admin")
+    transport = httpx.ASGITransport(app=create_app(settings, services))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sr") as client:
+        yield App(client, services, settings, admin_key, None)
+    await services.close()
+
+
+async def test_openbao_outage_and_recovery(
+    bao_app: App, openbao_persistent: PersistentOpenBao
+) -> None:
+    app = bao_app
+    for user, key_type in (("alice", None), ("bob", None), ("carol", "aes256-gcm")):
+        await app.create_key(user, key_type)
+    alice_ct = await app.encrypt("alice", ["a1", "a2"])
+    assert await app.decrypt("alice", alice_ct) == ["a1", "a2"]  # alice's key now cached
+    carol_ct = await app.encrypt("carol", ["c1"])  # symmetric: unwrapped and cached
+    bob_ct = await app.encrypt("bob", [BOB])  # public key only: bob stays uncached
+
+    openbao_persistent.stop()
+
+    # Cached users keep working, both ways.
+    assert await app.decrypt("alice", await app.encrypt("alice", ["a3"])) == ["a3"]
+    assert await app.decrypt("carol", carol_ct) == ["c1"]
+    assert await app.decrypt("carol", await app.encrypt("carol", ["c2"])) == ["c2"]
+
+    # Uncached: 503 SYS001, fast, every time (no piling up once the breaker opens).
+    timings = []
+    for _ in range(6):
+        t0 = time.perf_counter()
+        r = await app.post("/api/v1/decrypt", {"userId": "bob", "data": bob_ct})
+        timings.append(time.perf_counter() - t0)
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "SYS001"
+        assert BOB not in r.text
+    assert max(timings) < 1.0, timings
+    r = await app.post("/api/v1/keys", {"userId": "dave"})  # needs a wrap
+    assert r.status_code == 503 and r.json()["error"]["code"] == "SYS001"
+    ready = await app.client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["kms"] is False
+
+    openbao_persistent.start()  # same storage, same key; unsealed again
+
+    deadline = time.monotonic() + 10
+    while True:
+        r = await app.post("/api/v1/decrypt", {"userId": "bob", "data": bob_ct})
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert r.status_code == 200, r.text
+    assert r.json()["decryptedData"] == [BOB]
+    await app.create_key("dave")
+    assert await app.decrypt("dave", await app.encrypt("dave", ["d1"])) == ["d1"]
+    assert (await app.client.get("/readyz")).status_code == 200
+    assert await app.decrypt("alice", alice_ct) == ["a1", "a2"]

@@ -1,0 +1,133 @@
+"""ResilientKms: which failures are retried, when the breaker opens and closes, and
+that a dead KMS costs a bounded time per call. The inner backend is a scripted
+in-memory ``Kms`` (the contract suite runs the wrapper over real servers)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+
+import pytest
+
+from strongroom.kms.interfaces import KmsError, KmsUnavailable, Wrapped
+from strongroom.kms.resilience import ResilientKms
+from strongroom.observability.metrics import KMS_BREAKER, KMS_CALLS
+
+CTX = {"purpose": "t"}
+
+
+class Scripted:
+    """Fails with ``failure`` while ``down``; counts calls; optionally hangs."""
+
+    name = "scripted"
+    key_ref = "scripted:k"
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.down = False
+        self.failure: Exception = KmsUnavailable("down")
+        self.hang = False
+
+    async def _step(self) -> None:
+        self.calls += 1
+        if self.hang:
+            await asyncio.sleep(60)
+        if self.down:
+            raise self.failure
+
+    async def wrap(self, plaintext: bytes, context: Mapping[str, str]) -> Wrapped:
+        await self._step()
+        return Wrapped(self.key_ref, plaintext[::-1])
+
+    async def unwrap(self, wrapped: Wrapped, context: Mapping[str, str]) -> bytes:
+        await self._step()
+        return wrapped.blob[::-1]
+
+    async def rewrap(self, wrapped: Wrapped, context: Mapping[str, str]) -> Wrapped:
+        await self._step()
+        return wrapped
+
+    async def health(self) -> bool:
+        await self._step()
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+def resilient(inner: Scripted, **kw: float) -> ResilientKms:
+    opts = dict(attempts=3, backoff_initial=0.001, backoff_max=0.002, threshold=3)
+    opts.update(kw)
+    return ResilientKms(inner, **opts)  # type: ignore[arg-type]
+
+
+async def test_transient_failures_are_retried_then_succeed() -> None:
+    inner = Scripted()
+    kms = resilient(inner)
+    inner.down = True
+
+    step = inner._step
+
+    async def recover_on_third_call() -> None:
+        if inner.calls == 2:
+            inner.down = False
+        await step()
+
+    inner._step = recover_on_third_call  # type: ignore[method-assign]
+    wrapped = await kms.wrap(b"abc", CTX)
+    assert await kms.unwrap(wrapped, CTX) == b"abc"
+    assert inner.calls >= 3
+
+
+async def test_refusals_are_not_retried_and_do_not_open_the_breaker() -> None:
+    inner = Scripted()
+    kms = resilient(inner)
+    inner.down, inner.failure = True, KmsError("context mismatch")
+    for _ in range(10):
+        with pytest.raises(KmsError) as err:
+            await kms.unwrap(Wrapped("scripted:k", b"x"), CTX)
+        assert not isinstance(err.value, KmsUnavailable)
+    assert inner.calls == 10  # one attempt each
+    assert await kms.breaker_state() == "closed"
+
+
+async def test_breaker_opens_fails_fast_and_closes_after_reset() -> None:
+    inner = Scripted()
+    kms = resilient(inner, reset_seconds=0.3)
+    inner.down = True
+    for _ in range(3):  # threshold 3 calls, each retried 3 times
+        with pytest.raises(KmsUnavailable):
+            await kms.wrap(b"a", CTX)
+    assert await kms.breaker_state() == "opened"
+    assert KMS_BREAKER.labels("scripted")._value.get() == 2
+    calls = inner.calls
+    before = KMS_CALLS.labels("scripted", "wrap", "breaker_open")._value.get()
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)
+    assert inner.calls == calls  # not even attempted
+    assert KMS_CALLS.labels("scripted", "wrap", "breaker_open")._value.get() == before + 1
+
+    inner.down = False
+    await asyncio.sleep(0.35)
+    assert await kms.unwrap(await kms.wrap(b"ok", CTX), CTX) == b"ok"
+    assert await kms.breaker_state() == "closed"
+
+
+async def test_a_hanging_kms_is_cut_off_by_the_timeout() -> None:
+    inner = Scripted()
+    kms = resilient(inner, timeout=0.05, attempts=2)
+    inner.hang = True
+    t0 = time.perf_counter()
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)
+    assert inner.calls == 2
+    assert time.perf_counter() - t0 < 5  # bounded by 2 x 0.05 s, not the 60 s hang
+
+
+async def test_health_reports_false_instead_of_raising() -> None:
+    inner = Scripted()
+    kms = resilient(inner)
+    assert await kms.health() is True
+    inner.down = True
+    assert await kms.health() is False
