@@ -116,7 +116,15 @@ def serve(
         metrics_dir = tempfile.mkdtemp(prefix="strongroom-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
         atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
-    _err(f"listening on http://{settings.host}:{settings.port} (OpenAPI UI at /docs)")
+    from strongroom.api.tls_server import tls_enabled, uvicorn_options
+
+    try:  # empty unless TLS or client certificates are configured
+        tls = uvicorn_options(settings)
+    except StrongroomError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(2) from None
+    scheme = "https" if tls_enabled(settings) else "http"
+    _err(f"listening on {scheme}://{settings.host}:{settings.port} (OpenAPI UI at /docs)")
     uvicorn.run(
         "strongroom.api.app:app_from_env",
         factory=True,
@@ -125,6 +133,7 @@ def serve(
         workers=settings.workers,
         log_level="warning",
         access_log=False,
+        **tls,
     )
 
 

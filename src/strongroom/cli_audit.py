@@ -1,4 +1,5 @@
-"""``strongroom audit ...``: verify the tamper-evident trail, export the checkpoint key."""
+"""``strongroom audit ...``: verify the tamper-evident trail, export the checkpoint key,
+export ranges as JSON Lines and check them offline, archive old ranges."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import asyncio
 import dataclasses
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from strongroom.audit.archive import Archived, archive
 from strongroom.audit.checkpoints import public_from_pem
+from strongroom.audit.export import Written, select_range, write
+from strongroom.audit.offline import verify_lines
 from strongroom.audit.verify import VerifyReport
 from strongroom.config import Settings
 from strongroom.errors import StrongroomError
@@ -25,14 +30,17 @@ T = TypeVar("T")
 audit = typer.Typer(help="Tamper-evident audit trail.", no_args_is_help=True)
 
 
-def _run(fn: Callable[[Services], Awaitable[T]]) -> T:
-    """Read-only use of the services: no segment is opened, nothing is migrated."""
+def _run(fn: Callable[[Services], Awaitable[T]], *, writes: bool = False) -> T:
+    """Read-only use of the services: no segment is opened, nothing is migrated
+    (``writes``: this process opens its own segment to record what it does)."""
 
     async def main() -> T:
         settings = Settings()
         configure_logging(settings.log_level)
         svc = build_services(settings)
         try:
+            if writes:
+                await svc.audit.start()
             return await fn(svc)
         finally:
             await svc.close()
@@ -98,3 +106,84 @@ def public_key() -> None:
     kid, pem = _run(lambda svc: svc.audit_queries.public_key())
     typer.echo(f"key id {kid}", err=True)
     typer.echo(pem, nl=False)
+
+
+def _pinned(path: Path | None) -> Ed25519PublicKey | None:
+    return public_from_pem(path.read_bytes()) if path else None
+
+
+@audit.command("export")
+def export_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="New .jsonl file")],
+    start: Annotated[str | None, typer.Option("--from", help="ISO time (UTC if no offset)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="ISO time (UTC if no offset)")] = None,
+) -> None:
+    """Write the records of [from, to], the checkpoints covering them and the segment
+    info a verifier needs (docs/audit-format.md "Export"); check it with verify-export."""
+
+    async def go(svc: Services) -> Written:
+        kid, _ = await svc.audit_queries.public_key()
+        sel = await select_range(svc.db, _when(start), _when(end))
+        return await write(
+            svc.db, output, sel, kind="export", key_id=kid, start=_when(start), end=_when(end)
+        )
+
+    w = _run(go)
+    typer.echo(f"wrote {w.records} records and {w.checkpoints} checkpoints to {w.path}")
+
+
+@audit.command("verify-export")
+def verify_export(
+    file: Annotated[Path, typer.Argument(help="An export or archive file")],
+    public_key: Annotated[
+        Path, typer.Option(help="The checkpoint public key (PEM), obtained independently")
+    ],
+) -> None:
+    """Check an export offline: no database, no KMS. Hash links and checkpoint
+    signatures only (MACs need the KMS: use `audit verify` on the database)."""
+    pinned = public_from_pem(public_key.read_bytes())
+    with file.open(encoding="ascii") as f:
+        r = verify_lines(f, pinned)
+    typer.echo(
+        f"checked {r.records} records in {r.segments} segments and {r.checkpoints} "
+        f"checkpoints: {r.covered} bound to a signature, {r.uncovered} after the last "
+        f"attested head (not covered), {r.unchained} unchained"
+    )
+    for p in r.problems:
+        typer.echo(f"BAD: {p.describe()}")
+    typer.echo("OK: export intact (MACs not checked offline)" if r.ok else "FAILED")
+    raise typer.Exit(0 if r.ok else 1)
+
+
+@audit.command("archive")
+def archive_cmd(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the file")],
+    before: Annotated[
+        str | None,
+        typer.Option(help="ISO time; default: now minus audit_retention_days"),
+    ] = None,
+    public_key: Annotated[
+        Path | None, typer.Option(help="Pinned checkpoint key (PEM) instead of the service's")
+    ] = None,
+) -> None:
+    """Move records older than the retention to a verifiable file, then delete them
+    (admin only: on PostgreSQL the login must be in strongroom_audit_archiver)."""
+
+    async def go(svc: Services) -> Archived:
+        when = _when(before) or datetime.now(UTC) - timedelta(
+            days=svc.settings.audit_retention_days
+        )
+        kid, _ = await svc.audit_queries.public_key()
+        signer = await svc.audit_queries.signer()
+        public = _pinned(public_key) or signer.public
+        q = svc.audit_queries
+        return await archive(svc.db, svc.audit, q, public, kid, when, output)
+
+    a = _run(go, writes=True)
+    if a.path is None:
+        typer.echo("nothing to archive (no checkpoint before that time)")
+        return
+    typer.echo(
+        f"archived {a.records} records up to checkpoint {a.checkpoint} to {a.path} "
+        f"(sha256 {a.sha256})"
+    )

@@ -101,3 +101,9 @@ class RateLimited(StrongroomError):
             detail["retryAfter"] = retry_after
         super().__init__(message, **detail)
         self.retry_after = retry_after
+
+
+class ArchiveRefused(StrongroomError):
+    """`strongroom audit archive` deleted nothing: the trail or the file did not verify."""
+
+    code, status, message = "AUD001", 409, "audit archive refused"

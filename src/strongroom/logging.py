@@ -51,6 +51,17 @@ def mask_secrets(
     return event
 
 
+# Database drivers trace each statement with its parameters (free text, wrapped keys)
+# at DEBUG, SQLAlchemy's engine at INFO: such values are not masked by pattern.
+PARAMETER_TRACERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
+
+
+def quiet_parameter_tracers(level: int) -> None:
+    """Keep the parameter tracers at WARNING or above whatever the service's level."""
+    for name in PARAMETER_TRACERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, level))
+
+
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
     stream = stream or sys.stderr
     shared: list[Any] = [
@@ -74,6 +85,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    quiet_parameter_tracers(root.level)
     structlog.configure(
         processors=[*shared, mask_secrets, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),

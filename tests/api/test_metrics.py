@@ -51,3 +51,22 @@ async def test_requests_items_and_cache_are_counted_without_identifiers(app: App
     assert delta("strongroom_key_cache_requests_total", cache="data_key", result="hit") >= 1
     assert user not in after and "forged" not in after
     assert not re.search(r'reason="', after)  # no failure split that would be an oracle
+
+
+def plain(text: str, name: str) -> float:
+    m = re.search(rf"^{name} (\S+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+async def test_audit_writes_chain_length_and_checkpoints(app: App) -> None:
+    before = (await app.get("/metrics")).text
+    await app.create_key("metrics-audit")
+    await app.encrypt("metrics-audit", ["x"])
+    await app.services.audit.checkpoint()
+    after = (await app.get("/metrics")).text
+    written = sample(after, "strongroom_audit_records_total", outcome="written")
+    assert written - sample(before, "strongroom_audit_records_total", outcome="written") >= 2
+    assert plain(after, "strongroom_audit_chain_length") >= 2
+    assert plain(after, "strongroom_audit_checkpoints_total") > plain(
+        before, "strongroom_audit_checkpoints_total"
+    )

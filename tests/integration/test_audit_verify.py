@@ -236,9 +236,9 @@ async def test_range_verification(trail: Trail) -> None:
     assert bad is not None and bad.record_id == victim.id
 
 
+@pytest.mark.parametrize("trail", ["postgres"], indirect=True)
 async def test_postgres_refuses_update_and_delete(trail: Trail) -> None:
-    if not trail.postgres:
-        pytest.skip("PostgreSQL only")
+    assert trail.postgres
     engine = create_async_engine(trail.url)
     try:
         for st in (

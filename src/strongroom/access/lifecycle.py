@@ -28,8 +28,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.access import tokens
-from strongroom.access.models import BUILTIN_ROLES, Principal
+from strongroom.access.models import Principal
 from strongroom.access.rbac import covers
+from strongroom.access.roles import RoleService
 from strongroom.access.usage import UsageBuffer
 from strongroom.access.views import AccessKeyView, KeyState, state_of
 from strongroom.audit.models import Actor, AuditEvent, Outcome
@@ -58,10 +59,12 @@ class AccessKeyAdmin:
         forget: Callable[[str], None],
         env: str,
         grace_seconds: float,
+        roles: RoleService,
     ) -> None:
         self._db, self._audit, self._usage = db, audit, usage
         self._hash, self._forget, self._env = hash_secret, forget, env
         self.default_grace = grace_seconds
+        self._roles = roles
 
     async def create(
         self,
@@ -74,15 +77,16 @@ class AccessKeyAdmin:
     ) -> tuple[AccessKeyView, str]:
         """A new key in ``tenant``; returns its view and the full key (shown only once)."""
         now = datetime.now(UTC)
-        unknown = [r for r in roles if r not in BUILTIN_ROLES]
-        if unknown or not roles:
-            raise InvalidInput("unknown role", roles=sorted(BUILTIN_ROLES))
         if expires_at is not None and expires_at.astimezone(UTC) <= now:
             raise InvalidInput("expiry must be in the future")
         actor = dataclasses.replace(actor, tenant=tenant)
         if not who.can("access-keys:create", tenant):
             await self._deny(actor, "access-keys:create", None)
             raise NotFound()
+        # Only now: the list of the tenant's roles is for those who may act there.
+        if not roles or await self._roles.unknown(tenant, roles):
+            known = [r.name for r in await self._roles.list_roles(tenant)]
+            raise InvalidInput("unknown role", roles=known)
         await self._require_cover(actor, who, roles, "access_key.create", None)
         text, parsed = tokens.generate(self._env)
         row = AccessKey(
@@ -98,7 +102,16 @@ class AccessKeyAdmin:
         async with self._db.transaction() as s:
             s.add(row)
             detail = {"roles": list(roles), "expires": expires_at is not None}
-            self._record(s, actor, "access_key.create", parsed.key_id, detail)
+            # The description is free text: the trail keeps only its keyed HMAC.
+            event = AuditEvent(
+                actor,
+                "access_key.create",
+                Outcome.SUCCESS,
+                parsed.key_id,
+                detail=detail,
+                private={"description": description[:500]},
+            )
+            self._audit.record_in(s, event)
         return AccessKeyView.of(row, now), text
 
     async def list_keys(
@@ -200,7 +213,7 @@ class AccessKeyAdmin:
     async def _require_cover(
         self, actor: Actor, who: Principal, roles: list[str], action: str, target: str | None
     ) -> None:
-        wanted = frozenset().union(*(BUILTIN_ROLES.get(r, frozenset()) for r in roles))
+        wanted = await self._roles.resolve(actor.tenant, roles)
         if not covers(who.grants, wanted):
             await self._audit.append(
                 AuditEvent(actor, action, Outcome.DENIED, target=target, detail={"roles": roles})

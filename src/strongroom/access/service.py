@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from strongroom.access import tokens
 from strongroom.access.lifecycle import SYSTEM, AccessKeyAdmin
 from strongroom.access.models import Principal
+from strongroom.access.roles import RoleService
 from strongroom.access.usage import UsageBuffer
 from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.audit.service import AuditSink
@@ -48,8 +49,9 @@ class AccessService:
         self._cache: dict[str, tuple[float, AccessKey]] = {}
         self._ttl = cache_ttl
         self.usage = UsageBuffer(db, usage_flush_seconds)
+        self.roles = RoleService(db, audit, cache_ttl)
         self.admin = AccessKeyAdmin(
-            db, audit, self.usage, self._hash, self.forget, env, grace_seconds
+            db, audit, self.usage, self._hash, self.forget, env, grace_seconds, self.roles
         )
 
     async def load_pepper(self) -> None:
@@ -126,7 +128,8 @@ class AccessService:
                 reason = _reject_reason(row, digest)
         if reason is None and row is not None:
             self.usage.record(row.id, client_addr)
-            return Principal(row.id, row.tenant_id, tuple(row.roles))
+            grants = await self.roles.resolve(row.tenant_id, row.roles)
+            return Principal(row.id, row.tenant_id, tuple(row.roles), grants)
         actor = Actor(
             parsed.key_id if parsed else "anonymous",
             row.tenant_id if row else "-",

@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, or_, update
 
 from strongroom.store.db import Database
 from strongroom.store.models import AccessKey, UTCDateTime
+from strongroom.store.tenancy import system_context
 
 log = structlog.get_logger("strongroom.access")
 
@@ -46,7 +47,8 @@ class UsageBuffer:
     def record(self, key_id: str, addr: str | None) -> None:
         self._pending[key_id] = (datetime.now(UTC), addr[:64] if addr else None)
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._flush_later())
+            # Flushes every tenant's keys: not scoped to the request that started it.
+            self._task = asyncio.create_task(self._flush_later(), context=system_context())
 
     def pending(self, key_id: str) -> Use | None:
         """This replica's newest unwritten use of ``key_id`` (shown before it is flushed)."""

@@ -17,6 +17,7 @@ from strongroom.api.routers import ROUTERS
 from strongroom.api.schemas import ErrorOut
 from strongroom.config import Settings
 from strongroom.keys.scheduler import run_scheduler
+from strongroom.observability.telemetry import configure_telemetry
 from strongroom.services.container import Services, build_services
 
 ERROR_RESPONSES = {
@@ -50,6 +51,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                     await task
             if services is None:
                 await svc.close()
+            provider = getattr(app.state, "tracer_provider", None)
+            if provider is not None:
+                provider.shutdown()  # flush the last spans
 
     app = FastAPI(
         title="Strongroom",
@@ -71,7 +75,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             expose_headers=["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
             max_age=600,
         )
-    app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes)
+    reporter = configure_telemetry(settings, app)
+    app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes, report=reporter)
     return app
 
 

@@ -13,10 +13,12 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 
 from strongroom.access.models import Principal
+from strongroom.access.policy import Credentials
+from strongroom.api.mtls import mtls_principal, require_mtls
 from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.config import DEFAULT_TENANT
 from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
-from strongroom.services.container import Services
+from strongroom.services.container import Services, scope_to_tenant
 
 M = TypeVar("M", bound=BaseModel)
 DECRYPT = "keys:decrypt"  # also draws on the distinct-users budget
@@ -50,10 +52,57 @@ def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
     ) -> Actor:
         svc = app_services(request)
         who, actor = await authenticate(request, svc)
+        await require_mtls(request, svc, actor, permission)
         await check(svc, who, actor, permission, request.path_params.get("userId"))
+        await record_read(svc, request, actor, permission)
         return actor
 
     return dependency
+
+
+_READS = frozenset({"GET", "HEAD"})
+
+
+async def record_read(svc: Services, request: Request, actor: Actor, permission: str) -> None:
+    """Reads change nothing and their services record nothing, yet every authenticated
+    request leaves a record (docs/audit-format.md "What is recorded"): written before
+    the read runs, so a read whose record cannot be written does not happen."""
+    if request.method not in _READS:
+        return
+    params = request.path_params
+    user_id, other = params.get("userId"), params.get("keyId")
+    route = getattr(request.scope.get("route"), "path", "-")
+    await svc.audit.append(
+        AuditEvent(
+            actor,
+            "api.read",
+            Outcome.SUCCESS,
+            user_id if user_id is not None else other,
+            detail={"permission": permission, "route": route},
+            target_kind="userId" if user_id is not None else None,
+        )
+    )
+
+
+async def record_rejected(request: Request, code: str) -> None:
+    """For an authenticated request refused after authentication (invalid body, rate
+    limit, ...) by a path that wrote no record itself: one failure record."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    svc: Services | None = getattr(request.app.state, "services", None)
+    if actor is None or svc is None or svc.audit.recorded(actor.request_id):
+        return
+    route = getattr(request.scope.get("route"), "path", "-")
+    await svc.audit.append(
+        AuditEvent(actor, "api.rejected", Outcome.FAILURE, detail={"code": code, "route": route})
+    )
+
+
+def credentials(request: Request, mtls: Principal | None = None) -> Credentials:
+    """What the request presents. Only the ``Bearer`` scheme of ``Authorization`` is a
+    bearer token; any other scheme is not ours and is ignored, as before."""
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else None
+    return Credentials(request.headers.get("x-api-key"), bearer, mtls)
 
 
 async def authenticate(request: Request, svc: Services) -> tuple[Principal, Actor]:
@@ -61,8 +110,10 @@ async def authenticate(request: Request, svc: Services) -> tuple[Principal, Acto
     addr = client_addr(request)
     rid = request.state.request_id
     await svc.limits.before_authentication(addr)
+    mtls = await mtls_principal(request, svc)  # a mapped client certificate, or None
     try:
-        who = await svc.access.authenticate(request.headers.get("x-api-key"), rid, addr)
+        # Access key, bearer token and certificate combine by policy (access/policy.py).
+        who = await svc.auth.authenticate(credentials(request, mtls), rid, addr)
     except AuthenticationFailed:
         await svc.limits.authentication_failed(addr)
         raise
@@ -79,7 +130,12 @@ async def authenticate(request: Request, svc: Services) -> tuple[Principal, Acto
         raise NotFound()
     else:
         tenant = who.tenant
-    return who, Actor(who.id, tenant, rid, addr)
+    actor = Actor(who.id, tenant, rid, addr)
+    request.state.actor = actor  # for record_rejected
+    # PostgreSQL row-level security: from here on this request sees only its
+    # tenant's rows, whatever a query forgets (principals across tenants: all).
+    scope_to_tenant(None if who.spans_tenants else tenant)
+    return who, actor
 
 
 async def check(
@@ -119,6 +175,7 @@ def authorized_call(permission: str, model: type[M]) -> Callable[[Request], Awai
     async def dependency(request: Request) -> Call[M]:
         svc = app_services(request)
         who, actor = await authenticate(request, svc)
+        await require_mtls(request, svc, actor, permission)
         body = await parse(request)
         user_id = getattr(body, "userId", None)
         await check(svc, who, actor, permission, user_id)

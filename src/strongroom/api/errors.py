@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
-from strongroom.api.deps import validation_details
+from strongroom.api.deps import record_rejected, validation_details
 from strongroom.errors import (
     InternalError,
     InvalidInput,
@@ -43,11 +43,21 @@ async def _strongroom(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StrongroomError)
     if exc.status >= 500:
         log.error("request_failed", code=exc.code, error_type=type(exc).__name__)
+    await _rejected(request, exc.code)
     return error_body(request, exc)
+
+
+async def _rejected(request: Request, code: str) -> None:
+    """An authenticated request refused without a record of its own gets one."""
+    try:
+        await record_rejected(request, code)
+    except Exception as exc:  # the refusal stands either way; the trail is what failed
+        log.error("audit_rejected_not_recorded", error_type=type(exc).__name__)
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    await _rejected(request, InvalidInput.code)
     return error_body(request, InvalidInput(errors=validation_details(list(exc.errors()))))
 
 

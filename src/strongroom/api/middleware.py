@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -52,9 +53,15 @@ class RequestContextMiddleware:
     response with the security headers, and refuses bodies over ``max_body`` bytes
     with 413 ``REQ001``."""
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body: int,
+        report: Callable[[BaseException], object] | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
+        self._report = report
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,6 +117,8 @@ class RequestContextMiddleware:
             # Answered here so that nothing outside re-raises it into the server's log
             # with its message and traceback (which could carry values). Type only.
             log.error("unhandled_exception", error_type=type(exc).__name__)
+            if self._report is not None:
+                self._report(exc)  # Sentry, when configured: scrubbed in before_send
             if not responded:
                 await self._reject(send, rid, 500)
         finally:

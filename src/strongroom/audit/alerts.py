@@ -107,4 +107,8 @@ class SecurityAlerts:
 def _as_audit(e: SecurityEvent) -> AuditEvent:
     actor = Actor("system:security-monitor", e.tenant, str(e.detail.get("request_id", "-")), None)
     detail = {"severity": e.severity, "facts": e.detail.get("facts", [])}
-    return AuditEvent(actor, f"security.{e.rule}", Outcome.SUCCESS, e.subject, detail=detail)
+    # key.deletion names the user whose key it was: sensitive when userIds are.
+    kind = "userId" if e.rule == "key.deletion" else None
+    return AuditEvent(
+        actor, f"security.{e.rule}", Outcome.SUCCESS, e.subject, detail=detail, target_kind=kind
+    )

@@ -34,3 +34,9 @@ class AuditEvent:
     item_count: int | None = None
     detail: dict[str, Any] | None = None
     ts: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # What kind of identifier ``target`` is ("userId", ...): the writer stores it as a
+    # keyed HMAC when the operator marks that kind sensitive (audit/redact.py).
+    target_kind: str | None = None
+    # Free text worth finding later but never to be stored: kept only as keyed HMACs
+    # under ``detail["hmac"][name]``.
+    private: dict[str, str] | None = None

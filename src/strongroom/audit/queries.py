@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -11,15 +12,18 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from strongroom.audit import search
 from strongroom.audit import verify as v
 from strongroom.audit.chain import ZERO
-from strongroom.audit.checkpoints import CheckpointSigner
+from strongroom.audit.checkpoints import CheckpointSigner, Head, parse_heads
+from strongroom.audit.redact import AuditHasher
 from strongroom.audit.segments import segment_context
 from strongroom.audit.service import AuditLog
 from strongroom.kms.interfaces import Kms, KmsError, Wrapped
 from strongroom.store import audit_repo
+from strongroom.store.audit_repo import RecordFilter
 from strongroom.store.db import Database
-from strongroom.store.models import AuditSegment
+from strongroom.store.models import AuditCheckpoint, AuditSegment
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,26 @@ class AuditQueries:
 
     async def signer(self) -> CheckpointSigner:
         return self._log.signer or await CheckpointSigner.load(self._db, self._kms)
+
+    async def hasher(self) -> AuditHasher:
+        """The writer's, or (CLI, no segment open) one loaded for reading."""
+        if self._log.hasher is None:
+            self._log.hasher = await AuditHasher.load(self._db, self._kms, ())
+        return self._log.hasher
+
+    async def records(
+        self, f: RecordFilter, target: str | None, cursor: str | None, limit: int
+    ) -> search.Page:
+        """Records matching ``f`` and ``target`` (in clear or as its keyed HMAC)."""
+        f = search.with_target(f, target, await self.hasher())
+        return await search.search(self._db, f, cursor, limit)
+
+    async def lookup(
+        self, value: str, f: RecordFilter, cursor: str | None, limit: int
+    ) -> search.Page:
+        """Records that mention ``value`` anywhere, for an auditor who already knows it."""
+        f = search.mentioning(f, value, await self.hasher())
+        return await search.search(self._db, f, cursor, limit)
 
     async def public_key(self) -> tuple[str, str]:
         """(key id, PEM) of the checkpoint signing key, for auditors."""
@@ -65,7 +89,8 @@ class AuditQueries:
             cps = await audit_repo.checkpoints(s)
             forged = await audit_repo.unchained_after(s, await audit_repo.first_chained_id(s))
             report.unchained = ranges.pop(None, (0, 0, 0))[2] - len(forged)
-            found, attested = v.check_checkpoints(cps, public)
+            first, cuts = await _archived(s, cps)
+            found, attested = v.check_checkpoints(cps, public, first)
             report.findings += found
             report.checkpoints = len(cps)
             report.last_checkpoint = cps[-1].number if cps else None
@@ -78,7 +103,12 @@ class AuditQueries:
                 seq_range = ranges.get(seg)
                 lo = seq_range[0] if seq_range and not whole else 0
                 hi = seq_range[1] if seq_range and end is not None else None
-                await self._segment(s, report, seg, segments.get(seg), lo, hi, attested, now)
+                anchor = ZERO if lo == 0 else None
+                cut = cuts.get(seg)
+                if cut is not None and lo <= cut.seq:  # archived up to an attested head
+                    lo, anchor = cut.seq + 1, cut.hash
+                meta = segments.get(seg)
+                await self._segment(s, report, seg, meta, lo, hi, anchor, attested, now)
         report.seconds = time.perf_counter() - t0
         return report.finish()
 
@@ -90,6 +120,7 @@ class AuditQueries:
         meta: AuditSegment | None,
         lo: int,
         hi: int | None,
+        anchor: bytes | None,
         attested: dict[str, v.Attested],
         now: datetime,
     ) -> None:
@@ -111,7 +142,6 @@ class AuditQueries:
             report.findings.append(v.Finding("altered", msg, seg, 0, first))
             return
         key = await asyncio.to_thread(v.key_at, k0, lo)
-        anchor = ZERO if lo == 0 else None
         found, links = await asyncio.to_thread(v.walk_segment, seg, rows, key, lo, anchor)
         if found is not None:
             report.findings.append(found)
@@ -121,7 +151,8 @@ class AuditQueries:
         opened = rows[0] if lo == 0 and rows else None
         if opened is None:
             opened = next(iter(await audit_repo.chain_records(s, seg, 0, 0)), None)
-        found, cut = v.check_tail(seg, rows, links, attested.get(seg), v.heartbeat_of(opened), now)
+        beat = v.heartbeat_of(opened)
+        found, cut = v.check_tail(seg, rows, links, attested.get(seg), beat, now, lo - 1)
         report.findings += [found] if found else []
         report.truncated += [cut] if cut else []
 
@@ -140,3 +171,18 @@ class AuditQueries:
             )
             for r in rows
         ]
+
+
+async def _archived(s: AsyncSession, cps: Sequence[AuditCheckpoint]) -> tuple[int, dict[str, Head]]:
+    """(number the checkpoint chain starts at, segment -> head it was archived up to).
+    A trail archived up to checkpoint C starts at C, whose heads anchor what remains;
+    the chained record of the archival names C (a forged one fails its MAC)."""
+    numbers = [
+        m.detail.get("checkpoint")
+        for m in await audit_repo.archive_markers(s)
+        if isinstance(m.detail, dict)
+    ]
+    upto = max((n for n in numbers if isinstance(n, int)), default=None)
+    if upto is None or not cps or cps[0].number != upto:
+        return 1, {}
+    return upto, {h.seg: h for h in parse_heads(cps[0].body)}

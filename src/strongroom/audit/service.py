@@ -38,11 +38,14 @@ from sqlalchemy.orm import Session
 from strongroom.audit.chain import CLOSE, HEARTBEAT, Reservation, SegmentChain, system_row
 from strongroom.audit.checkpoints import Checkpointer, CheckpointSigner
 from strongroom.audit.models import AuditEvent
+from strongroom.audit.redact import AuditHasher
 from strongroom.audit.segments import open_segment
 from strongroom.errors import AuditUnavailable
 from strongroom.kms.interfaces import Kms
+from strongroom.observability.metrics import AUDIT_CHAIN_LENGTH, AUDIT_CHECKPOINTS, AUDIT_RECORDS
 from strongroom.store.db import Database
 from strongroom.store.models import AuditRecord
+from strongroom.store.tenancy import system_context
 
 log = structlog.get_logger("strongroom.audit")
 
@@ -71,6 +74,7 @@ class AuditSink(Protocol):
 
 
 _RESERVED = "strongroom_audit_reservations"
+_RECENT = 65536  # request ids remembered: far more than requests in flight
 # (unsealed row, future or None for fire-and-forget, event for the observer)
 _Pending = tuple[dict[str, Any], "asyncio.Future[None] | None", AuditEvent | None]
 
@@ -89,6 +93,7 @@ class AuditLog:
         heartbeat_s: float = 60.0,
         checkpoint_records: int = 1000,
         checkpoint_s: float = 60.0,
+        sensitive_identifiers: Sequence[str] = (),
     ):
         self._db = db
         self._observer = observer  # sees each event once written (security rules)
@@ -110,6 +115,11 @@ class AuditLog:
         self._checkpointing: asyncio.Task[int | None] | None = None
         self.signer: CheckpointSigner | None = None
         self.checkpointer: Checkpointer | None = None
+        self._sensitive = tuple(sensitive_identifiers)
+        self.hasher: AuditHasher | None = None  # keyed HMACs of sensitive values
+        # Request ids of recent records, so the API can tell whether a request already
+        # left one (api/deps.py writes one for requests that would otherwise leave none).
+        self._recent: dict[str, None] = {}
 
     @property
     def segment_id(self) -> str | None:
@@ -122,6 +132,7 @@ class AuditLog:
         if self._kms is None:
             raise AuditUnavailable()
         self.signer = await CheckpointSigner.load(self._db, self._kms)
+        self.hasher = await AuditHasher.load(self._db, self._kms, self._sensitive)
         self.checkpointer = Checkpointer(self._db, self.signer, 10 * self._heartbeat_s)
         self._chain = await open_segment(self._db, self._kms, self._heartbeat_s)
         self._ticker = asyncio.create_task(self._tick())
@@ -131,8 +142,22 @@ class AuditLog:
             raise AuditUnavailable()
         return self._chain
 
+    def _columns(self, e: AuditEvent) -> dict[str, Any]:
+        """The record's columns, sensitive values already replaced by their HMACs."""
+        if self.hasher is None:  # not started: nothing may be written in clear instead
+            raise AuditUnavailable()
+        recent = self._recent
+        recent[e.actor.request_id] = None
+        if len(recent) > _RECENT:
+            del recent[next(iter(recent))]
+        return self.hasher.row(e, _row(e))
+
+    def recorded(self, request_id: str) -> bool:
+        """Whether a record of this request was handed to the trail (recent ones only)."""
+        return request_id in self._recent
+
     def record_in(self, session: AsyncSession, event: AuditEvent) -> None:
-        row, reservation = self._sealer().seal(_row(event))
+        row, reservation = self._sealer().seal(self._columns(event))
         session.add(AuditRecord(**row))
         self._reserve(session.sync_session, reservation)
         if self._observer is not None:
@@ -162,7 +187,7 @@ class AuditLog:
 
     async def append(self, event: AuditEvent) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((_row(event), fut, event))
+        self._pending.append((self._columns(event), fut, event))
         self._kick()
         await fut
         if self._observer is not None:
@@ -177,7 +202,10 @@ class AuditLog:
     def _kick(self) -> None:
         if self._flusher is None or self._flusher.done():
             with contextlib.suppress(RuntimeError):  # no running loop: next flush takes it
-                self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+                # System work: a request's tenant scope must not follow it (RLS).
+                self._flusher = asyncio.get_running_loop().create_task(
+                    self._flush_soon(), context=system_context()
+                )
 
     async def _flush_soon(self) -> None:
         # Waiting a moment lets concurrent requests share one commit.
@@ -213,8 +241,11 @@ class AuditLog:
             now = datetime.now(UTC)
             self._voids = voids + [chain.void(r, now) for _, r in sealed]
             _settle(batch, AuditUnavailable())
+            AUDIT_RECORDS.labels("failed").inc(len(batch))
             return False
         _settle(batch, None)
+        AUDIT_RECORDS.labels("written").inc(len(rows) + len(voids))
+        AUDIT_CHAIN_LENGTH.set(chain.next_seq)
         self._since_checkpoint += len(rows)
         self._last_write = time.monotonic()
         if self._since_checkpoint >= self._checkpoint_records:
@@ -232,7 +263,7 @@ class AuditLog:
 
     def _checkpoint_soon(self) -> None:
         if self._checkpointing is None or self._checkpointing.done():
-            self._checkpointing = asyncio.create_task(self.checkpoint())
+            self._checkpointing = asyncio.create_task(self.checkpoint(), context=system_context())
 
     async def checkpoint(self, min_age_s: float = 0.0) -> int | None:
         """Write a checkpoint now if this process may; never raises (logged)."""
@@ -241,7 +272,10 @@ class AuditLog:
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         try:
-            return await self.checkpointer.run(min_age_s)
+            number = await self.checkpointer.run(min_age_s)
+            if number is not None:
+                AUDIT_CHECKPOINTS.inc()
+            return number
         except Exception as exc:
             log.error("audit_checkpoint_failed", error_type=type(exc).__name__)
             return None

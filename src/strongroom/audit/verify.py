@@ -147,12 +147,15 @@ def walk_segment(
 
 
 def check_checkpoints(
-    rows: Sequence[Any], public: Ed25519PublicKey
+    rows: Sequence[Any], public: Ed25519PublicKey, first: int = 1
 ) -> tuple[list[Finding], dict[str, Attested]]:
     """Signature chain of the checkpoints (number, key_id, body, signature rows), folded
-    into the attested head of each segment. Stops trusting at the first bad one."""
+    into the attested head of each segment. Stops trusting at the first bad one.
+    ``first`` > 1: the trail was archived up to that checkpoint (audit/archive.py),
+    whose own link to its archived predecessor is then taken on its signature."""
     attested: dict[str, Attested] = {}
-    kid, prev, expected = key_id(raw_public(public)), ZERO, 1
+    kid, expected = key_id(raw_public(public)), first
+    prev: bytes | None = ZERO if first == 1 else None
     for cp in rows:
         n = int(cp.number)
 
@@ -167,7 +170,8 @@ def check_checkpoints(
         if not signature_ok(public, body, bytes(cp.signature)):
             return bad("signature does not verify (altered or replaced)")
         obj = json.loads(body)
-        if obj.get("n") != n or obj.get("prev") != prev.hex() or obj.get("key") != kid:
+        linked = prev is None or obj.get("prev") == prev.hex()
+        if obj.get("n") != n or not linked or obj.get("key") != kid:
             return bad("does not follow the previous checkpoint")
         for h in obj["heads"]:
             head = Head(h["seg"], int(h["seq"]), bytes.fromhex(h["hash"]), h["state"])
@@ -186,10 +190,12 @@ def check_tail(
     att: Attested | None,
     heartbeat_s: float,
     now: datetime,
+    archived_through: int = -1,
 ) -> tuple[Finding | None, Finding | None]:
-    """(integrity finding, truncation finding) for a segment walked to its end."""
+    """(integrity finding, truncation finding) for a segment walked to its end
+    (``archived_through``: its records up to that seq were archived)."""
     last = rows[-1] if rows else None
-    last_seq = last["seq"] if last else -1
+    last_seq = last["seq"] if last else archived_through
     if att is not None:
         head = att.head
         if head.seq > last_seq:

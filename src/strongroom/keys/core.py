@@ -187,6 +187,7 @@ class KeyCore:
             target=target,
             item_count=count,
             detail=detail or None,
+            target_kind="userId",
         )
 
     async def record_failure(

@@ -53,6 +53,17 @@ KMS_BREAKER = Gauge(
     multiprocess_mode="max",
 )
 
+AUDIT_RECORDS = Counter(
+    "strongroom_audit_records_total", "Audit records by write outcome", ["outcome"]
+)
+# Records in this process's chain segment (multiprocess: each worker's own, summed).
+AUDIT_CHAIN_LENGTH = Gauge(
+    "strongroom_audit_chain_length",
+    "Records in this writer's audit segment",
+    multiprocess_mode="sum",
+)
+AUDIT_CHECKPOINTS = Counter("strongroom_audit_checkpoints_total", "Audit checkpoints written")
+
 
 def render() -> tuple[bytes, str]:
     """The exposition text for a scrape, aggregated over workers when multiprocess."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from strongroom.access.limits import LimitPolicy, RateLimits
+from strongroom.access.mtls import ClientCertificates, build_client_certificates
+from strongroom.access.policy import Authenticator, build_authenticator
 from strongroom.access.ratelimit import LocalBuckets, RedisBuckets
 from strongroom.access.service import AccessService
 from strongroom.audit.alerts import SecurityAlerts
@@ -24,6 +26,7 @@ from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
+from strongroom.store.tenancy import ALL, set_tenant
 
 
 @dataclass
@@ -41,6 +44,12 @@ class Services:
     audit_queries: AuditQueries
     limits: RateLimits
     hints: RedisHints | None = None
+    mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
+    # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
+    auth: Authenticator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.auth = build_authenticator(self.settings, self.db, self.access, self.audit)
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
@@ -60,6 +69,7 @@ class Services:
 
     async def close(self) -> None:
         await self.access.close()  # writes the buffered "last used" times
+        await self.auth.close()
         await self.alerts.drain()
         if self.hints is not None:
             await self.hints.close()
@@ -71,7 +81,11 @@ class Services:
         await self.db.dispose()
 
 
-def build_services(settings: Settings, kms: Kms | None = None) -> Services:
+def build_services(
+    settings: Settings, kms: Kms | None = None, audit_class: type[AuditLog] = AuditLog
+) -> Services:
+    """Compose the services. ``kms`` and ``audit_class`` are injection points for
+    tests and benchmarks (e.g. bench/'s null audit sink), never settings."""
     db = Database(settings.database_url)
     kms = kms or build_kms(settings)
     alerts = SecurityAlerts(
@@ -86,7 +100,7 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         settings.security_webhook_url,
         settings.security_webhook_secret,
     )
-    audit = AuditLog(
+    audit = audit_class(
         db,
         flush_interval_s=settings.audit_flush_interval_ms / 1000,
         observer=alerts.observe,
@@ -94,6 +108,7 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         heartbeat_s=settings.audit_heartbeat_seconds,
         checkpoint_records=settings.audit_checkpoint_records,
         checkpoint_s=settings.audit_checkpoint_seconds,
+        sensitive_identifiers=settings.audit_sensitive_identifiers,
     )
     alerts.attach(audit)
     caches = KeyCaches(
@@ -148,6 +163,7 @@ def build_services(settings: Settings, kms: Kms | None = None) -> Services:
         audit_queries=AuditQueries(db, kms, audit),
         hints=hints,
         limits=limits,
+        mtls=build_client_certificates(settings),
     )
 
 
@@ -163,3 +179,9 @@ def build_limits(settings: Settings) -> RateLimits:
         principal_requests_per_minute=settings.rate_limit_principal_requests_per_minute,
     )
     return RateLimits(buckets, policy, enabled=settings.rate_limit_enabled)
+
+
+def scope_to_tenant(tenant: str | None) -> None:
+    """Bind this request's database access to ``tenant`` (None: every tenant), which
+    PostgreSQL enforces by row-level security (store/tenancy.py, migration 0007)."""
+    set_tenant(ALL if tenant is None else tenant)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select
+from sqlalchemy import Row, Text, cast, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.store.models import AuditCheckpoint, AuditRecord, AuditSegment
+
+# The record `strongroom audit archive` writes with the deletion (audit/archive.py).
+ARCHIVE_ACTION, ARCHIVE_ACTOR = "audit.archive", "system:audit-archive"
 
 
 async def security_events(s: AsyncSession, tenant: str, limit: int) -> Sequence[AuditRecord]:
@@ -125,3 +129,124 @@ async def unchained_after(s: AsyncSession, first_chained: int | None) -> list[in
         .limit(100)
     )
     return list((await s.execute(q)).scalars())
+
+
+# --- search (audit/search.py) and archival (audit/archive.py) ---
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Conditions ANDed together; a tuple matches any of its values. A record
+    "mentions" a value held in its target, actor or client address column, or one of
+    ``in_detail`` (keyed HMAC tags) anywhere in its detail."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    actor: str | None = None
+    tenants: tuple[str, ...] | None = None  # None: every tenant
+    action: str | None = None  # exact, or a prefix when it ends with "*"
+    targets: tuple[str, ...] = ()
+    outcome: str | None = None
+    mentions: tuple[str, ...] = ()
+    in_detail: tuple[str, ...] = ()
+
+
+def _search_query(f: RecordFilter) -> Any:
+    q = select(AuditRecord)
+    if f.start is not None:
+        q = q.where(AuditRecord.ts >= f.start)
+    if f.end is not None:
+        q = q.where(AuditRecord.ts <= f.end)
+    if f.actor is not None:
+        q = q.where(AuditRecord.actor == f.actor)
+    if f.tenants is not None:
+        q = q.where(AuditRecord.tenant_id.in_(f.tenants))
+    if f.action is not None:
+        if f.action.endswith("*"):
+            q = q.where(AuditRecord.action.startswith(f.action[:-1], autoescape=True))
+        else:
+            q = q.where(AuditRecord.action == f.action)
+    if f.targets:
+        q = q.where(AuditRecord.target.in_(f.targets))
+    if f.outcome is not None:
+        q = q.where(AuditRecord.outcome == f.outcome)
+    if f.mentions or f.in_detail:
+        detail = cast(AuditRecord.detail, Text)
+        q = q.where(
+            or_(
+                AuditRecord.target.in_(f.mentions),
+                AuditRecord.actor.in_(f.mentions),
+                AuditRecord.client_addr.in_(f.mentions),
+                *(detail.contains(m, autoescape=True) for m in f.in_detail),
+            )
+        )
+    return q
+
+
+async def search(
+    s: AsyncSession, f: RecordFilter, after: int | None, limit: int
+) -> Sequence[AuditRecord]:
+    """One page in id (= write) order, after the record id ``after``."""
+    q = _search_query(f)
+    if after is not None:
+        q = q.where(AuditRecord.id > after)
+    q = q.order_by(AuditRecord.id).limit(limit)
+    return (await s.execute(q)).scalars().all()
+
+
+async def checkpoint_range(s: AsyncSession, lo: int, hi: int) -> Sequence[AuditCheckpoint]:
+    q = select(AuditCheckpoint).where(AuditCheckpoint.number.between(lo, hi))
+    return (await s.execute(q.order_by(AuditCheckpoint.number))).scalars().all()
+
+
+async def checkpoint_before(s: AsyncSession, ts: datetime) -> AuditCheckpoint | None:
+    """The newest checkpoint written before ``ts``."""
+    q = select(AuditCheckpoint).where(AuditCheckpoint.ts < ts)
+    q = q.order_by(AuditCheckpoint.number.desc()).limit(1)
+    return (await s.execute(q)).scalars().first()
+
+
+async def checkpoint_at_or_after(s: AsyncSession, ts: datetime) -> AuditCheckpoint | None:
+    q = select(AuditCheckpoint).where(AuditCheckpoint.ts >= ts)
+    q = q.order_by(AuditCheckpoint.number).limit(1)
+    return (await s.execute(q)).scalars().first()
+
+
+async def first_checkpoint(s: AsyncSession) -> AuditCheckpoint | None:
+    q = select(AuditCheckpoint).order_by(AuditCheckpoint.number).limit(1)
+    return (await s.execute(q)).scalars().first()
+
+
+async def unchained(s: AsyncSession, before: datetime | None) -> list[dict[str, Any]]:
+    """Records without chain fields (written before the chain existed)."""
+    q = select(*CHAIN_COLUMNS).where(AuditRecord.segment_id.is_(None))
+    if before is not None:
+        q = q.where(AuditRecord.ts < before)
+    return [dict(r._mapping) for r in await s.execute(q.order_by(AuditRecord.id))]
+
+
+async def archive_markers(s: AsyncSession) -> Sequence[AuditRecord]:
+    """Records of completed archivals (audit/archive.py), newest first."""
+    q = select(AuditRecord).where(AuditRecord.action == ARCHIVE_ACTION)
+    q = q.where(AuditRecord.actor == ARCHIVE_ACTOR, AuditRecord.segment_id.is_not(None))
+    return (await s.execute(q.order_by(AuditRecord.id.desc()))).scalars().all()
+
+
+async def delete_archived(
+    s: AsyncSession, cuts: dict[str, int], checkpoint: int, unchained_ids: list[int]
+) -> int:
+    """Delete records of each segment up to its cut seq, the unchained ones given, and
+    the checkpoints before ``checkpoint`` (which stays: it anchors what remains).
+    On PostgreSQL the caller has enabled the archive path (migration 0005)."""
+    n = 0
+    for seg, through in cuts.items():
+        done = await s.execute(
+            delete(AuditRecord).where(AuditRecord.segment_id == seg, AuditRecord.seq <= through)
+        )
+        n += int(done.rowcount)  # type: ignore[attr-defined]
+    for i in range(0, len(unchained_ids), 500):
+        chunk = unchained_ids[i : i + 500]
+        done = await s.execute(delete(AuditRecord).where(AuditRecord.id.in_(chunk)))
+        n += int(done.rowcount)  # type: ignore[attr-defined]
+    await s.execute(delete(AuditCheckpoint).where(AuditCheckpoint.number < checkpoint))
+    return n

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -14,7 +14,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
+
+from strongroom.store.tenancy import ALL, current_tenant
 
 
 def normalise_url(url: str) -> str:
@@ -42,6 +45,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any, busy_ms: int = 10000) -> None
     cur.close()
 
 
+class _TenantSession(Session):
+    """ORM sessions that carry the task's tenant into PostgreSQL (store/tenancy.py)."""
+
+
+@event.listens_for(_TenantSession, "after_begin")
+def _apply_tenant(session: Session, _tx: Any, connection: Connection) -> None:
+    tenant = current_tenant()
+    if tenant != ALL and connection.dialect.name == "postgresql":
+        # Transaction-local: pooled connections never carry it to another request.
+        connection.execute(text("SELECT set_config('strongroom.tenant', :t, true)"), {"t": tenant})
+
+
 class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalise_url(url)
@@ -52,7 +67,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_TenantSession
+        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

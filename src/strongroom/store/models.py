@@ -165,6 +165,11 @@ class AuditRecord(Base):
     __table_args__ = (
         Index("ix_audit_tenant_time", "tenant_id", "ts"),
         Index("ux_audit_segment_seq", "segment_id", "seq", unique=True),
+        # Auditors' filters (migration 0005).
+        Index("ix_audit_ts", "ts"),
+        Index("ix_audit_actor_ts", "actor", "ts"),
+        Index("ix_audit_action_ts", "action", "ts"),
+        Index("ix_audit_target", "target"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -211,3 +216,35 @@ class AuditCheckpoint(Base):
     key_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RevokedToken(Base):
+    """Bearer tokens revoked by ``jti`` before they expire (access/revocation.py,
+    migration 0004). ``id`` is SHA-256(issuer NUL jti): the jti itself is not kept."""
+
+    __tablename__ = "revoked_tokens"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(200))
+    # The token's own expiry, when given: after it the row is no longer needed.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str] = mapped_column(String(200))
+    tenant_id: Mapped[str] = mapped_column(String(64))
+
+
+class CustomRole(Base):
+    """A tenant's own role (access/roles.py, migration 0006): grants as
+    ``[{"pattern": "keys:encrypt", "scope": "tenant"}]``. Built-in names are reserved."""
+
+    __tablename__ = "custom_roles"
+    __table_args__ = (UniqueConstraint("tenant_id", "name", name="uq_custom_roles_tenant_name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    grants: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(200))

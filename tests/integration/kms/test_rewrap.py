@@ -106,9 +106,10 @@ async def test_local_to_softhsm_with_the_cli(
     done = run_cli(tmp_path, "kms", "rewrap", "--batch-size", "2", **hsm_env)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    # 4 user key versions (one rotated), the pepper, the checkpoint signing key and the
-    # first run's audit segment; u-new and the later segments were under the HSM already.
-    assert report["moved"] == 7 and report["refused"] == []
+    # 4 user key versions (one rotated), 3 service keys (access-key pepper, checkpoint
+    # signing key, audit lookup HMAC key) and the first run's audit segment; u-new and
+    # the later segments were under the HSM already.
+    assert report["moved"] == 8 and report["refused"] == []
     assert set(report["byKeyRef"]) == {hsm_ref}
     again = json.loads(run_cli(tmp_path, "kms", "rewrap", **hsm_env).stdout)
     assert again["moved"] == 0  # resumable: nothing left to move

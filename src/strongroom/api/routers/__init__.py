@@ -4,6 +4,8 @@ from fastapi import APIRouter
 
 from strongroom.api.routers import access_keys, crypto, health, keys, metrics, security
 from strongroom.api.routers import audit as audit_routes
+from strongroom.api.routers import roles as role_routes
+from strongroom.api.routers import tokens as token_routes
 
 # The data endpoints first: route matching is linear and they carry the load.
 ROUTERS: tuple[APIRouter, ...] = (
@@ -14,4 +16,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     access_keys.router,
     audit_routes.router,
+    token_routes.router,
+    role_routes.router,
 )

@@ -17,7 +17,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from strongroom.access.models import Principal
 from strongroom.access.views import AccessKeyView
-from strongroom.api.deps import api_key_header, app_services, authenticate, check
+from strongroom.api.deps import (
+    api_key_header,
+    app_services,
+    authenticate,
+    check,
+    record_read,
+)
+from strongroom.api.mtls import require_mtls
 from strongroom.audit.models import Actor
 from strongroom.services.container import Services
 
@@ -46,7 +53,9 @@ def caller(permission: str) -> Callable[..., Awaitable[Caller]]:
     ) -> Caller:
         svc = app_services(request)
         who, actor = await authenticate(request, svc)
+        await require_mtls(request, svc, actor, permission)
         await check(svc, who, actor, permission, None)
+        await record_read(svc, request, actor, permission)
         return Caller(who, actor, svc)
 
     return dependency

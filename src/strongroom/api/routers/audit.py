@@ -1,16 +1,30 @@
-"""Audit trail verification and the checkpoint public key, for auditors."""
+"""Audit trail for auditors: verification, the checkpoint public key, filtered
+records and "which records mention this value" (HMAC-aware, audit/search.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from strongroom.api.deps import require, services
+from strongroom.api.deps import (
+    api_key_header,
+    app_services,
+    authenticate,
+    check,
+    record_read,
+    require,
+    services,
+)
+from strongroom.api.mtls import require_mtls
 from strongroom.audit.models import Actor
+from strongroom.audit.search import MAX_PAGE, Page
+from strongroom.errors import NotFound
 from strongroom.services.container import Services
+from strongroom.store.audit_repo import RecordFilter
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -75,3 +89,121 @@ async def public_key(
     """The Ed25519 key that signs checkpoints: verify them without any secret."""
     kid, pem = await svc.audit_queries.public_key()
     return PublicKeyOut(key_id=kid, pem=pem)
+
+
+@dataclass(frozen=True)
+class Auditor:
+    svc: Services
+    actor: Actor
+    spans_tenants: bool
+
+
+async def auditor(
+    request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
+) -> Auditor:
+    """``audit:read``, keeping whether the principal may read every tenant's records."""
+    svc = app_services(request)
+    who, actor = await authenticate(request, svc)
+    await require_mtls(request, svc, actor, "audit:read")
+    await check(svc, who, actor, "audit:read", None)
+    await record_read(svc, request, actor, "audit:read")
+    return Auditor(svc, actor, who.spans_tenants)
+
+
+def _tenants(a: Auditor, tenant: str | None) -> tuple[str, ...] | None:
+    """A tenant-bound auditor reads its tenant only; one spanning tenants names one
+    (or "*" for all; "-" holds unauthenticated traffic and the chain's own records)."""
+    if tenant is None or tenant == a.actor.tenant:
+        return (a.actor.tenant,)
+    if not a.spans_tenants:
+        raise NotFound()  # another tenant's records do not exist for this principal
+    return None if tenant == "*" else (tenant,)
+
+
+class RecordOut(BaseModel):
+    id: int
+    ts: datetime
+    requestId: str
+    actor: str
+    tenant: str
+    action: str
+    target: str | None
+    outcome: str
+    itemCount: int | None
+    clientAddr: str | None
+    detail: dict[str, Any] | None
+    segment: str | None
+    seq: int | None
+    hash: str | None
+
+
+class RecordsOut(BaseModel):
+    records: list[RecordOut]
+    nextCursor: str | None
+
+
+def _page(p: Page) -> RecordsOut:
+    return RecordsOut(
+        records=[
+            RecordOut(
+                id=r.id,
+                ts=r.ts,
+                requestId=r.request_id,
+                actor=r.actor,
+                tenant=r.tenant,
+                action=r.action,
+                target=r.target,
+                outcome=r.outcome,
+                itemCount=r.item_count,
+                clientAddr=r.client_addr,
+                detail=r.detail,
+                segment=r.segment,
+                seq=r.seq,
+                hash=r.hash,
+            )
+            for r in p.records
+        ],
+        nextCursor=p.next_cursor,
+    )
+
+
+Auditing = Annotated[Auditor, Depends(auditor)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Cursor = Annotated[str | None, Query(max_length=19)]
+From = Annotated[datetime | None, Query(alias="from")]
+To = Annotated[datetime | None, Query(alias="to")]
+Tenant = Annotated[str | None, Query(max_length=64)]
+
+
+@router.get("/records", response_model=RecordsOut)
+async def records(
+    a: Auditing,
+    start: From = None,
+    end: To = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    tenant: Tenant = None,
+    action: Annotated[str | None, Query(max_length=64, description="exact, or prefix*")] = None,
+    target: Annotated[str | None, Query(max_length=200)] = None,
+    outcome: Literal["success", "failure", "denied"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> RecordsOut:
+    """Records in write order, filtered; ``target`` also matches its keyed HMAC."""
+    f = RecordFilter(start, end, actor, _tenants(a, tenant), action, outcome=outcome)
+    return _page(await a.svc.audit_queries.records(f, target, cursor, limit))
+
+
+@router.get("/lookup", response_model=RecordsOut)
+async def lookup(
+    a: Auditing,
+    value: Annotated[str, Query(min_length=1, max_length=500)],
+    start: From = None,
+    end: To = None,
+    tenant: Tenant = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> RecordsOut:
+    """Which records mention ``value`` (an identifier in clear, or the keyed HMAC of a
+    sensitive identifier or of free text), for an auditor who already knows it."""
+    f = RecordFilter(start, end, tenants=_tenants(a, tenant))
+    return _page(await a.svc.audit_queries.lookup(value, f, cursor, limit))

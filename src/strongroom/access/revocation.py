@@ -1,0 +1,82 @@
+"""Bearer tokens revoked by ``jti`` before they expire.
+
+Rows live in the database (``revoked_tokens``); each replica checks a snapshot of
+the unexpired ones held in memory and reloaded at most every ``refresh`` seconds,
+so a revocation takes effect at once on the replica that made it and within
+``refresh`` seconds on every other one, without a database read per request.
+Only SHA-256(issuer NUL jti) is stored or held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select
+
+from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.service import AuditSink
+from strongroom.store.db import Database
+from strongroom.store.models import RevokedToken
+
+# Rows are still loaded this long after the token's expiry (covers issuer leeway).
+_AFTER_EXPIRY = timedelta(minutes=10)
+
+
+def token_id(issuer: str, jti: str) -> str:
+    return hashlib.sha256(f"{issuer}\0{jti}".encode()).hexdigest()
+
+
+class RevokedTokens:
+    def __init__(self, db: Database, audit: AuditSink, refresh: float = 5.0) -> None:
+        self._db, self._audit, self._refresh = db, audit, refresh
+        self._ids: frozenset[str] = frozenset()
+        self._loaded_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def is_revoked(self, issuer: str, jti: str) -> bool:
+        if self._loaded_at is None or time.monotonic() - self._loaded_at >= self._refresh:
+            async with self._lock:
+                if self._loaded_at is None or time.monotonic() - self._loaded_at >= self._refresh:
+                    await self._load()
+        return token_id(issuer, jti) in self._ids
+
+    async def _load(self) -> None:
+        since = datetime.now(UTC) - _AFTER_EXPIRY
+        q = select(RevokedToken.id).where(
+            or_(RevokedToken.expires_at.is_(None), RevokedToken.expires_at > since)
+        )
+        async with self._db.read() as s:
+            self._ids = frozenset((await s.execute(q)).scalars())
+        self._loaded_at = time.monotonic()
+
+    async def revoke(
+        self, actor: Actor, issuer: str, jti: str, expires_at: datetime | None
+    ) -> bool:
+        """Revoke; False when it already was. Audited in the same transaction."""
+        tid = token_id(issuer, jti)
+        async with self._db.transaction() as s:
+            existing = await s.get(RevokedToken, tid)
+            if existing is None:
+                s.add(
+                    RevokedToken(
+                        id=tid,
+                        issuer=issuer,
+                        expires_at=expires_at,
+                        revoked_at=datetime.now(UTC),
+                        revoked_by=actor.principal,
+                        tenant_id=actor.tenant,
+                    )
+                )
+            event = AuditEvent(
+                actor,
+                "token.revoke",
+                Outcome.SUCCESS,
+                target=tid[:16],
+                detail={"new": not existing},
+            )
+            self._audit.record_in(s, event)
+        self._ids = self._ids | {tid}
+        return existing is None

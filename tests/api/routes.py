@@ -1,0 +1,123 @@
+"""Every route of the app, enumerated from ``app.routes``, and a request for each.
+
+A route without a recipe below still gets a request (path parameters filled in, a
+generic body), so a new route is driven by the audit and leak tests from the start.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Answered without credentials by design.
+PUBLIC = frozenset(
+    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+
+
+def _walk(routes: list[Any]) -> Iterator[Any]:
+    for r in routes:
+        inner = getattr(r, "original_router", None)  # FastAPI's included routers
+        if inner is not None:
+            yield from _walk(inner.routes)
+        else:
+            yield r
+
+
+def asgi_app(app: Any) -> FastAPI:
+    """The FastAPI app behind a tests.api.conftest.App's client."""
+    application = app.client._transport.app
+    assert isinstance(application, FastAPI)
+    return application
+
+
+def api_routes(app: FastAPI) -> list[Route]:
+    out = []
+    for r in _walk(list(app.routes)):
+        if not isinstance(r, APIRoute):
+            continue
+        for m in sorted(r.methods - {"HEAD"}):
+            out.append(Route(m, r.path))
+    return out
+
+
+def all_paths(app: FastAPI) -> list[Route]:
+    """Including the framework's own (docs, OpenAPI)."""
+    out = []
+    for r in _walk(list(app.routes)):
+        for m in sorted((getattr(r, "methods", None) or {"GET"}) - {"HEAD"}):
+            out.append(Route(m, r.path))
+    return out
+
+
+@dataclass
+class Ctx:
+    """Objects the requests act on, and the values they carry."""
+
+    user: str  # has a key and a ciphertext
+    victim: str  # has a key that deletion routes act on
+    ciphertext: str
+    access_key_id: str
+    plaintext: str = "plain"
+    description: str = "a description"
+    token: str = "token"
+    new_user: int = 0
+
+
+def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
+    """(url, JSON body) that should succeed for an admin of the default tenant."""
+    deletion = route.path.endswith("/deletion")
+    url = route.path.replace("{userId}", ctx.victim if deletion else ctx.user)
+    url = url.replace("{keyId}", ctx.access_key_id)
+    url = re.sub(r"\{[^}]+\}", "x", url)
+    data = {"userId": ctx.user, "data": [ctx.ciphertext]}
+    bodies: dict[tuple[str, str], dict[str, Any] | None] = {
+        ("POST", "/api/v1/encrypt"): {"userId": ctx.user, "data": [ctx.plaintext]},
+        ("POST", "/api/v1/decrypt"): data,
+        ("POST", "/api/v1/rewrap"): data,
+        ("POST", "/api/v1/rotate"): {"userId": ctx.user, "data": [{"v": ctx.ciphertext}]},
+        ("PATCH", "/api/v1/keys/{userId}/policy"): {"rotationPeriodDays": 30},
+        ("POST", "/api/v1/keys/{userId}/deletion"): {"waitingPeriodDays": 1},
+        ("DELETE", "/api/v1/keys/{userId}/deletion"): None,
+        ("POST", "/api/v1/access-keys"): {"roles": ["user"], "description": ctx.description},
+        ("POST", "/api/v1/access-keys/{keyId}/rotate"): {},
+        ("POST", "/api/v1/access-keys/{keyId}/revoke"): None,
+        ("POST", "/api/v1/tokens/revoked"): {"issuer": "https://idp.example", "jti": ctx.token},
+    }
+    key = (route.method, route.path)
+    if key == ("POST", "/api/v1/keys"):
+        ctx.new_user += 1
+        return url, {"userId": f"{ctx.user}-new-{ctx.new_user}"}
+    if key in bodies:
+        return url, bodies[key]
+    if route.method in MUTATING:  # unknown route: every value a client could send
+        return url, {
+            "userId": ctx.user,
+            "data": [ctx.plaintext, ctx.ciphertext],
+            "description": ctx.description,
+            "token": ctx.token,
+        }
+    return url, None
+
+
+def order(routes: list[Route]) -> list[Route]:
+    """Revocation and deletion last: they end what other requests need."""
+
+    def rank(r: Route) -> int:
+        return 2 if r.path.endswith("/revoke") else 1 if r.path.endswith("/deletion") else 0
+
+    return sorted(
+        routes, key=lambda r: (rank(r), r.path.endswith("/deletion") and r.method == "DELETE")
+    )

@@ -1,0 +1,117 @@
+"""Every route, driven with canary values, leaks none of them into the audit trail,
+the logs, the metrics or an error body.
+
+Canaries: a plaintext, the ciphertext made from it, a real access key (used as the
+credential, and tampered), a bearer-like token (as ``Authorization`` and as a jti),
+and free text (an access key's description). Routes come from ``app.routes``, so a
+route added later is driven too (tests/api/routes.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from strongroom.logging import quiet_parameter_tracers
+from strongroom.store.models import AuditCheckpoint, AuditRecord, AuditSegment
+from tests.api.access_helpers import issue
+from tests.api.conftest import App
+from tests.api.routes import Ctx, all_paths, asgi_app, order, request_for
+
+PLAINTEXT = "CANARY-plaintext-9d81e2"
+DESCRIPTION = "CANARY free text: call Ana re the merger 4b7a"
+CLIENT_LOGS = ("httpx", "httpcore")
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJDQU5BUlktYmVhcmVyIjoiNWMzZiJ9.Q0FOQVJZLXNpZw"
+
+
+async def _everything_stored(app: App) -> str:
+    """Every column of every audit table, bytes as hex, as one string."""
+    parts: list[str] = []
+    async with app.services.db.read() as s:
+        for model in (AuditRecord, AuditCheckpoint, AuditSegment):
+            for row in (await s.execute(select(model))).scalars():
+                for column in model.__table__.columns:
+                    value = getattr(row, column.key)
+                    parts.append(value.hex() if isinstance(value, bytes) else repr(value))
+    return "\n".join(parts)
+
+
+async def test_no_canary_anywhere(
+    app: App, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    quiet_parameter_tracers(logging.DEBUG)  # as configure_logging("DEBUG") leaves them
+    made = await issue(app, ["admin"], description=DESCRIPTION)
+    access_key: str = made["key"]
+    await app.create_key("leak-user")
+    await app.create_key("leak-victim")
+    [ciphertext] = await app.encrypt("leak-user", [PLAINTEXT])
+    target = await issue(app, ["user"])
+    ctx = Ctx(
+        "leak-user",
+        "leak-victim",
+        ciphertext,
+        target["id"],
+        plaintext=PLAINTEXT,
+        description=DESCRIPTION,
+        token=TOKEN,
+    )
+    tampered = access_key[:-3] + ("aaa" if not access_key.endswith("aaa") else "bbb")
+    credentials: list[dict[str, str]] = [
+        {"X-API-Key": tampered},
+        {"Authorization": f"Bearer {TOKEN}"},
+        {"X-API-Key": access_key, "Authorization": f"Bearer {TOKEN}"},
+        {"X-API-Key": access_key},  # last: revocation and deletion then take effect
+    ]
+    errors: list[str] = []
+    routes = order(all_paths(asgi_app(app)))
+    for headers in credentials:
+        for route in routes:
+            url, body = request_for(route, ctx)
+            kw: dict[str, Any] = {"headers": headers, "params": {"q": TOKEN}}
+            if body is not None:
+                kw["json"] = body
+            r = await app.client.request(route.method, url, **kw)
+            if r.status_code >= 400:
+                errors.append(f"{route} {r.status_code} {r.text}")
+    assert len(errors) >= len(routes), "the bad credentials were not refused"
+    metrics = (await app.client.get("/metrics", headers=app.headers)).text
+    await app.services.alerts.drain()
+
+    out, err = capfd.readouterr()
+    # The test's own HTTP client logs the URLs it calls; the service never sees them.
+    service_logs = [
+        caplog.handler.format(r) for r in caplog.records if not r.name.startswith(CLIENT_LOGS)
+    ]
+    places = {
+        "audit": await _everything_stored(app),
+        "logs": out + err + "\n".join(service_logs),
+        "errors": "\n".join(errors),
+        "metrics": metrics,
+    }
+    secret_part = access_key.rsplit("_", 1)[-1]
+    canaries = {
+        "plaintext": PLAINTEXT,
+        "ciphertext": ciphertext,
+        "ciphertext payload": ciphertext[-40:],
+        "access key": access_key,
+        "access key secret": secret_part,
+        "tampered key": tampered,
+        "tampered secret": tampered.rsplit("_", 1)[-1],
+        "bearer token": TOKEN,
+        "token signature": TOKEN.rsplit(".", 1)[-1],
+        "description": DESCRIPTION,
+        "description words": "call Ana re the merger",
+    }
+    leaks = [
+        (where, name)
+        for where, text in places.items()
+        for name, canary in canaries.items()
+        if canary in text
+    ]
+    assert not leaks, leaks
+    # The trail did record the traffic (the test drove something).
+    assert "access_key.create" in places["audit"] and "key.decrypt" in places["audit"]

@@ -1,0 +1,105 @@
+"""PostgreSQL row-level security (migration 0007): the service, connected as an
+ordinary role, sees only the request tenant's rows even when a query forgets its
+tenant filter; the same forgotten filter leaks through a superuser connection,
+which is why the service must not use one."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from strongroom.api.app import create_app
+from strongroom.audit.models import Actor
+from strongroom.kms.local import create_master_key_file
+from strongroom.services.container import Services, build_services, scope_to_tenant
+from strongroom.store import keys_repo
+from strongroom.store.migrate import upgrade
+from strongroom.store.models import KeyMaterial, UserKey, UserKeyVersion
+from tests.api.conftest import make_settings
+
+pytestmark = pytest.mark.postgres
+GRANTS = (
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO strongroom_app",
+    "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO strongroom_app",
+)
+
+
+@pytest.fixture
+async def two_connections(
+    postgres_server: Any, tmp_path: Path
+) -> AsyncIterator[tuple[Services, Services]]:
+    """Services as the app role (RLS applies) and as the superuser (RLS bypassed)."""
+    owner_url = postgres_server.create_database()
+    dbname = owner_url.rsplit("/", 1)[1]
+    create_master_key_file(tmp_path / "strongroom.key")
+    owner = build_services(make_settings(owner_url, tmp_path))
+    await upgrade(owner.db)
+    postgres_server.psql(*GRANTS, dbname=dbname)
+    app = build_services(make_settings(postgres_server.app_role_url(dbname), tmp_path))
+    await owner.start()
+    await app.start()
+    for tenant, user in (("tenant-a", "alice"), ("tenant-b", "bob")):
+        actor = Actor("test", tenant, f"r-{uuid.uuid4().hex[:6]}", None)
+        await app.keys.create(actor, user, None, None)
+    try:
+        yield app, owner
+    finally:
+        scope_to_tenant(None)
+        await app.close()
+        await owner.close()
+
+
+async def test_forgotten_filter_sees_only_the_request_tenant(
+    two_connections: tuple[Services, Services],
+) -> None:
+    app, _ = two_connections
+    scope_to_tenant("tenant-a")
+    async with app.db.read() as s:
+        users = (await s.execute(select(UserKey.user_id))).scalars().all()
+        versions = (await s.execute(select(func.count()).select_from(UserKeyVersion))).scalar()
+        material = (await s.execute(select(func.count()).select_from(KeyMaterial))).scalar()
+    assert users == ["alice"] and versions == 1 and material == 1
+    # Writing a row of another tenant is refused by the policy's WITH CHECK.
+    with pytest.raises(DBAPIError):
+        async with app.db.transaction() as s:
+            await s.execute(
+                text("UPDATE user_keys SET tenant_id = 'tenant-b' WHERE user_id = 'alice'")
+            )
+    scope_to_tenant(None)  # system work sees everything
+    async with app.db.read() as s:
+        assert len((await s.execute(select(UserKey.user_id))).scalars().all()) == 2
+
+
+async def forgetful_get_key(s: Any, tenant: str, user_id: str) -> UserKey | None:
+    """A bug: the tenant filter is gone."""
+    q = select(UserKey).where(UserKey.user_id == user_id)
+    return (await s.execute(q)).scalar_one_or_none()
+
+
+@pytest.mark.parametrize("connection", ["app_role", "superuser"])
+async def test_api_with_a_forgotten_filter(
+    two_connections: tuple[Services, Services],
+    monkeypatch: pytest.MonkeyPatch,
+    connection: str,
+) -> None:
+    app_svc, owner_svc = two_connections
+    svc = app_svc if connection == "app_role" else owner_svc
+    _, key_a = await svc.access.create("tenant-a", ["admin"], "tenant a admin")
+    monkeypatch.setattr(keys_repo, "get_key", forgetful_get_key)
+    application = create_app(svc.settings, svc)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=application), base_url="http://sr"
+    ) as client:
+        r = await client.get("/api/v1/keys/bob", headers={"X-API-Key": key_a})
+    if connection == "app_role":
+        assert r.status_code == 404, r.text  # RLS hides tenant-b's row
+    else:
+        # Without RLS (a superuser bypasses it) the same bug leaks tenant-b's key.
+        assert r.status_code == 200 and r.json()["userId"] == "bob"
