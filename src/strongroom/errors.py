@@ -92,15 +92,25 @@ class AuditUnavailable(ServiceUnavailable):
 
 
 class RateLimited(StrongroomError):
-    """429 with ``Retry-After`` (seconds) when waiting can help."""
+    """429 with ``Retry-After`` (seconds) when waiting can help, and the budget's
+    ``RateLimit`` headers."""
 
     code, status, message = "RATE001", 429, "rate limit exceeded"
 
-    def __init__(self, message: str | None = None, retry_after: int | None = None, **detail: Any):
+    def __init__(
+        self,
+        message: str | None = None,
+        retry_after: int | None = None,
+        headers: dict[str, str] | None = None,
+        **detail: Any,
+    ):
         if retry_after is not None:
             detail["retryAfter"] = retry_after
         super().__init__(message, **detail)
         self.retry_after = retry_after
+        self.headers = dict(headers or {})
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(retry_after)
 
 
 class ArchiveRefused(StrongroomError):

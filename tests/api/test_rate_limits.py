@@ -50,11 +50,17 @@ def assert_limited(r: httpx.Response, budget: str) -> None:
 
 
 async def test_requests_per_principal(limited: App) -> None:
+    remaining = []
     for _ in range(5):
-        assert (await limited.get("/api/v1/keys/nobody")).status_code == 404
+        r = await limited.get("/api/v1/keys/nobody")
+        assert r.status_code == 404
+        assert r.headers["RateLimit-Policy"] == '"req";q=5;w=60'
+        remaining.append(int(r.headers["RateLimit"].split(";")[1].removeprefix("r=")))
+    assert remaining == [4, 3, 2, 1, 0]
     r = await limited.get("/api/v1/keys/nobody")
     assert_limited(r, "req")
     assert 1 <= int(r.headers["Retry-After"]) <= 60
+    assert r.headers["RateLimit"].startswith('"req";r=0;t=')
     # Another principal has its own budget.
     _, other = await limited.services.access.create("default", ["admin"], "other")
     r = await limited.client.get("/api/v1/keys/nobody", headers={"X-API-Key": other})
@@ -66,6 +72,7 @@ async def test_items_are_a_second_budget(limited: App) -> None:
     assert len(await limited.encrypt("alice", ["x"] * 15)) == 15
     r = await limited.post("/api/v1/encrypt", {"userId": "alice", "data": ["x"] * 10})
     assert_limited(r, "items")
+    assert r.headers["RateLimit-Policy"] == '"items";q=20;w=60'
     r = await limited.post("/api/v1/encrypt", {"userId": "alice", "data": ["x"] * 21})
     assert_limited(r, "items")  # larger than the whole budget: never fits
     assert "retryAfter" not in r.json()["error"]["details"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,16 @@ async def test_forgotten_filter_sees_only_the_request_tenant(
             await s.execute(
                 text("UPDATE user_keys SET tenant_id = 'tenant-b' WHERE user_id = 'alice'")
             )
+    # Repository functions, called directly: one without a tenant filter of its own
+    # (the change feed's) and one asked for the other tenant's user.
+    async with app.db.read() as s:
+        since = datetime.now(UTC) - timedelta(hours=1)
+        assert [(t, u) for t, u, _ in await keys_repo.changed_since(s, since)] == [
+            ("tenant-a", "alice")
+        ]
+        assert await keys_repo.get_key(s, "tenant-b", "bob") is None
+        due = await keys_repo.due_for_rotation(s, datetime.now(UTC) + timedelta(days=400))
+        assert [k.user_id for k in due] == ["alice"]  # bob is due too, in tenant-b
     scope_to_tenant(None)  # system work sees everything
     async with app.db.read() as s:
         assert len((await s.execute(select(UserKey.user_id))).scalars().all()) == 2

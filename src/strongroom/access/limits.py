@@ -10,6 +10,7 @@ guessing client is cut off without costing a lookup.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -39,6 +40,25 @@ class LimitPolicy:
         return max(by_role) if by_role else self.requests_per_minute
 
 
+@dataclass(frozen=True)
+class Quota:
+    """One budget's state, for the ``RateLimit``/``RateLimit-Policy`` response headers
+    (draft-ietf-httpapi-ratelimit-headers): name, quota per window, tokens left, and
+    seconds until the bucket is full again."""
+
+    name: str
+    limit: int
+    remaining: int
+    reset: int
+    window: int = 60
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "RateLimit-Policy": f'"{self.name}";q={self.limit};w={self.window}',
+            "RateLimit": f'"{self.name}";r={self.remaining};t={self.reset}',
+        }
+
+
 class RateLimits:
     def __init__(self, buckets: Buckets, policy: LimitPolicy, enabled: bool = True) -> None:
         self._buckets, self.policy, self.enabled = buckets, policy, enabled
@@ -55,11 +75,13 @@ class RateLimits:
         if self.enabled:
             key = bucket_key("addr", addr or "unknown")
             rate = self.policy.unauthenticated_per_minute
-            await self._buckets.take(key, rate, rate / 60, 1)
+            await self._buckets.take(key, rate, rate / 60, 1)  # the state is not shown
 
-    async def request(self, who: Principal) -> None:
-        if self.enabled:
-            await self._take("req", who.id, self.policy.requests_for(who), 1)
+    async def request(self, who: Principal) -> Quota | None:
+        """Take one request from the principal's budget; its state for the headers."""
+        if not self.enabled:
+            return None
+        return await self._take("req", who.id, self.policy.requests_for(who), 1)
 
     async def items(self, who: Principal, count: int) -> None:
         if self.enabled and count > 0:
@@ -79,9 +101,18 @@ class RateLimits:
                 "too many distinct users decrypted", retry_after=60, budget="decrypt_users"
             )
 
-    async def _take(self, kind: str, who: str, per_minute: int, cost: int) -> None:
+    async def _take(self, kind: str, who: str, per_minute: int, cost: int) -> Quota:
         if cost > per_minute:  # can never fit: say so rather than "retry later"
             raise RateLimited("batch exceeds the per-minute item budget", budget=kind)
-        wait = await self._buckets.take(bucket_key(kind, who), per_minute, per_minute / 60, cost)
+        rate = per_minute / 60
+        wait, left = await self._buckets.take(bucket_key(kind, who), per_minute, rate, cost)
+        reset = math.ceil((per_minute - max(left, 0.0)) / rate)
+        quota = Quota(kind, per_minute, max(0, math.floor(left)), reset)
         if wait > 0:
-            raise RateLimited(retry_after=max(1, math.ceil(wait)), budget=kind)
+            retry = max(1, math.ceil(wait))
+            raise RateLimited(
+                retry_after=retry,
+                budget=kind,
+                headers=dataclasses.replace(quota, remaining=0).headers(),
+            )
+        return quota

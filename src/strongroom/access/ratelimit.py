@@ -24,7 +24,8 @@ from redis.exceptions import RedisError
 log = structlog.get_logger("strongroom.access.ratelimit")
 
 # KEYS[1] bucket; ARGV: capacity, refill per second, cost (0 = only check).
-# Returns seconds to wait (0 when allowed), as a string (Lua numbers truncate).
+# Returns {seconds to wait (0 when allowed), tokens left} as strings (Lua numbers
+# would be truncated to integers on the way back).
 _BUCKET_LUA = """
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1e6
@@ -35,12 +36,12 @@ local ts = tonumber(s[2]) or t
 tokens = math.min(cap, tokens + math.max(0, t - ts) * rate)
 local need = math.max(cost, 1)
 if tokens < need then
-  return tostring((need - tokens) / rate)
+  return {tostring((need - tokens) / rate), tostring(tokens)}
 end
 tokens = tokens - cost
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(t))
 redis.call('EXPIRE', KEYS[1], math.ceil(cap / rate) + 1)
-return '0'
+return {'0', tostring(tokens)}
 """
 
 # KEYS[1] set; ARGV: member, cap, window seconds. 1 = allowed.
@@ -54,8 +55,11 @@ return 1
 
 
 class Buckets(Protocol):
-    async def take(self, key: str, capacity: int, per_second: float, cost: int) -> float:
-        """Take ``cost`` tokens (0: only check one is left); seconds to wait, 0 if allowed."""
+    async def take(
+        self, key: str, capacity: int, per_second: float, cost: int
+    ) -> tuple[float, float]:
+        """Take ``cost`` tokens (0: only check one is left); (seconds to wait, 0 if
+        allowed; tokens left)."""
         ...
 
     async def distinct(self, key: str, member: str, cap: int, window: float) -> bool:
@@ -73,17 +77,19 @@ class LocalBuckets:
     _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     _sets: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
 
-    async def take(self, key: str, capacity: int, per_second: float, cost: int) -> float:
+    async def take(
+        self, key: str, capacity: int, per_second: float, cost: int
+    ) -> tuple[float, float]:
         now = time.monotonic()
         tokens, ts = self._buckets.get(key, (float(capacity), now))
         tokens = min(capacity, tokens + (now - ts) * per_second)
         need = max(cost, 1)
         if tokens < need:
-            return (need - tokens) / per_second
+            return (need - tokens) / per_second, tokens
         if len(self._buckets) >= self.max_keys:
             self._buckets.clear()  # bounded memory: forgetting favours clients, briefly
         self._buckets[key] = (tokens - cost, now)
-        return 0.0
+        return 0.0, tokens - cost
 
     async def distinct(self, key: str, member: str, cap: int, window: float) -> bool:
         now = time.monotonic()
@@ -115,11 +121,13 @@ class RedisBuckets:
         self._backoff = backoff
         self._skip_until = 0.0
 
-    async def take(self, key: str, capacity: int, per_second: float, cost: int) -> float:
+    async def take(
+        self, key: str, capacity: int, per_second: float, cost: int
+    ) -> tuple[float, float]:
         if time.monotonic() >= self._skip_until:
             try:
-                wait = await self._bucket(keys=[key], args=[capacity, per_second, cost])
-                return float(wait)
+                wait, left = await self._bucket(keys=[key], args=[capacity, per_second, cost])
+                return float(wait), float(left)
             except RedisError as exc:
                 self._failed(exc)
         return await self._local.take(key, capacity, per_second, cost)

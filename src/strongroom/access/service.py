@@ -23,12 +23,13 @@ from strongroom.access.usage import UsageBuffer
 from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.audit.service import AuditSink
 from strongroom.errors import AuthenticationFailed
-from strongroom.kms.interfaces import Kms, Wrapped, service_key_context
+from strongroom.kms.interfaces import Kms
+from strongroom.kms.secrets import service_secret
 from strongroom.store.db import Database
-from strongroom.store.models import AccessKey, ServiceKey
+from strongroom.store.models import AccessKey
+from strongroom.store.service_keys import ServiceKeys
 
 PEPPER_NAME = "access-key-pepper"
-_PEPPER_CTX = service_key_context(PEPPER_NAME)
 
 
 class AccessService:
@@ -55,23 +56,10 @@ class AccessService:
         )
 
     async def load_pepper(self) -> None:
-        """Unwrap the pepper, creating it on first start."""
-        async with self._db.transaction() as s:
-            row = await s.get(ServiceKey, PEPPER_NAME)
-            if row is None:
-                pepper = os.urandom(32)
-                w = await self._kms.wrap(pepper, _PEPPER_CTX)
-                s.add(
-                    ServiceKey(
-                        name=PEPPER_NAME,
-                        kms_key_ref=w.key_ref,
-                        wrapped=w.blob,
-                        created_at=datetime.now(UTC),
-                    )
-                )
-                self._pepper = pepper
-                return
-        self._pepper = await self._kms.unwrap(Wrapped(row.kms_key_ref, row.wrapped), _PEPPER_CTX)
+        """Unwrap the pepper, creating it on first start (first writer wins)."""
+        self._pepper = await service_secret(
+            self._kms, ServiceKeys(self._db), PEPPER_NAME, lambda: os.urandom(32)
+        )
 
     def _hash(self, secret: str) -> bytes:
         assert self._pepper is not None, "load_pepper() not called"

@@ -117,7 +117,8 @@ async def authenticate(request: Request, svc: Services) -> tuple[Principal, Acto
     except AuthenticationFailed:
         await svc.limits.authentication_failed(addr)
         raise
-    await svc.limits.request(who)
+    # The budget's state goes out as RateLimit headers (api/middleware.py).
+    request.state.rate_limit = await svc.limits.request(who)
     named = request.headers.get("x-tenant-id")
     if who.spans_tenants:
         tenant = named or DEFAULT_TENANT

@@ -30,8 +30,7 @@ def error_body(request: Request, exc: StrongroomError) -> JSONResponse:
     if exc.detail:
         error["details"] = exc.detail
     rid = getattr(request.state, "request_id", None)
-    retry = getattr(exc, "retry_after", None)
-    headers = {"Retry-After": str(retry)} if retry else None
+    headers = getattr(exc, "headers", None) or None  # e.g. Retry-After, RateLimit
     return JSONResponse(
         {"success": False, "error": error, "requestId": rid},
         status_code=exc.status,

@@ -48,6 +48,15 @@ def _security_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+def _rate_limit_headers(scope: Scope, own: set[bytes]) -> list[tuple[bytes, bytes]]:
+    """The principal's request budget (set by api/deps.authenticate), unless the
+    response already carries one (a 429 names the budget that ran out)."""
+    quota = scope.get("state", {}).get("rate_limit")
+    if quota is None or b"ratelimit" in own:
+        return []
+    return [(k.lower().encode(), v.encode()) for k, v in quota.headers().items()]
+
+
 class RequestContextMiddleware:
     """Assigns a request id (or accepts a sane ``X-Request-Id``), echoes it in the
     response with the security headers, and refuses bodies over ``max_body`` bytes
@@ -102,6 +111,7 @@ class RequestContextMiddleware:
                 status, responded = message["status"], True
                 own = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [h for h in _security_headers(scope) if h[0] not in own]
+                extra += _rate_limit_headers(scope, own)
                 headers = [*message.get("headers", []), *extra, (b"x-request-id", rid.encode())]
                 message = {**message, "headers": headers}
             await send(message)

@@ -34,13 +34,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.audit.chain import CLOSE, canonical_json, ts_micros
-from strongroom.kms.interfaces import Kms, Wrapped, service_key_context
+from strongroom.kms.interfaces import Kms
+from strongroom.kms.secrets import service_secret
 from strongroom.store import audit_repo
 from strongroom.store.db import Database
-from strongroom.store.models import AuditCheckpoint, ServiceKey
+from strongroom.store.models import AuditCheckpoint
+from strongroom.store.service_keys import ServiceKeys
 
 SIGNING_KEY_NAME = "audit-checkpoint-signing-key"
-_SIGNING_CTX = service_key_context(SIGNING_KEY_NAME)
 SIG_TAG = b"sr-audit-ckpt-1\x00"
 LINK_TAG = b"sr-audit-ckpt-link-1\x00"
 # One checkpoint writer at a time across the cluster (PostgreSQL advisory lock id).
@@ -117,27 +118,12 @@ class CheckpointSigner:
     @classmethod
     async def load(cls, db: Database, kms: Kms) -> CheckpointSigner:
         """Unwrap the signing key, creating it on first start (first writer wins)."""
-        async with db.read() as s:
-            row = await s.get(ServiceKey, SIGNING_KEY_NAME)
-        if row is None:
-            private = Ed25519PrivateKey.generate()
-            w = await kms.wrap(private.private_bytes_raw(), _SIGNING_CTX)
-            try:
-                async with db.transaction() as s:
-                    s.add(
-                        ServiceKey(
-                            name=SIGNING_KEY_NAME,
-                            kms_key_ref=w.key_ref,
-                            wrapped=w.blob,
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-                return cls(private)
-            except IntegrityError:  # another process created it meanwhile
-                async with db.read() as s:
-                    row = await s.get(ServiceKey, SIGNING_KEY_NAME)
-                assert row is not None
-        raw = await kms.unwrap(Wrapped(row.kms_key_ref, row.wrapped), _SIGNING_CTX)
+        raw = await service_secret(
+            kms,
+            ServiceKeys(db),
+            SIGNING_KEY_NAME,
+            lambda: Ed25519PrivateKey.generate().private_bytes_raw(),
+        )
         return cls(Ed25519PrivateKey.from_private_bytes(raw))
 
 

@@ -17,19 +17,16 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy.exc import IntegrityError
 
 from strongroom.audit.models import AuditEvent
 from strongroom.errors import AuditUnavailable
-from strongroom.kms.interfaces import Kms, Wrapped, service_key_context
+from strongroom.kms.interfaces import Kms
+from strongroom.kms.secrets import service_secret
 from strongroom.store.db import Database
-from strongroom.store.models import ServiceKey
+from strongroom.store.service_keys import ServiceKeys
 
 LOOKUP_KEY_NAME = "audit-lookup-hmac-key"
-_CTX = service_key_context(LOOKUP_KEY_NAME)
 _TAG = b"sr-audit-lookup-1\x00"
 PREFIX = "hmac:"
 # Identifier kinds an operator may mark sensitive (setting audit_sensitive_identifiers).
@@ -69,25 +66,5 @@ class AuditHasher:
     @classmethod
     async def load(cls, db: Database, kms: Kms, sensitive: Iterable[str]) -> AuditHasher:
         """Unwrap the lookup key, creating it on first start (first writer wins)."""
-        async with db.read() as s:
-            row = await s.get(ServiceKey, LOOKUP_KEY_NAME)
-        if row is None:
-            key = os.urandom(32)
-            w = await kms.wrap(key, _CTX)
-            try:
-                async with db.transaction() as s:
-                    s.add(
-                        ServiceKey(
-                            name=LOOKUP_KEY_NAME,
-                            kms_key_ref=w.key_ref,
-                            wrapped=w.blob,
-                            created_at=datetime.now(UTC),
-                        )
-                    )
-                return cls(key, sensitive)
-            except IntegrityError:  # another process created it meanwhile
-                async with db.read() as s:
-                    row = await s.get(ServiceKey, LOOKUP_KEY_NAME)
-                assert row is not None
-        key = await kms.unwrap(Wrapped(row.kms_key_ref, row.wrapped), _CTX)
+        key = await service_secret(kms, ServiceKeys(db), LOOKUP_KEY_NAME, lambda: os.urandom(32))
         return cls(key, sensitive)
