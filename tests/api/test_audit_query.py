@@ -65,7 +65,10 @@ async def test_every_authentication_outcome_is_recorded(app: App) -> None:
         url, body = request_for(route, ctx)
         r = await send(app, route.method, url, body, app.admin_key[:-2] + "zz", f"bad-{i}")
         assert r.status_code == 401, route
-        assert [w.outcome for w in await rows(app, request_id=f"bad-{i}")] == ["failure"]
+        # A burst of failures also raises a security event carrying the triggering
+        # request's id (written asynchronously): only the request's own record counts.
+        got = [w for w in await rows(app, request_id=f"bad-{i}") if w.action.startswith("auth.")]
+        assert [w.outcome for w in got] == ["failure"], [(w.action, w.outcome) for w in got]
         r = await send(app, route.method, url, body, weak, f"weak-{i}")
         outcomes = {w.outcome for w in await rows(app, request_id=f"weak-{i}")}
         assert outcomes, (route, r.status_code)

@@ -65,6 +65,16 @@ class Database:
         if not self.is_sqlite:
             kwargs.update(pool_size=8, max_overflow=8, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        # The audit writer's own small pool: no pre-ping round trip on each group
+        # commit (a dead connection fails one batch, which is retried as voids, and
+        # is then replaced); it never waits behind request transactions for a slot.
+        self.writer_engine: AsyncEngine = (
+            self.engine
+            if self.is_sqlite
+            else create_async_engine(
+                self.url, echo=echo, pool_size=2, max_overflow=2, pool_recycle=300
+            )
+        )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self.sessions = async_sessionmaker(
@@ -112,4 +122,6 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        if self.writer_engine is not self.engine:
+            await self.writer_engine.dispose()
         await self.engine.dispose()
