@@ -63,6 +63,8 @@ async def measure(name: str, overrides: dict[str, Any], users: int) -> dict[str,
     )
     svc = build_services(settings)
     await svc.start(migrate=True)
+    # As under `serve`: the change feed keeps cached metadata trusted.
+    feed = asyncio.create_task(svc.feed.run())
     out: dict[str, list[float]] = {"unwrap": [], "cold decrypt": [], "warm decrypt": []}
     try:
         cts = {}
@@ -85,6 +87,7 @@ async def measure(name: str, overrides: dict[str, Any], users: int) -> dict[str,
         for _ in range(users):
             out["unwrap"].append(await timed(lambda: svc.kms.unwrap(wrapped, ctx)))
     finally:
+        feed.cancel()
         await svc.close()
     return out
 

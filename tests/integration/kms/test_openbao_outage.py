@@ -74,6 +74,7 @@ async def test_openbao_outage_and_recovery(
         assert r.json()["error"]["code"] == "SYS001"
         assert BOB not in r.text
     assert max(timings) < 1.0, timings
+    print(f"uncached decrypt while OpenBao is down: {[round(t * 1000) for t in timings]} ms")
     r = await app.post("/api/v1/keys", {"userId": "dave"})  # needs a wrap
     assert r.status_code == 503 and r.json()["error"]["code"] == "SYS001"
     ready = await app.client.get("/readyz")
@@ -81,13 +82,15 @@ async def test_openbao_outage_and_recovery(
 
     openbao_persistent.start()  # same storage, same key; unsealed again
 
-    deadline = time.monotonic() + 10
+    restarted = time.monotonic()
+    deadline = restarted + 10
     while True:
         r = await app.post("/api/v1/decrypt", {"userId": "bob", "data": bob_ct})
         if r.status_code == 200 or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.2)
     assert r.status_code == 200, r.text
+    print(f"service resumed {time.monotonic() - restarted:.2f} s after OpenBao was back")
     assert r.json()["decryptedData"] == [BOB]
     await app.create_key("dave")
     assert await app.decrypt("dave", await app.encrypt("dave", ["d1"])) == ["d1"]
