@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,9 +30,7 @@ from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import Engine, event, insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from strongroom.audit.chain import CLOSE, HEARTBEAT, Reservation, SegmentChain, system_row
@@ -44,6 +41,7 @@ from strongroom.audit.segments import open_segment
 from strongroom.errors import AuditUnavailable
 from strongroom.kms.interfaces import Kms
 from strongroom.observability.metrics import AUDIT_CHAIN_LENGTH, AUDIT_CHECKPOINTS, AUDIT_RECORDS
+from strongroom.store import audit_writes
 from strongroom.store.db import Database
 from strongroom.store.models import AuditRecord
 from strongroom.store.tenancy import system_context
@@ -234,9 +232,9 @@ class AuditLog:
             else:
                 async with self._db.writer_engine.begin() as aconn:
                     if voids:
-                        await aconn.execute(_insert_voids(self._db.is_sqlite), voids)
+                        await aconn.execute(audit_writes.insert_voids(self._db.is_sqlite), voids)
                     if rows:
-                        await _insert_pg(aconn, rows)
+                        await audit_writes.insert_records_pg(aconn, rows)
         except Exception as exc:
             log.error("audit_write_failed", error_type=type(exc).__name__, records=len(batch))
             now = datetime.now(UTC)
@@ -258,7 +256,7 @@ class AuditLog:
         assert self._blocking is not None
         with self._blocking.begin() as conn:
             if voids:
-                conn.execute(_insert_voids(True), voids)
+                conn.execute(audit_writes.insert_voids(True), voids)
             if rows:
                 conn.execute(insert(AuditRecord), rows)
 
@@ -315,31 +313,6 @@ class AuditLog:
             self._blocking.dispose()
 
 
-# PostgreSQL group commits go straight to asyncpg's pipelined executemany, inside
-# SQLAlchemy's transaction on the same connection: the Core insert's per-row
-# parameter processing was most of the audit writer's CPU (bench/audit_overhead.py).
-_PG_COLUMNS = (
-    "ts", "request_id", "actor", "tenant_id", "action", "target", "outcome", "item_count",
-    "client_addr", "detail", "segment_id", "seq", "prev_hash", "hash", "mac",
-)  # fmt: skip
-# Fixed column names and numbered placeholders only: no input reaches this text.
-_PG_INSERT = (
-    f"INSERT INTO audit_records ({', '.join(_PG_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(_PG_COLUMNS) + 1))})"
-)
-
-
-async def _insert_pg(aconn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    def values(row: dict[str, Any]) -> tuple[Any, ...]:
-        detail = row.get("detail")
-        encoded = None if detail is None else json.dumps(detail, separators=(",", ":"))
-        return tuple(encoded if c == "detail" else row.get(c) for c in _PG_COLUMNS)
-
-    raw = await aconn.get_raw_connection()
-    driver: Any = raw.driver_connection
-    await driver.executemany(_PG_INSERT, [values(r) for r in rows])
-
-
 def _settle(batch: Sequence[_Pending], exc: Exception | None) -> None:
     for _, fut, _ in batch:
         if fut is None or fut.done():
@@ -348,9 +321,3 @@ def _settle(batch: Sequence[_Pending], exc: Exception | None) -> None:
             fut.set_result(None)
         else:
             fut.set_exception(exc)
-
-
-def _insert_voids(sqlite: bool) -> Any:
-    """A void whose record did commit after all (an ambiguous commit) is dropped."""
-    stmt = (sqlite_insert if sqlite else pg_insert)(AuditRecord)
-    return stmt.on_conflict_do_nothing(index_elements=["segment_id", "seq"])
