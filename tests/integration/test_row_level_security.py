@@ -23,6 +23,7 @@ from strongroom.services.container import Services, build_services, scope_to_ten
 from strongroom.store import keys_repo
 from strongroom.store.migrate import upgrade
 from strongroom.store.models import KeyMaterial, UserKey, UserKeyVersion
+from strongroom.store.tenancy import ALL, current_tenant
 from tests.api.conftest import make_settings
 
 pytestmark = pytest.mark.postgres
@@ -109,6 +110,8 @@ async def test_api_with_a_forgotten_filter(
         transport=httpx.ASGITransport(app=application), base_url="http://sr"
     ) as client:
         r = await client.get("/api/v1/keys/bob", headers={"X-API-Key": key_a})
+    # The request's scope ended with it, though the in-process client ran it in this task.
+    assert current_tenant() == ALL
     if connection == "app_role":
         assert r.status_code == 404, r.text  # RLS hides tenant-b's row
     else:

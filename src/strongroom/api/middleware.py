@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from strongroom.services.container import request_scope
 
 log = structlog.get_logger("strongroom.api")
 _RID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -117,7 +118,8 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_id)
+            with request_scope():
+                await self.app(scope, limited_receive, send_with_id)
         except _TooLarge:
             status = 413
             await self._reject(send, rid, 413)

@@ -26,7 +26,7 @@ from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
-from strongroom.store.tenancy import ALL, set_tenant
+from strongroom.store.tenancy import ALL, isolated_scope, set_tenant
 
 
 @dataclass
@@ -185,3 +185,6 @@ def scope_to_tenant(tenant: str | None) -> None:
     """Bind this request's database access to ``tenant`` (None: every tenant), which
     PostgreSQL enforces by row-level security (store/tenancy.py, migration 0007)."""
     set_tenant(ALL if tenant is None else tenant)
+
+
+request_scope = isolated_scope  # the middleware's: a request's tenant scope ends with it

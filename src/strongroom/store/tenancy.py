@@ -12,7 +12,9 @@ runs with ``ALL``; tasks a request spawns for system work start from
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+from collections.abc import Iterator
 
 ALL = "*"
 _tenant: contextvars.ContextVar[str] = contextvars.ContextVar("strongroom_db_tenant", default=ALL)
@@ -25,6 +27,17 @@ def set_tenant(tenant: str) -> None:
 
 def current_tenant() -> str:
     return _tenant.get()
+
+
+@contextlib.contextmanager
+def isolated_scope() -> Iterator[None]:
+    """Whatever a request sets inside, the caller's scope is restored after it (an
+    in-process ASGI client runs the app in the caller's own task)."""
+    token = _tenant.set(_tenant.get())
+    try:
+        yield
+    finally:
+        _tenant.reset(token)
 
 
 def system_context() -> contextvars.Context:
