@@ -11,6 +11,7 @@ principal ids and addresses never appear in Redis key names.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -150,6 +151,7 @@ class RedisBuckets:
         self._skip_until = time.monotonic() + self._backoff
 
 
+@functools.lru_cache(maxsize=4096)  # two lookups per request, few principals
 def bucket_key(kind: str, who: str) -> str:
     return f"strongroom:rl:{kind}:{hashlib.sha256(who.encode()).hexdigest()[:32]}"
 

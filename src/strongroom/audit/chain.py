@@ -57,25 +57,30 @@ def ts_micros(ts: datetime) -> int:
     return (ts - _EPOCH) // _MICROSECOND
 
 
+# audit_records column -> its name in a record body and an export line (one table,
+# so the chain and the export cannot drift apart).
+WIRE_NAMES = (
+    ("request_id", "rid"),
+    ("actor", "actor"),
+    ("tenant_id", "tenant"),
+    ("action", "action"),
+    ("target", "target"),
+    ("outcome", "outcome"),
+    ("item_count", "items"),
+    ("client_addr", "addr"),
+    ("detail", "detail"),
+)
+
+
+def wire_fields(row: dict[str, Any]) -> dict[str, Any]:
+    """The record's content under its wire names, time in microseconds."""
+    return {"ts": ts_micros(row["ts"]), **{wire: row[col] for col, wire in WIRE_NAMES}}
+
+
 def record_body(seg: str, seq: int, prev: bytes, row: dict[str, Any]) -> bytes:
     """The hashed body of one record; ``row`` has the audit_records column names."""
     return canonical_json(
-        {
-            "v": FORMAT,
-            "seg": seg,
-            "seq": seq,
-            "prev": prev.hex(),
-            "ts": ts_micros(row["ts"]),
-            "rid": row["request_id"],
-            "actor": row["actor"],
-            "tenant": row["tenant_id"],
-            "action": row["action"],
-            "target": row["target"],
-            "outcome": row["outcome"],
-            "items": row["item_count"],
-            "addr": row["client_addr"],
-            "detail": row["detail"],
-        }
+        {"v": FORMAT, "seg": seg, "seq": seq, "prev": prev.hex(), **wire_fields(row)}
     )
 
 

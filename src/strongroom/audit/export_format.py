@@ -22,7 +22,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from strongroom.audit.chain import ts_micros
+from strongroom.audit.chain import WIRE_NAMES, wire_fields
 
 FORMAT = 1
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,16 +43,7 @@ def record_line(row: dict[str, Any]) -> dict[str, Any]:
         "hash": _hex(row["hash"]),
         "mac": _hex(row["mac"]),
         "time": row["ts"].isoformat(),
-        "ts": ts_micros(row["ts"]),
-        "rid": row["request_id"],
-        "actor": row["actor"],
-        "tenant": row["tenant_id"],
-        "action": row["action"],
-        "target": row["target"],
-        "outcome": row["outcome"],
-        "items": row["item_count"],
-        "addr": row["client_addr"],
-        "detail": row["detail"],
+        **wire_fields(row),
     }
 
 
@@ -60,15 +51,7 @@ def row_of(line: dict[str, Any]) -> dict[str, Any]:
     """The columns audit/chain.py's ``record_body`` reads, back from a record line."""
     return {
         "ts": EPOCH + timedelta(microseconds=int(line["ts"])),
-        "request_id": line["rid"],
-        "actor": line["actor"],
-        "tenant_id": line["tenant"],
-        "action": line["action"],
-        "target": line["target"],
-        "outcome": line["outcome"],
-        "item_count": line["items"],
-        "client_addr": line["addr"],
-        "detail": line["detail"],
+        **{col: line[wire] for col, wire in WIRE_NAMES},
     }
 
 

@@ -62,8 +62,7 @@ class KmsRewrap:
             raise KmsUnavailable("target KMS is not healthy")
         report = RewrapReport(self._kms.key_ref)
         try:
-            await self._service_keys(report)
-            await self._segments(report)
+            await self._small_rows(report)
             await self._user_material(report)
         finally:
             report.remaining = await self.status()
@@ -92,39 +91,27 @@ class KmsRewrap:
                     moved.append((row.version_id, row.wrapped, new))
             async with self._db.transaction() as s:
                 for version_id, old, new in moved:
-                    ok = await wrapped_repo.replace_user_material(
-                        s, version_id, old, new.key_ref, new.blob
+                    ok = await wrapped_repo.replace(
+                        s, "user_material", version_id, old, new.key_ref, new.blob
                     )
                     report.moved += ok
                     report.changed_meanwhile += not ok
 
-    async def _service_keys(self, report: RewrapReport) -> None:
+    async def _small_rows(self, report: RewrapReport) -> None:
+        """Service keys and audit segment keys, one commit each."""
         async with self._db.read() as s:
-            rows = await wrapped_repo.service_keys_not_under(s, report.target)
+            rows = await wrapped_repo.small_rows_not_under(s, report.target)
         for row in rows:
-            ctx = service_key_context(row.name)
-            new = await self._rewrap(report, row.kms_key_ref, row.wrapped, ctx, row.name)
+            if row.kind == "service_key":
+                ctx, name = service_key_context(row.ident), row.ident
+            else:
+                ctx, name = segment_context(row.ident), f"audit-segment/{row.ident}"
+            new = await self._rewrap(report, row.kms_key_ref, row.wrapped, ctx, name)
             if new is None:
                 continue
             async with self._db.transaction() as s:
-                ok = await wrapped_repo.replace_service_key(
-                    s, row.name, row.wrapped, new.key_ref, new.blob
-                )
-            report.moved += ok
-            report.changed_meanwhile += not ok
-
-    async def _segments(self, report: RewrapReport) -> None:
-        async with self._db.read() as s:
-            rows = await wrapped_repo.segments_not_under(s, report.target)
-        for row in rows:
-            ctx = segment_context(row.segment_id)
-            name = f"audit-segment/{row.segment_id}"
-            new = await self._rewrap(report, row.kms_key_ref, row.wrapped_key, ctx, name)
-            if new is None:
-                continue
-            async with self._db.transaction() as s:
-                ok = await wrapped_repo.replace_segment_key(
-                    s, row.segment_id, row.wrapped_key, new.key_ref, new.blob
+                ok = await wrapped_repo.replace(
+                    s, row.kind, row.ident, row.wrapped, new.key_ref, new.blob
                 )
             report.moved += ok
             report.changed_meanwhile += not ok

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,47 +54,45 @@ async def user_material_not_under(
     return [UserMaterialRow(*row) for row in (await s.execute(q)).all()]
 
 
-async def replace_user_material(
-    s: AsyncSession, version_id: int, old_blob: bytes, key_ref: str, blob: bytes
+# Where each kind of wrapped row keeps its id and its blob.
+_KINDS: dict[str, tuple[Any, Any, Any]] = {
+    "user_material": (KeyMaterial, KeyMaterial.version_id, KeyMaterial.wrapped),
+    "service_key": (ServiceKey, ServiceKey.name, ServiceKey.wrapped),
+    "audit_segment": (AuditSegment, AuditSegment.segment_id, AuditSegment.wrapped_key),
+}
+
+
+@dataclass(frozen=True)
+class WrappedRow:
+    """A service key or an audit segment key: few rows, read in one go."""
+
+    kind: str
+    ident: str
+    kms_key_ref: str
+    wrapped: bytes
+
+
+async def small_rows_not_under(s: AsyncSession, key_ref: str) -> list[WrappedRow]:
+    """Service keys and audit segment keys not wrapped under ``key_ref``."""
+    out: list[WrappedRow] = []
+    for kind in ("service_key", "audit_segment"):
+        table, ident, blob = _KINDS[kind]
+        q = select(ident, table.kms_key_ref, blob).where(table.kms_key_ref != key_ref)
+        rows = (await s.execute(q.order_by(ident))).all()
+        out += [WrappedRow(kind, str(i), ref, bytes(b)) for i, ref, b in rows]
+    return out
+
+
+async def replace(
+    s: AsyncSession, kind: str, ident: str | int, old_blob: bytes, key_ref: str, blob: bytes
 ) -> bool:
-    """Compare-and-set: False if the row changed or was destroyed meanwhile."""
+    """Compare-and-set on the old blob: False if the row changed or was destroyed
+    meanwhile (for audit segments, the PostgreSQL trigger allows only this update)."""
+    table, id_col, blob_col = _KINDS[kind]
     q = (
-        update(KeyMaterial)
-        .where(KeyMaterial.version_id == version_id, KeyMaterial.wrapped == old_blob)
-        .values(kms_key_ref=key_ref, wrapped=blob)
-    )
-    return bool((await s.execute(q)).rowcount)  # type: ignore[attr-defined]
-
-
-async def service_keys_not_under(s: AsyncSession, key_ref: str) -> Sequence[ServiceKey]:
-    q = select(ServiceKey).where(ServiceKey.kms_key_ref != key_ref).order_by(ServiceKey.name)
-    return (await s.execute(q)).scalars().all()
-
-
-async def replace_service_key(
-    s: AsyncSession, name: str, old_blob: bytes, key_ref: str, blob: bytes
-) -> bool:
-    q = (
-        update(ServiceKey)
-        .where(ServiceKey.name == name, ServiceKey.wrapped == old_blob)
-        .values(kms_key_ref=key_ref, wrapped=blob)
-    )
-    return bool((await s.execute(q)).rowcount)  # type: ignore[attr-defined]
-
-
-async def segments_not_under(s: AsyncSession, key_ref: str) -> Sequence[AuditSegment]:
-    q = select(AuditSegment).where(AuditSegment.kms_key_ref != key_ref)
-    return (await s.execute(q.order_by(AuditSegment.segment_id))).scalars().all()
-
-
-async def replace_segment_key(
-    s: AsyncSession, segment_id: str, old_blob: bytes, key_ref: str, blob: bytes
-) -> bool:
-    """Only the wrapping changes (the PostgreSQL trigger allows nothing else)."""
-    q = (
-        update(AuditSegment)
-        .where(AuditSegment.segment_id == segment_id, AuditSegment.wrapped_key == old_blob)
-        .values(kms_key_ref=key_ref, wrapped_key=blob)
+        update(table)
+        .where(id_col == ident, blob_col == old_blob)
+        .values({"kms_key_ref": key_ref, blob_col.key: blob})
     )
     return bool((await s.execute(q)).rowcount)  # type: ignore[attr-defined]
 
