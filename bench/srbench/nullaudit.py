@@ -29,6 +29,9 @@ class NullAuditLog(AuditLog):
     async def append(self, event: AuditEvent) -> None:
         return None
 
+    async def append_before_release(self, event: AuditEvent) -> None:
+        return None
+
     async def close(self) -> None:
         return None
 

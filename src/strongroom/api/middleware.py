@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -14,8 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom.errors import AuditUnavailable
 from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from strongroom.services.container import request_scope
+from strongroom.services.container import records_settled, request_scope, response_gate
 
 log = structlog.get_logger("strongroom.api")
 _RID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -103,23 +105,25 @@ class RequestContextMiddleware:
             return message
 
         status = 500  # if the app raises before starting a response
-        responded = False
         started = time.perf_counter()
+        out = _Outbox(send, rid)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, responded
+            nonlocal status
             if message["type"] == "http.response.start":
-                status, responded = message["status"], True
+                status = message["status"]
                 own = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [h for h in _security_headers(scope) if h[0] not in own]
                 extra += _rate_limit_headers(scope, own)
                 headers = [*message.get("headers", []), *extra, (b"x-request-id", rid.encode())]
                 message = {**message, "headers": headers}
-            await send(message)
+            await out.send(message)
 
         try:
-            with request_scope():
+            with request_scope(), response_gate() as out.held:
                 await self.app(scope, limited_receive, send_with_id)
+            if await out.release() is not None:
+                status = out.status
         except _TooLarge:
             status = 413
             await self._reject(send, rid, 413)
@@ -131,9 +135,10 @@ class RequestContextMiddleware:
             log.error("unhandled_exception", error_type=type(exc).__name__)
             if self._report is not None:
                 self._report(exc)  # Sentry, when configured: scrubbed in before_send
-            if not responded:
+            if not out.started:
                 await self._reject(send, rid, 500)
         finally:
+            out.abandon()
             _observe(scope, status, time.perf_counter() - started)
 
     async def _reject(self, send: Send, rid: str, status: int) -> None:
@@ -143,6 +148,64 @@ class RequestContextMiddleware:
         headers += _SECURITY_HEADERS
         await send({"type": "http.response.start", "status": start["status"], "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class _Outbox:
+    """The response, held back while audit records of the request are still being
+    written (audit/release.py): sent once they are durable; a 503 in its place if one
+    could not be written. A streaming body waits at its first chunk instead."""
+
+    def __init__(self, send: Send, rid: str) -> None:
+        self._send, self._rid = send, rid
+        self.held: list[asyncio.Future[None]] = []  # audit records it waits for
+        self._buffer: list[Message] = []
+        self._failed = False
+        self.status = 503
+        self.started = False  # a response start went out to the client
+
+    async def _out(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
+
+    async def send(self, message: Message) -> None:
+        if self._failed:
+            return
+        if not self.held and not self._buffer:
+            await self._out(message)
+            return
+        self._buffer.append(message)
+        if message["type"] == "http.response.body" and message.get("more_body"):
+            await self.release()
+
+    async def release(self) -> BaseException | None:
+        """Send what was held once its records are durable; the failure, if one was not."""
+        failure = await records_settled(self.held) if self.held else None
+        buffered, self._buffer = self._buffer, []
+        if failure is None:
+            for message in buffered:
+                await self._out(message)
+            return None
+        self._failed = True
+        err = AuditUnavailable()
+        start, body = _error(err.status, err.code, err.text, self._rid)
+        headers = [(b"content-type", b"application/json"), (b"x-request-id", self._rid.encode())]
+        await self._out(
+            {"type": "http.response.start", **start, "headers": headers + _SECURITY_HEADERS}
+        )
+        await self._out({"type": "http.response.body", "body": body})
+        return failure
+
+    def abandon(self) -> None:
+        """After an exception: nobody awaits what is still held; retrieve its outcome
+        so that a failed write is not reported again as an unretrieved exception."""
+        for fut in self.held:
+            fut.add_done_callback(_retrieve)
+        self.held = []
+
+
+def _retrieve(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 _REJECTIONS = {413: ("REQ001", "request too large"), 500: ("SYS001", "internal error")}

@@ -5,10 +5,11 @@ change and its record commit together or not at all); ``append`` group-commits
 records of read-only operations (encrypt, decrypt) and returns only once they are
 durable, so a caller never releases a result whose record was not written.
 
-On SQLite the group commit is one ``executemany`` + commit on a plain sqlite3
-connection owned by one writer thread: a single hand-off per group (aiosqlite makes
-one per statement, each queueing behind the GIL while requests burn CPU), and the
-commit's fsync (p99 ~5 ms here, WAL checkpoints ~20-40 ms) never blocks the loop.
+``append_before_release`` is ``append`` for operations whose only effect is their
+response: inside the HTTP edge's release gate the edge holds the response instead of
+the handler waiting (audit/release.py). Groups go to the database through one group
+writer per backend (store/audit_writes.py): one statement per group on PostgreSQL,
+one writer thread on SQLite.
 
 Every record is sealed into this process's chain segment (audit/chain.py) on the
 event loop, right before it is handed to the database: ``record_in`` seals at once,
@@ -24,15 +25,15 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from strongroom.audit import release
 from strongroom.audit.chain import CLOSE, HEARTBEAT, Reservation, SegmentChain, system_row
 from strongroom.audit.checkpoints import Checkpointer, CheckpointSigner
 from strongroom.audit.models import AuditEvent
@@ -67,6 +68,8 @@ def _row(e: AuditEvent) -> dict[str, Any]:
 class AuditSink(Protocol):
     async def append(self, event: AuditEvent) -> None: ...
 
+    async def append_before_release(self, event: AuditEvent) -> None: ...
+
     def record_in(self, session: AsyncSession, event: AuditEvent) -> None: ...
 
     async def close(self) -> None: ...
@@ -100,8 +103,11 @@ class AuditLog:
         self._max_batch = max_batch
         self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._blocking: Engine | None = db.blocking_sqlite_engine() if db.is_sqlite else None
-        self._writer = ThreadPoolExecutor(1, "audit-writer") if self._blocking else None
+        self._group: audit_writes.SqliteGroupWriter | audit_writes.PgGroupWriter = (
+            audit_writes.SqliteGroupWriter(db.blocking_sqlite_engine())
+            if db.is_sqlite
+            else audit_writes.PgGroupWriter(db.writer_engine)
+        )
         self._kms = kms
         self._heartbeat_s, self._checkpoint_s = heartbeat_s, checkpoint_s
         self._checkpoint_records = checkpoint_records
@@ -185,12 +191,21 @@ class AuditLog:
         held.clear()
 
     async def append(self, event: AuditEvent) -> None:
+        """Returns once the record is durable; raises AuditUnavailable if it is not."""
+        await self._enqueue(event)
+
+    async def append_before_release(self, event: AuditEvent) -> None:
+        """For read-only operations whose only effect is their response: inside a
+        release gate the edge waits instead (audit/release.py), else as ``append``."""
+        fut = self._enqueue(event)
+        if not release.hold(fut):
+            await fut
+
+    def _enqueue(self, event: AuditEvent) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((self._columns(event), fut, event))
         self._kick()
-        await fut
-        if self._observer is not None:
-            self._observer(event)
+        return fut
 
     async def _append_system(self, action: str, detail: dict[str, Any] | None = None) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -223,26 +238,22 @@ class AuditLog:
             _settle(batch, AuditUnavailable())
             return False
         voids, self._voids = self._voids, []
-        sealed = [chain.seal(row) for row, _, _ in batch]
-        rows = [r for r, _ in sealed]
+        sealed = [chain.seal_with_body(row) for row, _, _ in batch]
+        rows = [r for r, _, _ in sealed]
         try:
-            if self._writer is not None:
-                loop = asyncio.get_running_loop()
-                await loop.run_in_executor(self._writer, self._write_blocking, voids, rows)
-            else:
-                async with self._db.writer_engine.begin() as aconn:
-                    if voids:
-                        await aconn.execute(audit_writes.insert_voids(self._db.is_sqlite), voids)
-                    if rows:
-                        await audit_writes.insert_records_pg(aconn, rows)
+            await self._group.write(voids, rows, [b for _, _, b in sealed])
         except Exception as exc:
             log.error("audit_write_failed", error_type=type(exc).__name__, records=len(batch))
             now = datetime.now(UTC)
-            self._voids = voids + [chain.void(r, now) for _, r in sealed]
+            self._voids = voids + [chain.void(r, now) for _, r, _ in sealed]
             _settle(batch, AuditUnavailable())
             AUDIT_RECORDS.labels("failed").inc(len(batch))
             return False
         _settle(batch, None)
+        if self._observer is not None:  # security rules see each event once written
+            for _, _, e in batch:
+                if e is not None:
+                    self._observer(e)
         AUDIT_RECORDS.labels("written").inc(len(rows) + len(voids))
         AUDIT_CHAIN_LENGTH.set(chain.next_seq)
         self._since_checkpoint += len(rows)
@@ -250,15 +261,6 @@ class AuditLog:
         if self._since_checkpoint >= self._checkpoint_records:
             self._checkpoint_soon()
         return True
-
-    def _write_blocking(self, voids: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
-        """Runs on the writer thread only."""
-        assert self._blocking is not None
-        with self._blocking.begin() as conn:
-            if voids:
-                conn.execute(audit_writes.insert_voids(True), voids)
-            if rows:
-                conn.execute(insert(AuditRecord), rows)
 
     def _checkpoint_soon(self) -> None:
         if self._checkpointing is None or self._checkpointing.done():
@@ -307,10 +309,7 @@ class AuditLog:
             self._chain = None  # the last key goes with it
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
-        if self._writer is not None:
-            self._writer.shutdown(wait=True)
-        if self._blocking is not None:
-            self._blocking.dispose()
+        await self._group.close()
 
 
 def _settle(batch: Sequence[_Pending], exc: Exception | None) -> None:

@@ -49,7 +49,9 @@ class KeyService:
             await self.core.record_failure(actor, action, user_id, exc, count)
             CRYPTO_ITEMS.labels(action, "failure").inc(count or 0)
             raise
-        await self.core.audit.append(
+        # Read-only: the result is the only effect, so the HTTP edge may hold it
+        # until the record is durable instead of this call waiting (audit/release.py).
+        await self.core.audit.append_before_release(
             self.core.event(actor, action, Outcome.SUCCESS, user_id, count)
         )
         CRYPTO_ITEMS.labels(action, "success").inc(count or 0)

@@ -12,6 +12,7 @@ from strongroom.access.service import AccessService
 from strongroom.audit.alerts import SecurityAlerts
 from strongroom.audit.events import SecurityMonitor, Thresholds
 from strongroom.audit.queries import AuditQueries
+from strongroom.audit.release import release_gate, settled
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
 from strongroom.keys.cache import KeyCaches
@@ -188,3 +189,5 @@ def scope_to_tenant(tenant: str | None) -> None:
 
 
 request_scope = isolated_scope  # the middleware's: a request's tenant scope ends with it
+# The middleware's: a response waits there for its audit records (audit/release.py).
+response_gate, records_settled = release_gate, settled
