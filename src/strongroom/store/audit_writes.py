@@ -71,7 +71,7 @@ def body_params(
 ) -> tuple[str, list[bytes], list[bytes]]:
     """PG_INSERT_BODIES's parameters: the bodies as one JSON array, hashes, MACs."""
     return (
-        "[" + ",".join(b.decode("ascii") for b in bodies) + "]",
+        (b"[" + b",".join(bodies) + b"]").decode("ascii"),  # one decode per group
         [r["hash"] for r in rows],
         [r["mac"] for r in rows],
     )
