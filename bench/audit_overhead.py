@@ -2,117 +2,52 @@
 the real audit trail versus a null audit sink (a benchmark double), then
 ``strongroom audit verify`` over the merged trail of the audited run.
 
-Usage: .venv/bin/python bench/audit_overhead.py [--duration 5] [--conns 8,32,64] [--rounds 2]
+Usage: .venv/bin/python bench/audit_overhead.py [--duration 5] [--conns 16,32,64] [--rounds 5]
 
-Not a test. Each mode gets a fresh database; all four processes run at once and
-the modes are driven in alternation, so both see the same machine. Processes are
-started with
-``uvicorn --factory`` (audited: ``strongroom.api.app:app_from_env``; null:
-``srbench.nullaudit:create``), one worker each, and driven at the same time by one
-wrk per process. Workloads: single-item encrypt and single-item decrypt (one audit
-record per request: the worst case for auditing), at each connection count. An
-audited request waits for its group commit, so at low concurrency it is
-latency-bound while the null sink is CPU-bound: the headline compares each mode's
-peak throughput over the connection counts. Prints requests/s per mode and
-connection count, the peak ratio, and the verify result with its duration.
+Not a test. Each mode gets a fresh database on one PostgreSQL cluster; both modes'
+servers run all the time, ``uvicorn --factory`` with one worker each (audited:
+``strongroom.api.app:app_from_env``; null: ``srbench.nullaudit:create``), and each
+slice drives one mode's two servers at once with one wrk per server. Workloads:
+single-item encrypt and single-item decrypt (one audit record per request: the
+worst case for auditing), at each connection count.
+
+The machine is a 2-core VM whose throughput swings by +-25 % from one minute to the
+next (steal time, neighbours), so single runs are not comparable. Therefore the two
+modes are driven back to back for every (round, connections, op), the order
+alternating between rounds, and each cell (mode, op, connections) is summarised by
+its MEDIAN over the rounds. The headline compares each mode's peak over the
+connection counts of those medians (an audited request waits for its group commit,
+so it needs more connections to saturate the CPU): cost = 1 - audited / null.
+Beside it: the range and median of the per-round peak ratios (how noisy the run
+was), and the CPU microseconds each request cost the servers, PostgreSQL and wrk,
+the steadier figure: on a saturated machine throughput is cores / CPU per request,
+so 1 - null CPU / audited CPU estimates the same cost without the throughput noise.
+``rec/commit`` is the audit writer's group size. Raw slices go to
+bench/results/audit_overhead.json.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-
-import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT), str(ROOT / "src")]
 
-from srbench import payloads, procs, wrkrun  # noqa: E402
-from tests.services import start_postgres  # noqa: E402
+from srbench.auditmodes import CLI, Mode, Slice, start_mode  # noqa: E402
+from tests.services import PostgresServer, start_postgres  # noqa: E402
 
-FACTORIES = {"audited": "strongroom.api.app:app_from_env", "null": "srbench.nullaudit:create"}
-CLI = str(Path(sys.executable).parent / "strongroom")
-
-
-def env_for(url: str, tmp: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "STRONGROOM_DATABASE_URL": url,
-        "STRONGROOM_MASTER_KEY_FILE": str(tmp / "strongroom.key"),
-        "STRONGROOM_SCHEDULER_ENABLED": "false",
-        "STRONGROOM_LOG_LEVEL": "ERROR",
-        "STRONGROOM_RATE_LIMIT_REQUESTS_PER_MINUTE": "1000000000",
-        "STRONGROOM_RATE_LIMIT_ITEMS_PER_MINUTE": "1000000000",
-        "STRONGROOM_SECURITY_BULK_MIN_USERS": "1000000",
-        "PYTHONPATH": os.pathsep.join([str(HERE), str(ROOT / "src")]),
-    }
-
-
-def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, check=True)
-    return done.stdout
-
-
-@dataclass
-class Mode:
-    """Two server processes of one mode on their own database, ready to drive."""
-
-    name: str
-    env: dict[str, str]
-    key: str
-    bodies: dict[str, Path]
-    servers: list[tuple[int, subprocess.Popen[bytes]]] = field(default_factory=list)
-
-    def drive(self, op: str, conns: int, duration: float) -> dict[str, float]:
-        """One wrk per server at once; summed requests/s."""
-        cfg = wrkrun.WrkConfig(duration=duration, threads=1, connections=conns)
-        urls = [f"http://127.0.0.1:{port}/api/v1/{op}" for port, _ in self.servers]
-        headers = {"X-API-Key": self.key}
-        with ThreadPoolExecutor(2) as pool:
-            futures = [pool.submit(wrkrun.run, cfg, u, self.bodies[op], headers) for u in urls]
-            runs = [f.result() for f in futures]
-        bad = sum(r.non200 + r.socket_errors for r in runs)
-        return {"rps": sum(r.rps for r in runs), "bad": float(bad)}
-
-    def stop(self) -> None:
-        for _, proc in self.servers:
-            procs.stop(proc)
-
-
-def start_mode(name: str, url: str) -> Mode:
-    tmp = Path(tempfile.mkdtemp(prefix=f"bench-audit-{name}-"))
-    env = env_for(url, tmp)
-    cli(env, "migrate")
-    key = cli(env, "access-keys", "create", "--role", "admin").strip().splitlines()[-1]
-    mode = Mode(name, env, key, {})
-    for n in range(2):
-        port = procs.free_port()
-        argv = [sys.executable, "-m", "uvicorn", "--factory", FACTORIES[name]]
-        argv += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
-        proc = procs.start(argv, env, tmp, f"{name}-{n}")
-        mode.servers.append((port, proc))
-        procs.wait_http(f"http://127.0.0.1:{port}/healthz", proc, tmp / f"{name}-{n}.err")
-    base, headers = f"http://127.0.0.1:{mode.servers[0][0]}", {"X-API-Key": key}
-    httpx.post(f"{base}/api/v1/keys", json={"userId": "bench"}, headers=headers).raise_for_status()
-    item = payloads.items(1)
-    enc = httpx.post(
-        f"{base}/api/v1/encrypt", json={"userId": "bench", "data": item}, headers=headers
-    )
-    enc.raise_for_status()
-    cts = enc.json()["encryptedData"]
-    mode.bodies = {
-        "encrypt": payloads.write_body(tmp, "enc", payloads.strongroom_body("bench", item)),
-        "decrypt": payloads.write_body(tmp, "dec", payloads.strongroom_body("bench", cts)),
-    }
-    return mode
+OPS = ("encrypt", "decrypt")
+RAW = HERE / "results" / "audit_overhead.json"
+Results = dict[tuple[str, str, int], list[Slice]]  # (mode, op, conns) -> one per round
 
 
 def verify_trail(env: dict[str, str]) -> tuple[int, float, str]:
@@ -123,59 +58,114 @@ def verify_trail(env: dict[str, str]) -> tuple[int, float, str]:
     return done.returncode, time.perf_counter() - t0, done.stdout.strip()
 
 
+def commits_of(pg: PostgresServer, url: str) -> Callable[[], int]:
+    """Transactions committed in one database so far (backends report them at most
+    once a second: a slice's count is that much blurred at each end)."""
+    name = url.rsplit("/", 1)[1]  # made by create_database: [a-z0-9_] only
+    sql = f"SELECT xact_commit FROM pg_stat_database WHERE datname = '{name}'"
+    return lambda: int(pg.psql(sql).strip())
+
+
+def run_rounds(modes: dict[str, Mode], args: argparse.Namespace, pg_pid: int) -> Results:
+    results: Results = {}
+    for rnd in range(args.rounds):
+        order = list(modes) if rnd % 2 == 0 else list(reversed(modes))
+        for conns in args.conns:
+            for op in OPS:
+                for name in order:
+                    s = modes[name].drive(op, conns, args.duration, pg_pid)
+                    results.setdefault((name, op, conns), []).append(s)
+    return results
+
+
+def med(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def report(results: Results, args: argparse.Namespace) -> None:
+    slices = [s for v in results.values() for s in v]
+    bad = sum(s.bad for s in slices)
+    print("\n2 processes x 1 worker each, one PostgreSQL, 1-item requests, wrk -t1 per process;")
+    print(
+        f"{args.rounds} rounds of {args.duration:g} s slices, modes back to back, order "
+        f"alternating; medians over rounds. Machine used by others: median "
+        f"{med([s.other_pct for s in slices]):.1f} %, max {max(s.other_pct for s in slices):.1f} %"
+        + (f"  ({bad} non-200 or socket errors!)" if bad else "")
+    )
+    head = f"{'op':<8}{'conns':>6}{'null rps':>10}{'audit rps':>10}{'ratio':>7}"
+    print(head + "   CPU us/req server+pg+wrk: null | audited   rec/commit")
+    for op in OPS:
+        for c in args.conns:
+            n, a = results[("null", op, c)], results[("audited", op, c)]
+            nr, ar = med([s.rps for s in n]), med([s.rps for s in a])
+            print(f"{op:<8}{c:>6}{nr:>10.0f}{ar:>10.0f}{ar / nr:>7.2f}   {_cpu(n)} | {_cpu(a)}"
+                  f"   {med([s.requests / max(1, s.commits) for s in a]):>6.1f}")  # fmt: skip
+    for op in OPS:
+        _headline(results, args, op)
+
+
+def _cpu(slices: list[Slice]) -> str:
+    parts = (med([s.server_us for s in slices]), med([s.pg_us for s in slices]))
+    return f"{parts[0]:4.0f}+{parts[1]:3.0f}+{med([s.wrk_us for s in slices]):3.0f}"
+
+
+def _headline(results: Results, args: argparse.Namespace, op: str) -> None:
+    def cell(mode: str, conns: int) -> float:  # median over rounds
+        return med([s.rps for s in results[(mode, op, conns)]])
+
+    def round_peak(mode: str, rnd: int) -> float:
+        return max(results[(mode, op, c)][rnd].rps for c in args.conns)
+
+    peak = {m: max(cell(m, c) for c in args.conns) for m in ("null", "audited")}
+    rounds = sorted(
+        1 - round_peak("audited", r) / round_peak("null", r) for r in range(args.rounds)
+    )
+    cpu = {
+        m: min(med([s.total_us for s in results[(m, op, c)]]) for c in args.conns)
+        for m in ("null", "audited")
+    }
+    print(
+        f"{op}: auditing costs {1 - peak['audited'] / peak['null']:.1%} of peak throughput "
+        f"(null {peak['null']:.0f}, audited {peak['audited']:.0f} rps); per-round peaks "
+        f"{rounds[0]:.1%} .. {rounds[-1]:.1%}, median {med(rounds):.1%}; least CPU per "
+        f"request {cpu['null']:.0f} -> {cpu['audited']:.0f} us = "
+        f"{1 - cpu['null'] / cpu['audited']:.1%}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--duration", type=float, default=5.0)
     p.add_argument(
         "--conns",
         type=lambda v: [int(x) for x in v.split(",")],
-        default=[8, 32, 64],
+        default=[16, 32, 64],
         help="connections per wrk (one wrk per server), comma-separated",
     )
-    p.add_argument("--rounds", type=int, default=2, help="alternating null/audited rounds")
+    p.add_argument("--rounds", type=int, default=5, help="rounds of back-to-back slices")
     args = p.parse_args(argv)
     pg = start_postgres()
     modes: dict[str, Mode] = {}
-    best: dict[tuple[str, str, int], float] = {}
-    bad = 0.0
     try:
         for name in ("null", "audited"):
-            modes[name] = start_mode(name, pg.create_database())
-        # Interleaved: both modes see the same machine, round after round.
-        for _ in range(args.rounds):
-            for conns in args.conns:
-                for op in ("encrypt", "decrypt"):
-                    for name, mode in modes.items():
-                        r = mode.drive(op, conns, args.duration)
-                        bad += r["bad"]
-                        key = (name, op, conns)
-                        best[key] = max(best.get(key, 0.0), r["rps"])
+            url = pg.create_database()
+            modes[name] = start_mode(name, url, commits_of(pg, url))
+        assert pg.proc is not None
+        results = run_rounds(modes, args, pg.proc.pid)
         for mode in modes.values():
             mode.stop()
-        rc, seconds, report = verify_trail(modes["audited"].env)
+        rc, seconds, verdict = verify_trail(modes["audited"].env)
     finally:
         for mode in modes.values():
             mode.stop()
         pg.stop()
-    print("\n2 processes x 1 worker each, one PostgreSQL, 1-item requests, wrk -t1 per process;")
-    print(
-        f"best of {args.rounds} interleaved rounds of {args.duration:g} s"
-        + (f"  ({bad:.0f} non-200 or socket errors!)" if bad else "")
-    )
-    print(f"{'op':<9}{'conns':>6}{'null rps':>10}{'audited rps':>13}{'audited/null':>14}")
-    for op in ("encrypt", "decrypt"):
-        for conns in args.conns:
-            n, a = best[("null", op, conns)], best[("audited", op, conns)]
-            print(f"{op:<9}{conns:>6}{n:>10.0f}{a:>13.0f}{a / n:>14.2f}")
-    for op in ("encrypt", "decrypt"):
-        peak = {m: max(best[(m, op, c)] for c in args.conns) for m in modes}
-        cost = 1 - peak["audited"] / peak["null"]
-        print(
-            f"{op} peak: null {peak['null']:.0f}, audited {peak['audited']:.0f} rps: "
-            f"auditing costs {cost:.1%} of peak throughput"
-        )
+    report(results, args)
+    RAW.parent.mkdir(exist_ok=True)
+    raw = [{"mode": m, "op": o, "conns": c, "round": i, **asdict(s)}
+           for (m, o, c), v in results.items() for i, s in enumerate(v)]  # fmt: skip
+    RAW.write_text(json.dumps(raw, indent=1))
     print(f"audit verify of the audited run's merged trail: exit {rc} in {seconds:.1f} s")
-    print(report)
+    print(verdict)
     return 0
 
 

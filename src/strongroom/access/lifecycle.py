@@ -34,7 +34,7 @@ from strongroom.access.roles import RoleService
 from strongroom.access.usage import UsageBuffer
 from strongroom.access.views import AccessKeyView, KeyState, state_of
 from strongroom.audit.models import Actor, AuditEvent, Outcome
-from strongroom.audit.service import AuditSink
+from strongroom.audit.interfaces import AuditSink
 from strongroom.errors import (
     AccessKeyConflict,
     AccessKeyInactive,

@@ -26,7 +26,7 @@ from strongroom.access.rbac import BUILTIN_ROLES, Grant, covers
 from strongroom.access.revocation import RevokedTokens
 from strongroom.access.service import AccessService
 from strongroom.audit.models import Actor, AuditEvent, Outcome
-from strongroom.audit.service import AuditSink
+from strongroom.audit.interfaces import AuditSink
 from strongroom.config import Settings
 from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput
 from strongroom.store.db import Database

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select
 
 from strongroom.audit.models import Actor, AuditEvent, Outcome
-from strongroom.audit.service import AuditSink
+from strongroom.audit.interfaces import AuditSink
 from strongroom.store.db import Database
 from strongroom.store.models import RevokedToken
 

@@ -20,8 +20,8 @@ from strongroom.access.lifecycle import SYSTEM, AccessKeyAdmin
 from strongroom.access.models import Principal
 from strongroom.access.roles import RoleService
 from strongroom.access.usage import UsageBuffer
+from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import Actor, AuditEvent, Outcome
-from strongroom.audit.service import AuditSink
 from strongroom.errors import AuthenticationFailed
 from strongroom.kms.interfaces import Kms
 from strongroom.kms.secrets import service_secret

@@ -40,3 +40,19 @@ class AuditEvent:
     # Free text worth finding later but never to be stored: kept only as keyed HMACs
     # under ``detail["hmac"][name]``.
     private: dict[str, str] | None = None
+
+
+def columns(e: AuditEvent) -> dict[str, Any]:
+    """The ``audit_records`` columns of ``e`` (before sensitive values are replaced)."""
+    return {
+        "ts": e.ts,
+        "request_id": e.actor.request_id,
+        "actor": e.actor.principal,
+        "tenant_id": e.actor.tenant,
+        "action": e.action,
+        "target": e.target,
+        "outcome": e.outcome.value,
+        "item_count": e.item_count,
+        "client_addr": e.actor.client_addr,
+        "detail": e.detail,
+    }

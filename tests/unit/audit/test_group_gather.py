@@ -1,0 +1,101 @@
+"""Group commit (audit/service.py ``_gather``): records of requests that become
+runnable while a group is being gathered join it; a quiet event loop sends the group
+at once; no group exceeds ``max_batch``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from strongroom.audit import service as audit_service
+from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.config import Settings
+from strongroom.kms.local import create_master_key_file
+from strongroom.services.container import Services, build_services
+
+
+class Spy:
+    """Records each group's size on its way to the real writer."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.sizes = inner, []
+
+    async def write(self, voids: Any, rows: list[Any], bodies: Any) -> None:
+        self.sizes.append(len(rows))
+        await self.inner.write(voids, rows, bodies)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+@pytest.fixture
+async def svc(tmp_path: Path) -> AsyncIterator[tuple[Services, Spy]]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'a.db'}",
+        master_key_file=tmp_path / "k",
+        scheduler_enabled=False,
+        audit_checkpoint_records=10_000,
+    )
+    create_master_key_file(settings.master_key_file)
+    services = build_services(settings)
+    await services.start(migrate=True)
+    spy = Spy(services.audit._group)  # type: ignore[attr-defined]
+    services.audit._group = spy  # type: ignore[attr-defined]
+    try:
+        yield services, spy
+    finally:
+        await services.close()
+
+
+def ev(i: int) -> AuditEvent:
+    return AuditEvent(Actor("ak_t", "default", f"r-{i}", None), "key.encrypt", Outcome.SUCCESS)
+
+
+async def after_passes(services: Services, passes: int, i: int) -> None:
+    for _ in range(passes):
+        await asyncio.sleep(0)  # one event-loop pass each
+    await services.audit.append(ev(i))
+
+
+async def test_records_arriving_pass_after_pass_share_one_group(
+    svc: tuple[Services, Spy],
+) -> None:
+    services, spy = svc
+    # A busy process: a record every other pass of the loop (fewer quiet passes in a
+    # row than end the wait), for as long as the wait may last.
+    gap = audit_service._QUIET_PASSES - 1
+    n = audit_service._GATHER_PASSES // gap - 1
+    await asyncio.gather(*(after_passes(services, k * gap, k) for k in range(n)))
+    assert spy.sizes == [n]
+
+
+async def test_a_quiet_loop_sends_at_once(svc: tuple[Services, Spy]) -> None:
+    services, spy = svc
+    await services.audit.append(ev(0))
+    assert spy.sizes == [1]
+    # A record that arrives after enough quiet passes: a group of its own.
+    late = audit_service._QUIET_PASSES + 2
+    await asyncio.gather(services.audit.append(ev(1)), after_passes(services, late, 2))
+    assert spy.sizes == [1, 1, 1]
+
+
+async def test_the_wait_is_bounded(svc: tuple[Services, Spy]) -> None:
+    services, spy = svc
+    # Records arriving at every pass, for three times as long as a group may wait:
+    # the first group goes out after its last pass (one record per pass, plus the
+    # one that started it); the rest follow.
+    n = 3 * audit_service._GATHER_PASSES
+    await asyncio.gather(*(after_passes(services, k, k) for k in range(n)))
+    assert spy.sizes[0] == audit_service._GATHER_PASSES + 1
+    assert len(spy.sizes) > 1 and sum(spy.sizes) == n
+
+
+async def test_a_group_never_exceeds_max_batch(svc: tuple[Services, Spy]) -> None:
+    services, spy = svc
+    services.audit._max_batch = 7  # type: ignore[attr-defined]
+    await asyncio.gather(*(services.audit.append(ev(i)) for i in range(30)))
+    assert sum(spy.sizes) == 30 and max(spy.sizes) == 7
