@@ -30,8 +30,8 @@ from strongroom.access.jwks import JwksCache, JwksUnavailable
 from strongroom.access.models import BUILTIN_ROLES, Principal
 from strongroom.access.rbac import Grant, Scope
 from strongroom.access.revocation import RevokedTokens
-from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.audit.interfaces import AuditSink
+from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.config import OidcIssuer
 from strongroom.errors import AuthenticationFailed, ServiceUnavailable
 

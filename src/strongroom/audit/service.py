@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -104,7 +105,9 @@ class AuditLog:
         self.hasher: AuditHasher | None = None  # keyed HMACs of sensitive values
         # Request ids of recent records, so the API can tell whether a request already
         # left one (api/deps.py writes one for requests that would otherwise leave none).
-        self._recent: dict[str, None] = {}
+        # An OrderedDict: evicting the oldest key of a plain dict scans the dead slots
+        # that FIFO use piles up at its front (~34 us per request once full).
+        self._recent: OrderedDict[str, None] = OrderedDict()
 
     @property
     def segment_id(self) -> str | None:
@@ -134,7 +137,7 @@ class AuditLog:
         recent = self._recent
         recent[e.actor.request_id] = None
         if len(recent) > _RECENT:
-            del recent[next(iter(recent))]
+            recent.popitem(last=False)
         return self.hasher.row(e, columns(e))
 
     def recorded(self, request_id: str) -> bool:

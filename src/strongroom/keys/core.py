@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.audit.interfaces import AuditSink
+from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.config import Settings
 from strongroom.errors import (
     InvalidInput,

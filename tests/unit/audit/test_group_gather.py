@@ -1,6 +1,7 @@
 """Group commit (audit/service.py ``_gather``): records of requests that become
 runnable while a group is being gathered join it; a quiet event loop sends the group
-at once; no group exceeds ``max_batch``."""
+at once; no group exceeds ``max_batch``; recent request ids are
+remembered in a bounded FIFO."""
 
 from __future__ import annotations
 
@@ -99,3 +100,15 @@ async def test_a_group_never_exceeds_max_batch(svc: tuple[Services, Spy]) -> Non
     services.audit._max_batch = 7  # type: ignore[attr-defined]
     await asyncio.gather(*(services.audit.append(ev(i)) for i in range(30)))
     assert sum(spy.sizes) == 30 and max(spy.sizes) == 7
+
+
+async def test_recent_request_ids_are_remembered_oldest_first_out(
+    svc: tuple[Services, Spy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``recorded`` (api/deps.py asks it whether a request already left a record)
+    remembers the last ``_RECENT`` request ids, evicting the oldest first."""
+    services, _ = svc
+    monkeypatch.setattr(audit_service, "_RECENT", 5)
+    await asyncio.gather(*(services.audit.append(ev(i)) for i in range(8)))
+    remembered = [i for i in range(8) if services.audit.recorded(f"r-{i}")]
+    assert remembered == [3, 4, 5, 6, 7]
