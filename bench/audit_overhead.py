@@ -93,13 +93,17 @@ def report(results: Results, args: argparse.Namespace) -> None:
         + (f"  ({bad} non-200 or socket errors!)" if bad else "")
     )
     head = f"{'op':<8}{'conns':>6}{'null rps':>10}{'audit rps':>10}{'ratio':>7}"
-    print(head + "   CPU us/req server+pg+wrk: null | audited   rec/commit")
+    print(
+        head + "   CPU us/req server+pg+wrk: null | audited   rec/commit"
+        "   p50/p99 ms: null | audited"
+    )
     for op in OPS:
         for c in args.conns:
             n, a = results[("null", op, c)], results[("audited", op, c)]
             nr, ar = med([s.rps for s in n]), med([s.rps for s in a])
             print(f"{op:<8}{c:>6}{nr:>10.0f}{ar:>10.0f}{ar / nr:>7.2f}   {_cpu(n)} | {_cpu(a)}"
-                  f"   {med([s.requests / max(1, s.commits) for s in a]):>6.1f}")  # fmt: skip
+                  f"   {med([s.requests / max(1, s.commits) for s in a]):>6.1f}"
+                  f"   {_lat(n)} | {_lat(a)}")  # fmt: skip
     for op in OPS:
         _headline(results, args, op)
 
@@ -107,6 +111,10 @@ def report(results: Results, args: argparse.Namespace) -> None:
 def _cpu(slices: list[Slice]) -> str:
     parts = (med([s.server_us for s in slices]), med([s.pg_us for s in slices]))
     return f"{parts[0]:4.0f}+{parts[1]:3.0f}+{med([s.wrk_us for s in slices]):3.0f}"
+
+
+def _lat(slices: list[Slice]) -> str:
+    return f"{med([s.p50_ms for s in slices]):4.1f}/{med([s.p99_ms for s in slices]):4.1f}"
 
 
 def _headline(results: Results, args: argparse.Namespace, op: str) -> None:

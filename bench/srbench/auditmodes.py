@@ -60,6 +60,8 @@ class Slice:
     wrk_us: float  # ... the two wrk processes
     other_pct: float  # share of all cores used by processes outside the run
     commits: int  # transactions committed in this mode's database
+    p50_ms: float  # the two wrk runs' median latencies, averaged
+    p99_ms: float  # the higher of the two wrk runs' p99 latencies
 
     @property
     def total_us(self) -> float:
@@ -104,6 +106,8 @@ class Mode:
             wrk_us=wrk / n * 1e6,
             other_pct=100.0 * other / (wall * (os.cpu_count() or 1)),
             commits=commits,
+            p50_ms=sum(r.p50_ms for r in runs) / len(runs),
+            p99_ms=max(r.p99_ms for r in runs),
         )
 
     def stop(self) -> None:
