@@ -6,6 +6,7 @@ srbench.nullaudit:create``); the service itself has no setting that turns audit 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -29,8 +30,11 @@ class NullAuditLog(AuditLog):
     async def append(self, event: AuditEvent) -> None:
         return None
 
-    async def append_before_release(self, event: AuditEvent) -> None:
-        return None
+    async def append_before_release(
+        self, event: AuditEvent, settled: Callable[[bool], None] | None = None
+    ) -> None:
+        if settled is not None:  # the service's own work (metrics) stays the same
+            settled(True)
 
     async def close(self) -> None:
         return None

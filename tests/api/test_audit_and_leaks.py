@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select, text
 
 from strongroom.store.models import AuditRecord, KeyMaterial
@@ -61,10 +62,17 @@ async def test_request_id_is_echoed_and_recorded(app: App) -> None:
     assert rows[-1].request_id == "req-12345"
 
 
+def items(operation: str, outcome: str) -> float:
+    labels = {"operation": operation, "outcome": outcome}
+    return REGISTRY.get_sample_value("strongroom_crypto_items_total", labels) or 0.0
+
+
 async def test_audit_failure_refuses_operations(app: App) -> None:
     await app.create_key("fc")
     enc = await app.encrypt("fc", ["kept"])
     before = await key_state(app)
+    ops = [(op, o) for op in ("key.encrypt", "key.decrypt") for o in ("success", "failure")]
+    counted = {k: items(*k) for k in ops}
     async with app.services.db.transaction() as s:
         await s.execute(text("ALTER TABLE audit_records RENAME TO audit_records_gone"))
     for path, data in (
@@ -76,6 +84,13 @@ async def test_audit_failure_refuses_operations(app: App) -> None:
         assert r.status_code == 503 and r.json()["error"]["code"] == "SYS001", (path, r.text)
         assert "decryptedData" not in r.json() and "encryptedData" not in r.json()
     assert await key_state(app) == before
+    # The refused operations' items are counted as failed, not as done.
+    assert {k: items(*k) - counted[k] for k in ops} == {
+        ("key.encrypt", "success"): 0,
+        ("key.encrypt", "failure"): 1,
+        ("key.decrypt", "success"): 0,
+        ("key.decrypt", "failure"): 1,
+    }
     async with app.services.db.transaction() as s:
         await s.execute(text("ALTER TABLE audit_records_gone RENAME TO audit_records"))
     assert await app.decrypt("fc", enc) == ["kept"]

@@ -5,7 +5,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,8 +22,8 @@ from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.audit.offline import OfflineReport, verify_lines
 from strongroom.config import Settings
 from strongroom.errors import ArchiveRefused
-from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import build_services
+from tests.integration.audit_trail import trail_settings
 from tests.integration.test_cli import run_cli
 
 LATER = datetime.now(UTC) + timedelta(hours=1)
@@ -90,20 +89,8 @@ def check(path: Path, public: Ed25519PublicKey) -> OfflineReport:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def trail(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Trail]:
-    server = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = str(server.create_database(f"t_{uuid.uuid4().hex[:12]}"))
-    settings = Settings(
-        database_url=url,
-        master_key_file=tmp_path / "strongroom.key",
-        scheduler_enabled=False,
-        audit_flush_interval_ms=0,
-        audit_checkpoint_records=10_000,
-    )
-    create_master_key_file(settings.master_key_file)
+    settings, server = trail_settings(request, tmp_path)
+    url = settings.database_url
     a, b = build_services(settings), build_services(settings)
     await a.start(migrate=True)
     await b.start()  # a second writer: its own segment

@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,11 +26,11 @@ from strongroom.audit.checkpoints import SIG_TAG
 from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.audit.verify import VerifyReport
 from strongroom.config import Settings
-from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import build_services
 from strongroom.store.db import Database
 from strongroom.store.migrate import alembic_config
 from strongroom.store.models import UserKeyHistory
+from tests.integration.audit_trail import trail_settings
 from tests.integration.test_cli import run_cli
 
 ACTOR = Actor("ak_tester", "default", "req-1", "198.51.100.9")
@@ -79,19 +78,8 @@ class Trail:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 async def trail(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Trail]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'audit.db'}"
-    else:
-        server = request.getfixturevalue("postgres_server")
-        url = str(server.create_database(f"t_{uuid.uuid4().hex[:12]}"))
-    settings = Settings(
-        database_url=url,
-        master_key_file=tmp_path / "strongroom.key",
-        scheduler_enabled=False,
-        audit_flush_interval_ms=0,
-        audit_checkpoint_records=10_000,
-    )
-    create_master_key_file(settings.master_key_file)
+    settings, _ = trail_settings(request, tmp_path)
+    url = settings.database_url
     svc = build_services(settings)
     await svc.start(migrate=True)
     for i in range(10):

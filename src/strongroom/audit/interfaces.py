@@ -3,6 +3,7 @@ benchmarks' null sink stands in for it)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,7 +14,9 @@ from strongroom.audit.models import AuditEvent
 class AuditSink(Protocol):
     async def append(self, event: AuditEvent) -> None: ...
 
-    async def append_before_release(self, event: AuditEvent) -> None: ...
+    async def append_before_release(
+        self, event: AuditEvent, settled: Callable[[bool], None] | None = None
+    ) -> None: ...
 
     def record_in(self, session: AsyncSession, event: AuditEvent) -> None: ...
 

@@ -7,9 +7,10 @@ durable, so a caller never releases a result whose record was not written.
 
 ``append_before_release`` is ``append`` for operations whose only effect is their
 response: inside the HTTP edge's release gate the edge holds the response instead of
-the handler waiting (audit/release.py). Groups go to the database through one group
-writer per backend (store/audit_writes.py): one statement per group on PostgreSQL,
-one writer thread on SQLite.
+the handler waiting (audit/release.py). Waiting records are grouped by
+audit/grouping.py and go to the database through one group writer per backend
+(store/audit_writes.py): one statement per group on PostgreSQL, one writer thread on
+SQLite.
 
 Every record is sealed into this process's chain segment (audit/chain.py) on the
 event loop, right before it is handed to the database: ``record_in`` seals at once,
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 from strongroom.audit import release
 from strongroom.audit.chain import CLOSE, HEARTBEAT, Reservation, SegmentChain, system_row
 from strongroom.audit.checkpoints import Checkpointer, CheckpointSigner
+from strongroom.audit.grouping import GroupQueue, Pending, settle
 from strongroom.audit.models import AuditEvent, columns
 from strongroom.audit.redact import AuditHasher
 from strongroom.audit.segments import open_segment
@@ -52,14 +54,7 @@ log = structlog.get_logger("strongroom.audit")
 
 
 _RESERVED = "strongroom_audit_reservations"
-# Event-loop passes a group may wait for records of requests in flight, and the
-# quiet passes that end the wait (``_gather``). bench/audit_overhead.py (two
-# processes, 16/64 connections each): ~10/~20 records per commit without it, ~16/~50
-# with it; PostgreSQL CPU per record ~65/~40 us -> ~55/~25 us.
-_GATHER_PASSES, _QUIET_PASSES = 32, 3
 _RECENT = 65536  # request ids remembered: far more than requests in flight
-# (unsealed row, future or None for fire-and-forget, event for the observer)
-_Pending = tuple[dict[str, Any], "asyncio.Future[None] | None", AuditEvent | None]
 
 
 class AuditLog:
@@ -80,10 +75,9 @@ class AuditLog:
     ):
         self._db = db
         self._observer = observer  # sees each event once written (security rules)
-        self._interval = flush_interval_s
-        self._max_batch = max_batch
-        self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._queue = GroupQueue(
+            self._write, flush_interval_s, max_batch, lambda: bool(self._voids)
+        )
         self._group: audit_writes.SqliteGroupWriter | audit_writes.PgGroupWriter = (
             audit_writes.SqliteGroupWriter(db.blocking_sqlite_engine())
             if db.is_sqlite
@@ -170,73 +164,36 @@ class AuditLog:
         if held and self._chain is not None:
             now = datetime.now(UTC)
             self._voids.extend(self._chain.void(r, now) for r in held)
-            self._kick()
+            self._queue.kick()
         held.clear()
 
     async def append(self, event: AuditEvent) -> None:
         """Returns once the record is durable; raises AuditUnavailable if it is not."""
         await self._enqueue(event)
 
-    async def append_before_release(self, event: AuditEvent) -> None:
+    async def append_before_release(
+        self, event: AuditEvent, settled: Callable[[bool], None] | None = None
+    ) -> None:
         """For read-only operations whose only effect is their response: inside a
-        release gate the edge waits instead (audit/release.py), else as ``append``."""
+        release gate the edge waits instead (audit/release.py), else as ``append``.
+        ``settled`` learns whether the record became durable (the response released)."""
         fut = self._enqueue(event)
+        if settled is not None:
+            fut.add_done_callback(lambda f: settled(not f.cancelled() and f.exception() is None))
         if not release.hold(fut):
             await fut
 
     def _enqueue(self, event: AuditEvent) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((self._columns(event), fut, event))
-        self._kick()
-        return fut
+        return self._queue.put(self._columns(event), event)
 
     async def _append_system(self, action: str, detail: dict[str, Any] | None = None) -> None:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((system_row(action, datetime.now(UTC), detail), fut, None))
-        self._kick()
-        await fut
+        await self._queue.put(system_row(action, datetime.now(UTC), detail), None)
 
-    def _kick(self) -> None:
-        if self._flusher is None or self._flusher.done():
-            with contextlib.suppress(RuntimeError):  # no running loop: next flush takes it
-                # System work: a request's tenant scope must not follow it (RLS).
-                self._flusher = asyncio.get_running_loop().create_task(
-                    self._flush_soon(), context=system_context()
-                )
-
-    async def _flush_soon(self) -> None:
-        # Waiting a moment lets concurrent requests share one commit.
-        if self._interval:
-            await asyncio.sleep(self._interval)
-        while self._pending or self._voids:
-            await self._gather()
-            batch = self._pending[: self._max_batch]
-            self._pending = self._pending[self._max_batch :]
-            if not await self._write(batch) and not self._pending:
-                break  # voids are retried with the next write
-
-    async def _gather(self) -> None:
-        """Let the records of requests in flight join the group before it goes out:
-        wait pass after pass of the event loop while records keep arriving, until
-        ``_QUIET_PASSES`` passes in a row add none (an idle process: at once, in
-        effect), the group is full, or ``_GATHER_PASSES`` passes went by. A busy
-        process so writes big groups, which cost PostgreSQL and this process less
-        per record, while a request's wait stays bounded."""
-        n, quiet = len(self._pending), 0
-        for _ in range(_GATHER_PASSES):
-            await asyncio.sleep(0)
-            if len(self._pending) >= self._max_batch:
-                return
-            quiet = quiet + 1 if len(self._pending) == n else 0
-            if quiet >= _QUIET_PASSES:
-                return
-            n = len(self._pending)
-
-    async def _write(self, batch: Sequence[_Pending]) -> bool:
+    async def _write(self, batch: Sequence[Pending]) -> bool:
         try:
             chain = self._sealer()
         except AuditUnavailable:
-            _settle(batch, AuditUnavailable())
+            settle(batch, AuditUnavailable())
             return False
         voids, self._voids = self._voids, []
         sealed = [chain.seal_with_body(row) for row, _, _ in batch]
@@ -247,10 +204,10 @@ class AuditLog:
             log.error("audit_write_failed", error_type=type(exc).__name__, records=len(batch))
             now = datetime.now(UTC)
             self._voids = voids + [chain.void(r, now) for _, r, _ in sealed]
-            _settle(batch, AuditUnavailable())
+            settle(batch, AuditUnavailable())
             AUDIT_RECORDS.labels("failed").inc(len(batch))
             return False
-        _settle(batch, None)
+        settle(batch, None)
         if self._observer is not None:  # security rules see each event once written
             for _, _, e in batch:
                 if e is not None:
@@ -308,16 +265,5 @@ class AuditLog:
                 await self._append_system(CLOSE, {"records": self._chain.next_seq})
             await self.checkpoint()
             self._chain = None  # the last key goes with it
-        if self._flusher is not None:
-            await asyncio.gather(self._flusher, return_exceptions=True)
+        await self._queue.drain()
         await self._group.close()
-
-
-def _settle(batch: Sequence[_Pending], exc: Exception | None) -> None:
-    for _, fut, _ in batch:
-        if fut is None or fut.done():
-            continue
-        if exc is None:
-            fut.set_result(None)
-        else:
-            fut.set_exception(exc)

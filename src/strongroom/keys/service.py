@@ -51,10 +51,11 @@ class KeyService:
             raise
         # Read-only: the result is the only effect, so the HTTP edge may hold it
         # until the record is durable instead of this call waiting (audit/release.py).
+        # Its items count as done only once released: a refused record makes them failed.
         await self.core.audit.append_before_release(
-            self.core.event(actor, action, Outcome.SUCCESS, user_id, count)
+            self.core.event(actor, action, Outcome.SUCCESS, user_id, count),
+            lambda ok: CRYPTO_ITEMS.labels(action, "success" if ok else "failure").inc(count or 0),
         )
-        CRYPTO_ITEMS.labels(action, "success").inc(count or 0)
         return result
 
     # create ------------------------------------------------------------------

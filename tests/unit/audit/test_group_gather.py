@@ -1,4 +1,4 @@
-"""Group commit (audit/service.py ``_gather``): records of requests that become
+"""Group commit (audit/grouping.py ``GroupQueue._gather``): records of requests that become
 runnable while a group is being gathered join it; a quiet event loop sends the group
 at once; no group exceeds ``max_batch``; recent request ids are
 remembered in a bounded FIFO."""
@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from strongroom.audit import grouping
 from strongroom.audit import service as audit_service
 from strongroom.audit.models import Actor, AuditEvent, Outcome
 from strongroom.config import Settings
@@ -68,8 +69,8 @@ async def test_records_arriving_pass_after_pass_share_one_group(
     services, spy = svc
     # A busy process: a record every other pass of the loop (fewer quiet passes in a
     # row than end the wait), for as long as the wait may last.
-    gap = audit_service._QUIET_PASSES - 1
-    n = audit_service._GATHER_PASSES // gap - 1
+    gap = grouping._QUIET_PASSES - 1
+    n = grouping._GATHER_PASSES // gap - 1
     await asyncio.gather(*(after_passes(services, k * gap, k) for k in range(n)))
     assert spy.sizes == [n]
 
@@ -79,7 +80,7 @@ async def test_a_quiet_loop_sends_at_once(svc: tuple[Services, Spy]) -> None:
     await services.audit.append(ev(0))
     assert spy.sizes == [1]
     # A record that arrives after enough quiet passes: a group of its own.
-    late = audit_service._QUIET_PASSES + 2
+    late = grouping._QUIET_PASSES + 2
     await asyncio.gather(services.audit.append(ev(1)), after_passes(services, late, 2))
     assert spy.sizes == [1, 1, 1]
 
@@ -89,15 +90,15 @@ async def test_the_wait_is_bounded(svc: tuple[Services, Spy]) -> None:
     # Records arriving at every pass, for three times as long as a group may wait:
     # the first group goes out after its last pass (one record per pass, plus the
     # one that started it); the rest follow.
-    n = 3 * audit_service._GATHER_PASSES
+    n = 3 * grouping._GATHER_PASSES
     await asyncio.gather(*(after_passes(services, k, k) for k in range(n)))
-    assert spy.sizes[0] == audit_service._GATHER_PASSES + 1
+    assert spy.sizes[0] == grouping._GATHER_PASSES + 1
     assert len(spy.sizes) > 1 and sum(spy.sizes) == n
 
 
 async def test_a_group_never_exceeds_max_batch(svc: tuple[Services, Spy]) -> None:
     services, spy = svc
-    services.audit._max_batch = 7  # type: ignore[attr-defined]
+    services.audit._queue.max_batch = 7  # type: ignore[attr-defined]
     await asyncio.gather(*(services.audit.append(ev(i)) for i in range(30)))
     assert sum(spy.sizes) == 30 and max(spy.sizes) == 7
 
