@@ -2,8 +2,8 @@
 
 Records wait in one queue per process; one flusher task at a time takes them out in
 groups of at most ``max_batch`` and hands each group to the log's write function,
-which seals and writes it and settles nothing itself: ``settle`` resolves each
-record's future once the group is durable, or fails them all.
+which seals and writes it and then, through ``settle``, resolves every record's
+future once the group is durable, or fails them all.
 """
 
 from __future__ import annotations
