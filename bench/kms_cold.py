@@ -27,8 +27,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 from tests import kms_services, services  # noqa: E402
 
-from strongroom.audit.models import Actor  # noqa: E402
 from strongroom.config import Settings  # noqa: E402
+from strongroom.context import Actor  # noqa: E402
 from strongroom.keys.cipher import wrap_context  # noqa: E402
 from strongroom.kms.interfaces import Wrapped  # noqa: E402
 from strongroom.kms.local import create_master_key_file  # noqa: E402

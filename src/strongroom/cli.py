@@ -20,10 +20,10 @@ import typer
 
 from strongroom.access.lifecycle import SYSTEM
 from strongroom.access.views import AccessKeyView
-from strongroom.audit.models import Actor
 from strongroom.cli_audit import audit
 from strongroom.cli_kms import kms
 from strongroom.config import DEFAULT_TENANT, Settings
+from strongroom.context import Actor
 from strongroom.errors import StrongroomError
 from strongroom.kms.local import MasterKeyFileError, create_master_key_file
 from strongroom.logging import configure_logging

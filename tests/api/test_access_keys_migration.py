@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import Connection, inspect, text
 
 from strongroom.access.lifecycle import SYSTEM
-from strongroom.audit.models import Actor
+from strongroom.context import Actor
 from strongroom.services.container import build_services
 from strongroom.store.db import Database
 from strongroom.store.migrate import alembic_config

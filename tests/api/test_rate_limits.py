@@ -101,7 +101,7 @@ async def test_distinct_decrypt_users(limited: App) -> None:
 
 
 def _actor() -> Any:
-    from strongroom.audit.models import Actor
+    from strongroom.context import Actor
 
     return Actor("test", "default", "rid", None)
 

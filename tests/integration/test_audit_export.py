@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from strongroom.audit.archive import Archived, archive
 from strongroom.audit.export import select_range, write
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.offline import OfflineReport, verify_lines
 from strongroom.config import Settings
+from strongroom.context import Actor
 from strongroom.errors import ArchiveRefused
 from strongroom.services.container import build_services
 from tests.integration.audit_trail import trail_settings

@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from strongroom.api.app import create_app
 from strongroom.audit.checkpoints import SIG_TAG
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.verify import VerifyReport
 from strongroom.config import Settings
+from strongroom.context import Actor
 from strongroom.services.container import build_services
 from strongroom.store.db import Database
 from strongroom.store.migrate import alembic_config

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from strongroom.audit.models import Actor
 from strongroom.config import Settings
+from strongroom.context import Actor
 from strongroom.errors import KeyDisabled
 from strongroom.keys.models import RotationReason
 from strongroom.kms.local import create_master_key_file

@@ -8,8 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from strongroom.audit.models import Actor
 from strongroom.config import Settings
+from strongroom.context import Actor
 from strongroom.kms.recovery import RecoveryError, rebuild_key
 from strongroom.services.container import build_services
 from tests.integration.test_cli import CLI, cli_env, run_cli

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from strongroom.api.app import create_app
-from strongroom.audit.models import Actor
+from strongroom.context import Actor
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services, scope_to_tenant
 from strongroom.store import keys_repo

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from strongroom.audit.models import Actor
 from strongroom.config import Settings
+from strongroom.context import Actor
 from strongroom.keys.models import RotationReason
 from strongroom.keys.shared_cache import decode_info, encode_info, redis_key
 from strongroom.kms.local import create_master_key_file

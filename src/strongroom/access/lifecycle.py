@@ -34,7 +34,8 @@ from strongroom.access.roles import RoleService
 from strongroom.access.usage import UsageBuffer
 from strongroom.access.views import AccessKeyView, KeyState, state_of
 from strongroom.audit.interfaces import AuditSink
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.context import Actor
 from strongroom.errors import (
     AccessKeyConflict,
     AccessKeyInactive,

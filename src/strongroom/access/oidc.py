@@ -31,8 +31,9 @@ from strongroom.access.models import BUILTIN_ROLES, Principal
 from strongroom.access.rbac import Grant, Scope
 from strongroom.access.revocation import RevokedTokens
 from strongroom.audit.interfaces import AuditSink
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import OidcIssuer
+from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed, ServiceUnavailable
 
 MAX_TOKEN_CHARS = 16 * 1024

@@ -26,8 +26,9 @@ from strongroom.access.rbac import BUILTIN_ROLES, Grant, covers
 from strongroom.access.revocation import RevokedTokens
 from strongroom.access.service import AccessService
 from strongroom.audit.interfaces import AuditSink
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import Settings
+from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput
 from strongroom.store.db import Database
 

@@ -17,7 +17,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import or_, select
 
 from strongroom.audit.interfaces import AuditSink
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.context import Actor
 from strongroom.store.db import Database
 from strongroom.store.models import RevokedToken
 

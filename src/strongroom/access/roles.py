@@ -23,7 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from strongroom.access.models import Principal
 from strongroom.access.rbac import BUILTIN_ROLES, Grant, Scope, covers
 from strongroom.audit.interfaces import AuditSink
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.context import Actor
 from strongroom.errors import Forbidden, InvalidInput, KeyConflict, KeyExists, NotFound
 from strongroom.store.db import Database
 from strongroom.store.models import CustomRole

@@ -21,7 +21,8 @@ from strongroom.access.models import Principal
 from strongroom.access.roles import RoleService
 from strongroom.access.usage import UsageBuffer
 from strongroom.audit.interfaces import AuditSink
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed
 from strongroom.kms.interfaces import Kms
 from strongroom.kms.secrets import service_secret

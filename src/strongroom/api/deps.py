@@ -15,8 +15,9 @@ from pydantic import BaseModel, ValidationError
 from strongroom.access.models import Principal
 from strongroom.access.policy import Credentials
 from strongroom.api.mtls import mtls_principal, require_mtls
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import DEFAULT_TENANT
+from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
 from strongroom.services.container import Services, scope_to_tenant
 

@@ -12,7 +12,8 @@ from fastapi import Request
 
 from strongroom.access.models import Principal
 from strongroom.api.tls_server import PEER
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed
 from strongroom.services.container import Services
 

@@ -21,7 +21,8 @@ import httpx
 import structlog
 
 from strongroom.audit.events import SecurityEvent, SecurityMonitor
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.context import Actor
 from strongroom.observability.metrics import SECURITY_EVENTS
 
 log = structlog.get_logger("strongroom.security")

@@ -30,10 +30,11 @@ from sqlalchemy import text
 
 from strongroom.audit import export, offline
 from strongroom.audit.chain import ts_micros
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.audit.verify import check_checkpoints
+from strongroom.context import Actor
 from strongroom.errors import ArchiveRefused
 from strongroom.store import audit_repo
 from strongroom.store.audit_repo import ARCHIVE_ACTION, ARCHIVE_ACTOR

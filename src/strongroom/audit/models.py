@@ -8,21 +8,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from strongroom.context import Actor
+
 
 class Outcome(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     DENIED = "denied"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acted: principal id, tenant, request id and client address."""
-
-    principal: str
-    tenant: str
-    request_id: str
-    client_addr: str | None
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from strongroom.audit.interfaces import AuditSink
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import Settings
+from strongroom.context import Actor
 from strongroom.errors import (
     InvalidInput,
     KeyDestroyed,

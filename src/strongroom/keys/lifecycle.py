@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from strongroom.audit.models import Actor, Outcome
+from strongroom.audit.models import Outcome
+from strongroom.context import Actor
 from strongroom.errors import InvalidPolicy, KeyConflict, StrongroomError
 from strongroom.keys.core import KeyCore, to_info
 from strongroom.keys.models import KeyInfo, KeyState, RotationReason

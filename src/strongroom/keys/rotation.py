@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from strongroom.audit.models import Actor, Outcome
+from strongroom.audit.models import Outcome
+from strongroom.context import Actor
 from strongroom.crypto import codec, suites
 from strongroom.errors import KeyConflict, PayloadTooLarge, StrongroomError
 from strongroom.keys.cipher import wrap_context

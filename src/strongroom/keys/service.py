@@ -8,7 +8,8 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
-from strongroom.audit.models import Actor, Outcome
+from strongroom.audit.models import Outcome
+from strongroom.context import Actor
 from strongroom.crypto import suites
 from strongroom.errors import (
     InvalidCiphertext,

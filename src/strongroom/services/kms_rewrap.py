@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 import structlog
 
 from strongroom.audit.interfaces import AuditSink
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.segments import segment_context
+from strongroom.context import Actor
 from strongroom.keys.cipher import wrap_context
 from strongroom.kms.interfaces import (
     Kms,

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from strongroom.api.app import create_app
-from strongroom.audit.models import Actor
+from strongroom.context import Actor
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
 from strongroom.services.kms_rewrap import KmsRewrap

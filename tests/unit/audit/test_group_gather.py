@@ -14,8 +14,9 @@ import pytest
 
 from strongroom.audit import grouping
 from strongroom.audit import service as audit_service
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import Settings
+from strongroom.context import Actor
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
 

@@ -7,8 +7,9 @@ import hmac
 
 import pytest
 
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.redact import AuditHasher
+from strongroom.context import Actor
 from strongroom.errors import AuditUnavailable
 
 KEY = bytes(range(32))

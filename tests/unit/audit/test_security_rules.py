@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from strongroom.audit.events import SecurityMonitor, Thresholds
-from strongroom.audit.models import Actor, AuditEvent, Outcome
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.context import Actor
 
 
 class Clock:

@@ -25,7 +25,7 @@ from strongroom.api.deps import (
     record_read,
 )
 from strongroom.api.mtls import require_mtls
-from strongroom.audit.models import Actor
+from strongroom.context import Actor
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/access-keys", tags=["access-keys"])

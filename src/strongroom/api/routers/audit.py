@@ -20,8 +20,8 @@ from strongroom.api.deps import (
     services,
 )
 from strongroom.api.mtls import require_mtls
-from strongroom.audit.models import Actor
 from strongroom.audit.search import MAX_PAGE, Page
+from strongroom.context import Actor
 from strongroom.errors import NotFound
 from strongroom.services.container import Services
 from strongroom.store.audit_repo import RecordFilter

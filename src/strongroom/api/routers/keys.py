@@ -17,7 +17,7 @@ from strongroom.api.schemas import (
     PublicKeyOut,
     UserId,
 )
-from strongroom.audit.models import Actor
+from strongroom.context import Actor
 from strongroom.crypto.codec import b64url
 from strongroom.errors import InvalidInput
 from strongroom.services.container import Services

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from strongroom.api.deps import require
-from strongroom.audit.models import Actor
+from strongroom.context import Actor
 from strongroom.observability.metrics import render
 
 router = APIRouter(tags=["operations"])

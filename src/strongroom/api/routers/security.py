@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from strongroom.api.deps import require, services
-from strongroom.audit.models import Actor
+from strongroom.context import Actor
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from strongroom.api.deps import require, services
-from strongroom.audit.models import Actor
+from strongroom.context import Actor
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
