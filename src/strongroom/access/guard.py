@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from cryptography import x509
 
+from strongroom.access.lifecycle import SYSTEM
 from strongroom.access.limits import Quota, RateLimits
 from strongroom.access.models import Principal
 from strongroom.access.mtls import ClientCertificates
@@ -39,7 +41,13 @@ from strongroom.audit.release import release_gate, settled
 from strongroom.config import DEFAULT_TENANT
 from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
-from strongroom.store.tenancy import ALL, isolated_scope, set_tenant, system_scope
+from strongroom.store.tenancy import (
+    ALL,
+    enter_system_scope,
+    isolated_scope,
+    set_tenant,
+    system_scope,
+)
 
 DECRYPT = "keys:decrypt"  # also draws on the distinct-users budget
 _TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -90,6 +98,15 @@ class RequestContext:
     principal: Principal
     mtls: Principal | None = None
     quota: Quota | None = None
+
+
+def operator(tenant: str = DEFAULT_TENANT, request_id: str | None = None) -> RequestContext:
+    """The context of the operator at the console (the CLI): it holds the database and
+    the KMS, so its authority is the machine's, not a credential's. System scope for
+    the rest of its task; its records name ``system:cli`` and a ``cli-`` request id."""
+    enter_system_scope()
+    rid = request_id or f"cli-{uuid.uuid4().hex[:16]}"
+    return RequestContext(Actor(SYSTEM.id, tenant, rid, None), SYSTEM)
 
 
 class Guard:
