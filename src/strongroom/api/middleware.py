@@ -88,16 +88,26 @@ class RequestContextMiddleware:
             await _reject(send, rid, 413 if length > 0 else 400)
             return
         started = time.perf_counter()
-        out = _Outbox(send, rid, scope)
+        out = _Outbox(send, rid)
+        status = 500  # if the app raises before starting a response
+
+        async def send_decorated(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = _decorated(scope, message, rid)
+            await out.send(message)
+
         try:
             with request_boundary() as out.held:
-                await self.app(scope, _limited(receive, self.max_body), out.send)
-            await out.release()
+                await self.app(scope, _limited(receive, self.max_body), send_decorated)
+            if await out.release() is not None:
+                status = out.status
         except _TooLarge:
-            out.status = 413
+            status = 413
             await _reject(send, rid, 413)
         except ClientDisconnect:
-            out.status = 499  # the client left mid-request: nobody to answer, nothing wrong
+            status = 499  # the client left mid-request: nobody to answer, nothing wrong
         except Exception as exc:
             # Answered here so that nothing outside re-raises it into the server's log
             # with its message and traceback (which could carry values). Type only.
@@ -108,7 +118,16 @@ class RequestContextMiddleware:
                 await _reject(send, rid, 500)
         finally:
             out.abandon()
-            _observe(scope, out.status, time.perf_counter() - started)
+            _observe(scope, status, time.perf_counter() - started)
+
+
+def _decorated(scope: Scope, message: Message, rid: str) -> Message:
+    """A response start with the security and RateLimit headers and the request id."""
+    own = {name.lower() for name, _ in message.get("headers", [])}
+    extra = [h for h in _security_headers(scope) if h[0] not in own]
+    extra += _rate_limit_headers(scope, own)
+    headers = [*message.get("headers", []), *extra, (b"x-request-id", rid.encode())]
+    return {**message, "headers": headers}
 
 
 def _request_id_and_length(headers: list[tuple[bytes, bytes]]) -> tuple[str, int | None]:
@@ -150,17 +169,16 @@ async def _reject(send: Send, rid: str, status: int) -> None:
 
 
 class _Outbox:
-    """The response on its way out: decorated with the request id, security and
-    RateLimit headers, and held back while audit records of the request are still
-    being written (audit/release.py): sent once they are durable; a 503 in its place if
-    one could not be written. A streaming body waits at its first chunk instead."""
+    """The response, held back while audit records of the request are still being
+    written (audit/release.py): sent once they are durable; a 503 in its place if one
+    could not be written. A streaming body waits at its first chunk instead."""
 
-    def __init__(self, send: Send, rid: str, scope: Scope) -> None:
-        self._send, self._rid, self._scope = send, rid, scope
+    def __init__(self, send: Send, rid: str) -> None:
+        self._send, self._rid = send, rid
         self.held: list[asyncio.Future[None]] = []  # audit records it waits for
         self._buffer: list[Message] = []
         self._failed = False
-        self.status = 500  # if the app raises before starting a response
+        self.status = 503
         self.started = False  # a response start went out to the client
 
     async def _out(self, message: Message) -> None:
@@ -168,8 +186,6 @@ class _Outbox:
         await self._send(message)
 
     async def send(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message = self._decorated(message)
         if self._failed:
             return
         if not self.held and not self._buffer:
@@ -179,31 +195,23 @@ class _Outbox:
         if message["type"] == "http.response.body" and message.get("more_body"):
             await self.release()
 
-    def _decorated(self, message: Message) -> Message:
-        self.status = message["status"]
-        own = {name.lower() for name, _ in message.get("headers", [])}
-        extra = [h for h in _security_headers(self._scope) if h[0] not in own]
-        extra += _rate_limit_headers(self._scope, own)
-        headers = [*message.get("headers", []), *extra, (b"x-request-id", self._rid.encode())]
-        return {**message, "headers": headers}
-
-    async def release(self) -> None:
-        """Send what was held once its records are durable; a 503 if one was not."""
+    async def release(self) -> BaseException | None:
+        """Send what was held once its records are durable; the failure, if one was not."""
         failure = await records_settled(self.held) if self.held else None
         buffered, self._buffer = self._buffer, []
         if failure is None:
             for message in buffered:
                 await self._out(message)
-            return
+            return None
         self._failed = True
         err = AuditUnavailable()
-        self.status = err.status
         start, body = _error(err.status, err.code, err.text, self._rid)
         headers = [(b"content-type", b"application/json"), (b"x-request-id", self._rid.encode())]
         await self._out(
             {"type": "http.response.start", **start, "headers": headers + _SECURITY_HEADERS}
         )
         await self._out({"type": "http.response.body", "body": body})
+        return failure
 
     def abandon(self) -> None:
         """After an exception: nobody awaits what is still held; retrieve its outcome
