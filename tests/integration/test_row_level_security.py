@@ -5,6 +5,8 @@ which is why the service must not use one."""
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +25,13 @@ from strongroom.services.container import Services, build_services, scope_to_ten
 from strongroom.store import keys_repo
 from strongroom.store.migrate import upgrade
 from strongroom.store.models import KeyMaterial, UserKey, UserKeyVersion
-from strongroom.store.tenancy import ALL, current_tenant
+from strongroom.store.tenancy import (
+    ALL,
+    NONE,
+    current_tenant,
+    enter_system_scope,
+    system_scope,
+)
 from tests.api.conftest import make_settings
 
 pytestmark = pytest.mark.postgres
@@ -45,6 +53,7 @@ async def two_connections(
     await upgrade(owner.db)
     postgres_server.psql(*GRANTS, dbname=dbname)
     app = build_services(make_settings(postgres_server.app_role_url(dbname), tmp_path))
+    enter_system_scope()  # set-up is system work; each test then picks its scope
     await owner.start()
     await app.start()
     for tenant, user in (("tenant-a", "alice"), ("tenant-b", "bob")):
@@ -53,7 +62,7 @@ async def two_connections(
     try:
         yield app, owner
     finally:
-        scope_to_tenant(None)
+        enter_system_scope()
         await app.close()
         await owner.close()
 
@@ -89,6 +98,28 @@ async def test_forgotten_filter_sees_only_the_request_tenant(
         assert len((await s.execute(select(UserKey.user_id))).scalars().all()) == 2
 
 
+async def test_work_that_never_chose_a_scope_sees_nothing(
+    two_connections: tuple[Services, Services],
+) -> None:
+    """The scope refuses by default: a task that set no tenant gets no tenant's rows
+    (not every tenant's), through the ORM and through a service."""
+    app, owner = two_connections
+    ctx = contextvars.Context()  # a fresh task context: the scope was never chosen
+    assert ctx.run(current_tenant) == NONE
+
+    async def unscoped() -> tuple[int, int]:
+        async with app.db.read() as s:
+            rows = len((await s.execute(select(UserKey.user_id))).scalars().all())
+        async with owner.db.read() as s:  # a superuser bypasses RLS: the same query leaks
+            leaked = len((await s.execute(select(UserKey.user_id))).scalars().all())
+        return rows, leaked
+
+    assert await asyncio.get_running_loop().create_task(unscoped(), context=ctx) == (0, 2)
+    with system_scope():  # the explicit path for system work
+        async with app.db.read() as s:
+            assert len((await s.execute(select(UserKey.user_id))).scalars().all()) == 2
+
+
 async def forgetful_get_key(s: Any, tenant: str, user_id: str) -> UserKey | None:
     """A bug: the tenant filter is gone."""
     q = select(UserKey).where(UserKey.user_id == user_id)
@@ -111,7 +142,7 @@ async def test_api_with_a_forgotten_filter(
     ) as client:
         r = await client.get("/api/v1/keys/bob", headers={"X-API-Key": key_a})
     # The request's scope ended with it, though the in-process client ran it in this task.
-    assert current_tenant() == ALL
+    assert current_tenant() == ALL  # the fixture's system scope
     if connection == "app_role":
         assert r.status_code == 404, r.text  # RLS hides tenant-b's row
     else:

@@ -19,6 +19,7 @@ from strongroom.config import Settings
 from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
 from strongroom.services.container import Services, build_services
+from strongroom.store.tenancy import enter_system_scope
 
 ERROR_RESPONSES = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 410, 413, 500, 503)
@@ -30,6 +31,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # System work (start-up, change feed, scheduler) in the lifespan's own task and
+        # the tasks it starts; requests run elsewhere and choose their tenant.
+        enter_system_scope()
         await svc.start()
         # Everything alive now (modules, routes, schemas) lives as long as the process:
         # move it out of the collector's view so full collections stay short (they

@@ -1,8 +1,9 @@
-"""Request dependencies: the services, the authenticated principal, its permission."""
+"""HTTP request dependencies: gather what a request presents, hand it to the access
+guard (access/guard.py) and give routes the acting ``Actor``, the parsed body and the
+services. No policy lives here: the guard decides, the same for every transport."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
@@ -12,18 +13,13 @@ from fastapi.responses import Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 
-from strongroom.access.models import Principal
-from strongroom.access.policy import Credentials
-from strongroom.api.mtls import mtls_principal, require_mtls
-from strongroom.audit.models import AuditEvent, Outcome
-from strongroom.config import DEFAULT_TENANT
+from strongroom.access.guard import Certificate, Presented, RequestContext
+from strongroom.api.tls_server import PEER
 from strongroom.context import Actor
-from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
-from strongroom.services.container import Services, scope_to_tenant
+from strongroom.errors import InvalidInput
+from strongroom.services.container import Services
 
 M = TypeVar("M", bound=BaseModel)
-DECRYPT = "keys:decrypt"  # also draws on the distinct-users budget
-_TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 # auto_error=False: a missing key must go through our audited AUTH001 path.
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -43,115 +39,95 @@ def client_addr(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
-    """Dependency: authenticate ``X-API-Key`` and check ``permission`` (on the path's
-    ``userId`` when there is one); gives the acting principal as an audit ``Actor``.
-    ``api_key_header`` documents the scheme in OpenAPI."""
+def presented(request: Request, svc: Services) -> Presented:
+    """What the request presents, for the guard. Only the ``Bearer`` scheme of
+    ``Authorization`` is a bearer token; any other scheme is not ours and is ignored."""
+    headers = request.headers
+    scheme, _, token = (headers.get("authorization") or "").partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else None
+    cert = None
+    if svc.guard.wants_certificates:
+        extensions: dict[str, Any] = request.scope.get("extensions") or {}
+        header = svc.guard.forwarded_header
+        cert = Certificate(
+            tuple((extensions.get("tls") or {}).get("client_cert_chain") or ()),
+            headers.get(header) if header else None,
+            # The socket peer, never request.client: that one may come from X-Forwarded-For.
+            extensions.get(PEER),
+        )
+    return Presented(
+        request.state.request_id,
+        client_addr(request),
+        headers.get("x-api-key"),
+        bearer,
+        headers.get("x-tenant-id"),
+        cert,
+    )
 
-    async def dependency(
-        request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
-    ) -> Actor:
-        svc = app_services(request)
-        who, actor = await authenticate(request, svc)
-        await require_mtls(request, svc, actor, permission)
-        await check(svc, who, actor, permission, request.path_params.get("userId"))
-        await record_read(svc, request, actor, permission)
-        return actor
 
-    return dependency
+async def authenticate(request: Request, svc: Services) -> RequestContext:
+    """The guard's first step; the context is kept on the request for the RateLimit
+    headers (api/middleware.py) and for ``record_rejected``."""
+    ctx = await svc.guard.authenticate(presented(request, svc))
+    request.state.rate_limit = ctx.quota
+    request.state.context = ctx
+    return ctx
+
+
+def _route(request: Request) -> str:
+    return getattr(request.scope.get("route"), "path", "-")
 
 
 _READS = frozenset({"GET", "HEAD"})
 
 
-async def record_read(svc: Services, request: Request, actor: Actor, permission: str) -> None:
-    """Reads change nothing and their services record nothing, yet every authenticated
-    request leaves a record (docs/audit-format.md "What is recorded"): written before
-    the read runs, so a read whose record cannot be written does not happen."""
-    if request.method not in _READS:
-        return
+async def admit(request: Request, svc: Services, permission: str) -> RequestContext:
+    """Authenticate and authorize ``permission`` (on the path's ``userId`` when there is
+    one); a read leaves its record before it runs."""
+    ctx = await authenticate(request, svc)
     params = request.path_params
-    user_id, other = params.get("userId"), params.get("keyId")
-    route = getattr(request.scope.get("route"), "path", "-")
-    await svc.audit.append(
-        AuditEvent(
-            actor,
-            "api.read",
-            Outcome.SUCCESS,
-            user_id if user_id is not None else other,
-            detail={"permission": permission, "route": route},
-            target_kind="userId" if user_id is not None else None,
+    user_id = params.get("userId")
+    await svc.guard.authorize(ctx, permission, user_id)
+    if request.method in _READS:
+        target = user_id if user_id is not None else params.get("keyId")
+        await svc.guard.record_read(
+            ctx, permission, _route(request), target, user_target=user_id is not None
         )
-    )
+    return ctx
+
+
+def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
+    """Dependency: ``admit`` the request for ``permission``; gives the acting ``Actor``.
+    ``api_key_header`` documents the scheme in OpenAPI."""
+
+    async def dependency(
+        request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
+    ) -> Actor:
+        return (await admit(request, app_services(request), permission)).actor
+
+    return dependency
+
+
+def require_context(permission: str) -> Callable[[Request], Awaitable[RequestContext]]:
+    """Like ``require``, keeping the principal (whose grants bound what it may hand out,
+    or whether it may read every tenant)."""
+
+    async def dependency(
+        request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
+    ) -> RequestContext:
+        return await admit(request, app_services(request), permission)
+
+    return dependency
 
 
 async def record_rejected(request: Request, code: str) -> None:
-    """For an authenticated request refused after authentication (invalid body, rate
-    limit, ...) by a path that wrote no record itself: one failure record."""
-    actor: Actor | None = getattr(request.state, "actor", None)
+    """For an authenticated request refused after authentication by a path that wrote
+    no record itself: one failure record (access/guard.py)."""
+    ctx: RequestContext | None = getattr(request.state, "context", None)
     svc: Services | None = getattr(request.app.state, "services", None)
-    if actor is None or svc is None or svc.audit.recorded(actor.request_id):
+    if ctx is None or svc is None:
         return
-    route = getattr(request.scope.get("route"), "path", "-")
-    await svc.audit.append(
-        AuditEvent(actor, "api.rejected", Outcome.FAILURE, detail={"code": code, "route": route})
-    )
-
-
-def credentials(request: Request, mtls: Principal | None = None) -> Credentials:
-    """What the request presents. Only the ``Bearer`` scheme of ``Authorization`` is a
-    bearer token; any other scheme is not ours and is ignored, as before."""
-    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    bearer = token.strip() if scheme.lower() == "bearer" else None
-    return Credentials(request.headers.get("x-api-key"), bearer, mtls)
-
-
-async def authenticate(request: Request, svc: Services) -> tuple[Principal, Actor]:
-    """The principal, and the actor it is in this request's tenant (see access.rbac)."""
-    addr = client_addr(request)
-    rid = request.state.request_id
-    await svc.limits.before_authentication(addr)
-    mtls = await mtls_principal(request, svc)  # a mapped client certificate, or None
-    try:
-        # Access key, bearer token and certificate combine by policy (access/policy.py).
-        who = await svc.auth.authenticate(credentials(request, mtls), rid, addr)
-    except AuthenticationFailed:
-        await svc.limits.authentication_failed(addr)
-        raise
-    # The budget's state goes out as RateLimit headers (api/middleware.py).
-    request.state.rate_limit = await svc.limits.request(who)
-    named = request.headers.get("x-tenant-id")
-    if who.spans_tenants:
-        tenant = named or DEFAULT_TENANT
-        if not _TENANT.fullmatch(tenant):
-            raise InvalidInput("bad X-Tenant-Id")
-    elif named is not None and named != who.tenant:
-        # Another tenant's objects do not exist for this principal.
-        actor = Actor(who.id, who.tenant, rid, addr)
-        await _denied(svc, actor, "tenant")
-        raise NotFound()
-    else:
-        tenant = who.tenant
-    actor = Actor(who.id, tenant, rid, addr)
-    request.state.actor = actor  # for record_rejected
-    # PostgreSQL row-level security: from here on this request sees only its
-    # tenant's rows, whatever a query forgets (principals across tenants: all).
-    scope_to_tenant(None if who.spans_tenants else tenant)
-    return who, actor
-
-
-async def check(
-    svc: Services, who: Principal, actor: Actor, permission: str, owner: str | None
-) -> None:
-    if not who.can(permission, actor.tenant, owner):
-        await _denied(svc, actor, permission)
-        raise Forbidden()
-
-
-async def _denied(svc: Services, actor: Actor, permission: str) -> None:
-    await svc.audit.append(
-        AuditEvent(actor, "authz.denied", Outcome.DENIED, detail={"permission": permission})
-    )
+    await svc.guard.record_rejected(ctx.actor, code, _route(request))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,21 +146,18 @@ API_KEY_SECURITY: dict[str, Any] = {"security": [{"APIKeyHeader": []}]}
 
 def authorized_call(permission: str, model: type[M]) -> Callable[[Request], Awaitable[Call[M]]]:
     """One flat dependency for the data endpoints: authenticate, parse the body, then
-    authorize on its ``userId`` (an unauthenticated caller learns nothing about its body).
-    FastAPI's per-dependency overhead is a measurable share of a batch request."""
+    authorize on its ``userId`` and draw its items from the budgets (an unauthenticated
+    caller learns nothing about its body). FastAPI's per-dependency overhead is a
+    measurable share of a batch request."""
     parse = json_body(model)
 
     async def dependency(request: Request) -> Call[M]:
         svc = app_services(request)
-        who, actor = await authenticate(request, svc)
-        await require_mtls(request, svc, actor, permission)
+        ctx = await authenticate(request, svc)
         body = await parse(request)
-        user_id = getattr(body, "userId", None)
-        await check(svc, who, actor, permission, user_id)
-        await svc.limits.items(who, len(getattr(body, "data", ())))
-        if permission == DECRYPT and user_id is not None:
-            await svc.limits.decrypt_user(who, actor.tenant, user_id)
-        return Call(actor, body, svc)
+        items = len(getattr(body, "data", ()))
+        await svc.guard.authorize(ctx, permission, getattr(body, "userId", None), items=items)
+        return Call(ctx.actor, body, svc)
 
     return dependency
 

@@ -15,9 +15,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom.access.guard import records_settled, request_boundary
 from strongroom.errors import AuditUnavailable
 from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from strongroom.services.container import records_settled, request_scope, response_gate
 
 log = structlog.get_logger("strongroom.api")
 _RID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -61,9 +61,10 @@ def _rate_limit_headers(scope: Scope, own: set[bytes]) -> list[tuple[bytes, byte
 
 
 class RequestContextMiddleware:
-    """Assigns a request id (or accepts a sane ``X-Request-Id``), echoes it in the
-    response with the security headers, and refuses bodies over ``max_body`` bytes
-    with 413 ``REQ001``."""
+    """The HTTP transport's frame around every request: a request id (or a sane
+    ``X-Request-Id``), 413 ``REQ001`` past ``max_body`` bytes, the request boundary
+    (tenant scope and audit release: access/guard.py), the security and RateLimit
+    headers, one opaque 500 for anything unexpected, and the request metrics."""
 
     def __init__(
         self,
@@ -79,54 +80,32 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = ""
-        length = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id" and _RID.fullmatch(value.decode("latin-1")):
-                rid = value.decode("latin-1")
-            elif name == b"content-length":
-                length = int(value) if value.isdigit() else -1
-        rid = rid or uuid.uuid4().hex
+        rid, length = _request_id_and_length(scope["headers"])
         scope.setdefault("state", {})["request_id"] = rid
         # Every log line of this request carries its id (contextvars are per task).
         structlog.contextvars.bind_contextvars(request_id=rid)
         if length is not None and (length < 0 or length > self.max_body):
-            await self._reject(send, rid, 413 if length > 0 else 400)
+            await _reject(send, rid, 413 if length > 0 else 400)
             return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _TooLarge()
-            return message
-
-        status = 500  # if the app raises before starting a response
         started = time.perf_counter()
         out = _Outbox(send, rid)
+        status = 500  # if the app raises before starting a response
 
-        async def send_with_id(message: Message) -> None:
+        async def send_decorated(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                own = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [h for h in _security_headers(scope) if h[0] not in own]
-                extra += _rate_limit_headers(scope, own)
-                headers = [*message.get("headers", []), *extra, (b"x-request-id", rid.encode())]
-                message = {**message, "headers": headers}
+                message = _decorated(scope, message, rid)
             await out.send(message)
 
         try:
-            with request_scope(), response_gate() as out.held:
-                await self.app(scope, limited_receive, send_with_id)
+            with request_boundary() as out.held:
+                await self.app(scope, _limited(receive, self.max_body), send_decorated)
             if await out.release() is not None:
                 status = out.status
         except _TooLarge:
             status = 413
-            await self._reject(send, rid, 413)
+            await _reject(send, rid, 413)
         except ClientDisconnect:
             status = 499  # the client left mid-request: nobody to answer, nothing wrong
         except Exception as exc:
@@ -136,18 +115,57 @@ class RequestContextMiddleware:
             if self._report is not None:
                 self._report(exc)  # Sentry, when configured: scrubbed in before_send
             if not out.started:
-                await self._reject(send, rid, 500)
+                await _reject(send, rid, 500)
         finally:
             out.abandon()
             _observe(scope, status, time.perf_counter() - started)
 
-    async def _reject(self, send: Send, rid: str, status: int) -> None:
-        code, msg = _REJECTIONS.get(status, ("ENC001", "bad request"))
-        start, body = _error(status, code, msg, rid)
-        headers = [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())]
-        headers += _SECURITY_HEADERS
-        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+def _decorated(scope: Scope, message: Message, rid: str) -> Message:
+    """A response start with the security and RateLimit headers and the request id."""
+    own = {name.lower() for name, _ in message.get("headers", [])}
+    extra = [h for h in _security_headers(scope) if h[0] not in own]
+    extra += _rate_limit_headers(scope, own)
+    headers = [*message.get("headers", []), *extra, (b"x-request-id", rid.encode())]
+    return {**message, "headers": headers}
+
+
+def _request_id_and_length(headers: list[tuple[bytes, bytes]]) -> tuple[str, int | None]:
+    """The caller's ``X-Request-Id`` if sane (else a fresh one) and the declared body
+    length (-1 when unparseable, None when absent)."""
+    rid, length = "", None
+    for name, value in headers:
+        if name == b"x-request-id" and _RID.fullmatch(value.decode("latin-1")):
+            rid = value.decode("latin-1")
+        elif name == b"content-length":
+            length = int(value) if value.isdigit() else -1
+    return rid or uuid.uuid4().hex, length
+
+
+def _limited(receive: Receive, max_body: int) -> Receive:
+    """``receive`` that stops a body growing past ``max_body`` (a chunked body has no
+    Content-Length to refuse up front)."""
+    received = 0
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_body:
+                raise _TooLarge()
+        return message
+
+    return limited_receive
+
+
+async def _reject(send: Send, rid: str, status: int) -> None:
+    code, msg = _REJECTIONS.get(status, ("ENC001", "bad request"))
+    start, body = _error(status, code, msg, rid)
+    headers = [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())]
+    headers += _SECURITY_HEADERS
+    await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class _Outbox:

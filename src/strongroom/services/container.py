@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from strongroom.access.guard import Guard
 from strongroom.access.limits import LimitPolicy, RateLimits
 from strongroom.access.mtls import ClientCertificates, build_client_certificates
 from strongroom.access.policy import Authenticator, build_authenticator
@@ -12,7 +13,6 @@ from strongroom.access.service import AccessService
 from strongroom.audit.alerts import SecurityAlerts
 from strongroom.audit.events import SecurityMonitor, Thresholds
 from strongroom.audit.queries import AuditQueries
-from strongroom.audit.release import release_gate, settled
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
 from strongroom.keys.cache import KeyCaches
@@ -27,7 +27,7 @@ from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
-from strongroom.store.tenancy import ALL, isolated_scope, set_tenant
+from strongroom.store.tenancy import ALL, set_tenant
 
 
 @dataclass
@@ -48,9 +48,12 @@ class Services:
     mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
     # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
     auth: Authenticator = field(init=False)
+    # What every transport calls before a service (access/guard.py).
+    guard: Guard = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings, self.db, self.access, self.audit)
+        self.guard = Guard(self.auth, self.limits, self.audit, self.mtls)
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
@@ -186,8 +189,3 @@ def scope_to_tenant(tenant: str | None) -> None:
     """Bind this request's database access to ``tenant`` (None: every tenant), which
     PostgreSQL enforces by row-level security (store/tenancy.py, migration 0007)."""
     set_tenant(ALL if tenant is None else tenant)
-
-
-request_scope = isolated_scope  # the middleware's: a request's tenant scope ends with it
-# The middleware's: a response waits there for its audit records (audit/release.py).
-response_gate, records_settled = release_gate, settled

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from strongroom.store.tenancy import ALL, current_tenant
+from strongroom.store.tenancy import current_tenant
 
 
 def normalise_url(url: str) -> str:
@@ -51,9 +51,10 @@ class _TenantSession(Session):
 
 @event.listens_for(_TenantSession, "after_begin")
 def _apply_tenant(session: Session, _tx: Any, connection: Connection) -> None:
-    tenant = current_tenant()
-    if tenant != ALL and connection.dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         # Transaction-local: pooled connections never carry it to another request.
+        # Always set, so that a task with no scope (NONE) sees nothing, not everything.
+        tenant = current_tenant()
         connection.execute(text("SELECT set_config('strongroom.tenant', :t, true)"), {"t": tenant})
 
 

@@ -1,13 +1,18 @@
 """Which tenant's rows the current task may see in PostgreSQL (row-level security).
 
-Set once per request, right after authentication (api/deps.py), to the request's
-tenant — or to ``ALL`` for principals granted across tenants — and applied by the
-database layer at the start of every ORM transaction as the transaction-local
-setting ``strongroom.tenant``, which the policies of migration 0007 compare with
-each row's tenant. So a query that forgets its tenant filter still returns only the
-request tenant's rows. Background work (change feed, scheduler, audit writer, CLI)
-runs with ``ALL``; tasks a request spawns for system work start from
-``system_context()`` so they do not inherit the request's tenant.
+Refuses by default: a task that never chose a scope sees no tenant's rows (the
+sentinel ``NONE`` can never equal a tenant id, so the policies of migration 0007
+match nothing). A request chooses its tenant right after authentication (the access
+guard, access/guard.py) — or ``ALL`` for principals granted across tenants. System
+work takes the explicit path: ``system_scope()`` around a step (authentication looks
+up credentials before it knows their tenant) or ``enter_system_scope()`` at the top
+of a background task, the app's lifespan or a CLI command; tasks it creates inherit
+it. Tasks a request spawns for system work start from ``system_context()`` so they do
+not inherit the request's tenant.
+
+Applied by the database layer at the start of every ORM transaction as the
+transaction-local setting ``strongroom.tenant``. SQLite has no roles: there,
+isolation rests on the tenant filters in code.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import contextvars
 from collections.abc import Iterator
 
 ALL = "*"
-_tenant: contextvars.ContextVar[str] = contextvars.ContextVar("strongroom_db_tenant", default=ALL)
+NONE = "!none"  # no tenant id matches: tenant ids are [A-Za-z0-9._-]
+_tenant: contextvars.ContextVar[str] = contextvars.ContextVar("strongroom_db_tenant", default=NONE)
 
 
 def set_tenant(tenant: str) -> None:
@@ -27,6 +33,21 @@ def set_tenant(tenant: str) -> None:
 
 def current_tenant() -> str:
     return _tenant.get()
+
+
+def enter_system_scope() -> None:
+    """From here on this task (and what it spawns) does system work: every tenant."""
+    _tenant.set(ALL)
+
+
+@contextlib.contextmanager
+def system_scope() -> Iterator[None]:
+    """Every tenant inside the block; the caller's scope afterwards."""
+    token = _tenant.set(ALL)
+    try:
+        yield
+    finally:
+        _tenant.reset(token)
 
 
 @contextlib.contextmanager

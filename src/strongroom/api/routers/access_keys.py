@@ -17,14 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from strongroom.access.models import Principal
 from strongroom.access.views import AccessKeyView
-from strongroom.api.deps import (
-    api_key_header,
-    app_services,
-    authenticate,
-    check,
-    record_read,
-)
-from strongroom.api.mtls import require_mtls
+from strongroom.api.deps import admit, api_key_header, app_services
 from strongroom.context import Actor
 from strongroom.services.container import Services
 
@@ -52,11 +45,8 @@ def caller(permission: str) -> Callable[..., Awaitable[Caller]]:
         request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
     ) -> Caller:
         svc = app_services(request)
-        who, actor = await authenticate(request, svc)
-        await require_mtls(request, svc, actor, permission)
-        await check(svc, who, actor, permission, None)
-        await record_read(svc, request, actor, permission)
-        return Caller(who, actor, svc)
+        ctx = await admit(request, svc, permission)
+        return Caller(ctx.principal, ctx.actor, svc)
 
     return dependency
 

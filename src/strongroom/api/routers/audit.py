@@ -10,16 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from strongroom.api.deps import (
-    api_key_header,
-    app_services,
-    authenticate,
-    check,
-    record_read,
-    require,
-    services,
-)
-from strongroom.api.mtls import require_mtls
+from strongroom.api.deps import admit, api_key_header, app_services, require, services
 from strongroom.audit.search import MAX_PAGE, Page
 from strongroom.context import Actor
 from strongroom.errors import NotFound
@@ -103,11 +94,8 @@ async def auditor(
 ) -> Auditor:
     """``audit:read``, keeping whether the principal may read every tenant's records."""
     svc = app_services(request)
-    who, actor = await authenticate(request, svc)
-    await require_mtls(request, svc, actor, "audit:read")
-    await check(svc, who, actor, "audit:read", None)
-    await record_read(svc, request, actor, "audit:read")
-    return Auditor(svc, actor, who.spans_tenants)
+    ctx = await admit(request, svc, "audit:read")
+    return Auditor(svc, ctx.actor, ctx.principal.spans_tenants)
 
 
 def _tenants(a: Auditor, tenant: str | None) -> tuple[str, ...] | None:
