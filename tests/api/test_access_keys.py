@@ -59,7 +59,8 @@ async def test_create_show_list(app: App) -> None:
     ]
     detail = dict(rows[0].detail or {})
     # The description is free text: only its keyed HMAC (docs/audit-format.md).
-    assert detail.pop("hmac")["description"].startswith("hmac:")
+    hmacs = detail.pop("hmac")
+    assert isinstance(hmacs, dict) and hmacs["description"].startswith("hmac:")
     assert detail == {"roles": ["encrypt-only"], "expires": True}
 
 

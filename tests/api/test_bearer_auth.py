@@ -16,10 +16,10 @@ from strongroom.access.models import Principal
 from strongroom.access.policy import AuthPolicy, Combined, combine
 from tests.api.access_helpers import audit_rows, error_code, issue
 from tests.api.conftest import App
-from tests.oidc_support import ISSUER, Issuer, JwksServer, issuer_config, serve
+from tests.oidc_support import ISSUER, Claims, Issuer, JwksServer, issuer_config, serve
 
-ADMINS = {"groups": ["strongroom-admins"]}
-ENCRYPT_ONLY = {"scope": "strongroom/encrypt"}
+ADMINS: Claims = {"groups": ["strongroom-admins"]}
+ENCRYPT_ONLY: Claims = {"scope": "strongroom/encrypt"}
 
 
 @pytest.fixture(scope="module")

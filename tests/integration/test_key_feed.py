@@ -150,7 +150,12 @@ async def test_redis_hint_drops_at_once_without_a_poll(tmp_path: Path, redis_ser
         await b.feed.poll_once()  # trusted from here on: only the hint can drop the user
         received: list[tuple[str, str]] = []
         on_change = b.hints._on_change
-        b.hints._on_change = lambda ref: (received.append(ref), on_change(ref))[1]
+
+        def record(ref: tuple[str, str]) -> None:
+            received.append(ref)
+            on_change(ref)
+
+        b.hints._on_change = record
 
         async def hints_received(n: int) -> None:
             for _ in range(250):  # the message arrives within milliseconds
