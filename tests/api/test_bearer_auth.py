@@ -122,7 +122,9 @@ async def test_revoked_jti(app: App, idp: Issuer) -> None:
     r = await app.get("/api/v1/security-events")
     assert "auth.revoked_credential" in {e["rule"] for e in r.json()["events"]}
     # Another replica sees the revocation after its refresh (here: a fresh load).
-    other = app.services.auth._oidc.revoked  # type: ignore[union-attr]
+    oidc = app.services.auth._oidc
+    assert oidc is not None
+    other = oidc.revoked
     other._loaded_at = None
     assert await other.is_revoked(ISSUER, "revoke-me")
 

@@ -84,7 +84,7 @@ class Env:
         assert err.value.code == "AUTH001" and err.value.text == "invalid or missing credentials"
         (event,) = self.audit.events[before:]
         assert event.action == "auth.bearer" and event.outcome.value == "failure"
-        return str(event.detail["reason"])  # type: ignore[index]
+        return str((event.detail or {})["reason"])
 
 
 @pytest.fixture
@@ -102,6 +102,8 @@ async def env(jwks: JwksServer, cognito_jwks: JwksServer) -> AsyncIterator[Env]:
             tenant_claim="custom:tenant",
         ),
     ]
+    # The fakes implement only what the verifier calls (RevokedTokens is a class, not a
+    # protocol, and AuditSink has more methods).
     verifier = OidcVerifier(issuers, audit, revoked, jwks_min_refresh=60.0, clock=clock)  # type: ignore[arg-type]
     yield Env(verifier, audit, revoked, clock)
     await verifier.close()
