@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import statistics
 import sys
@@ -72,13 +73,9 @@ async def measure(name: str, overrides: dict[str, Any], users: int) -> dict[str,
             await svc.keys.create(ACTOR, f"u{i}", None, None)
             cts[i] = await svc.keys.encrypt(ACTOR, f"u{i}", ["x" * 64], None)
         for i in range(users):
-            user = f"u{i}"
-            out["cold decrypt"].append(
-                await timed(lambda u=user, i=i: svc.keys.decrypt(ACTOR, u, cts[i], None))
-            )
-            out["warm decrypt"].append(
-                await timed(lambda u=user, i=i: svc.keys.decrypt(ACTOR, u, cts[i], None))
-            )
+            decrypt = functools.partial(svc.keys.decrypt, ACTOR, f"u{i}", cts[i], None)
+            out["cold decrypt"].append(await timed(decrypt))
+            out["warm decrypt"].append(await timed(decrypt))
         info = await svc.keys.core.load("default", "u0")
         material = await svc.keys.core.load_material(info.key_id, 1)
         assert material is not None

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypedDict
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -27,6 +27,22 @@ ISSUER = "https://idp.example.test/tenant-a"
 AUDIENCE = "strongroom-api"
 COGNITO_ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool"
 COGNITO_CLIENT = "3n4b5urk1ft4fl3mg5e62d9ado"
+
+# Claims the tests hand to ``Issuer.token(**claims)``. A TypedDict is checked key by
+# key; a plain dict's value type would also have to fit ``kid``, ``alg`` and ``headers``.
+Claims = TypedDict(
+    "Claims",
+    {
+        "aud": str | None,
+        "groups": list[str],
+        "scope": str,
+        "token_use": str,
+        "client_id": str,
+        "cognito:groups": list[str],
+        "custom:tenant": str,
+    },
+    total=False,
+)
 
 
 class JwksServer:

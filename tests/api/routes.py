@@ -9,10 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+
+if TYPE_CHECKING:
+    from tests.api.conftest import App
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Answered without credentials by design.
@@ -36,9 +40,11 @@ def _walk(routes: list[Any]) -> Iterator[Any]:
             yield r
 
 
-def asgi_app(app: Any) -> FastAPI:
+def asgi_app(app: App) -> FastAPI:
     """The FastAPI app behind a tests.api.conftest.App's client."""
-    application = app.client._transport.app
+    transport = app.client._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    application = transport.app
     assert isinstance(application, FastAPI)
     return application
 
@@ -48,7 +54,7 @@ def api_routes(app: FastAPI) -> list[Route]:
     for r in _walk(list(app.routes)):
         if not isinstance(r, APIRoute):
             continue
-        for m in sorted(r.methods - {"HEAD"}):
+        for m in sorted((r.methods or set()) - {"HEAD"}):
             out.append(Route(m, r.path))
     return out
 

@@ -84,6 +84,7 @@ async def test_validation_failure_after_authentication_is_recorded(app: App) -> 
     r = await send(app, "PATCH", "/api/v1/keys/u/policy", {"nope": 1}, app.admin_key, "inv-1")
     assert r.status_code == 400
     [rec] = await rows(app, request_id="inv-1")
+    assert rec.detail is not None
     assert (rec.action, rec.outcome, rec.detail["code"]) == ("api.rejected", "failure", "ENC001")
 
 
@@ -112,7 +113,8 @@ async def test_free_text_is_an_hmac_that_lookup_finds(app: App) -> None:
     made = await issue(app, ["user"], description=words)
     assert all(words not in repr(_columns(r)) for r in await rows(app))
     [rec] = await rows(app, action="access_key.create", target=made["id"])
-    assert rec.detail["hmac"]["description"].startswith("hmac:")
+    hmacs = rec.detail["hmac"] if rec.detail else None
+    assert isinstance(hmacs, dict) and hmacs["description"].startswith("hmac:")
     r = await app.client.get("/api/v1/audit/lookup", params={"value": words}, headers=app.headers)
     assert [x["id"] for x in r.json()["records"]] == [rec.id]
     # An identifier stored in clear is found too.

@@ -96,7 +96,10 @@ async def test_a_miss_and_another_tenants_key_look_the_same(app: App) -> None:
     other = await call(app, tenant_a, "metadata", "shared-name")
     missing = await call(app, tenant_a, "metadata", "never-created")
     assert other.status_code == missing.status_code == 404
-    strip = lambda r: {**r.json(), "requestId": None}  # noqa: E731
+
+    def strip(r: httpx.Response) -> dict[str, object]:
+        return {**r.json(), "requestId": None}
+
     assert strip(other) == strip(missing)
     enc = await call(app, tenant_a, "encrypt", "shared-name")
     assert enc.status_code == 404 and enc.json()["error"]["code"] == "KEY001"

@@ -16,10 +16,10 @@ from strongroom.access.models import Principal
 from strongroom.access.policy import AuthPolicy, Combined, combine
 from tests.api.access_helpers import audit_rows, error_code, issue
 from tests.api.conftest import App
-from tests.oidc_support import ISSUER, Issuer, JwksServer, issuer_config, serve
+from tests.oidc_support import ISSUER, Claims, Issuer, JwksServer, issuer_config, serve
 
-ADMINS = {"groups": ["strongroom-admins"]}
-ENCRYPT_ONLY = {"scope": "strongroom/encrypt"}
+ADMINS: Claims = {"groups": ["strongroom-admins"]}
+ENCRYPT_ONLY: Claims = {"scope": "strongroom/encrypt"}
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,9 @@ async def test_revoked_jti(app: App, idp: Issuer) -> None:
     r = await app.get("/api/v1/security-events")
     assert "auth.revoked_credential" in {e["rule"] for e in r.json()["events"]}
     # Another replica sees the revocation after its refresh (here: a fresh load).
-    other = app.services.auth._oidc.revoked  # type: ignore[union-attr]
+    oidc = app.services.auth._oidc
+    assert oidc is not None
+    other = oidc.revoked
     other._loaded_at = None
     assert await other.is_revoked(ISSUER, "revoke-me")
 

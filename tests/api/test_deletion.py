@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import select
 
 from strongroom.store.models import KeyMaterial, KeyTombstone
 from tests.api.conftest import App
 
 
-def code(r: object) -> tuple[int, str]:
-    return r.status_code, r.json()["error"]["code"]  # type: ignore[attr-defined]
+def code(r: httpx.Response) -> tuple[int, str]:
+    return r.status_code, r.json()["error"]["code"]
 
 
 async def test_schedule_cancel_destroy(app: App) -> None:
@@ -57,9 +58,9 @@ async def test_schedule_cancel_destroy(app: App) -> None:
         tomb = (await s.execute(select(KeyTombstone))).scalars().one()
         assert (tomb.user_id, tomb.versions) == ("del", [1])
     if app.db_path is not None:  # the wrapped bytes are gone from the SQLite files
-        for path in app.db_path.parent.glob("strongroom.db*"):
-            content = path.read_bytes()
-            assert not any(b in content for b in blobs), path
+        for db_file in app.db_path.parent.glob("strongroom.db*"):
+            content = db_file.read_bytes()
+            assert not any(b in content for b in blobs), db_file
 
     # Encrypting again needs a new key, which continues the version numbers.
     meta = await app.create_key("del")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.types import Message
 
 from strongroom.crypto import codec
 from tests.api.conftest import App
+from tests.api.routes import asgi_app
 from tests.api.state import key_state
 
 
-def code(r: object) -> tuple[int, str]:
-    return r.status_code, r.json()["error"]["code"]  # type: ignore[attr-defined]
+def code(r: httpx.Response) -> tuple[int, str]:
+    return r.status_code, r.json()["error"]["code"]
 
 
 async def test_foreign_tampered_and_wrong_context_give_one_error(app: App) -> None:
@@ -226,17 +229,17 @@ async def test_unexpected_exception_is_500_sys001_without_its_message(
 async def test_client_leaving_mid_body_is_not_an_error(
     app: App, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    application = app.client._transport.app  # type: ignore[attr-defined]
-    sent: list[dict[str, object]] = []
-    chunks = [
+    application = asgi_app(app)
+    sent: list[Message] = []
+    chunks: list[Message] = [
         {"type": "http.request", "body": b'{"userId": "x", ', "more_body": True},
         {"type": "http.disconnect"},
     ]
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         return chunks.pop(0) if chunks else {"type": "http.disconnect"}
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {

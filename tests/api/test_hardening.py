@@ -12,6 +12,7 @@ import pytest
 
 from strongroom.api.app import create_app
 from tests.api.conftest import App, make_settings
+from tests.api.routes import asgi_app
 
 
 def assert_hardened(r: httpx.Response, *, csp: bool = True) -> None:
@@ -39,7 +40,7 @@ async def test_every_response_carries_the_security_headers(app: App) -> None:
 
 
 async def test_hsts_only_over_tls(app: App) -> None:
-    transport = httpx.ASGITransport(app=app.client._transport.app)  # type: ignore[attr-defined]
+    transport = httpx.ASGITransport(app=asgi_app(app))
     async with httpx.AsyncClient(transport=transport, base_url="https://strongroom") as tls:
         r = await tls.get("/healthz")
     assert r.headers["strict-transport-security"].startswith("max-age=")

@@ -29,7 +29,7 @@ async def test_redis_down_is_reported_but_still_ready(app: App, settings_overrid
 
 async def test_database_down_makes_the_replica_unready(app: App) -> None:
     await app.services.db.dispose()
-    app.services.db.engine.sync_engine.pool._creator = _refuse  # type: ignore[attr-defined]
+    app.services.db.engine.sync_engine.pool._creator = _refuse
     r = await app.client.get("/readyz")
     assert r.status_code == 503 and r.json()["checks"]["database"] is False
 

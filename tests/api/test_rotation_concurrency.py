@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from strongroom.kms.interfaces import Wrapped
+import pytest
+
+from strongroom.kms.interfaces import Kms, Wrapped
 from tests.api.conftest import App
 
 
 class SlowWrap:
     """Delays wrap so both rotations read version n before either commits."""
 
-    def __init__(self, inner: object, delay: float) -> None:
+    def __init__(self, inner: Kms, delay: float) -> None:
         self._inner = inner
         self._delay = delay
 
@@ -21,14 +23,14 @@ class SlowWrap:
 
     async def wrap(self, plaintext: bytes, context: Mapping[str, str]) -> Wrapped:
         await asyncio.sleep(self._delay)
-        return await self._inner.wrap(plaintext, context)  # type: ignore[attr-defined,no-any-return]
+        return await self._inner.wrap(plaintext, context)
 
 
-async def test_concurrent_rotations_one_wins(app: App) -> None:
+async def test_concurrent_rotations_one_wins(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     await app.create_key("race")
     enc = await app.encrypt("race", ["v"])
     core = app.services.keys.core
-    core.kms = SlowWrap(core.kms, 0.2)  # type: ignore[assignment]
+    monkeypatch.setattr(core, "kms", SlowWrap(core.kms, 0.2))  # duck-typed, not a Kms
     body = {"userId": "race", "data": enc}
     r1, r2 = await asyncio.gather(
         app.post("/api/v1/rotate", body), app.post("/api/v1/rotate", body)
@@ -45,10 +47,12 @@ async def test_concurrent_rotations_one_wins(app: App) -> None:
     assert await app.decrypt("race", winner.json()["rotatedData"]) == ["v"]
 
 
-async def test_many_concurrent_rotations_leave_a_consistent_key(app: App) -> None:
+async def test_many_concurrent_rotations_leave_a_consistent_key(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await app.create_key("storm")
     core = app.services.keys.core
-    core.kms = SlowWrap(core.kms, 0.05)  # type: ignore[assignment]
+    monkeypatch.setattr(core, "kms", SlowWrap(core.kms, 0.05))  # duck-typed, not a Kms
     rs = await asyncio.gather(
         *(app.post("/api/v1/rotate", {"userId": "storm", "data": []}) for _ in range(6))
     )

@@ -20,6 +20,7 @@ from strongroom.keys.models import RotationReason
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
 from tests.integration.test_cli import Server, run_cli, servers, srk_lines, start  # noqa: F401
+from tests.services import PostgresServer
 
 ACTOR = Actor("test", "default", "rid", None)
 
@@ -103,9 +104,9 @@ async def test_deletion_through_one_replica_disables_the_other(
 def test_two_processes_on_postgresql_see_a_rotation_within_two_seconds(
     tmp_path: Path,
     servers: list[Server],  # noqa: F811
-    postgres_server: object,
+    postgres_server: PostgresServer,
 ) -> None:
-    url = postgres_server.create_database()  # type: ignore[attr-defined]
+    url = postgres_server.create_database()
     first = start(servers, tmp_path, "first", STRONGROOM_DATABASE_URL=url)
     admin = srk_lines(first.stdout())[0].strip()
     second = start(servers, tmp_path, "second", STRONGROOM_DATABASE_URL=url)
@@ -150,7 +151,12 @@ async def test_redis_hint_drops_at_once_without_a_poll(tmp_path: Path, redis_ser
         await b.feed.poll_once()  # trusted from here on: only the hint can drop the user
         received: list[tuple[str, str]] = []
         on_change = b.hints._on_change
-        b.hints._on_change = lambda ref: (received.append(ref), on_change(ref))[1]
+
+        def record(ref: tuple[str, str]) -> None:
+            received.append(ref)
+            on_change(ref)
+
+        b.hints._on_change = record
 
         async def hints_received(n: int) -> None:
             for _ in range(250):  # the message arrives within milliseconds
@@ -183,7 +189,9 @@ async def test_redis_down_is_slower_not_failing(tmp_path: Path) -> None:
     )
     a = build_services(settings)
     await a.start(migrate=True)
-    listener = asyncio.create_task(a.hints.run())  # type: ignore[union-attr]
+    hints = a.hints
+    assert hints is not None
+    listener = asyncio.create_task(hints.run())
     try:
         await a.keys.create(ACTOR, "n", None, None)
         await a.rotation.rotate(ACTOR, "n", [], RotationReason.ON_DEMAND, None)  # publishes

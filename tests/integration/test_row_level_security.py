@@ -17,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.api.app import create_app
 from strongroom.context import Actor
@@ -120,7 +121,7 @@ async def test_work_that_never_chose_a_scope_sees_nothing(
             assert len((await s.execute(select(UserKey.user_id))).scalars().all()) == 2
 
 
-async def forgetful_get_key(s: Any, tenant: str, user_id: str) -> UserKey | None:
+async def forgetful_get_key(s: AsyncSession, tenant: str, user_id: str) -> UserKey | None:
     """A bug: the tenant filter is gone."""
     q = select(UserKey).where(UserKey.user_id == user_id)
     return (await s.execute(q)).scalar_one_or_none()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -41,7 +42,7 @@ def test_missing_service_skips_when_not_required(monkeypatch: pytest.MonkeyPatch
 
 def test_missing_binary_is_a_start_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(services.sys, "executable", str(tmp_path / "python3"))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python3"))
     with pytest.raises(services.ServiceStartError, match="redis-server"):
         services.start_redis()
     with pytest.raises(services.ServiceStartError, match="bao"):
@@ -98,6 +99,7 @@ async def test_postgres_created_database_answers(postgres_server: PostgresServer
 async def test_postgres_databases_are_isolated(postgres_server: PostgresServer) -> None:
     first = make_url(postgres_server.create_database(f"iso_{uuid.uuid4().hex[:8]}")).database
     second = make_url(postgres_server.create_database()).database
+    assert first is not None and second is not None
     assert first != second
     conn = await asyncpg.connect(postgres_server.dsn(first))
     try:

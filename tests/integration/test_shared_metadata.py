@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis.asyncio import Redis
 
 from strongroom.config import Settings
 from strongroom.context import Actor
 from strongroom.keys.models import RotationReason
-from strongroom.keys.shared_cache import decode_info, encode_info, redis_key
+from strongroom.keys.shared_cache import (
+    RedisMetadataCache,
+    decode_info,
+    encode_info,
+    redis_key,
+)
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
 
@@ -44,17 +50,19 @@ async def replicas(tmp_path: Path, redis_server: Any) -> AsyncIterator[tuple[Ser
         await b.close()
 
 
+def cache_of(svc: Services) -> RedisMetadataCache:
+    shared = svc.keys.core.shared
+    assert isinstance(shared, RedisMetadataCache)
+    return shared
+
+
 async def settle(svc: Services) -> None:
     """Let the replica's fire-and-forget deletes (after create/rotate) finish."""
-    shared = svc.keys.core.shared
-    assert shared is not None
-    await asyncio.gather(*shared._pending)
+    await asyncio.gather(*cache_of(svc)._pending)
 
 
-def redis_of(svc: Services) -> Any:
-    shared = svc.keys.core.shared
-    assert shared is not None
-    return shared._redis
+def redis_of(svc: Services) -> Redis:
+    return cache_of(svc)._redis
 
 
 async def test_cold_replica_reads_metadata_from_redis(replicas: tuple[Services, Services]) -> None:

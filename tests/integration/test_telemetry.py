@@ -122,7 +122,7 @@ async def test_sentry_gets_type_not_values(tmp_path: Path, receiver: Receiver) -
         plaintext = PLAIN  # a local variable Sentry must not capture
         raise RuntimeError(f"boom {LEAKED_KEY} {len(plaintext)}")
 
-    services.keys.metadata = broken  # type: ignore[method-assign]
+    services.keys.metadata = broken
     app = create_app(services.settings, services)
     try:
         async with httpx.AsyncClient(

@@ -18,8 +18,7 @@ from strongroom.api.schemas import ErrorOut
 from strongroom.config import Settings
 from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
-from strongroom.services.container import Services, build_services
-from strongroom.store.tenancy import enter_system_scope
+from strongroom.services.container import Services, build_services, enter_system_scope
 
 ERROR_RESPONSES = {
     code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 410, 413, 500, 503)

@@ -27,7 +27,10 @@ from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
-from strongroom.store.tenancy import ALL, set_tenant
+from strongroom.store.tenancy import ALL, enter_system_scope, set_tenant
+
+# enter_system_scope: for the app lifespan (api/app.py), which holds no store import.
+__all__ = ["Services", "build_limits", "build_services", "enter_system_scope", "scope_to_tenant"]
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from strongroom.audit.events import SecurityMonitor, Thresholds
+from strongroom.audit.events import SecurityEvent, SecurityMonitor, Thresholds
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
 
@@ -27,8 +27,8 @@ def decrypt(principal: str, user: str, addr: str = "10.0.0.1") -> AuditEvent:
     )
 
 
-def rules(events: list[list[object]]) -> list[str]:
-    return [e.rule for batch in events for e in batch]  # type: ignore[attr-defined]
+def rules(events: list[list[SecurityEvent]]) -> list[str]:
+    return [e.rule for batch in events for e in batch]
 
 
 def test_burst_of_bad_keys_from_one_address_fires_once_per_minute() -> None:

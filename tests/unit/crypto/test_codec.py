@@ -369,7 +369,9 @@ def test_binding_encoding_matches_spec(f: tuple[int, str, str, int, str]) -> Non
 
 @settings(max_examples=500)
 @given(_fields, _fields)
-def test_binding_encoding_is_injective(a: tuple[int, str, str, int, str], b: tuple) -> None:
+def test_binding_encoding_is_injective(
+    a: tuple[int, str, str, int, str], b: tuple[int, str, str, int, str]
+) -> None:
     assume(a != b)
     assert Binding(*a).encode() != Binding(*b).encode()
 
@@ -392,7 +394,9 @@ def test_binding_encoding_injective_under_field_shifts(x: str, y: str, z: str) -
         (("t", "u", "c"), ("t", "u", "c\x00")),
     ],
 )
-def test_binding_encoding_classic_collisions(a: tuple, b: tuple) -> None:
+def test_binding_encoding_classic_collisions(
+    a: tuple[str, str, str], b: tuple[str, str, str]
+) -> None:
     ta, ua, ca = a
     tb, ub, cb = b
     assert Binding(1, ta, ua, 1, ca).encode() != Binding(1, tb, ub, 1, cb).encode()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -56,13 +57,18 @@ class Scripted:
         return None
 
 
-def resilient(inner: Scripted, **kw: float) -> ResilientKms:
-    opts = dict(attempts=3, backoff_initial=0.001, backoff_max=0.002, threshold=3)
-    opts.update(kw)
-    return ResilientKms(inner, **opts)  # type: ignore[arg-type]
+class Options(TypedDict, total=False):
+    timeout: float
+    attempts: int
+    reset_seconds: float
 
 
-async def test_transient_failures_are_retried_then_succeed() -> None:
+def resilient(inner: Scripted, **kw: Unpack[Options]) -> ResilientKms:
+    opts = Options(attempts=3) | kw
+    return ResilientKms(inner, backoff_initial=0.001, backoff_max=0.002, threshold=3, **opts)
+
+
+async def test_transient_failures_are_retried_then_succeed(monkeypatch: pytest.MonkeyPatch) -> None:
     inner = Scripted()
     kms = resilient(inner)
     inner.down = True
@@ -74,7 +80,7 @@ async def test_transient_failures_are_retried_then_succeed() -> None:
             inner.down = False
         await step()
 
-    inner._step = recover_on_third_call  # type: ignore[method-assign]
+    monkeypatch.setattr(inner, "_step", recover_on_third_call)
     wrapped = await kms.wrap(b"abc", CTX)
     assert await kms.unwrap(wrapped, CTX) == b"abc"
     assert inner.calls >= 3
