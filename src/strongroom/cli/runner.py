@@ -34,7 +34,7 @@ T = TypeVar("T")
 # The CLI acts with the operator's authority: whoever runs it holds the database.
 OPERATOR: Principal = SYSTEM
 EXPECTED = (StrongroomError, MasterKeyFileError, RecoveryError, OSError)
-ENV_PREFIX = "STRONGROOM_"
+ENV_PREFIX = Settings.model_config.get("env_prefix") or ""
 _FIELD = re.compile(r'field "(\w+)"')
 
 
@@ -110,7 +110,8 @@ def run(
     name_type: bool = False,
 ) -> T:
     """``work`` against services opened as ``opening`` says; closed whatever happens."""
-    settings = settings or load_settings()
+    if settings is None:
+        settings = load_settings()
     with one_line_errors(name_type=name_type):
         if (
             opening is Opening.FULL
