@@ -3,13 +3,11 @@ export ranges as JSON Lines and check them offline, archive old ranges."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -19,37 +17,10 @@ from strongroom.audit.checkpoints import public_from_pem
 from strongroom.audit.export import Written, select_range, write
 from strongroom.audit.offline import verify_lines
 from strongroom.audit.verify import VerifyReport
-from strongroom.config import Settings
-from strongroom.errors import StrongroomError
-from strongroom.kms.interfaces import KmsError
-from strongroom.kms.local import MasterKeyFileError
-from strongroom.logging import configure_logging
-from strongroom.services.container import Services, build_services
+from strongroom.cli.runner import Opening, one_line_errors, run
+from strongroom.services.container import Services
 
-T = TypeVar("T")
 audit = typer.Typer(help="Tamper-evident audit trail.", no_args_is_help=True)
-
-
-def _run(fn: Callable[[Services], Awaitable[T]], *, writes: bool = False) -> T:
-    """Read-only use of the services: no segment is opened, nothing is migrated
-    (``writes``: this process opens its own segment to record what it does)."""
-
-    async def main() -> T:
-        settings = Settings()
-        configure_logging(settings.log_level)
-        svc = build_services(settings)
-        try:
-            if writes:
-                await svc.audit.start()
-            return await fn(svc)
-        finally:
-            await svc.close()
-
-    try:
-        return asyncio.run(main())
-    except (StrongroomError, KmsError, MasterKeyFileError, OSError) as exc:
-        typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _when(value: str | None) -> datetime | None:
@@ -57,6 +28,10 @@ def _when(value: str | None) -> datetime | None:
         return None
     ts = datetime.fromisoformat(value)
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+def _pinned(path: Path | None) -> Ed25519PublicKey | None:
+    return public_from_pem(path.read_bytes()) if path else None
 
 
 def render(report: VerifyReport) -> list[str]:
@@ -89,8 +64,13 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
 ) -> None:
     """Check the whole trail (or a time range); exit 1 naming the first bad record."""
-    pinned = public_from_pem(public_key.read_bytes()) if public_key else None
-    report = _run(lambda svc: svc.audit_queries.verify(_when(start), _when(end), public=pinned))
+    with one_line_errors(name_type=True):
+        pinned = _pinned(public_key)
+    report = run(
+        lambda svc: svc.audit_queries.verify(_when(start), _when(end), public=pinned),
+        opening=Opening.READ,
+        name_type=True,
+    )
     if as_json:
         out = {**dataclasses.asdict(report), "first_bad": report.first_bad}
         typer.echo(json.dumps(out, default=lambda o: dataclasses.asdict(o), indent=2))
@@ -103,13 +83,9 @@ def verify(
 @audit.command("public-key")
 def public_key() -> None:
     """Print the checkpoint signing public key (PEM) so anyone can check checkpoints."""
-    kid, pem = _run(lambda svc: svc.audit_queries.public_key())
+    kid, pem = run(lambda svc: svc.audit_queries.public_key(), opening=Opening.READ, name_type=True)
     typer.echo(f"key id {kid}", err=True)
     typer.echo(pem, nl=False)
-
-
-def _pinned(path: Path | None) -> Ed25519PublicKey | None:
-    return public_from_pem(path.read_bytes()) if path else None
 
 
 @audit.command("export")
@@ -128,7 +104,7 @@ def export_cmd(
             svc.db, output, sel, kind="export", key_id=kid, start=_when(start), end=_when(end)
         )
 
-    w = _run(go)
+    w = run(go, opening=Opening.READ, name_type=True)
     typer.echo(f"wrote {w.records} records and {w.checkpoints} checkpoints to {w.path}")
 
 
@@ -141,9 +117,8 @@ def verify_export(
 ) -> None:
     """Check an export offline: no database, no KMS. Hash links and checkpoint
     signatures only (MACs need the KMS: use `audit verify` on the database)."""
-    pinned = public_from_pem(public_key.read_bytes())
-    with file.open(encoding="ascii") as f:
-        r = verify_lines(f, pinned)
+    with one_line_errors(name_type=True), file.open(encoding="ascii") as f:
+        r = verify_lines(f, public_from_pem(public_key.read_bytes()))
     typer.echo(
         f"checked {r.records} records in {r.segments} segments and {r.checkpoints} "
         f"checkpoints: {r.covered} bound to a signature, {r.uncovered} after the last "
@@ -179,7 +154,7 @@ def archive_cmd(
         q = svc.audit_queries
         return await archive(svc.db, svc.audit, q, public, kid, when, output)
 
-    a = _run(go, writes=True)
+    a = run(go, opening=Opening.SEGMENT, name_type=True)
     if a.path is None:
         typer.echo("nothing to archive (no checkpoint before that time)")
         return

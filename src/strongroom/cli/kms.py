@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from strongroom.config import Settings
-from strongroom.kms.local import MasterKeyFileError
-from strongroom.kms.recovery import RecoveryError, export_shares, import_shares
+from strongroom.cli.runner import load_settings, note, one_line_errors, operator, run
+from strongroom.kms.recovery import export_shares, import_shares
 from strongroom.services.container import Services
 from strongroom.services.kms_rewrap import KmsRewrap, RewrapReport
 
@@ -33,20 +32,16 @@ def export_recovery(
     passphrase_file: Annotated[Path | None, typer.Option(help="Optional passphrase")] = None,
 ) -> None:
     """Print N recovery shares of the local master key, one per line (stdout only)."""
-    settings = Settings()
-    try:
+    settings = load_settings()
+    with one_line_errors():
         lines, kcv = export_shares(
             settings.master_key_file, threshold, shares, _passphrase(passphrase_file)
         )
-    except (RecoveryError, MasterKeyFileError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     for line in lines:
         typer.echo(line)
-    typer.echo(
+    note(
         f"{shares} shares, any {threshold} rebuild the key; key check value {kcv}. "
-        "Give each share to a different custodian; store none of them beside the key.",
-        err=True,
+        "Give each share to a different custodian; store none of them beside the key."
     )
 
 
@@ -56,23 +51,21 @@ def import_recovery(
     passphrase_file: Annotated[Path | None, typer.Option(help="Passphrase used at export")] = None,
 ) -> None:
     """Rebuild the master key from shares read on stdin, one per line."""
-    try:
+    # Reads no settings: --output names the file, and a restore must not depend on the
+    # configuration of the machine it runs on.
+    with one_line_errors():
         kcv = import_shares(sys.stdin.read().splitlines(), output, _passphrase(passphrase_file))
-    except (RecoveryError, MasterKeyFileError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"wrote {output} (mode 0600); key check value {kcv}", err=True)
+    note(f"wrote {output} (mode 0600); key check value {kcv}")
 
 
 @kms.command("status")
 def status() -> None:
     """Print how many wrapped keys each root key reference holds (JSON)."""
-    from strongroom.cli import _settings, _with_services  # cli imports this module
 
-    async def run(svc: Services) -> tuple[str, dict[str, int]]:
+    async def status_of(svc: Services) -> tuple[str, dict[str, int]]:
         return svc.kms.key_ref, await KmsRewrap(svc.db, svc.kms, svc.audit).status()
 
-    target, counts = _with_services(_settings(), run)
+    target, counts = run(status_of)
     typer.echo(json.dumps({"target": target, "byKeyRef": counts}, indent=2))
 
 
@@ -86,12 +79,11 @@ def rewrap(
     STRONGROOM_KMS_PREVIOUS (e.g. '["local"]'); rerun after an interruption.
     Client ciphertexts are not touched and stay decryptable throughout.
     """
-    from strongroom.cli import _cli_actor, _settings, _with_services
 
-    async def run(svc: Services) -> RewrapReport:
-        return await KmsRewrap(svc.db, svc.kms, svc.audit, batch_size).run(_cli_actor())
+    async def rewrap_all(svc: Services) -> RewrapReport:
+        return await KmsRewrap(svc.db, svc.kms, svc.audit, batch_size).run(operator())
 
-    report = _with_services(_settings(), run)
+    report = run(rewrap_all)
     typer.echo(
         json.dumps(
             {
@@ -105,5 +97,5 @@ def rewrap(
         )
     )
     if not report.complete:
-        typer.echo("error: some wrapped keys were not moved; see 'refused'", err=True)
+        note("error: some wrapped keys were not moved; see 'refused'")
         raise typer.Exit(1)

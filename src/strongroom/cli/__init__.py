@@ -1,0 +1,27 @@
+"""The ``strongroom`` command line: one module per command group, all run through
+``cli/runner.py`` (settings, logging, services, one-line errors)."""
+
+from __future__ import annotations
+
+import typer
+
+from strongroom.cli.access_keys import access_keys
+from strongroom.cli.audit import audit
+from strongroom.cli.keys import keys
+from strongroom.cli.kms import kms
+from strongroom.cli.server import migrate, serve
+
+app = typer.Typer(help="Strongroom: per-user encryption and key management.", no_args_is_help=True)
+app.add_typer(access_keys, name="access-keys")
+app.add_typer(keys, name="keys")
+app.add_typer(kms, name="kms")
+app.add_typer(audit, name="audit")
+app.command()(migrate)
+app.command()(serve)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]

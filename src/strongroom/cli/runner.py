@@ -1,0 +1,136 @@
+"""How every command runs: settings built at the edge, logging configured, the services
+opened as far as the command needs, its coroutine run, the services closed, and every
+expected failure turned into one line on stderr with exit code 2.
+
+Command modules import this one and nothing else of the CLI, so cli/ has no cycles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
+
+from strongroom.access.lifecycle import SYSTEM
+from strongroom.access.models import Principal
+from strongroom.config import DEFAULT_TENANT, Settings
+from strongroom.context import Actor
+from strongroom.errors import StrongroomError
+from strongroom.kms.local import MasterKeyFileError, create_master_key_file
+from strongroom.kms.recovery import RecoveryError
+from strongroom.logging import configure_logging
+from strongroom.services.container import Services, build_services
+
+T = TypeVar("T")
+
+# The CLI acts with the operator's authority: whoever runs it holds the database.
+OPERATOR: Principal = SYSTEM
+EXPECTED = (StrongroomError, MasterKeyFileError, RecoveryError, OSError)
+ENV_PREFIX = Settings.model_config.get("env_prefix") or ""
+_FIELD = re.compile(r'field "(\w+)"')
+
+
+def operator(tenant: str = DEFAULT_TENANT) -> Actor:
+    """The actor the audit trail records for a command (a fresh request id each)."""
+    return Actor(OPERATOR.id, tenant, f"cli-{uuid.uuid4().hex[:16]}", None)
+
+
+class Opening(Enum):
+    """How far a command starts the services."""
+
+    # Create a missing local master key file, migrate the schema, open this process's
+    # audit segment and load the pepper: what `serve` does before it listens.
+    FULL = "full"
+    # Open an audit segment (the command records what it does), never migrate.
+    SEGMENT = "segment"
+    # Start nothing: read only, and leave no segment behind.
+    READ = "read"
+
+
+def note(message: str) -> None:
+    """A line for the operator: stderr, because stdout carries only the result."""
+    typer.echo(message, err=True)
+
+
+def fail(message: str) -> NoReturn:
+    note(message)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def one_line_errors(*, name_type: bool = False) -> Iterator[None]:
+    """Expected failures become ``error: ...`` (``name_type``: ``error: Type: ...``, the
+    audit commands' format) and exit 2; anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except EXPECTED as exc:
+        fail(f"error: {type(exc).__name__}: {exc}" if name_type else f"error: {exc}")
+
+
+def describe_settings_error(exc: ValidationError | SettingsError) -> str:
+    """One line naming the environment variables at fault. Never their values: a
+    database URL or webhook secret may be among them."""
+    if isinstance(exc, SettingsError):  # raised before validation, e.g. bad JSON in a list
+        m = _FIELD.search(str(exc))
+        name = ENV_PREFIX + m.group(1).upper() if m else "settings"
+        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+        return f"{name}: cannot be parsed{cause}"
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = err["loc"]
+        where = ENV_PREFIX + str(loc[0]).upper() if loc else "settings"
+        where += "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, with logging configured from them."""
+    try:
+        settings = Settings()
+    except (ValidationError, SettingsError) as exc:
+        fail(f"error: invalid settings: {describe_settings_error(exc)}")
+    configure_logging(settings.log_level)
+    return settings
+
+
+def run(
+    work: Callable[[Services], Awaitable[T]],
+    *,
+    opening: Opening = Opening.FULL,
+    settings: Settings | None = None,
+    name_type: bool = False,
+) -> T:
+    """``work`` against services opened as ``opening`` says; closed whatever happens."""
+    if settings is None:
+        settings = load_settings()
+    with one_line_errors(name_type=name_type):
+        if (
+            opening is Opening.FULL
+            and settings.kms == "local"
+            and create_master_key_file(settings.master_key_file)
+        ):
+            note(f"created master key file {settings.master_key_file} (mode 0600); back it up")
+        return asyncio.run(_open(settings, work, opening))
+
+
+async def _open(
+    settings: Settings, work: Callable[[Services], Awaitable[T]], opening: Opening
+) -> T:
+    svc = build_services(settings)
+    try:
+        if opening is Opening.FULL:
+            await svc.start(migrate=True)
+        elif opening is Opening.SEGMENT:
+            await svc.audit.start()
+        return await work(svc)
+    finally:
+        await svc.close()

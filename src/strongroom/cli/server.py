@@ -1,0 +1,79 @@
+"""``strongroom migrate`` and ``strongroom serve``."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import resource
+import shutil
+import sys
+import tempfile
+from typing import Annotated
+
+import typer
+
+from strongroom.cli.runner import load_settings, note, one_line_errors, operator, run
+from strongroom.config import DEFAULT_TENANT
+from strongroom.services.container import Services
+
+
+async def _nothing(_: Services) -> None:
+    return None
+
+
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    run(_nothing)  # opening the services migrates
+    note("database is up to date")
+
+
+async def _bootstrap(svc: Services) -> str | None:
+    if await svc.access.count():
+        return None
+    _, key = await svc.access.create(
+        DEFAULT_TENANT, ["admin"], "bootstrap admin", actor=operator(DEFAULT_TENANT)
+    )
+    return key
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes")] = None,
+) -> None:
+    """Run the API (migrates, and on first start prints a bootstrap admin key once)."""
+    import uvicorn
+
+    # Through the environment, so the workers' own settings see the same values.
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"STRONGROOM_{name}"] = str(value)
+    settings = load_settings()
+    # Unwrapped keys live in this process's memory: never write them to a core file.
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    key = run(_bootstrap, settings=settings)
+    if key is not None:
+        typer.echo("Bootstrap admin access key (shown once, store it now):")
+        typer.echo(key)
+        sys.stdout.flush()
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics there, so a scrape of any worker sums them all.
+        metrics_dir = tempfile.mkdtemp(prefix="strongroom-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+    from strongroom.api.tls_server import tls_enabled, uvicorn_options
+
+    with one_line_errors():  # empty unless TLS or client certificates are configured
+        tls = uvicorn_options(settings)
+    scheme = "https" if tls_enabled(settings) else "http"
+    note(f"listening on {scheme}://{settings.host}:{settings.port} (OpenAPI UI at /docs)")
+    uvicorn.run(
+        "strongroom.api.app:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="warning",
+        access_log=False,
+        **tls,
+    )
