@@ -11,7 +11,12 @@ from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
 from strongroom.cli.server import migrate, serve
 
-app = typer.Typer(help="Strongroom: per-user encryption and key management.", no_args_is_help=True)
+# A bug's traceback never shows local variables: they may hold keys or plaintext.
+app = typer.Typer(
+    help="Strongroom: per-user encryption and key management.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.add_typer(access_keys, name="access-keys")
 app.add_typer(keys, name="keys")
 app.add_typer(kms, name="kms")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -19,6 +18,7 @@ import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
+from strongroom.access.guard import operator as operator_context
 from strongroom.access.lifecycle import SYSTEM
 from strongroom.access.models import Principal
 from strongroom.config import DEFAULT_TENANT, Settings
@@ -39,8 +39,9 @@ _FIELD = re.compile(r'field "(\w+)"')
 
 
 def operator(tenant: str = DEFAULT_TENANT) -> Actor:
-    """The actor the audit trail records for a command (a fresh request id each)."""
-    return Actor(OPERATOR.id, tenant, f"cli-{uuid.uuid4().hex[:16]}", None)
+    """The actor the audit trail records for a command (a fresh request id each): the
+    guard's operator context (access/guard.py), in system scope."""
+    return operator_context(tenant).actor
 
 
 class Opening(Enum):
@@ -125,6 +126,7 @@ def run(
 async def _open(
     settings: Settings, work: Callable[[Services], Awaitable[T]], opening: Opening
 ) -> T:
+    operator_context()  # a command is system work: every tenant, chosen explicitly
     svc = build_services(settings)
     try:
         if opening is Opening.FULL:
