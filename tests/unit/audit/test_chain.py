@@ -10,7 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.audit.chain import CLOSE, OPEN, ZERO, SegmentChain, evolve, system_row
 from strongroom.audit.checkpoints import CheckpointSigner, Head, checkpoint_body, checkpoint_link
-from strongroom.audit.verify import Attested, check_checkpoints, check_tail, walk_segment
+from strongroom.audit.online import check_tail
+from strongroom.audit.verify import Attested, Run, check_checkpoints, walk_segment
 
 SEG = "ab" * 16
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -43,13 +44,16 @@ def trail(n: int = 10, close: bool = True) -> tuple[bytes, list[dict[str, Any]]]
     return k0, rows
 
 
+RUN = Run(SEG, 0, ZERO)
+
+
 def walk(k0: bytes, rows: list[dict[str, Any]]) -> Any:
-    return walk_segment(SEG, sorted(rows, key=lambda r: r["seq"]), k0, 0, ZERO)[0]
+    return walk_segment(Run(SEG, 0, ZERO, k0), sorted(rows, key=lambda r: r["seq"]))[0]
 
 
 def test_intact_trail_walks_clean() -> None:
     k0, rows = trail()
-    found, links = walk_segment(SEG, rows, k0, 0, ZERO)
+    found, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
     assert found is None and len(links) == len(rows)
 
 
@@ -126,23 +130,23 @@ def test_void_replaces_a_rolled_back_record() -> None:
 
 def test_tail_cut_below_the_attested_head_is_deleted() -> None:
     k0, rows = trail()
-    _, links = walk_segment(SEG, rows, k0, 0, ZERO)
+    _, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
     att = Attested(Head(SEG, 9, links[9], "open"), 3)
-    found, cut = check_tail(SEG, rows[:7], links, att, 60, T0 + timedelta(days=1))
+    found, cut = check_tail(RUN, rows[:7], links, [att], 60, T0 + timedelta(days=1))
     assert found is not None and (found.kind, found.seq, found.checkpoint) == ("deleted", 7, 3)
     assert cut is None
 
 
 def test_unclosed_silent_segment_may_be_truncated() -> None:
     k0, rows = trail(close=False)
-    _, links = walk_segment(SEG, rows, k0, 0, ZERO)
+    _, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
     att = Attested(Head(SEG, 5, links[5], "open"), 1)
     later = rows[-1]["ts"] + timedelta(minutes=10)
-    assert check_tail(SEG, rows, links, att, 60, rows[-1]["ts"]) == (None, None)  # live
-    found, cut = check_tail(SEG, rows, links, att, 60, later)
+    assert check_tail(RUN, rows, links, [att], 60, rows[-1]["ts"]) == (None, None)  # live
+    found, cut = check_tail(RUN, rows, links, [att], 60, later)
     assert found is None and cut is not None and cut.seq == rows[-1]["seq"]
     gone = Attested(Head(SEG, 9, links[9], "abandoned"), 2)
-    assert check_tail(SEG, rows, links, gone, 60, later) == (None, None)  # crash, attested
+    assert check_tail(RUN, rows, links, [gone], 60, later) == (None, None)  # crash, attested
 
 
 class Cp:
