@@ -225,14 +225,13 @@ def check_heads(
     end = run.hi if run.hi is not None else (rows[-1]["seq"] if rows else run.lo - 1)
     for a in heads:
         if a.head.seq > end:
-            newest = heads[-1]
-            msg = (
-                f"records {end + 1}..{newest.head.seq} attested by checkpoint "
-                f"{newest.checkpoint} are missing"
-            )
-            # A file that declares a short range is at fault, not its last record.
+            # A file's declared range is at fault: named by the first signed head past
+            # it. Records that stop short: the newest head tells how many were lost.
+            named = a if run.hi is not None else heads[-1]
             rid = rows[-1]["id"] if rows and run.hi is None else None
-            return Finding("deleted", msg, run.seg, end + 1, rid, newest.checkpoint)
+            n = named.checkpoint
+            msg = f"records {end + 1}..{named.head.seq} attested by checkpoint {n} are missing"
+            return Finding("deleted", msg, run.seg, end + 1, rid, n)
         if a.head.seq in links and links[a.head.seq] != a.head.hash:  # else before the walk
             rid = next((r["id"] for r in rows if r["seq"] == a.head.seq), None)
             msg = f"differs from the record checkpoint {a.checkpoint} attested"
