@@ -36,7 +36,6 @@ class _Trail:
     kms: Kms
     attested: v.Heads
     now: datetime
-    whole_segments: bool  # walked to their end: tails are judged
 
 
 async def verify(
@@ -66,7 +65,7 @@ async def verify(
             msg = "record without chain fields written after the chain began"
             report.findings.append(Finding("inserted", msg, record_id=rid))
         whole = start is None and end is None
-        trail = _Trail(kms, attested, now or datetime.now(UTC), end is None)
+        trail = _Trail(kms, attested, now or datetime.now(UTC))
         names = set(ranges) | (set(segments) | set(attested) if whole else set())
         for seg in sorted(n for n in names if n is not None):
             seq_range = ranges.get(seg)
@@ -110,7 +109,7 @@ async def _segment(
     key = await asyncio.to_thread(v.key_at, k0, lo)
     run = replace(run, key=key)
     found, links = await asyncio.to_thread(v.walk_segment, run, rows)
-    if found is None and trail.whole_segments:
+    if found is None and hi is None:  # walked to its end: its tail is judged
         opened = rows[0] if lo == 0 and rows else None
         if opened is None:
             opened = next(iter(await audit_repo.chain_records(s, seg, 0, 0)), None)

@@ -7,14 +7,16 @@ it an export file's rows without (``strongroom audit verify-export``). The walk:
 * checks the checkpoints as a chain of signatures and folds them into the heads they
   attest, per segment in seq order (``check_checkpoints``);
 * walks a segment in seq order: each record must take the next seq, name its
-  predecessor's link as ``prev`` and hash to its stored hash; with the MAC key it must
-  also carry the MAC of that hash, and a break is then diagnosed (deleted, inserted,
-  reordered, altered), which without MACs an attacker could fake, so it is "altered"
-  (``walk_segment``);
+  predecessor's link as ``prev`` and hash to its stored hash (``walk_segment``). With
+  the MAC key it must also carry the MAC of that hash, and a break is diagnosed
+  (deleted and renumbered, inserted, reordered, after the close record); without, the
+  stored fields prove nothing about what happened and a break is "altered";
 * holds what was walked against the attested heads (``check_heads``).
 
-It stops at a segment's first bad record. Whether a silent, unclosed segment lost its
-tail needs the clock and the database, so ``audit/online.py`` judges that.
+It stops at a segment's first bad record. Where the two commands always worded a
+finding differently, each keeps its words (their output is a contract). Whether a
+silent, unclosed segment lost its tail needs the clock and the database, so
+``audit/online.py`` judges that.
 """
 
 from __future__ import annotations
