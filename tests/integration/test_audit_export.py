@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from strongroom.audit.archive import Archived, archive
 from strongroom.audit.export import select_range, write
+from strongroom.audit.findings import OfflineReport
 from strongroom.audit.models import AuditEvent, Outcome
-from strongroom.audit.offline import OfflineReport, verify_lines
+from strongroom.audit.offline import verify_lines
 from strongroom.config import Settings
 from strongroom.context import Actor
 from strongroom.errors import ArchiveRefused
@@ -124,11 +125,11 @@ async def trail(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 async def test_export_verifies_offline(trail: Trail, tmp_path: Path) -> None:
     whole = await trail.export(tmp_path / "all.jsonl")
-    assert whole.ok, whole.problems
+    assert whole.ok, whole.findings
     assert whole.segments == 2 and whole.checkpoints >= 3
     assert whole.covered == whole.records - whole.unchained and whole.uncovered == 0
     part = await trail.export(tmp_path / "part.jsonl", start=trail.mid)
-    assert part.ok, part.problems
+    assert part.ok, part.findings
     assert 0 < part.records < whole.records
     lines = [json.loads(x) for x in (tmp_path / "part.jsonl").read_text().splitlines()]
     header, end = lines[0], lines[-1]
@@ -151,22 +152,22 @@ async def test_tampered_export_fails_naming_the_record(trail: Trail, tmp_path: P
     edited = lines.copy()
     edited[idx] = lines[idx].replace('"actor":"ak_b"', '"actor":"ak_x"')
     report = tampered("edited", edited)
-    assert not report.ok and report.problems[0].record_id == victim["id"]
-    assert report.problems[0].kind == "altered"
+    assert not report.ok and report.findings[0].record_id == victim["id"]
+    assert report.findings[0].kind == "altered"
 
     dropped = lines[:idx] + lines[idx + 1 :]
     dropped[-1] = dropped[-1].replace(
         f'"records":{report.records}', f'"records":{report.records - 1}'
     )
     report = tampered("dropped", dropped)
-    assert not report.ok and report.problems[0].kind == "deleted"
-    assert report.problems[0].seq == victim["seq"]
+    assert not report.ok and report.findings[0].kind == "deleted"
+    assert report.findings[0].seq == victim["seq"]
 
     # Rewriting the hashes all the way up to the head does not help: the checkpoint
     # signed the old head.
     relinked = _relink(lines, idx, '"actor":"ak_b"', '"actor":"ak_x"')
     report = tampered("relinked", relinked)
-    assert not report.ok and "checkpoint" in report.problems[0].message
+    assert not report.ok and "checkpoint" in report.findings[0].message
 
     cp = next(i for i, x in enumerate(lines) if x.startswith('{"type":"checkpoint"'))
     forged = lines.copy()
@@ -174,7 +175,7 @@ async def test_tampered_export_fails_naming_the_record(trail: Trail, tmp_path: P
     obj["signature"] = "00" * 64
     forged[cp] = json.dumps(obj, separators=(",", ":"))
     report = tampered("forged", forged)
-    assert not report.ok and report.problems[0].kind == "checkpoint"
+    assert not report.ok and report.findings[0].kind == "checkpoint"
 
 
 @pytest.mark.parametrize("trail", ["sqlite"], indirect=True)  # one CLI path for both

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from strongroom.api.app import create_app
 from strongroom.audit.checkpoints import SIG_TAG
+from strongroom.audit.findings import VerifyReport
 from strongroom.audit.models import AuditEvent, Outcome
-from strongroom.audit.verify import VerifyReport
 from strongroom.config import Settings
 from strongroom.context import Actor
 from strongroom.services.container import build_services

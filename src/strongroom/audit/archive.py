@@ -30,6 +30,7 @@ from sqlalchemy import text
 
 from strongroom.audit import export, offline
 from strongroom.audit.chain import ts_micros
+from strongroom.audit.findings import OfflineReport
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
@@ -72,10 +73,11 @@ async def archive(
     found, attested = check_checkpoints(cps, public, first=cps[0].number)
     if found:
         raise ArchiveRefused(found[0].message)
+    upto = {seg: heads[-1].head.seq for seg, heads in attested.items()}
     runs = [
-        export.Run(seg, remaining[seg][0], a.head.seq)
-        for seg, a in sorted(attested.items())
-        if seg in remaining and remaining[seg][0] <= a.head.seq
+        export.Run(seg, remaining[seg][0], seq)
+        for seg, seq in sorted(upto.items())
+        if seg in remaining and remaining[seg][0] <= seq
     ]
     async with db.read() as s:
         legacy = await audit_repo.unchained(s, before)
@@ -87,7 +89,7 @@ async def archive(
     written = await export.write(db, path, sel, kind="archive", key_id=key_id, start=None, end=None)
     checked, sha = await asyncio.to_thread(_check_file, path, public)
     if not checked.ok:
-        raise ArchiveRefused(f"archive file does not verify: {checked.problems[0].describe()}")
+        raise ArchiveRefused(f"archive file does not verify: {checked.findings[0].describe()}")
     cuts = {r.seg: r.hi for r in runs}
     actor = Actor(ARCHIVE_ACTOR, "-", f"archive-{uuid.uuid4().hex[:16]}", None)
     async with db.transaction() as s:
@@ -100,7 +102,7 @@ async def archive(
     return Archived(path, c.number, written.records, sha)
 
 
-def _check_file(path: Path, public: Ed25519PublicKey) -> tuple[offline.OfflineReport, str]:
+def _check_file(path: Path, public: Ed25519PublicKey) -> tuple[OfflineReport, str]:
     """Read back what was written: offline report and SHA-256 of the file."""
     with path.open(encoding="ascii") as f:
         checked = offline.verify_lines(f, public)

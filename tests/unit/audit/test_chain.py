@@ -8,9 +8,19 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from strongroom.audit.chain import CLOSE, OPEN, ZERO, SegmentChain, evolve, system_row
+from strongroom.audit.chain import (
+    CLOSE,
+    OPEN,
+    ZERO,
+    SegmentChain,
+    evolve,
+    record_body,
+    record_hash,
+    system_row,
+)
 from strongroom.audit.checkpoints import CheckpointSigner, Head, checkpoint_body, checkpoint_link
-from strongroom.audit.verify import Attested, check_checkpoints, check_tail, walk_segment
+from strongroom.audit.online import check_tail
+from strongroom.audit.verify import Attested, Run, check_checkpoints, check_heads, walk_segment
 
 SEG = "ab" * 16
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -43,13 +53,16 @@ def trail(n: int = 10, close: bool = True) -> tuple[bytes, list[dict[str, Any]]]
     return k0, rows
 
 
+RUN = Run(SEG, 0, ZERO)
+
+
 def walk(k0: bytes, rows: list[dict[str, Any]]) -> Any:
-    return walk_segment(SEG, sorted(rows, key=lambda r: r["seq"]), k0, 0, ZERO)[0]
+    return walk_segment(Run(SEG, 0, ZERO, k0), sorted(rows, key=lambda r: r["seq"]))[0]
 
 
 def test_intact_trail_walks_clean() -> None:
     k0, rows = trail()
-    found, links = walk_segment(SEG, rows, k0, 0, ZERO)
+    found, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
     assert found is None and len(links) == len(rows)
 
 
@@ -126,23 +139,62 @@ def test_void_replaces_a_rolled_back_record() -> None:
 
 def test_tail_cut_below_the_attested_head_is_deleted() -> None:
     k0, rows = trail()
-    _, links = walk_segment(SEG, rows, k0, 0, ZERO)
+    _, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
     att = Attested(Head(SEG, 9, links[9], "open"), 3)
-    found, cut = check_tail(SEG, rows[:7], links, att, 60, T0 + timedelta(days=1))
+    found, cut = check_tail(RUN, rows[:7], links, [att], 60, T0 + timedelta(days=1))
     assert found is not None and (found.kind, found.seq, found.checkpoint) == ("deleted", 7, 3)
     assert cut is None
 
 
 def test_unclosed_silent_segment_may_be_truncated() -> None:
     k0, rows = trail(close=False)
-    _, links = walk_segment(SEG, rows, k0, 0, ZERO)
+    _, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
     att = Attested(Head(SEG, 5, links[5], "open"), 1)
     later = rows[-1]["ts"] + timedelta(minutes=10)
-    assert check_tail(SEG, rows, links, att, 60, rows[-1]["ts"]) == (None, None)  # live
-    found, cut = check_tail(SEG, rows, links, att, 60, later)
+    assert check_tail(RUN, rows, links, [att], 60, rows[-1]["ts"]) == (None, None)  # live
+    found, cut = check_tail(RUN, rows, links, [att], 60, later)
     assert found is None and cut is not None and cut.seq == rows[-1]["seq"]
     gone = Attested(Head(SEG, 9, links[9], "abandoned"), 2)
-    assert check_tail(SEG, rows, links, gone, 60, later) == (None, None)  # crash, attested
+    assert check_tail(RUN, rows, links, [gone], 60, later) == (None, None)  # crash, attested
+
+
+def test_without_macs_a_break_is_altered() -> None:
+    """The export check (no MAC keys): the same walk, breaks not diagnosed further."""
+    k0, rows = trail()
+    assert walk_segment(RUN, rows)[0] is None
+    swapped = [dict(r) for r in rows]
+    swapped[3]["seq"], swapped[4]["seq"] = 4, 3
+    f = walk_segment(RUN, sorted(swapped, key=lambda r: r["seq"]))[0]
+    assert f is not None and (f.kind, f.record_id) == ("altered", 104)
+    assert f.message == "does not continue the chain from its predecessor"
+    assert walk(k0, swapped).kind == "reordered"  # with the key: diagnosed
+    edited = [dict(r) for r in rows]
+    edited[4]["actor"] = "someone-else"
+    f = walk_segment(RUN, edited)[0]
+    assert f is not None and (f.record_id, f.message) == (104, "content does not match its hash")
+    extra = {**event(50), "id": 500, "seq": rows[-1]["seq"] + 1, "prev_hash": rows[-1]["hash"]}
+    extra["hash"] = record_hash(record_body(SEG, extra["seq"], extra["prev_hash"], extra))
+    assert walk_segment(RUN, [*rows, extra])[0] is None  # a close record is not authentic
+    assert walk(k0, [*rows, extra]).kind == "inserted"
+
+
+def test_a_file_declares_its_range() -> None:
+    _, rows = trail()
+    declared = Run(SEG, 0, ZERO, hi=12)
+    f, links = walk_segment(declared, rows)
+    assert f is not None and (f.kind, f.seq, f.record_id) == ("deleted", 11, None)
+    short = Run(SEG, 0, ZERO, hi=5)
+    f, links = walk_segment(short, rows[:6])
+    assert f is None
+    heads = [
+        Attested(Head(SEG, s, rows[s]["hash"], "open"), n) for n, s in ((1, 3), (2, 7), (3, 9))
+    ]
+    f = check_heads(short, rows[:6], links, heads)
+    assert f is not None and f.message == "records 6..7 attested by checkpoint 2 are missing"
+    assert f.record_id is None  # the file's range is short, not a record
+    f = check_heads(RUN, rows[:6], links, heads)  # records that stop short: all of them
+    assert f is not None and f.message == "records 6..9 attested by checkpoint 3 are missing"
+    assert f.record_id == rows[5]["id"]
 
 
 class Cp:
@@ -179,3 +231,9 @@ def test_checkpoint_tampering() -> None:
 
     back = checkpoints(signer, [h[1][:], h[0][:]])
     assert "went back" in check_checkpoints(back, signer.public)[0][0].message
+
+    # An export's wording (verify-export): one message for a wrong key id or signature.
+    found = check_checkpoints(forged, signer.public, None, export=True)[0]
+    assert found[0].message == "checkpoint 2: signature does not verify under the pinned key"
+    assert check_checkpoints(cps[1:], signer.public, None)[0] == []  # starts mid-way
+    assert check_checkpoints(cps[1:], signer.public)[0][0].checkpoint == 2  # not from 1

@@ -109,4 +109,4 @@ def test_checkpoint_vectors() -> None:
             self.signature = bytes.fromhex(cp["signature"])
 
     found, attested = check_checkpoints([Row(1, cps[0]), Row(2, cps[1])], signer.public)
-    assert found == [] and attested[SEG].head.seq == 3 and attested[SEG].checkpoint == 1
+    assert found == [] and attested[SEG][-1].head.seq == 3 and attested[SEG][-1].checkpoint == 1
