@@ -59,11 +59,6 @@ class OfflineReport(Report):
     covered: int = 0  # bound to a checkpoint signature
     uncovered: int = 0  # after the last attested head of their segment
 
-    @property
-    def problems(self) -> list[Finding]:
-        """``findings``, under the name cli_audit.py reads."""
-        return self.findings
-
     def finish(self) -> OfflineReport:
         self.ok = not self.findings
         return self

@@ -40,7 +40,6 @@ from strongroom.audit.chain import (
 )
 from strongroom.audit.checkpoints import Head, checkpoint_link, key_id, raw_public, signature_ok
 from strongroom.audit.findings import Finding
-from strongroom.audit.findings import VerifyReport as VerifyReport  # cli_audit.py's import
 
 MAX_SHIFT = 16  # how far a renumbered record is looked for after a deletion
 

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from strongroom.audit.archive import Archived, archive
 from strongroom.audit.checkpoints import public_from_pem
 from strongroom.audit.export import Written, select_range, write
+from strongroom.audit.findings import VerifyReport
 from strongroom.audit.offline import verify_lines
-from strongroom.audit.verify import VerifyReport
 from strongroom.cli.runner import Opening, one_line_errors, run
 from strongroom.services.container import Services
 
@@ -124,7 +124,7 @@ def verify_export(
         f"checkpoints: {r.covered} bound to a signature, {r.uncovered} after the last "
         f"attested head (not covered), {r.unchained} unchained"
     )
-    for p in r.problems:
+    for p in r.findings:
         typer.echo(f"BAD: {p.describe()}")
     typer.echo("OK: export intact (MACs not checked offline)" if r.ok else "FAILED")
     raise typer.Exit(0 if r.ok else 1)
