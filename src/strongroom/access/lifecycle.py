@@ -24,7 +24,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.access import tokens
@@ -43,6 +42,7 @@ from strongroom.errors import (
     InvalidInput,
     NotFound,
 )
+from strongroom.store import access_repo
 from strongroom.store.db import Database
 from strongroom.store.models import AccessKey
 
@@ -101,7 +101,7 @@ class AccessKeyAdmin:
             created_by=actor.principal,
         )
         async with self._db.transaction() as s:
-            s.add(row)
+            access_repo.add(s, row)
             detail = {"roles": list(roles), "expires": expires_at is not None}
             # The description is free text: the trail keeps only its keyed HMAC.
             event = AuditEvent(
@@ -125,13 +125,8 @@ class AccessKeyAdmin:
             raise NotFound()
         if tenant is None and not who.spans_tenants:
             tenant = who.tenant
-        q = select(AccessKey).order_by(AccessKey.id).limit(limit + 1)
-        if tenant is not None:
-            q = q.where(AccessKey.tenant_id == tenant)
-        if after is not None:
-            q = q.where(AccessKey.id > after)
         async with self._db.read() as s:
-            rows = list((await s.execute(q)).scalars())
+            rows = await access_repo.page(s, tenant, limit + 1, after)
         now = datetime.now(UTC)
         views = [AccessKeyView.of(r, now, self._usage.pending(r.id)) for r in rows[:limit]]
         return views, (rows[limit - 1].id if len(rows) > limit else None)
@@ -161,17 +156,7 @@ class AccessKeyAdmin:
         async with self._db.transaction() as s:
             # Compare-and-set on the secret read above: of two concurrent rotations
             # one wins, the other gets ACC002 instead of a key that never worked.
-            done = await s.execute(
-                update(AccessKey)
-                .where(
-                    AccessKey.id == key_id,
-                    AccessKey.secret_hash == row.secret_hash,
-                    AccessKey.revoked_at.is_(None),
-                )
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if done.rowcount != 1:  # type: ignore[attr-defined]
+            if not await access_repo.rotate_secret(s, key_id, row.secret_hash, **values):
                 raise AccessKeyConflict()
             self._record(s, actor, "access_key.rotate", key_id, {"grace_seconds": grace})
         self._forget(key_id)
@@ -188,13 +173,7 @@ class AccessKeyAdmin:
         now = datetime.now(UTC)
         if row.revoked_at is None:
             async with self._db.transaction() as s:
-                done = await s.execute(
-                    update(AccessKey)
-                    .where(AccessKey.id == key_id, AccessKey.revoked_at.is_(None))
-                    .values(revoked_at=now)
-                    .execution_options(synchronize_session=False)
-                )
-                if done.rowcount == 1:  # type: ignore[attr-defined]
+                if await access_repo.revoke(s, key_id, now):
                     self._record(s, actor, "access_key.revoke", key_id, None)
             self._forget(key_id)
             row = await self._visible(actor, who, "access-keys:revoke", key_id)
@@ -203,7 +182,7 @@ class AccessKeyAdmin:
     # helpers ---------------------------------------------------------------
     async def _visible(self, actor: Actor, who: Principal, perm: str, key_id: str) -> AccessKey:
         async with self._db.read() as s:
-            row = await s.get(AccessKey, key_id)
+            row = await access_repo.get(s, key_id)
         if row is None:
             raise NotFound()
         if not who.can(perm, row.tenant_id):

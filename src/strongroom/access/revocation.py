@@ -14,11 +14,10 @@ import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select
-
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
+from strongroom.store import tokens_repo
 from strongroom.store.db import Database
 from strongroom.store.models import RevokedToken
 
@@ -46,11 +45,8 @@ class RevokedTokens:
 
     async def _load(self) -> None:
         since = datetime.now(UTC) - _AFTER_EXPIRY
-        q = select(RevokedToken.id).where(
-            or_(RevokedToken.expires_at.is_(None), RevokedToken.expires_at > since)
-        )
         async with self._db.read() as s:
-            self._ids = frozenset((await s.execute(q)).scalars())
+            self._ids = await tokens_repo.ids_unexpired(s, since)
         self._loaded_at = time.monotonic()
 
     async def revoke(
@@ -59,9 +55,10 @@ class RevokedTokens:
         """Revoke; False when it already was. Audited in the same transaction."""
         tid = token_id(issuer, jti)
         async with self._db.transaction() as s:
-            existing = await s.get(RevokedToken, tid)
+            existing = await tokens_repo.get(s, tid)
             if existing is None:
-                s.add(
+                tokens_repo.add(
+                    s,
                     RevokedToken(
                         id=tid,
                         issuer=issuer,
@@ -69,7 +66,7 @@ class RevokedTokens:
                         revoked_at=datetime.now(UTC),
                         revoked_by=actor.principal,
                         tenant_id=actor.tenant,
-                    )
+                    ),
                 )
             event = AuditEvent(
                 actor,

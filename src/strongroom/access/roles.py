@@ -17,7 +17,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.access.models import Principal
@@ -26,6 +25,7 @@ from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
 from strongroom.errors import Forbidden, InvalidInput, KeyConflict, KeyExists, NotFound
+from strongroom.store import roles_repo
 from strongroom.store.db import Database
 from strongroom.store.models import CustomRole
 
@@ -83,8 +83,7 @@ class RoleService:
     async def list_roles(self, tenant: str) -> list[RoleView]:
         builtins = [RoleView(n, True, tuple(sorted(g, key=str))) for n, g in BUILTIN_ROLES.items()]
         async with self._db.read() as s:
-            q = select(CustomRole).where(CustomRole.tenant_id == tenant)
-            rows = (await s.execute(q.order_by(CustomRole.name))).scalars().all()
+            rows = await roles_repo.list_roles(s, tenant)
         return builtins + [_view(r) for r in rows]
 
     async def get(self, tenant: str, name: str) -> RoleView:
@@ -126,14 +125,11 @@ class RoleService:
     ) -> tuple[RoleView, bool]:
         now = datetime.now(UTC)
         async with self._db.transaction() as s:
-            q = select(CustomRole).where(
-                CustomRole.tenant_id == actor.tenant, CustomRole.name == name
-            )
-            row = (await s.execute(q.with_for_update())).scalar_one_or_none()
+            row = await roles_repo.get(s, actor.tenant, name, for_update=True)
             created = row is None
             if row is None:
                 row = CustomRole(tenant_id=actor.tenant, name=name, created_at=now)
-                s.add(row)
+                roles_repo.add(s, row)
             elif create_only:
                 raise KeyExists("role already exists")
             row.grants, row.description = stored, description[:500]
@@ -150,10 +146,7 @@ class RoleService:
         if name in BUILTIN_ROLES:
             raise InvalidInput("built-in roles cannot be deleted")
         async with self._db.transaction() as s:
-            q = delete(CustomRole).where(
-                CustomRole.tenant_id == actor.tenant, CustomRole.name == name
-            )
-            if not (await s.execute(q)).rowcount:  # type: ignore[attr-defined]
+            if not await roles_repo.delete_role(s, actor.tenant, name):
                 raise NotFound()
             self._audit.record_in(s, AuditEvent(actor, "role.delete", Outcome.SUCCESS, name))
         self._cache.pop(actor.tenant, None)
@@ -170,8 +163,7 @@ class RoleService:
 
     async def _row(self, tenant: str, name: str) -> CustomRole | None:
         async with self._db.read() as s:
-            q = select(CustomRole).where(CustomRole.tenant_id == tenant, CustomRole.name == name)
-            return (await s.execute(q)).scalar_one_or_none()
+            return await roles_repo.get(s, tenant, name)
 
     async def _custom(self, tenant: str) -> dict[str, frozenset[Grant]]:
         hit = self._cache.get(tenant)
@@ -179,8 +171,7 @@ class RoleService:
         if hit is not None and hit[0] > now:
             return hit[1]
         async with self._db.read() as s:
-            q = select(CustomRole.name, CustomRole.grants).where(CustomRole.tenant_id == tenant)
-            rows = (await s.execute(q)).all()
+            rows = await roles_repo.grants_by_name(s, tenant)
         table = {
             name: frozenset(Grant(g["pattern"], Scope(g["scope"])) for g in grants)
             for name, grants in rows

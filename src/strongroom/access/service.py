@@ -13,8 +13,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-
 from strongroom.access import tokens
 from strongroom.access.lifecycle import SYSTEM, AccessKeyAdmin
 from strongroom.access.models import Principal
@@ -26,6 +24,7 @@ from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed
 from strongroom.kms.interfaces import Kms
 from strongroom.kms.secrets import service_secret
+from strongroom.store import access_repo
 from strongroom.store.db import Database
 from strongroom.store.models import AccessKey
 from strongroom.store.service_keys import ServiceKeys
@@ -68,7 +67,7 @@ class AccessService:
 
     async def count(self) -> int:
         async with self._db.read() as s:
-            return int((await s.execute(select(func.count()).select_from(AccessKey))).scalar_one())
+            return await access_repo.count(s)
 
     async def create(
         self, tenant: str, roles: list[str], description: str = "", actor: Actor | None = None
@@ -92,7 +91,7 @@ class AccessService:
         if not fresh and hit is not None and time.monotonic() - hit[0] < self._ttl:
             return hit[1], True
         async with self._db.read() as s:
-            row = await s.get(AccessKey, key_id)
+            row = await access_repo.get(s, key_id)
         if row is not None:
             self._cache[key_id] = (time.monotonic(), row)
         else:

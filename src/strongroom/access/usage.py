@@ -15,25 +15,12 @@ import contextlib
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import bindparam, or_, update
 
+from strongroom.store import access_repo
 from strongroom.store.db import Database
-from strongroom.store.models import AccessKey, UTCDateTime
 from strongroom.store.tenancy import system_context
 
 log = structlog.get_logger("strongroom.access")
-
-_UPDATE = (
-    update(AccessKey)
-    .where(
-        AccessKey.id == bindparam("b_id"),
-        or_(
-            AccessKey.last_used_at.is_(None),
-            AccessKey.last_used_at < bindparam("b_at", type_=UTCDateTime()),
-        ),
-    )
-    .values(last_used_at=bindparam("b_at", type_=UTCDateTime()), last_used_addr=bindparam("b_addr"))
-)
 
 Use = tuple[datetime, str | None]
 
@@ -63,10 +50,10 @@ class UsageBuffer:
         batch, self._pending = self._pending, {}
         if not batch:
             return 0
-        rows = [{"b_id": k, "b_at": at, "b_addr": addr} for k, (at, addr) in batch.items()]
+        uses = [(k, at, addr) for k, (at, addr) in batch.items()]
         try:
             async with self._db.engine.begin() as conn:
-                await conn.execute(_UPDATE, rows)
+                await access_repo.record_uses(conn, uses)
         except Exception as exc:
             # Bookkeeping only: keep the uses for the next flush, never fail a request.
             log.warning("access_key_usage_flush_failed", error_type=type(exc).__name__)

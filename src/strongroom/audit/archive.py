@@ -26,7 +26,6 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import text
 
 from strongroom.audit import export, offline
 from strongroom.audit.chain import ts_micros
@@ -94,7 +93,7 @@ async def archive(
     actor = Actor(ARCHIVE_ACTOR, "-", f"archive-{uuid.uuid4().hex[:16]}", None)
     async with db.transaction() as s:
         if not db.is_sqlite:
-            await s.execute(text("SELECT set_config('strongroom.audit_archive', 'on', true)"))
+            await audit_repo.enable_archive_delete(s)
         n = await audit_repo.delete_archived(s, cuts, c.number, [r["id"] for r in legacy])
         detail = {"checkpoint": c.number, "sha256": sha, "before": ts_micros(before)}
         event = AuditEvent(actor, ARCHIVE_ACTION, Outcome.SUCCESS, path.name, n, detail)

@@ -30,7 +30,6 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.audit.chain import CLOSE, canonical_json, ts_micros
@@ -145,10 +144,11 @@ class Checkpointer:
 
     async def _run(self, min_age_s: float, now: datetime | None) -> int | None:
         async with self._lock, self._db.transaction() as s:
-            if not self._db.is_sqlite:
-                q = text("SELECT pg_try_advisory_xact_lock(:k)")
-                if not (await s.execute(q, {"k": ADVISORY_LOCK_ID})).scalar():
-                    return None
+            # One checkpointer at a time across replicas (SQLite has one writer anyway).
+            if not self._db.is_sqlite and not await audit_repo.try_advisory_lock(
+                s, ADVISORY_LOCK_ID
+            ):
+                return None
             now = now or datetime.now(UTC)
             last = await audit_repo.latest_checkpoint(s)
             if last is not None and (now - last.ts).total_seconds() < min_age_s:

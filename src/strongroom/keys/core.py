@@ -1,12 +1,19 @@
-"""Dependencies and helpers shared by the key services."""
+"""What the key services share: metadata loading and checks (``KeyCore``), the
+cipher, the unit of work for row changes and the audit helpers.
+
+The services talk to the key cache only through ``KeyCore.cache`` (keys/key_cache.py)
+and change key rows only through ``KeyCore.unit`` (keys/unit.py); the constructor's
+collaborators (caches, feed, hints, shared) exist to build those two."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
+from strongroom.audit.audited import audited
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import Settings
@@ -17,37 +24,19 @@ from strongroom.errors import (
     KeyDisabled,
     KeyNotFound,
     PayloadTooLarge,
-    StrongroomError,
 )
 from strongroom.keys.cache import KeyCaches
 from strongroom.keys.cipher import Cipher
+from strongroom.keys.key_cache import ChangePublisher, Freshness, KeyCache, SharedMetadata
 from strongroom.keys.models import KeyInfo, KeyState, VersionInfo, VersionState
+from strongroom.keys.unit import KeyUnit
 from strongroom.kms.interfaces import Kms
 from strongroom.store import keys_repo
 from strongroom.store.db import Database
 from strongroom.store.models import KeyMaterial, UserKey, UserKeyVersion
 
-
-class Freshness(Protocol):
-    def trusted(self) -> bool: ...
-
-
-class ChangePublisher(Protocol):
-    def publish(self, ref: tuple[str, str]) -> None: ...
-
-
-class SharedMetadata(Protocol):
-    """A second-level metadata cache shared by replicas (keys/shared_cache.py)."""
-
-    async def get(self, ref: tuple[str, str]) -> KeyInfo | None: ...
-
-    async def put(self, info: KeyInfo) -> None: ...
-
-    def forget_soon(
-        self, ref: tuple[str, str], then: Callable[[tuple[str, str]], None] | None = None
-    ) -> None: ...
-
-    async def close(self) -> None: ...
+# What an audit record's target is for key actions (audit/redact.py may HMAC it).
+TARGET_KIND = "userId"
 
 
 def utcnow() -> datetime:
@@ -91,20 +80,11 @@ class KeyCore:
     shared: SharedMetadata | None = None  # Redis second level for metadata (optional)
 
     def __post_init__(self) -> None:
+        self.cache = KeyCache(self.caches, self.feed, self.hints, self.shared)
+        self.unit = KeyUnit(self.db, self.audit, self.cache)
         self.cipher = Cipher(
             self.kms, self.caches, self.settings.ciphertext_prefix, self.load_material
         )
-
-    def changed(self, ref: tuple[str, str]) -> None:
-        """After a committed rotation, deletion or policy change of ``ref``: drop it
-        here and hint the other replicas (their change feed catches it regardless)."""
-        self.caches.drop_user(ref)
-        publish = self.hints.publish if self.hints is not None else None
-        if self.shared is not None:
-            # Forget first: a replica woken by the hint must not find the old entry.
-            self.shared.forget_soon(ref, then=publish)
-        elif publish is not None:
-            publish(ref)
 
     async def load_material(self, key_id: int, version: int) -> KeyMaterial | None:
         async with self.db.read() as s:
@@ -112,24 +92,15 @@ class KeyCore:
 
     async def load(self, tenant: str, user_id: str, *, fresh: bool = False) -> KeyInfo:
         """The key's metadata (from the short-lived cache unless ``fresh``)."""
-        ref = (tenant, user_id)
-        trusted = not fresh and (self.feed is None or self.feed.trusted())
-        info = self.caches.get_info(ref) if trusted else None
-        if info is not None:
-            return info
-        token = self.caches.token()
-        if trusted and self.shared is not None:
-            info = await self.shared.get(ref)
-        if info is None:
+
+        async def read() -> KeyInfo:
             async with self.db.read() as s:
                 row = await keys_repo.get_key(s, tenant, user_id)
                 if row is None:
                     raise KeyNotFound()
-                info = to_info(row, await keys_repo.get_versions(s, row.id))
-            if self.shared is not None:
-                await self.shared.put(info)
-        self.caches.put_info(info, token)
-        return info
+                return to_info(row, await keys_repo.get_versions(s, row.id))
+
+        return await self.cache.info((tenant, user_id), read, fresh=fresh)
 
     async def usable(self, actor: Actor, user_id: str, *, fresh: bool = False) -> KeyInfo:
         """A key that may encrypt and decrypt now."""
@@ -188,21 +159,14 @@ class KeyCore:
             target=target,
             item_count=count,
             detail=detail or None,
-            target_kind="userId",
+            target_kind=TARGET_KIND,
         )
 
-    async def record_failure(
-        self,
-        actor: Actor,
-        action: str,
-        target: str | None,
-        exc: StrongroomError,
-        count: int | None = None,
-    ) -> None:
-        detail: dict[str, Any] = {"code": exc.code}
-        if "index" in exc.detail:
-            detail["index"] = exc.detail["index"]
-        await self.audit.append(self.event(actor, action, Outcome.FAILURE, target, count, detail))
+    def audited(
+        self, actor: Actor, action: str, user_id: str, count: int | None = None
+    ) -> AbstractAsyncContextManager[None]:
+        """A failure of the enclosed key action appends its failure record, then re-raises."""
+        return audited(self.audit, actor, action, user_id, count=count, target_kind=TARGET_KIND)
 
 
 def _encodable(text: str) -> bool:

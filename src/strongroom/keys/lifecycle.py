@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime, timedelta
 
@@ -10,6 +11,7 @@ import structlog
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.errors import InvalidPolicy, KeyConflict, StrongroomError
+from strongroom.keys import unit
 from strongroom.keys.core import KeyCore, to_info
 from strongroom.keys.models import KeyInfo, KeyState, RotationReason
 from strongroom.keys.rotation import RotationService
@@ -29,20 +31,15 @@ class LifecycleService:
         self.rotation = rotation
 
     async def _transition(
-        self, actor: Actor, info: KeyInfo, action: str, event: str, **values: object
+        self, actor: Actor, info: KeyInfo, action: str, event_name: str, **values: object
     ) -> KeyInfo:
         core, now = self.core, self.core.clock()
-        async with core.db.transaction() as s:
-            ok = await keys_repo.compare_and_set(
-                s, info.key_id, info.current_version, info.state.value, updated_at=now, **values
-            )
-            if not ok:
-                raise KeyConflict()
-            keys_repo.add_history(
-                s, info.key_id, info.current_version, event, None, actor.principal, now
-            )
-            core.audit.record_in(s, core.event(actor, action, Outcome.SUCCESS, info.user_id))
-        core.changed((info.tenant, info.user_id))
+        claim = unit.compare_and_set(
+            info.key_id, info.current_version, info.state.value, updated_at=now, **values
+        )
+        event = core.event(actor, action, Outcome.SUCCESS, info.user_id)
+        history = unit.History(info.current_version, event_name, None, actor.principal, now)
+        await core.unit.commit((info.tenant, info.user_id), claim, event, history)
         return await core.load(info.tenant, info.user_id, fresh=True)
 
     async def schedule_deletion(
@@ -51,7 +48,7 @@ class LifecycleService:
         """Disable the key now; destroy its material once the waiting period ends."""
         core = self.core
         days = core.settings.deletion_window_days if waiting_days is None else waiting_days
-        try:
+        async with core.audited(actor, "key.delete.schedule", user_id):
             if not core.settings.min_deletion_window_days <= days <= MAX_WAITING_DAYS:
                 raise InvalidPolicy(
                     "waiting period out of range", minimum=core.settings.min_deletion_window_days
@@ -65,13 +62,10 @@ class LifecycleService:
                 state=KeyState.PENDING_DELETION.value,
                 deletion_date=core.clock() + timedelta(days=days),
             )
-        except StrongroomError as exc:
-            await core.record_failure(actor, "key.delete.schedule", user_id, exc)
-            raise
 
     async def cancel_deletion(self, actor: Actor, user_id: str) -> KeyInfo:
         core = self.core
-        try:
+        async with core.audited(actor, "key.delete.cancel", user_id):
             info = await core.load(actor.tenant, user_id, fresh=True)
             if info.state is not KeyState.PENDING_DELETION:
                 raise InvalidPolicy("key is not scheduled for deletion")
@@ -83,9 +77,6 @@ class LifecycleService:
                 state=KeyState.ENABLED.value,
                 deletion_date=None,
             )
-        except StrongroomError as exc:
-            await core.record_failure(actor, "key.delete.cancel", user_id, exc)
-            raise
 
     async def destroy_due(self, now: datetime | None = None) -> int:
         """Destroy every key whose waiting period has ended; returns how many."""
@@ -103,26 +94,22 @@ class LifecycleService:
 
     async def _destroy(self, info: KeyInfo, now: datetime) -> bool:
         core, actor = self.core, system_actor(info.tenant, "shredder")
-        async with core.db.transaction() as s:
-            ok = await keys_repo.compare_and_set(
-                s,
-                info.key_id,
-                info.current_version,
-                KeyState.PENDING_DELETION.value,
-                state=KeyState.DESTROYED.value,
-                updated_at=now,
-            )
-            if not ok:  # cancelled or handled by another replica meanwhile
-                return False
-            versions = await keys_repo.destroy_material(s, info.key_id, now)
-            keys_repo.add_tombstone(s, info.tenant, info.user_id, versions, now)
-            keys_repo.add_history(
-                s, info.key_id, info.current_version, "destroyed", None, actor.principal, now
-            )
-            core.audit.record_in(
-                s, core.event(actor, "key.destroy", Outcome.SUCCESS, info.user_id, len(versions))
-            )
-        core.changed((info.tenant, info.user_id))
+        claim = unit.compare_and_set(
+            info.key_id,
+            info.current_version,
+            KeyState.PENDING_DELETION.value,
+            state=KeyState.DESTROYED.value,
+            updated_at=now,
+        )
+        event = core.event(actor, "key.destroy", Outcome.SUCCESS, info.user_id)
+        history = unit.History(info.current_version, "destroyed", None, actor.principal, now)
+        try:
+            async with core.unit.change((info.tenant, info.user_id), claim, event, history) as c:
+                versions = await keys_repo.destroy_material(c.session, info.key_id, now)
+                keys_repo.add_tombstone(c.session, info.tenant, info.user_id, versions, now)
+                c.event = dataclasses.replace(event, item_count=len(versions))
+        except KeyConflict:  # cancelled or handled by another replica meanwhile
+            return False
         log.info("key_destroyed", tenant=info.tenant, versions=len(versions))
         return True
 

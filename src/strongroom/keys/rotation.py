@@ -10,7 +10,8 @@ from typing import Any
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.crypto import codec, suites
-from strongroom.errors import KeyConflict, PayloadTooLarge, StrongroomError
+from strongroom.errors import PayloadTooLarge, StrongroomError
+from strongroom.keys import unit
 from strongroom.keys.cipher import wrap_context
 from strongroom.keys.core import KeyCore
 from strongroom.keys.models import KeyInfo, KeyState, RotationReason, VersionInfo, VersionState
@@ -68,7 +69,7 @@ class RotationService:
         """Returns ``data`` with every ciphertext re-encrypted, and the new version."""
         core = self.core
         found = find_ciphertexts(core.settings.ciphertext_prefix, data)
-        try:
+        async with core.audited(actor, "key.rotate", user_id, len(found)):
             core.check_batch(data)
             if len(found) > core.settings.max_items_per_batch:
                 raise PayloadTooLarge(limit=core.settings.max_items_per_batch)
@@ -85,9 +86,6 @@ class RotationService:
                     exc.detail = {"index": index, "path": "/".join(map(str, path))}
                 raise
             fresh = await self.new_version(actor, info, reason, plain, ctx)
-        except StrongroomError as exc:
-            await core.record_failure(actor, "key.rotate", user_id, exc, len(found))
-            raise
         out = replace_at(data, {p: c for (p, _), c in zip(found, fresh, strict=True)})
         return out, info.current_version + 1
 
@@ -123,35 +121,32 @@ class RotationService:
             ),
         )
         sealed = await core.cipher.encrypt(new_info, plain, context, version_key=recipient)
-        async with core.db.transaction() as s:
-            ok = await keys_repo.compare_and_set(
-                s,
-                info.key_id,
-                info.current_version,
-                KeyState.ENABLED.value,
-                current_version=version,
-                updated_at=now,
-                last_rotated_at=now,
-                next_rotation_at=now + timedelta(days=info.rotation_period_days),
-            )
-            if not ok:
-                raise KeyConflict()
+        claim = unit.compare_and_set(
+            info.key_id,
+            info.current_version,
+            KeyState.ENABLED.value,
+            current_version=version,
+            updated_at=now,
+            last_rotated_at=now,
+            next_rotation_at=now + timedelta(days=info.rotation_period_days),
+        )
+        event = core.event(
+            actor,
+            "key.rotate",
+            Outcome.SUCCESS,
+            info.user_id,
+            len(plain),
+            detail={"version": version, "reason": reason.value},
+        )
+        history = unit.History(version, "rotated", reason.value, actor.principal, now)
+        async with core.unit.change((info.tenant, info.user_id), claim, event, history) as c:
             await keys_repo.add_version(
-                s, info.key_id, version, material.public or None, wrapped.key_ref, wrapped.blob, now
+                c.session,
+                info.key_id,
+                version,
+                material.public or None,
+                wrapped.key_ref,
+                wrapped.blob,
+                now,
             )
-            keys_repo.add_history(
-                s, info.key_id, version, "rotated", reason.value, actor.principal, now
-            )
-            core.audit.record_in(
-                s,
-                core.event(
-                    actor,
-                    "key.rotate",
-                    Outcome.SUCCESS,
-                    info.user_id,
-                    len(plain),
-                    detail={"version": version, "reason": reason.value},
-                ),
-            )
-        core.changed((info.tenant, info.user_id))
         return sealed

@@ -14,17 +14,16 @@ from strongroom.crypto import suites
 from strongroom.errors import (
     InvalidCiphertext,
     InvalidPolicy,
-    KeyConflict,
     KeyExists,
     KeyNotFound,
     StrongroomError,
 )
+from strongroom.keys import unit
 from strongroom.keys.cipher import StaleKeyInfo, wrap_context
 from strongroom.keys.core import KeyCore
 from strongroom.keys.models import HistoryEntry, KeyInfo, KeyState, RotationReason
 from strongroom.observability.metrics import CRYPTO_ITEMS
 from strongroom.store import keys_repo
-from strongroom.store.models import UserKey
 
 T = TypeVar("T")
 MAX_ROTATION_DAYS = 3650
@@ -44,12 +43,12 @@ class KeyService:
         op: Callable[[], Awaitable[T]],
     ) -> T:
         """Run ``op``; append a success or failure record before returning (fail closed)."""
-        try:
-            result = await op()
-        except StrongroomError as exc:
-            await self.core.record_failure(actor, action, user_id, exc, count)
-            CRYPTO_ITEMS.labels(action, "failure").inc(count or 0)
-            raise
+        async with self.core.audited(actor, action, user_id, count):
+            try:
+                result = await op()
+            except StrongroomError:
+                CRYPTO_ITEMS.labels(action, "failure").inc(count or 0)
+                raise
         # Read-only: the result is the only effect, so the HTTP edge may hold it
         # until the record is durable instead of this call waiting (audit/release.py).
         # Its items count as done only once released: a refused record makes them failed.
@@ -70,13 +69,8 @@ class KeyService:
             raise InvalidPolicy("unknown key type")
         if not 1 <= days <= MAX_ROTATION_DAYS:
             raise InvalidPolicy("rotation period out of range")
-        try:
-            info = await self._create(actor, user_id, key_type, days)
-        except StrongroomError as exc:
-            await core.record_failure(actor, "key.create", user_id, exc)
-            raise
-        core.changed((actor.tenant, user_id))
-        return info
+        async with core.audited(actor, "key.create", user_id):
+            return await self._create(actor, user_id, key_type, days)
 
     async def _create(self, actor: Actor, user_id: str, key_type: str, days: int) -> KeyInfo:
         core, now = self.core, self.core.clock()
@@ -104,41 +98,31 @@ class KeyService:
             last_rotated_at=now,
             next_rotation_at=now + timedelta(days=days),
         )
+        claim = (
+            unit.insert(actor.tenant, user_id, now, **values)
+            if existing is None
+            else unit.compare_and_set(
+                existing.key_id, existing.current_version, KeyState.DESTROYED.value, **values
+            )
+        )
+        event = core.event(
+            actor,
+            "key.create",
+            Outcome.SUCCESS,
+            user_id,
+            detail={"version": version, "key_type": key_type},
+        )
+        history = unit.History(version, "created", RotationReason.CREATED, actor.principal, now)
         try:
-            async with core.db.transaction() as s:
-                if existing is None:
-                    row = UserKey(
-                        tenant_id=actor.tenant,
-                        user_id=user_id,
-                        created_at=now,
-                        generation=1,
-                        **values,
-                    )
-                    s.add(row)
-                    await s.flush()
-                    key_id = row.id
-                else:
-                    key_id = existing.key_id
-                    ok = await keys_repo.compare_and_set(
-                        s, key_id, existing.current_version, KeyState.DESTROYED.value, **values
-                    )
-                    if not ok:
-                        raise KeyConflict()
+            async with core.unit.change((actor.tenant, user_id), claim, event, history) as c:
                 await keys_repo.add_version(
-                    s, key_id, version, material.public or None, wrapped.key_ref, wrapped.blob, now
-                )
-                keys_repo.add_history(
-                    s, key_id, version, "created", RotationReason.CREATED, actor.principal, now
-                )
-                core.audit.record_in(
-                    s,
-                    core.event(
-                        actor,
-                        "key.create",
-                        Outcome.SUCCESS,
-                        user_id,
-                        detail={"version": version, "key_type": key_type},
-                    ),
+                    c.session,
+                    c.key_id,
+                    version,
+                    material.public or None,
+                    wrapped.key_ref,
+                    wrapped.blob,
+                    now,
                 )
         except IntegrityError:
             raise KeyExists() from None
@@ -215,30 +199,15 @@ class KeyService:
         self, actor: Actor, user_id: str, min_version: int | None, rotation_days: int | None
     ) -> KeyInfo:
         core = self.core
-        try:
+        async with core.audited(actor, "key.policy", user_id):
             info = await core.usable(actor, user_id, fresh=True)
             values = self._policy_values(info, min_version, rotation_days)
-            async with core.db.transaction() as s:
-                ok = await keys_repo.compare_and_set(
-                    s, info.key_id, info.current_version, info.state.value, **values
-                )
-                if not ok:
-                    raise KeyConflict()
-                detail = {k: str(v) for k, v in values.items() if k not in _UNAUDITED}
-                core.audit.record_in(
-                    s,
-                    core.event(
-                        actor,
-                        "key.policy",
-                        Outcome.SUCCESS,
-                        user_id,
-                        detail=detail,
-                    ),
-                )
-        except StrongroomError as exc:
-            await core.record_failure(actor, "key.policy", user_id, exc)
-            raise
-        core.changed((actor.tenant, user_id))
+            detail = {k: str(v) for k, v in values.items() if k not in _UNAUDITED}
+            claim = unit.compare_and_set(
+                info.key_id, info.current_version, info.state.value, **values
+            )
+            event = core.event(actor, "key.policy", Outcome.SUCCESS, user_id, detail=detail)
+            await core.unit.commit((actor.tenant, user_id), claim, event)
         return await core.load(actor.tenant, user_id, fresh=True)
 
     def _policy_values(

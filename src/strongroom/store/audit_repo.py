@@ -1,4 +1,4 @@
-"""Read queries over the audit trail."""
+"""Queries over the audit trail (the group writes are in store/audit_writes.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Text, cast, delete, func, or_, select
+from sqlalchemy import Row, Text, cast, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.store.models import AuditCheckpoint, AuditRecord, AuditSegment
@@ -230,6 +230,19 @@ async def archive_markers(s: AsyncSession) -> Sequence[AuditRecord]:
     q = select(AuditRecord).where(AuditRecord.action == ARCHIVE_ACTION)
     q = q.where(AuditRecord.actor == ARCHIVE_ACTOR, AuditRecord.segment_id.is_not(None))
     return (await s.execute(q.order_by(AuditRecord.id.desc()))).scalars().all()
+
+
+async def enable_archive_delete(s: AsyncSession) -> None:
+    """PostgreSQL: let this transaction delete records (migration 0005 refuses it
+    otherwise); the setting ends with the transaction."""
+    await s.execute(text("SELECT set_config('strongroom.audit_archive', 'on', true)"))
+
+
+async def try_advisory_lock(s: AsyncSession, key: int) -> bool:
+    """PostgreSQL: take the transaction-scoped advisory lock ``key`` unless another
+    transaction holds it (then False, without waiting)."""
+    q = text("SELECT pg_try_advisory_xact_lock(:k)")
+    return bool((await s.execute(q, {"k": key})).scalar())
 
 
 async def delete_archived(

@@ -147,3 +147,14 @@ def add_tombstone(
     s: AsyncSession, tenant: str, user_id: str, versions: list[int], now: datetime
 ) -> None:
     s.add(KeyTombstone(tenant_id=tenant, user_id=user_id, versions=versions, destroyed_at=now))
+
+
+async def insert_key(
+    s: AsyncSession, tenant: str, user_id: str, now: datetime, **values: object
+) -> int:
+    """A new key row (generation 1); returns its id. A duplicate (tenant, userId)
+    raises ``IntegrityError`` here, at the flush."""
+    row = UserKey(tenant_id=tenant, user_id=user_id, created_at=now, generation=1, **values)
+    s.add(row)
+    await s.flush()
+    return row.id

@@ -1,0 +1,32 @@
+"""ORM models, one module per domain; every model is re-exported here, and importing
+this package registers them all on ``Base.metadata`` (what Alembic compares)."""
+
+from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
+from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
+from strongroom.store.models.base import Base, BigId, UTCDateTime
+from strongroom.store.models.keys import (
+    KeyMaterial,
+    KeyTombstone,
+    UserKey,
+    UserKeyHistory,
+    UserKeyVersion,
+)
+from strongroom.store.models.service import ServiceKey
+
+__all__ = [
+    "AccessKey",
+    "AuditCheckpoint",
+    "AuditRecord",
+    "AuditSegment",
+    "Base",
+    "BigId",
+    "CustomRole",
+    "KeyMaterial",
+    "KeyTombstone",
+    "RevokedToken",
+    "ServiceKey",
+    "UTCDateTime",
+    "UserKey",
+    "UserKeyHistory",
+    "UserKeyVersion",
+]
