@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from strongroom.audit.actions import TokenAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
@@ -73,7 +74,7 @@ class RevokedTokens:
                 )
             event = AuditEvent(
                 actor,
-                "token.revoke",
+                TokenAction.REVOKE,
                 Outcome.SUCCESS,
                 target=tid[:16],
                 detail={"new": not existing},

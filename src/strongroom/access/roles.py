@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from strongroom.access.models import Principal
 from strongroom.access.rbac import BUILTIN_ROLES, Grant, Scope, covers
+from strongroom.audit.actions import RoleAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
@@ -138,7 +139,7 @@ class RoleService:
                 raise KeyExists("role already exists")
             row.grants, row.description = stored, description[:500]
             row.updated_at, row.updated_by = now, actor.principal
-            action = "role.create" if created else "role.update"
+            action = RoleAction.CREATE if created else RoleAction.UPDATE
             detail = {"grants": sorted(f"{g.pattern}@{g.scope.value}" for g in grants)}
             self._audit.record_in(
                 s, AuditEvent(actor, action, Outcome.SUCCESS, name, detail=detail)
@@ -155,7 +156,7 @@ class RoleService:
             )
             if not (await s.execute(q)).rowcount:  # type: ignore[attr-defined]
                 raise NotFound()
-            self._audit.record_in(s, AuditEvent(actor, "role.delete", Outcome.SUCCESS, name))
+            self._audit.record_in(s, AuditEvent(actor, RoleAction.DELETE, Outcome.SUCCESS, name))
         self._cache.pop(actor.tenant, None)
 
     async def _require_cover(
@@ -163,7 +164,7 @@ class RoleService:
     ) -> None:
         if not covers(who.grants, grants):
             event = AuditEvent(
-                actor, "role.write", Outcome.DENIED, name, detail={"reason": "escalation"}
+                actor, RoleAction.WRITE, Outcome.DENIED, name, detail={"reason": "escalation"}
             )
             await self._audit.append(event)
             raise Forbidden()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.audit import search
 from strongroom.audit import verify as v
+from strongroom.audit.actions import SECURITY_PREFIX, ChainAction
 from strongroom.audit.chain import ZERO
 from strongroom.audit.checkpoints import CheckpointSigner, Head, parse_heads
 from strongroom.audit.redact import AuditHasher
@@ -158,12 +159,12 @@ class AuditQueries:
 
     async def security_events(self, tenant: str, limit: int = 100) -> list[SecurityEventRecord]:
         async with self._db.read() as s:
-            rows = await audit_repo.security_events(s, tenant, limit)
+            rows = await audit_repo.security_events(s, SECURITY_PREFIX, tenant, limit)
         return [
             SecurityEventRecord(
                 r.id,
                 r.ts,
-                r.action.removeprefix("security."),
+                r.action.removeprefix(SECURITY_PREFIX),
                 str((r.detail or {}).get("severity", "warning")),
                 r.target,
                 r.tenant_id,
@@ -179,7 +180,7 @@ async def _archived(s: AsyncSession, cps: Sequence[AuditCheckpoint]) -> tuple[in
     the chained record of the archival names C (a forged one fails its MAC)."""
     numbers = [
         m.detail.get("checkpoint")
-        for m in await audit_repo.archive_markers(s)
+        for m in await audit_repo.archive_markers(s, ChainAction.ARCHIVE)
         if isinstance(m.detail, dict)
     ]
     upto = max((n for n in numbers if isinstance(n, int)), default=None)

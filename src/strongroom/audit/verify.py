@@ -20,9 +20,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from strongroom.audit.actions import ChainAction
 from strongroom.audit.chain import (
-    CLOSE,
-    OPEN,
     ZERO,
     evolve,
     link_value,
@@ -142,7 +141,7 @@ def walk_segment(
             return bad("altered", "stored hash does not match the record"), links
         links[seq] = link
         prev, key, expected = link, evolve(key), expected + 1
-        after_close = row["action"] == CLOSE
+        after_close = row["action"] == ChainAction.CLOSE
     return None, links
 
 
@@ -209,7 +208,7 @@ def check_tail(
             return Finding("altered", msg, seg, head.seq, rid, att.checkpoint), None
         if head.state == "abandoned" and head.seq == last_seq:
             return None, None  # the writer died; its tail was attested afterwards
-    if last is None or last["action"] == CLOSE:
+    if last is None or last["action"] == ChainAction.CLOSE:
         return None, None
     if last["ts"] >= now - timedelta(seconds=2 * heartbeat_s + 5):
         return None, None  # live: its writer is still heartbeating
@@ -222,7 +221,7 @@ def check_tail(
 
 
 def heartbeat_of(open_row: dict[str, Any] | None, default: float = 60.0) -> float:
-    if open_row is None or open_row["action"] != OPEN:
+    if open_row is None or open_row["action"] != ChainAction.OPEN:
         return default
     value = (open_row["detail"] or {}).get("heartbeat_s", default)
     return float(value) if isinstance(value, int | float) else default

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import Settings
@@ -175,7 +176,7 @@ class KeyCore:
     def event(
         self,
         actor: Actor,
-        action: str,
+        action: KeyAction,
         outcome: Outcome,
         target: str | None,
         count: int | None = None,
@@ -194,7 +195,7 @@ class KeyCore:
     async def record_failure(
         self,
         actor: Actor,
-        action: str,
+        action: KeyAction,
         target: str | None,
         exc: StrongroomError,
         count: int | None = None,

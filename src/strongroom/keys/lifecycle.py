@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.errors import InvalidPolicy, KeyConflict, StrongroomError
@@ -29,7 +30,7 @@ class LifecycleService:
         self.rotation = rotation
 
     async def _transition(
-        self, actor: Actor, info: KeyInfo, action: str, event: str, **values: object
+        self, actor: Actor, info: KeyInfo, action: KeyAction, event: str, **values: object
     ) -> KeyInfo:
         core, now = self.core, self.core.clock()
         async with core.db.transaction() as s:
@@ -60,13 +61,13 @@ class LifecycleService:
             return await self._transition(
                 actor,
                 info,
-                "key.delete.schedule",
+                KeyAction.DELETE_SCHEDULE,
                 "deletion-scheduled",
                 state=KeyState.PENDING_DELETION.value,
                 deletion_date=core.clock() + timedelta(days=days),
             )
         except StrongroomError as exc:
-            await core.record_failure(actor, "key.delete.schedule", user_id, exc)
+            await core.record_failure(actor, KeyAction.DELETE_SCHEDULE, user_id, exc)
             raise
 
     async def cancel_deletion(self, actor: Actor, user_id: str) -> KeyInfo:
@@ -78,13 +79,13 @@ class LifecycleService:
             return await self._transition(
                 actor,
                 info,
-                "key.delete.cancel",
+                KeyAction.DELETE_CANCEL,
                 "deletion-cancelled",
                 state=KeyState.ENABLED.value,
                 deletion_date=None,
             )
         except StrongroomError as exc:
-            await core.record_failure(actor, "key.delete.cancel", user_id, exc)
+            await core.record_failure(actor, KeyAction.DELETE_CANCEL, user_id, exc)
             raise
 
     async def destroy_due(self, now: datetime | None = None) -> int:
@@ -120,7 +121,8 @@ class LifecycleService:
                 s, info.key_id, info.current_version, "destroyed", None, actor.principal, now
             )
             core.audit.record_in(
-                s, core.event(actor, "key.destroy", Outcome.SUCCESS, info.user_id, len(versions))
+                s,
+                core.event(actor, KeyAction.DESTROY, Outcome.SUCCESS, info.user_id, len(versions)),
             )
         core.changed((info.tenant, info.user_id))
         log.info("key_destroyed", tenant=info.tenant, versions=len(versions))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.crypto import codec, suites
@@ -86,7 +87,7 @@ class RotationService:
                 raise
             fresh = await self.new_version(actor, info, reason, plain, ctx)
         except StrongroomError as exc:
-            await core.record_failure(actor, "key.rotate", user_id, exc, len(found))
+            await core.record_failure(actor, KeyAction.ROTATE, user_id, exc, len(found))
             raise
         out = replace_at(data, {p: c for (p, _), c in zip(found, fresh, strict=True)})
         return out, info.current_version + 1
@@ -146,7 +147,7 @@ class RotationService:
                 s,
                 core.event(
                     actor,
-                    "key.rotate",
+                    KeyAction.ROTATE,
                     Outcome.SUCCESS,
                     info.user_id,
                     len(plain),

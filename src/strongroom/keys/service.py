@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.crypto import suites
@@ -38,7 +39,7 @@ class KeyService:
     async def _audited(
         self,
         actor: Actor,
-        action: str,
+        action: KeyAction,
         user_id: str,
         count: int | None,
         op: Callable[[], Awaitable[T]],
@@ -64,7 +65,8 @@ class KeyService:
         self, actor: Actor, user_id: str, key_type: str | None, rotation_days: int | None
     ) -> KeyInfo:
         core = self.core
-        key_type = key_type or core.settings.default_key_type
+        # A plain str from here on: it is stored, bound into the KMS context and audited.
+        key_type = str(key_type or core.settings.default_key_type)
         days = rotation_days or core.settings.default_rotation_days
         if key_type not in suites.KEY_TYPES:
             raise InvalidPolicy("unknown key type")
@@ -73,7 +75,7 @@ class KeyService:
         try:
             info = await self._create(actor, user_id, key_type, days)
         except StrongroomError as exc:
-            await core.record_failure(actor, "key.create", user_id, exc)
+            await core.record_failure(actor, KeyAction.CREATE, user_id, exc)
             raise
         core.changed((actor.tenant, user_id))
         return info
@@ -134,7 +136,7 @@ class KeyService:
                     s,
                     core.event(
                         actor,
-                        "key.create",
+                        KeyAction.CREATE,
                         Outcome.SUCCESS,
                         user_id,
                         detail={"version": version, "key_type": key_type},
@@ -156,7 +158,7 @@ class KeyService:
             info = await core.usable(actor, user_id)
             return await core.cipher.encrypt(info, items, ctx)
 
-        return await self._audited(actor, "key.encrypt", user_id, len(data), op)
+        return await self._audited(actor, KeyAction.ENCRYPT, user_id, len(data), op)
 
     async def decrypt(
         self, actor: Actor, user_id: str, data: list[str], context: str | None
@@ -169,7 +171,7 @@ class KeyService:
                 index = next(i for i, raw in enumerate(plain) if not _is_utf8(raw))
                 raise InvalidCiphertext(index=index) from None
 
-        return await self._audited(actor, "key.decrypt", user_id, len(data), op)
+        return await self._audited(actor, KeyAction.DECRYPT, user_id, len(data), op)
 
     async def _open(
         self, actor: Actor, user_id: str, data: list[str], context: str | None
@@ -196,7 +198,7 @@ class KeyService:
             ctx = self.core.check_context(context)
             return await self.core.cipher.encrypt(info, plain, ctx), info.current_version
 
-        return await self._audited(actor, "key.rewrap", user_id, len(data), op)
+        return await self._audited(actor, KeyAction.REWRAP, user_id, len(data), op)
 
     # metadata ----------------------------------------------------------------
     async def metadata(self, actor: Actor, user_id: str) -> KeyInfo:
@@ -229,14 +231,14 @@ class KeyService:
                     s,
                     core.event(
                         actor,
-                        "key.policy",
+                        KeyAction.POLICY,
                         Outcome.SUCCESS,
                         user_id,
                         detail=detail,
                     ),
                 )
         except StrongroomError as exc:
-            await core.record_failure(actor, "key.policy", user_id, exc)
+            await core.record_failure(actor, KeyAction.POLICY, user_id, exc)
             raise
         core.changed((actor.tenant, user_id))
         return await core.load(actor.tenant, user_id, fresh=True)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from strongroom.access.permissions import Permission
 from strongroom.api.deps import (
     api_key_header,
     app_services,
@@ -59,7 +60,7 @@ class PublicKeyOut(BaseModel):
 
 @router.get("/verify", response_model=VerifyOut)
 async def verify(
-    _actor: Annotated[Actor, Depends(require("audit:read"))],
+    _actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
@@ -83,7 +84,7 @@ async def verify(
 
 @router.get("/public-key", response_model=PublicKeyOut)
 async def public_key(
-    _actor: Annotated[Actor, Depends(require("audit:read"))],
+    _actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
 ) -> PublicKeyOut:
     """The Ed25519 key that signs checkpoints: verify them without any secret."""
@@ -104,9 +105,9 @@ async def auditor(
     """``audit:read``, keeping whether the principal may read every tenant's records."""
     svc = app_services(request)
     who, actor = await authenticate(request, svc)
-    await require_mtls(request, svc, actor, "audit:read")
-    await check(svc, who, actor, "audit:read", None)
-    await record_read(svc, request, actor, "audit:read")
+    await require_mtls(request, svc, actor, Permission.AUDIT_READ)
+    await check(svc, who, actor, Permission.AUDIT_READ, None)
+    await record_read(svc, request, actor, Permission.AUDIT_READ)
     return Auditor(svc, actor, who.spans_tenants)
 
 
