@@ -26,7 +26,7 @@ from strongroom.audit.actions import RoleAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
-from strongroom.errors import Forbidden, InvalidInput, KeyConflict, KeyExists, NotFound
+from strongroom.errors import Forbidden, InvalidInput, NotFound, RoleConflict, RoleExists
 from strongroom.store.db import Database
 from strongroom.store.models import CustomRole
 
@@ -114,7 +114,7 @@ class RoleService:
         try:
             return await self._store(actor, name, grants, stored, description, create_only)
         except IntegrityError:  # created concurrently by another request
-            raise KeyConflict("role changed concurrently; retry") from None
+            raise RoleConflict() from None
 
     async def _store(
         self,
@@ -136,7 +136,7 @@ class RoleService:
                 row = CustomRole(tenant_id=actor.tenant, name=name, created_at=now)
                 s.add(row)
             elif create_only:
-                raise KeyExists("role already exists")
+                raise RoleExists()
             row.grants, row.description = stored, description[:500]
             row.updated_at, row.updated_by = now, actor.principal
             action = RoleAction.CREATE if created else RoleAction.UPDATE
