@@ -49,7 +49,7 @@ async def test_every_route_checks_a_catalogued_permission(app: App) -> None:
     )
     assert made.status_code == 201, made.text
     key = (await issue(app, ["no-route"]))["key"]
-    asked: dict[Route, list[str]] = {}
+    asked: dict[Route, list[object]] = {}
     for route in api_routes(asgi_app(app)):
         if route.path in PUBLIC:
             continue
