@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from strongroom.crypto.suites import DEFAULT_KEY_TYPE, KeyType
+
 DEFAULT_TENANT = "default"
 KmsName = Literal["local", "aws", "openbao", "pkcs11"]
 
@@ -91,7 +93,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
 
     ciphertext_prefix: str = Field(default="sr", pattern=r"^[a-z][a-z0-9]{0,15}$")
-    default_key_type: str = "x25519-hpke"
+    default_key_type: KeyType = DEFAULT_KEY_TYPE
     default_rotation_days: int = Field(default=90, ge=1)
     deletion_window_days: float = Field(default=7.0, ge=0)
     min_deletion_window_days: float = Field(default=1.0, ge=0)

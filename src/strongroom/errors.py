@@ -79,6 +79,14 @@ class AccessKeyConflict(StrongroomError):
     code, status, message = "ACC002", 409, "access key changed concurrently; retry"
 
 
+class RoleExists(StrongroomError):
+    code, status, message = "ROLE001", 409, "role already exists"
+
+
+class RoleConflict(StrongroomError):
+    code, status, message = "ROLE002", 409, "role changed concurrently; retry"
+
+
 class InternalError(StrongroomError):
     code, status, message = "SYS001", 500, "internal error"
 

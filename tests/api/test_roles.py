@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from strongroom.access.lifecycle import SYSTEM
+from strongroom.access.roles import parse_grants
+from strongroom.context import Actor
+from strongroom.errors import RoleExists
 from strongroom.store.models import AuditRecord
 from tests.api.access_helpers import call, issue
 from tests.api.conftest import App
@@ -90,3 +96,21 @@ async def test_custom_roles_are_tenant_local(app: App) -> None:
     _, root = await app.services.access.create("default", ["super-admin"], "root")
     r = await app.post("/api/v1/access-keys", body, key=root)
     assert r.status_code == 400 and "reader" not in r.json()["error"]["details"]["roles"]
+
+
+async def test_role_conflicts_have_role_codes(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ROLE001 / ROLE002, not the key codes KEY003 / KEY002 they answered with before."""
+    roles = app.services.access.roles
+    actor = Actor("system:cli", "default", "rid-role-conflict", None)
+    read = parse_grants([("keys:read", "tenant")])
+    await roles.put(actor, SYSTEM, "once", read, "", create_only=True)
+    with pytest.raises(RoleExists) as exists:
+        await roles.put(actor, SYSTEM, "once", read, "", create_only=True)
+    assert (exists.value.code, exists.value.status) == ("ROLE001", 409)
+
+    async def lost_race(*_: Any) -> Any:  # another request inserted the name first
+        raise IntegrityError("INSERT", None, Exception("unique"))
+
+    monkeypatch.setattr(roles, "_store", lost_race)
+    r = await put(app, "raced", grants("keys:read"))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "ROLE002"

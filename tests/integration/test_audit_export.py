@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.archive import Archived, archive
 from strongroom.audit.export import select_range, write
 from strongroom.audit.findings import OfflineReport
@@ -33,7 +34,7 @@ LATER = datetime.now(UTC) + timedelta(hours=1)
 
 def ev(i: int, who: str = "ak_a") -> AuditEvent:
     actor = Actor(who, "default", f"req-{i}", "198.51.100.9")
-    return AuditEvent(actor, "key.encrypt", Outcome.SUCCESS, f"user-{i}", 1, {"n": i})
+    return AuditEvent(actor, KeyAction.ENCRYPT, Outcome.SUCCESS, f"user-{i}", 1, {"n": i})
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from strongroom.audit.actions import ChainAction
 from strongroom.audit.chain import SegmentChain, record_body, record_hash, system_row
 from strongroom.store.audit_writes import PgGroupWriter
 from strongroom.store.db import Database
@@ -58,7 +59,7 @@ async def test_stored_rows_are_what_was_hashed(postgres_server: PostgresServer) 
         # A void (of a record whose write "failed") goes in with the next group.
         lost = chain.seal_with_body(dict(ROWS[0]))
         void = chain.void(lost[1], datetime(2026, 3, 1, tzinfo=UTC))
-        after = chain.seal_with_body(system_row("audit.heartbeat", datetime.now(UTC), None))
+        after = chain.seal_with_body(system_row(ChainAction.HEARTBEAT, datetime.now(UTC), None))
         await writer.write([void], [after[0]], [after[2]])
         await writer.write([void], [], [])  # a repeated void is dropped, not an error
         async with db.read() as s:

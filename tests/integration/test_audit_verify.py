@@ -22,6 +22,7 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from strongroom.api.app import create_app
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.checkpoints import SIG_TAG
 from strongroom.audit.findings import VerifyReport
 from strongroom.audit.models import AuditEvent, Outcome
@@ -38,7 +39,7 @@ ACTOR = Actor("ak_tester", "default", "req-1", "198.51.100.9")
 LATER = datetime.now(UTC) + timedelta(hours=1)  # every writer long silent by then
 
 
-def ev(i: int, action: str = "key.encrypt") -> AuditEvent:
+def ev(i: int, action: KeyAction = KeyAction.ENCRYPT) -> AuditEvent:
     return AuditEvent(ACTOR, action, Outcome.SUCCESS, f"user-{i}", i, {"n": i})
 
 
@@ -85,13 +86,13 @@ async def trail(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await svc.start(migrate=True)
     for i in range(10):
         await svc.audit.append(ev(i))
-    await asyncio.gather(*(svc.audit.append(ev(i, "key.decrypt")) for i in range(10, 30)))
+    await asyncio.gather(*(svc.audit.append(ev(i, KeyAction.DECRYPT)) for i in range(10, 30)))
     async with svc.db.transaction() as s:  # records inside the action's transaction
         for i in range(30, 33):
-            svc.audit.record_in(s, ev(i, "key.rotate"))
+            svc.audit.record_in(s, ev(i, KeyAction.ROTATE))
     with pytest.raises(RuntimeError):  # rolled back after chaining: becomes a void record
         async with svc.db.transaction() as s:
-            svc.audit.record_in(s, ev(33, "key.create"))
+            svc.audit.record_in(s, ev(33, KeyAction.CREATE))
             s.add(UserKeyHistory(key_id=1, version=1, event="x", actor="a", rotation_date=LATER))
             raise RuntimeError("abort")
     assert await svc.audit.checkpoint() == 1

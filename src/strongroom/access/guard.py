@@ -34,7 +34,9 @@ from strongroom.access.lifecycle import SYSTEM
 from strongroom.access.limits import Quota, RateLimits
 from strongroom.access.models import Principal
 from strongroom.access.mtls import ClientCertificates
+from strongroom.access.permissions import Permission
 from strongroom.access.policy import Authenticator, Credentials
+from strongroom.audit.actions import ApiAction, AuthAction, AuthzAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.release import release_gate, settled
@@ -49,7 +51,7 @@ from strongroom.store.tenancy import (
     system_scope,
 )
 
-DECRYPT = "keys:decrypt"  # also draws on the distinct-users budget
+DECRYPT = Permission.KEYS_DECRYPT  # also draws on the distinct-users budget
 _TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -160,7 +162,7 @@ class Guard:
     async def authorize(
         self,
         ctx: RequestContext,
-        permission: str,
+        permission: Permission,
         owner: str | None = None,
         *,
         items: int | None = None,
@@ -185,7 +187,7 @@ class Guard:
     async def record_read(
         self,
         ctx: RequestContext,
-        permission: str,
+        permission: Permission,
         route: str,
         target: str | None,
         *,
@@ -197,7 +199,7 @@ class Guard:
         await self._audit.append(
             AuditEvent(
                 ctx.actor,
-                "api.read",
+                ApiAction.READ,
                 Outcome.SUCCESS,
                 target,
                 detail={"permission": permission, "route": route},
@@ -212,7 +214,7 @@ class Guard:
             return
         await self._audit.append(
             AuditEvent(
-                actor, "api.rejected", Outcome.FAILURE, detail={"code": code, "route": route}
+                actor, ApiAction.REJECTED, Outcome.FAILURE, detail={"code": code, "route": route}
             )
         )
 
@@ -237,10 +239,10 @@ class Guard:
     ) -> None:
         actor = Actor("anonymous", "-", request_id, addr)
         await self._audit.append(
-            AuditEvent(actor, "auth.mtls", Outcome.FAILURE, detail={"reason": reason})
+            AuditEvent(actor, AuthAction.MTLS, Outcome.FAILURE, detail={"reason": reason})
         )
 
     async def _denied(self, actor: Actor, permission: str) -> None:
         await self._audit.append(
-            AuditEvent(actor, "authz.denied", Outcome.DENIED, detail={"permission": permission})
+            AuditEvent(actor, AuthzAction.DENIED, Outcome.DENIED, detail={"permission": permission})
         )

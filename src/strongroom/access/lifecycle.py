@@ -28,10 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.access import tokens
 from strongroom.access.models import Principal
+from strongroom.access.permissions import Permission
 from strongroom.access.rbac import covers
 from strongroom.access.roles import RoleService
 from strongroom.access.usage import UsageBuffer
-from strongroom.access.views import AccessKeyView, KeyState, state_of
+from strongroom.access.views import AccessKeyState, AccessKeyView, state_of
+from strongroom.audit.actions import AccessKeyAction, AuthzAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
@@ -81,14 +83,14 @@ class AccessKeyAdmin:
         if expires_at is not None and expires_at.astimezone(UTC) <= now:
             raise InvalidInput("expiry must be in the future")
         actor = dataclasses.replace(actor, tenant=tenant)
-        if not who.can("access-keys:create", tenant):
-            await self._deny(actor, "access-keys:create", None)
+        if not who.can(Permission.ACCESS_KEYS_CREATE, tenant):
+            await self._deny(actor, Permission.ACCESS_KEYS_CREATE, None)
             raise NotFound()
         # Only now: the list of the tenant's roles is for those who may act there.
         if not roles or await self._roles.unknown(tenant, roles):
             known = [r.name for r in await self._roles.list_roles(tenant)]
             raise InvalidInput("unknown role", roles=known)
-        await self._require_cover(actor, who, roles, "access_key.create", None)
+        await self._require_cover(actor, who, roles, AccessKeyAction.CREATE, None)
         text, parsed = tokens.generate(self._env)
         row = AccessKey(
             id=parsed.key_id,
@@ -106,7 +108,7 @@ class AccessKeyAdmin:
             # The description is free text: the trail keeps only its keyed HMAC.
             event = AuditEvent(
                 actor,
-                "access_key.create",
+                AccessKeyAction.CREATE,
                 Outcome.SUCCESS,
                 parsed.key_id,
                 detail=detail,
@@ -121,7 +123,7 @@ class AccessKeyAdmin:
         """One page ordered by id, and the cursor of the next page (None: last page).
         Without ``tenant``, a principal bound to one tenant sees its own, one spanning
         tenants sees all."""
-        if tenant is not None and not who.can("access-keys:read", tenant):
+        if tenant is not None and not who.can(Permission.ACCESS_KEYS_READ, tenant):
             raise NotFound()
         if tenant is None and not who.spans_tenants:
             tenant = who.tenant
@@ -132,7 +134,7 @@ class AccessKeyAdmin:
         return views, (rows[limit - 1].id if len(rows) > limit else None)
 
     async def show(self, actor: Actor, who: Principal, key_id: str) -> AccessKeyView:
-        row = await self._visible(actor, who, "access-keys:read", key_id)
+        row = await self._visible(actor, who, Permission.ACCESS_KEYS_READ, key_id)
         return AccessKeyView.of(row, datetime.now(UTC), self._usage.pending(key_id))
 
     async def rotate(
@@ -140,11 +142,11 @@ class AccessKeyAdmin:
     ) -> tuple[AccessKeyView, str]:
         """A new secret for the key; the previous one works ``grace_seconds`` longer."""
         grace = self.default_grace if grace_seconds is None else grace_seconds
-        row = await self._visible(actor, who, "access-keys:rotate", key_id)
+        row = await self._visible(actor, who, Permission.ACCESS_KEYS_ROTATE, key_id)
         actor = dataclasses.replace(actor, tenant=row.tenant_id)
-        await self._require_cover(actor, who, row.roles, "access_key.rotate", key_id)
+        await self._require_cover(actor, who, row.roles, AccessKeyAction.ROTATE, key_id)
         now = datetime.now(UTC)
-        if state_of(row, now) is not KeyState.ACTIVE:
+        if state_of(row, now) is not AccessKeyState.ACTIVE:
             raise AccessKeyInactive()
         text, parsed = tokens.generate(self._env, key_id)
         values = {
@@ -158,7 +160,7 @@ class AccessKeyAdmin:
             # one wins, the other gets ACC002 instead of a key that never worked.
             if not await access_repo.rotate_secret(s, key_id, row.secret_hash, **values):
                 raise AccessKeyConflict()
-            self._record(s, actor, "access_key.rotate", key_id, {"grace_seconds": grace})
+            self._record(s, actor, AccessKeyAction.ROTATE, key_id, {"grace_seconds": grace})
         self._forget(key_id)
         for name, value in values.items():
             setattr(row, name, value)
@@ -167,20 +169,22 @@ class AccessKeyAdmin:
     async def revoke(self, actor: Actor, who: Principal, key_id: str) -> AccessKeyView:
         """Both secrets stop at once on this replica, on the others within the cache TTL.
         Revoking a revoked key changes nothing and records nothing."""
-        row = await self._visible(actor, who, "access-keys:revoke", key_id)
+        row = await self._visible(actor, who, Permission.ACCESS_KEYS_REVOKE, key_id)
         actor = dataclasses.replace(actor, tenant=row.tenant_id)
-        await self._require_cover(actor, who, row.roles, "access_key.revoke", key_id)
+        await self._require_cover(actor, who, row.roles, AccessKeyAction.REVOKE, key_id)
         now = datetime.now(UTC)
         if row.revoked_at is None:
             async with self._db.transaction() as s:
                 if await access_repo.revoke(s, key_id, now):
-                    self._record(s, actor, "access_key.revoke", key_id, None)
+                    self._record(s, actor, AccessKeyAction.REVOKE, key_id, None)
             self._forget(key_id)
-            row = await self._visible(actor, who, "access-keys:revoke", key_id)
+            row = await self._visible(actor, who, Permission.ACCESS_KEYS_REVOKE, key_id)
         return AccessKeyView.of(row, now, self._usage.pending(key_id))
 
     # helpers ---------------------------------------------------------------
-    async def _visible(self, actor: Actor, who: Principal, perm: str, key_id: str) -> AccessKey:
+    async def _visible(
+        self, actor: Actor, who: Principal, perm: Permission, key_id: str
+    ) -> AccessKey:
         async with self._db.read() as s:
             row = await access_repo.get(s, key_id)
         if row is None:
@@ -191,7 +195,12 @@ class AccessKeyAdmin:
         return row
 
     async def _require_cover(
-        self, actor: Actor, who: Principal, roles: list[str], action: str, target: str | None
+        self,
+        actor: Actor,
+        who: Principal,
+        roles: list[str],
+        action: AccessKeyAction,
+        target: str | None,
     ) -> None:
         wanted = await self._roles.resolve(actor.tenant, roles)
         if not covers(who.grants, wanted):
@@ -200,14 +209,19 @@ class AccessKeyAdmin:
             )
             raise Forbidden("may not manage a key with roles the caller does not hold")
 
-    async def _deny(self, actor: Actor, permission: str, target: str | None) -> None:
+    async def _deny(self, actor: Actor, permission: Permission, target: str | None) -> None:
         await self._audit.append(
             AuditEvent(
-                actor, "authz.denied", Outcome.DENIED, target, detail={"permission": permission}
+                actor, AuthzAction.DENIED, Outcome.DENIED, target, detail={"permission": permission}
             )
         )
 
     def _record(
-        self, s: AsyncSession, actor: Actor, action: str, target: str, detail: dict[str, Any] | None
+        self,
+        s: AsyncSession,
+        actor: Actor,
+        action: AccessKeyAction,
+        target: str,
+        detail: dict[str, Any] | None,
     ) -> None:
         self._audit.record_in(s, AuditEvent(actor, action, Outcome.SUCCESS, target, None, detail))

@@ -30,6 +30,7 @@ from strongroom.access.jwks import JwksCache, JwksUnavailable
 from strongroom.access.models import BUILTIN_ROLES, Principal
 from strongroom.access.rbac import Grant, Scope
 from strongroom.access.revocation import RevokedTokens
+from strongroom.audit.actions import AuthAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import OidcIssuer
@@ -95,7 +96,7 @@ class OidcVerifier:
             actor = Actor(refused.principal, refused.tenant, request_id, client_addr)
             detail = {"reason": refused.reason}
             await self._audit.append(
-                AuditEvent(actor, "auth.bearer", Outcome.FAILURE, detail=detail)
+                AuditEvent(actor, AuthAction.BEARER, Outcome.FAILURE, detail=detail)
             )
         if refused.reason == "jwks-unavailable":
             raise ServiceUnavailable("token issuer keys unavailable")

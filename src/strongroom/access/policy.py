@@ -25,6 +25,7 @@ from strongroom.access.oidc import OidcVerifier
 from strongroom.access.rbac import BUILTIN_ROLES, Grant, covers
 from strongroom.access.revocation import RevokedTokens
 from strongroom.access.service import AccessService
+from strongroom.audit.actions import AuthAction, AuthzAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import Settings
@@ -186,7 +187,7 @@ class Authenticator:
             actor = Actor("+".join(p.id for p in parts)[:_MAX_ID], "-", request_id, client_addr)
             detail = {"permission": "tenant", "reason": "credentials-disagree"}
             await self._audit.append(
-                AuditEvent(actor, "authz.denied", Outcome.DENIED, detail=detail)
+                AuditEvent(actor, AuthzAction.DENIED, Outcome.DENIED, detail=detail)
             )
             raise Forbidden() from None
 
@@ -200,6 +201,6 @@ class Authenticator:
 
     async def _fail(self, request_id: str, client_addr: str | None, reason: str) -> NoReturn:
         actor = Actor("anonymous", "-", request_id, client_addr)
-        event = AuditEvent(actor, "auth.policy", Outcome.FAILURE, detail={"reason": reason})
+        event = AuditEvent(actor, AuthAction.POLICY, Outcome.FAILURE, detail={"reason": reason})
         await self._audit.append(event)
         raise AuthenticationFailed()

@@ -1,7 +1,8 @@
 """Roles, permissions and scopes.
 
-A permission is ``resource:action`` (``keys:encrypt``); a grant gives a permission
-pattern (``keys:encrypt``, ``keys:*`` or ``*``) at a scope:
+A permission is ``resource:action`` (``keys:encrypt``; all of them in
+access/permissions.py); a grant gives a permission pattern (``keys:encrypt``,
+``keys:*`` or ``*``) at a scope:
 
 * ``all``    — in every tenant (super admin only among the built-ins);
 * ``tenant`` — in the principal's own tenant;
@@ -19,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+
+from strongroom.access.permissions import Permission
 
 
 class Scope(StrEnum):
@@ -40,44 +43,28 @@ class Grant:
 
 
 def _grants(scope: Scope, *patterns: str) -> frozenset[Grant]:
-    return frozenset(Grant(p, scope) for p in patterns)
+    # Plain strings: a grant's pattern is data (stored, listed, sorted), like a custom role's.
+    return frozenset(Grant(str(p), scope) for p in patterns)
 
 
-T, OWN = Scope.TENANT, Scope.OWN
-KEY_PERMISSIONS = (
-    "keys:create",
-    "keys:read",
-    "keys:read-public",
-    "keys:encrypt",
-    "keys:decrypt",
-    "keys:rotate",
-    "keys:delete",
-    "keys:admin",
-)
-# Access-key lifecycle (api/routers/access_keys.py). The admin roles hold them through
-# "*" (super, client, admin) or "access-keys:*" (integration admin); company admin reads.
-ACCESS_KEY_PERMISSIONS = (
-    "access-keys:create",
-    "access-keys:read",
-    "access-keys:rotate",
-    "access-keys:revoke",
-)
-
+P, T, OWN = Permission, Scope.TENANT, Scope.OWN
+# The admin roles hold the access-key permissions through "*" (super, client, admin)
+# or "access-keys:*" (integration admin); company admin only reads.
 BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     # seeds/002: super admin, client admin, company admin, integration admin, user
     "super-admin": _grants(Scope.ALL, "*"),
     "client-admin": _grants(T, "*"),
-    "company-admin": _grants(T, "keys:*", "access-keys:read", "audit:read"),
+    "company-admin": _grants(T, "keys:*", P.ACCESS_KEYS_READ, P.AUDIT_READ),
     "integration-admin": _grants(
-        T, "access-keys:*", "keys:create", "keys:read", "keys:read-public", "keys:encrypt"
+        T, "access-keys:*", P.KEYS_CREATE, P.KEYS_READ, P.KEYS_READ_PUBLIC, P.KEYS_ENCRYPT
     ),
-    "user": _grants(OWN, "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
+    "user": _grants(OWN, P.KEYS_READ, P.KEYS_READ_PUBLIC, P.KEYS_ENCRYPT, P.KEYS_DECRYPT),
     # narrow service roles
     "admin": _grants(T, "*"),  # the bootstrap admin of its tenant
     "key-admin": _grants(T, "keys:*"),
-    "encrypt-only": _grants(T, "keys:encrypt", "keys:read-public"),
-    "decrypt-only": _grants(T, "keys:decrypt"),
-    "auditor": _grants(T, "keys:read", "audit:read", "metrics:read"),
+    "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC),
+    "decrypt-only": _grants(T, P.KEYS_DECRYPT),
+    "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ),
 }
 
 

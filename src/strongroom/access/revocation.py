@@ -14,6 +14,7 @@ import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 
+from strongroom.audit.actions import TokenAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
@@ -70,7 +71,7 @@ class RevokedTokens:
                 )
             event = AuditEvent(
                 actor,
-                "token.revoke",
+                TokenAction.REVOKE,
                 Outcome.SUCCESS,
                 target=tid[:16],
                 detail={"new": not existing},

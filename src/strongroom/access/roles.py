@@ -21,10 +21,11 @@ from sqlalchemy.exc import IntegrityError
 
 from strongroom.access.models import Principal
 from strongroom.access.rbac import BUILTIN_ROLES, Grant, Scope, covers
+from strongroom.audit.actions import RoleAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
-from strongroom.errors import Forbidden, InvalidInput, KeyConflict, KeyExists, NotFound
+from strongroom.errors import Forbidden, InvalidInput, NotFound, RoleConflict, RoleExists
 from strongroom.store import roles_repo
 from strongroom.store.db import Database
 from strongroom.store.models import CustomRole
@@ -112,7 +113,7 @@ class RoleService:
         try:
             return await self._store(actor, name, grants, stored, description, create_only)
         except IntegrityError:  # created concurrently by another request
-            raise KeyConflict("role changed concurrently; retry") from None
+            raise RoleConflict() from None
 
     async def _store(
         self,
@@ -131,10 +132,10 @@ class RoleService:
                 row = CustomRole(tenant_id=actor.tenant, name=name, created_at=now)
                 roles_repo.add(s, row)
             elif create_only:
-                raise KeyExists("role already exists")
+                raise RoleExists()
             row.grants, row.description = stored, description[:500]
             row.updated_at, row.updated_by = now, actor.principal
-            action = "role.create" if created else "role.update"
+            action = RoleAction.CREATE if created else RoleAction.UPDATE
             detail = {"grants": sorted(f"{g.pattern}@{g.scope.value}" for g in grants)}
             self._audit.record_in(
                 s, AuditEvent(actor, action, Outcome.SUCCESS, name, detail=detail)
@@ -148,7 +149,7 @@ class RoleService:
         async with self._db.transaction() as s:
             if not await roles_repo.delete_role(s, actor.tenant, name):
                 raise NotFound()
-            self._audit.record_in(s, AuditEvent(actor, "role.delete", Outcome.SUCCESS, name))
+            self._audit.record_in(s, AuditEvent(actor, RoleAction.DELETE, Outcome.SUCCESS, name))
         self._cache.pop(actor.tenant, None)
 
     async def _require_cover(
@@ -156,7 +157,7 @@ class RoleService:
     ) -> None:
         if not covers(who.grants, grants):
             event = AuditEvent(
-                actor, "role.write", Outcome.DENIED, name, detail={"reason": "escalation"}
+                actor, RoleAction.WRITE, Outcome.DENIED, name, detail={"reason": "escalation"}
             )
             await self._audit.append(event)
             raise Forbidden()

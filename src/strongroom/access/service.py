@@ -18,6 +18,7 @@ from strongroom.access.lifecycle import SYSTEM, AccessKeyAdmin
 from strongroom.access.models import Principal
 from strongroom.access.roles import RoleService
 from strongroom.access.usage import UsageBuffer
+from strongroom.audit.actions import AuthAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
@@ -125,7 +126,7 @@ class AccessService:
             client_addr,
         )
         await self._audit.append(
-            AuditEvent(actor, "auth.api_key", Outcome.FAILURE, detail={"reason": reason})
+            AuditEvent(actor, AuthAction.API_KEY, Outcome.FAILURE, detail={"reason": reason})
         )
         raise AuthenticationFailed()
 

@@ -9,18 +9,20 @@ from enum import StrEnum
 from strongroom.store.models import AccessKey
 
 
-class KeyState(StrEnum):
+class AccessKeyState(StrEnum):
+    """An access key's state (a user key's is keys.models.KeyState, another vocabulary)."""
+
     ACTIVE = "active"
     EXPIRED = "expired"
     REVOKED = "revoked"
 
 
-def state_of(row: AccessKey, now: datetime) -> KeyState:
+def state_of(row: AccessKey, now: datetime) -> AccessKeyState:
     if row.revoked_at is not None:
-        return KeyState.REVOKED
+        return AccessKeyState.REVOKED
     if row.expires_at is not None and row.expires_at <= now:
-        return KeyState.EXPIRED
-    return KeyState.ACTIVE
+        return AccessKeyState.EXPIRED
+    return AccessKeyState.ACTIVE
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class AccessKeyView:
     tenant: str
     roles: tuple[str, ...]
     description: str
-    state: KeyState
+    state: AccessKeyState
     created_at: datetime
     created_by: str | None
     expires_at: datetime | None

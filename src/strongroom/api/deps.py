@@ -14,6 +14,7 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
 
 from strongroom.access.guard import Certificate, Presented, RequestContext
+from strongroom.access.permissions import Permission
 from strongroom.api.tls_server import PEER
 from strongroom.context import Actor
 from strongroom.errors import InvalidInput
@@ -81,7 +82,7 @@ def _route(request: Request) -> str:
 _READS = frozenset({"GET", "HEAD"})
 
 
-async def admit(request: Request, svc: Services, permission: str) -> RequestContext:
+async def admit(request: Request, svc: Services, permission: Permission) -> RequestContext:
     """Authenticate and authorize ``permission`` (on the path's ``userId`` when there is
     one); a read leaves its record before it runs."""
     ctx = await authenticate(request, svc)
@@ -96,7 +97,7 @@ async def admit(request: Request, svc: Services, permission: str) -> RequestCont
     return ctx
 
 
-def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
+def require(permission: Permission) -> Callable[[Request], Awaitable[Actor]]:
     """Dependency: ``admit`` the request for ``permission``; gives the acting ``Actor``.
     ``api_key_header`` documents the scheme in OpenAPI."""
 
@@ -108,7 +109,7 @@ def require(permission: str) -> Callable[[Request], Awaitable[Actor]]:
     return dependency
 
 
-def require_context(permission: str) -> Callable[[Request], Awaitable[RequestContext]]:
+def require_context(permission: Permission) -> Callable[[Request], Awaitable[RequestContext]]:
     """Like ``require``, keeping the principal (whose grants bound what it may hand out,
     or whether it may read every tenant)."""
 
@@ -144,7 +145,9 @@ class Call(Generic[M]):
 API_KEY_SECURITY: dict[str, Any] = {"security": [{"APIKeyHeader": []}]}
 
 
-def authorized_call(permission: str, model: type[M]) -> Callable[[Request], Awaitable[Call[M]]]:
+def authorized_call(
+    permission: Permission, model: type[M]
+) -> Callable[[Request], Awaitable[Call[M]]]:
     """One flat dependency for the data endpoints: authenticate, parse the body, then
     authorize on its ``userId`` and draw its items from the budgets (an unauthenticated
     caller learns nothing about its body). FastAPI's per-dependency overhead is a

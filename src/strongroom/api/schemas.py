@@ -10,12 +10,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from strongroom.crypto.codec import b64url
+from strongroom.crypto.suites import KeyType
 from strongroom.keys.models import HistoryEntry, KeyInfo
 
 UserId = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._@:+=-]+$")
 ]
-KeyType = Literal["x25519-hpke", "p256-hpke", "mlkem768-x25519-hpke", "aes256-gcm"]
+# crypto.suites.KeyType's members as a Literal: the OpenAPI document keeps its inline
+# enum (a StrEnum field would become a $ref) and strict validation accepts the strings.
+# tests/unit/test_catalogues.py checks that it lists every member.
+KeyTypeName = Literal[
+    KeyType.X25519_HPKE, KeyType.P256_HPKE, KeyType.MLKEM768_X25519_HPKE, KeyType.AES256_GCM
+]
 Context = Annotated[str | None, Field(default=None, description="Bound as AAD; must match")]
 
 
@@ -25,7 +31,7 @@ class Strict(BaseModel):
 
 class CreateKeyRequest(Strict):
     userId: UserId
-    keyType: KeyType | None = None
+    keyType: KeyTypeName | None = None
     rotationPeriodDays: Annotated[int | None, Field(ge=1, le=3650)] = None
 
 

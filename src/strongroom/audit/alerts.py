@@ -20,6 +20,7 @@ from typing import Protocol
 import httpx
 import structlog
 
+from strongroom.audit.actions import SECURITY_PREFIX, SecurityAction, SecurityRule
 from strongroom.audit.events import SecurityEvent, SecurityMonitor
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
@@ -52,7 +53,7 @@ class SecurityAlerts:
 
     def observe(self, event: AuditEvent) -> None:
         """Called for every audit event as it is written (never for our own records)."""
-        if event.action.startswith("security."):
+        if event.action.startswith(SECURITY_PREFIX):
             return
         raised = self.monitor.observe(event)
         if raised:
@@ -109,7 +110,6 @@ def _as_audit(e: SecurityEvent) -> AuditEvent:
     actor = Actor("system:security-monitor", e.tenant, str(e.detail.get("request_id", "-")), None)
     detail = {"severity": e.severity, "facts": e.detail.get("facts", [])}
     # key.deletion names the user whose key it was: sensitive when userIds are.
-    kind = "userId" if e.rule == "key.deletion" else None
-    return AuditEvent(
-        actor, f"security.{e.rule}", Outcome.SUCCESS, e.subject, detail=detail, target_kind=kind
-    )
+    kind = "userId" if e.rule is SecurityRule.KEY_DELETION else None
+    action = SecurityAction.of(e.rule)
+    return AuditEvent(actor, action, Outcome.SUCCESS, e.subject, detail=detail, target_kind=kind)

@@ -28,6 +28,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from strongroom.audit import export, offline
+from strongroom.audit.actions import ChainAction
 from strongroom.audit.chain import ts_micros
 from strongroom.audit.findings import OfflineReport
 from strongroom.audit.models import AuditEvent, Outcome
@@ -37,7 +38,7 @@ from strongroom.audit.verify import check_checkpoints
 from strongroom.context import Actor
 from strongroom.errors import ArchiveRefused
 from strongroom.store import audit_repo
-from strongroom.store.audit_repo import ARCHIVE_ACTION, ARCHIVE_ACTOR
+from strongroom.store.audit_repo import ARCHIVE_ACTOR
 from strongroom.store.db import Database
 
 
@@ -96,7 +97,7 @@ async def archive(
             await audit_repo.enable_archive_delete(s)
         n = await audit_repo.delete_archived(s, cuts, c.number, [r["id"] for r in legacy])
         detail = {"checkpoint": c.number, "sha256": sha, "before": ts_micros(before)}
-        event = AuditEvent(actor, ARCHIVE_ACTION, Outcome.SUCCESS, path.name, n, detail)
+        event = AuditEvent(actor, ChainAction.ARCHIVE, Outcome.SUCCESS, path.name, n, detail)
         log.record_in(s, event)
     return Archived(path, c.number, written.records, sha)
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from strongroom.audit.actions import AuditAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
@@ -22,7 +23,7 @@ from strongroom.errors import StrongroomError
 
 def failure_event(
     actor: Actor,
-    action: str,
+    action: AuditAction,
     target: str | None,
     exc: StrongroomError,
     count: int | None = None,
@@ -46,7 +47,7 @@ def failure_event(
 async def audited(
     sink: AuditSink,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     target: str | None,
     *,
     count: int | None = None,

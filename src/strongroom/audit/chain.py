@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple
 
+from strongroom.audit.actions import ChainAction
+
 FORMAT = 1
 ZERO = bytes(32)
 REC_TAG = b"sr-audit-rec-1\x00"
@@ -35,8 +37,6 @@ MAC_TAG = b"sr-audit-mac-1\x00"
 EVOLVE_TAG = b"sr-audit-evolve-1"
 
 SYSTEM_ACTOR = "system:audit"
-OPEN, HEARTBEAT, CLOSE, VOID = "audit.open", "audit.heartbeat", "audit.close", "audit.void"
-CHAIN_ACTIONS = frozenset({OPEN, HEARTBEAT, CLOSE, VOID})
 
 
 _ENCODER = json.JSONEncoder(
@@ -142,14 +142,14 @@ def evolve(key: bytes) -> bytes:
     return hmac.digest(key, EVOLVE_TAG, "sha256")
 
 
-def system_row(action: str, ts: datetime, detail: dict[str, Any] | None) -> dict[str, Any]:
+def system_row(action: ChainAction, ts: datetime, detail: dict[str, Any] | None) -> dict[str, Any]:
     """Columns of a record the chain writes itself (open, heartbeat, close, void)."""
     return {
         "ts": ts,
         "request_id": "-",
         "actor": SYSTEM_ACTOR,
         "tenant_id": "-",
-        "action": action,
+        "action": str(action),
         "target": None,
         "outcome": "success",
         "item_count": None,
@@ -204,7 +204,7 @@ class SegmentChain:
 
     def void(self, r: Reservation, ts: datetime) -> dict[str, Any]:
         """The record that takes the place of reservation ``r`` whose write failed."""
-        row = system_row(VOID, ts, {"voids": r.link.hex()})
+        row = system_row(ChainAction.VOID, ts, {"voids": r.link.hex()})
         h = record_hash(record_body(self.segment_id, r.seq, r.prev, row))
         return {
             **row,
@@ -218,7 +218,7 @@ class SegmentChain:
 
 def link_value(row: dict[str, Any], h: bytes) -> bytes:
     """What the next record's ``prev`` must equal: h, or the voided hash of a void."""
-    if row["action"] == VOID and row["actor"] == SYSTEM_ACTOR:
+    if row["action"] == ChainAction.VOID and row["actor"] == SYSTEM_ACTOR:
         detail = row["detail"] or {}
         voids = detail.get("voids") if isinstance(detail, dict) else None
         if isinstance(voids, str) and len(voids) == 64:

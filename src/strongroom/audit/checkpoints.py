@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.exc import IntegrityError
 
-from strongroom.audit.chain import CLOSE, canonical_json, ts_micros
+from strongroom.audit.actions import ChainAction
+from strongroom.audit.chain import canonical_json, ts_micros
 from strongroom.kms.interfaces import Kms
 from strongroom.kms.secrets import service_secret
 from strongroom.store import audit_repo
@@ -179,7 +180,7 @@ class Checkpointer:
             return n
 
     def _head(self, seg: str, row: Any, before: Head | None, now: datetime) -> Head:
-        if row.action == CLOSE:
+        if row.action == ChainAction.CLOSE:
             state = "closed"
         elif before is not None and before.seq == row.seq and now - row.ts > self._abandon_after:
             # Silent past many heartbeats and attested unchanged once before: the

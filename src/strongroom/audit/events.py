@@ -26,14 +26,17 @@ from typing import Any
 
 from cachetools import LRUCache
 
+from strongroom.audit.actions import AuthAction, KeyAction, SecurityRule
 from strongroom.audit.models import AuditEvent, Outcome
 
 _TRACKED = 50_000  # subjects remembered per rule
+_AUTH = frozenset(AuthAction)
+_DELETION = frozenset({KeyAction.DELETE_SCHEDULE, KeyAction.DESTROY})
 
 
 @dataclass(frozen=True)
 class SecurityEvent:
-    rule: str
+    rule: SecurityRule
     severity: str  # "warning" | "critical"
     subject: str  # the address, key id or principal the rule is about
     tenant: str
@@ -55,18 +58,20 @@ class SecurityMonitor:
         self.t = thresholds or Thresholds()
         self._clock = clock
         self._failures: LRUCache[str, deque[float]] = LRUCache(_TRACKED)
-        self._quiet_until: LRUCache[tuple[str, str], float] = LRUCache(_TRACKED)
+        self._quiet_until: LRUCache[tuple[SecurityRule, str], float] = LRUCache(_TRACKED)
         self._addresses: LRUCache[str, set[str]] = LRUCache(_TRACKED)
         self._decrypts: LRUCache[str, _Window] = LRUCache(_TRACKED)
 
     def observe(self, e: AuditEvent) -> list[SecurityEvent]:
         out: list[SecurityEvent] = []
-        if e.action.startswith("auth."):
+        if e.action in _AUTH:
             out += self._auth(e)
-        elif e.action == "key.decrypt" and e.outcome is Outcome.SUCCESS:
+        elif e.action == KeyAction.DECRYPT and e.outcome is Outcome.SUCCESS:
             out += self._decrypt(e)
-        elif e.action in ("key.delete.schedule", "key.destroy") and e.outcome is Outcome.SUCCESS:
-            out.append(self._event("key.deletion", "warning", e.target or "-", e, e.action))
+        elif e.action in _DELETION and e.outcome is Outcome.SUCCESS:
+            out.append(
+                self._event(SecurityRule.KEY_DELETION, "warning", e.target or "-", e, str(e.action))
+            )
         if e.outcome is Outcome.SUCCESS and e.actor.client_addr:
             out += self._address(e)
         return out
@@ -79,16 +84,18 @@ class SecurityMonitor:
         reason = (e.detail or {}).get("reason")
         if reason in ("revoked", "expired", "past-grace"):
             out.append(
-                self._event("auth.revoked_credential", "critical", e.actor.principal, e, reason)
+                self._event(
+                    SecurityRule.AUTH_REVOKED_CREDENTIAL, "critical", e.actor.principal, e, reason
+                )
             )
         for subject in {f"addr:{e.actor.client_addr}", f"key:{e.actor.principal}"}:
             if subject.endswith((":None", ":anonymous")):
                 continue
             count = self._count_failure(subject)
             if count >= self.t.auth_failures_per_minute and self._once(
-                "auth.failures", subject, 60.0
+                SecurityRule.AUTH_FAILURES, subject, 60.0
             ):
-                out.append(self._event("auth.failures", "warning", subject, e, count))
+                out.append(self._event(SecurityRule.AUTH_FAILURES, "warning", subject, e, count))
         return out
 
     def _count_failure(self, subject: str) -> int:
@@ -107,8 +114,14 @@ class SecurityMonitor:
             window = self._decrypts[principal] = _Window(self._clock(), self.t.bulk_window_seconds)
         users = window.add(self._clock(), e.target or "")
         limit = max(self.t.bulk_min_users, self.t.bulk_factor * window.baseline)
-        if users > limit and self._once("decrypt.bulk", principal, self.t.bulk_window_seconds):
-            return [self._event("decrypt.bulk", "critical", principal, e, users, window.baseline)]
+        if users > limit and self._once(
+            SecurityRule.DECRYPT_BULK, principal, self.t.bulk_window_seconds
+        ):
+            return [
+                self._event(
+                    SecurityRule.DECRYPT_BULK, "critical", principal, e, users, window.baseline
+                )
+            ]
         return []
 
     def _address(self, e: AuditEvent) -> list[SecurityEvent]:
@@ -122,10 +135,10 @@ class SecurityMonitor:
         if addr in seen or len(seen) >= 1000:
             return []
         seen.add(addr)
-        return [self._event("auth.new_address", "warning", principal, e, addr)]
+        return [self._event(SecurityRule.AUTH_NEW_ADDRESS, "warning", principal, e, addr)]
 
     # helpers ---------------------------------------------------------------
-    def _once(self, rule: str, subject: str, period: float) -> bool:
+    def _once(self, rule: SecurityRule, subject: str, period: float) -> bool:
         now = self._clock()
         if self._quiet_until.get((rule, subject), 0.0) > now:
             return False
@@ -133,8 +146,10 @@ class SecurityMonitor:
         return True
 
     @staticmethod
-    def _event(rule: str, severity: str, subject: str, e: AuditEvent, *facts: Any) -> SecurityEvent:
-        detail = {"trigger": e.action, "request_id": e.actor.request_id, "facts": list(facts)}
+    def _event(
+        rule: SecurityRule, severity: str, subject: str, e: AuditEvent, *facts: Any
+    ) -> SecurityEvent:
+        detail = {"trigger": str(e.action), "request_id": e.actor.request_id, "facts": list(facts)}
         return SecurityEvent(rule, severity, subject, e.actor.tenant, detail)
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from strongroom.audit.actions import AuditAction
 from strongroom.context import Actor
 
 
@@ -20,7 +21,7 @@ class Outcome(StrEnum):
 @dataclass(frozen=True)
 class AuditEvent:
     actor: Actor
-    action: str
+    action: AuditAction
     outcome: Outcome
     target: str | None = None
     item_count: int | None = None
@@ -41,7 +42,7 @@ def columns(e: AuditEvent) -> dict[str, Any]:
         "request_id": e.actor.request_id,
         "actor": e.actor.principal,
         "tenant_id": e.actor.tenant,
-        "action": e.action,
+        "action": str(e.action),  # a plain str: the chain encodes exact str fast
         "target": e.target,
         "outcome": e.outcome.value,
         "item_count": e.item_count,

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.audit import verify as v
-from strongroom.audit.chain import CLOSE, OPEN, ZERO
+from strongroom.audit.actions import ChainAction
+from strongroom.audit.chain import ZERO
 from strongroom.audit.checkpoints import Head, parse_heads
 from strongroom.audit.findings import Finding, VerifyReport
 from strongroom.audit.segments import segment_context
@@ -137,7 +138,7 @@ def check_tail(
     last_seq = last["seq"] if last else run.lo - 1
     if att is not None and att.head.state == "abandoned" and att.head.seq == last_seq:
         return None, None  # the writer died; its tail was attested afterwards
-    if last is None or last["action"] == CLOSE:
+    if last is None or last["action"] == ChainAction.CLOSE:
         return None, None
     if last["ts"] >= now - timedelta(seconds=2 * heartbeat_s + 5):
         return None, None  # live: its writer is still heartbeating
@@ -150,7 +151,7 @@ def check_tail(
 
 
 def heartbeat_of(open_row: dict[str, Any] | None, default: float = 60.0) -> float:
-    if open_row is None or open_row["action"] != OPEN:
+    if open_row is None or open_row["action"] != ChainAction.OPEN:
         return default
     value = (open_row["detail"] or {}).get("heartbeat_s", default)
     return float(value) if isinstance(value, int | float) else default
@@ -162,7 +163,7 @@ async def _archived(s: AsyncSession, cps: Sequence[AuditCheckpoint]) -> tuple[in
     the chained record of the archival names C (a forged one fails its MAC)."""
     numbers = [
         m.detail.get("checkpoint")
-        for m in await audit_repo.archive_markers(s)
+        for m in await audit_repo.archive_markers(s, ChainAction.ARCHIVE)
         if isinstance(m.detail, dict)
     ]
     upto = max((n for n in numbers if isinstance(n, int)), default=None)

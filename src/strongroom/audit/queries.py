@@ -9,6 +9,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from strongroom.audit import online, search
+from strongroom.audit.actions import SECURITY_PREFIX
 from strongroom.audit.checkpoints import CheckpointSigner
 from strongroom.audit.findings import VerifyReport
 from strongroom.audit.redact import AuditHasher
@@ -76,12 +77,12 @@ class AuditQueries:
 
     async def security_events(self, tenant: str, limit: int = 100) -> list[SecurityEventRecord]:
         async with self._db.read() as s:
-            rows = await audit_repo.security_events(s, tenant, limit)
+            rows = await audit_repo.security_events(s, SECURITY_PREFIX, tenant, limit)
         return [
             SecurityEventRecord(
                 r.id,
                 r.ts,
-                r.action.removeprefix("security."),
+                r.action.removeprefix(SECURITY_PREFIX),
                 str((r.detail or {}).get("severity", "warning")),
                 r.target,
                 r.tenant_id,

@@ -7,7 +7,8 @@ import os
 import socket
 from datetime import UTC, datetime
 
-from strongroom.audit.chain import OPEN, SegmentChain, system_row
+from strongroom.audit.actions import ChainAction
+from strongroom.audit.chain import SegmentChain, system_row
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 from strongroom.store.models import AuditRecord, AuditSegment
@@ -31,7 +32,7 @@ async def open_segment(db: Database, kms: Kms, heartbeat_s: float) -> SegmentCha
     del k0
     opened = datetime.now(UTC)
     beat = math.ceil(heartbeat_s)  # integers only in chain-written JSON
-    row, _ = chain.seal(system_row(OPEN, opened, {"heartbeat_s": beat}))
+    row, _ = chain.seal(system_row(ChainAction.OPEN, opened, {"heartbeat_s": beat}))
     async with db.transaction() as s:
         s.add(
             AuditSegment(

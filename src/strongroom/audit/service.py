@@ -36,7 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from strongroom.audit import release
-from strongroom.audit.chain import CLOSE, HEARTBEAT, Reservation, SegmentChain, system_row
+from strongroom.audit.actions import ChainAction
+from strongroom.audit.chain import Reservation, SegmentChain, system_row
 from strongroom.audit.checkpoints import Checkpointer, CheckpointSigner
 from strongroom.audit.grouping import GroupQueue, Pending, settle
 from strongroom.audit.models import AuditEvent, columns
@@ -186,7 +187,9 @@ class AuditLog:
     def _enqueue(self, event: AuditEvent) -> asyncio.Future[None]:
         return self._queue.put(self._columns(event), event)
 
-    async def _append_system(self, action: str, detail: dict[str, Any] | None = None) -> None:
+    async def _append_system(
+        self, action: ChainAction, detail: dict[str, Any] | None = None
+    ) -> None:
         await self._queue.put(system_row(action, datetime.now(UTC), detail), None)
 
     async def _write(self, batch: Sequence[Pending]) -> bool:
@@ -246,7 +249,7 @@ class AuditLog:
             now = time.monotonic()
             try:
                 if now - self._last_write >= self._heartbeat_s:
-                    await self._append_system(HEARTBEAT)
+                    await self._append_system(ChainAction.HEARTBEAT)
             except Exception as exc:  # a silent writer shows up in verify; keep beating
                 log.error("audit_heartbeat_failed", error_type=type(exc).__name__)
             if now - self._last_checkpoint >= self._checkpoint_s:
@@ -262,7 +265,7 @@ class AuditLog:
             await asyncio.gather(self._checkpointing, return_exceptions=True)
         if self._chain is not None:
             with contextlib.suppress(AuditUnavailable):
-                await self._append_system(CLOSE, {"records": self._chain.next_seq})
+                await self._append_system(ChainAction.CLOSE, {"records": self._chain.next_seq})
             await self.checkpoint()
             self._chain = None  # the last key goes with it
         await self._queue.drain()

@@ -29,8 +29,8 @@ from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from strongroom.audit.actions import ChainAction
 from strongroom.audit.chain import (
-    CLOSE,
     ZERO,
     evolve,
     link_value,
@@ -210,7 +210,7 @@ def walk_segment(
             return bad("altered", "stored hash does not match the record")
         links[seq], prev, expected = link, link, expected + 1
         if key is not None:  # only a MAC makes the close record authentic
-            key, after_close = evolve(key), row["action"] == CLOSE
+            key, after_close = evolve(key), row["action"] == ChainAction.CLOSE
     if run.hi is not None and expected != run.hi + 1:
         msg = f"records {expected}..{run.hi} declared but missing"
         return Finding("deleted", msg, seg, expected), links

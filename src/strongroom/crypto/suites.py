@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from cryptography.hazmat.primitives import hpke
@@ -35,14 +35,23 @@ class SuiteId(IntEnum):
     AES256_GCM = 4
 
 
+class KeyType(StrEnum):
+    """The key types a user key can have: the one list the API schema, the settings and
+    key creation draw on. Values are public (API, stored rows, KMS wrap context)."""
+
+    X25519_HPKE = "x25519-hpke"
+    P256_HPKE = "p256-hpke"
+    MLKEM768_X25519_HPKE = "mlkem768-x25519-hpke"
+    AES256_GCM = "aes256-gcm"
+
+
 KEY_TYPES: dict[str, SuiteId] = {
-    "x25519-hpke": SuiteId.X25519_HPKE,
-    "p256-hpke": SuiteId.P256_HPKE,
-    "mlkem768-x25519-hpke": SuiteId.MLKEM768_X25519_HPKE,
-    "aes256-gcm": SuiteId.AES256_GCM,
+    KeyType.X25519_HPKE: SuiteId.X25519_HPKE,
+    KeyType.P256_HPKE: SuiteId.P256_HPKE,
+    KeyType.MLKEM768_X25519_HPKE: SuiteId.MLKEM768_X25519_HPKE,
+    KeyType.AES256_GCM: SuiteId.AES256_GCM,
 }
-KEY_TYPE_NAMES: dict[SuiteId, str] = {v: k for k, v in KEY_TYPES.items()}
-DEFAULT_KEY_TYPE = "x25519-hpke"
+DEFAULT_KEY_TYPE = KeyType.X25519_HPKE
 
 _HPKE_KEMS = {
     SuiteId.X25519_HPKE: hpke.KEM.X25519,

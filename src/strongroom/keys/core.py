@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.audited import audited
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
@@ -146,7 +147,7 @@ class KeyCore:
     def event(
         self,
         actor: Actor,
-        action: str,
+        action: KeyAction,
         outcome: Outcome,
         target: str | None,
         count: int | None = None,
@@ -163,7 +164,7 @@ class KeyCore:
         )
 
     def audited(
-        self, actor: Actor, action: str, user_id: str, count: int | None = None
+        self, actor: Actor, action: KeyAction, user_id: str, count: int | None = None
     ) -> AbstractAsyncContextManager[None]:
         """A failure of the enclosed key action appends its failure record, then re-raises."""
         return audited(self.audit, actor, action, user_id, count=count, target_kind=TARGET_KIND)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.errors import InvalidPolicy, KeyConflict, StrongroomError
@@ -31,7 +32,7 @@ class LifecycleService:
         self.rotation = rotation
 
     async def _transition(
-        self, actor: Actor, info: KeyInfo, action: str, event_name: str, **values: object
+        self, actor: Actor, info: KeyInfo, action: KeyAction, event_name: str, **values: object
     ) -> KeyInfo:
         core, now = self.core, self.core.clock()
         claim = unit.compare_and_set(
@@ -48,7 +49,7 @@ class LifecycleService:
         """Disable the key now; destroy its material once the waiting period ends."""
         core = self.core
         days = core.settings.deletion_window_days if waiting_days is None else waiting_days
-        async with core.audited(actor, "key.delete.schedule", user_id):
+        async with core.audited(actor, KeyAction.DELETE_SCHEDULE, user_id):
             if not core.settings.min_deletion_window_days <= days <= MAX_WAITING_DAYS:
                 raise InvalidPolicy(
                     "waiting period out of range", minimum=core.settings.min_deletion_window_days
@@ -57,7 +58,7 @@ class LifecycleService:
             return await self._transition(
                 actor,
                 info,
-                "key.delete.schedule",
+                KeyAction.DELETE_SCHEDULE,
                 "deletion-scheduled",
                 state=KeyState.PENDING_DELETION.value,
                 deletion_date=core.clock() + timedelta(days=days),
@@ -65,14 +66,14 @@ class LifecycleService:
 
     async def cancel_deletion(self, actor: Actor, user_id: str) -> KeyInfo:
         core = self.core
-        async with core.audited(actor, "key.delete.cancel", user_id):
+        async with core.audited(actor, KeyAction.DELETE_CANCEL, user_id):
             info = await core.load(actor.tenant, user_id, fresh=True)
             if info.state is not KeyState.PENDING_DELETION:
                 raise InvalidPolicy("key is not scheduled for deletion")
             return await self._transition(
                 actor,
                 info,
-                "key.delete.cancel",
+                KeyAction.DELETE_CANCEL,
                 "deletion-cancelled",
                 state=KeyState.ENABLED.value,
                 deletion_date=None,
@@ -101,7 +102,7 @@ class LifecycleService:
             state=KeyState.DESTROYED.value,
             updated_at=now,
         )
-        event = core.event(actor, "key.destroy", Outcome.SUCCESS, info.user_id)
+        event = core.event(actor, KeyAction.DESTROY, Outcome.SUCCESS, info.user_id)
         history = unit.History(info.current_version, "destroyed", None, actor.principal, now)
         try:
             async with core.unit.change((info.tenant, info.user_id), claim, event, history) as c:

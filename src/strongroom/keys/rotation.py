@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.crypto import codec, suites
@@ -69,7 +70,7 @@ class RotationService:
         """Returns ``data`` with every ciphertext re-encrypted, and the new version."""
         core = self.core
         found = find_ciphertexts(core.settings.ciphertext_prefix, data)
-        async with core.audited(actor, "key.rotate", user_id, len(found)):
+        async with core.audited(actor, KeyAction.ROTATE, user_id, len(found)):
             core.check_batch(data)
             if len(found) > core.settings.max_items_per_batch:
                 raise PayloadTooLarge(limit=core.settings.max_items_per_batch)
@@ -132,7 +133,7 @@ class RotationService:
         )
         event = core.event(
             actor,
-            "key.rotate",
+            KeyAction.ROTATE,
             Outcome.SUCCESS,
             info.user_id,
             len(plain),

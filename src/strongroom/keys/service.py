@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.crypto import suites
@@ -37,7 +38,7 @@ class KeyService:
     async def _audited(
         self,
         actor: Actor,
-        action: str,
+        action: KeyAction,
         user_id: str,
         count: int | None,
         op: Callable[[], Awaitable[T]],
@@ -63,13 +64,14 @@ class KeyService:
         self, actor: Actor, user_id: str, key_type: str | None, rotation_days: int | None
     ) -> KeyInfo:
         core = self.core
-        key_type = key_type or core.settings.default_key_type
+        # A plain str from here on: it is stored, bound into the KMS context and audited.
+        key_type = str(key_type or core.settings.default_key_type)
         days = rotation_days or core.settings.default_rotation_days
         if key_type not in suites.KEY_TYPES:
             raise InvalidPolicy("unknown key type")
         if not 1 <= days <= MAX_ROTATION_DAYS:
             raise InvalidPolicy("rotation period out of range")
-        async with core.audited(actor, "key.create", user_id):
+        async with core.audited(actor, KeyAction.CREATE, user_id):
             return await self._create(actor, user_id, key_type, days)
 
     async def _create(self, actor: Actor, user_id: str, key_type: str, days: int) -> KeyInfo:
@@ -107,7 +109,7 @@ class KeyService:
         )
         event = core.event(
             actor,
-            "key.create",
+            KeyAction.CREATE,
             Outcome.SUCCESS,
             user_id,
             detail={"version": version, "key_type": key_type},
@@ -140,7 +142,7 @@ class KeyService:
             info = await core.usable(actor, user_id)
             return await core.cipher.encrypt(info, items, ctx)
 
-        return await self._audited(actor, "key.encrypt", user_id, len(data), op)
+        return await self._audited(actor, KeyAction.ENCRYPT, user_id, len(data), op)
 
     async def decrypt(
         self, actor: Actor, user_id: str, data: list[str], context: str | None
@@ -153,7 +155,7 @@ class KeyService:
                 index = next(i for i, raw in enumerate(plain) if not _is_utf8(raw))
                 raise InvalidCiphertext(index=index) from None
 
-        return await self._audited(actor, "key.decrypt", user_id, len(data), op)
+        return await self._audited(actor, KeyAction.DECRYPT, user_id, len(data), op)
 
     async def _open(
         self, actor: Actor, user_id: str, data: list[str], context: str | None
@@ -180,7 +182,7 @@ class KeyService:
             ctx = self.core.check_context(context)
             return await self.core.cipher.encrypt(info, plain, ctx), info.current_version
 
-        return await self._audited(actor, "key.rewrap", user_id, len(data), op)
+        return await self._audited(actor, KeyAction.REWRAP, user_id, len(data), op)
 
     # metadata ----------------------------------------------------------------
     async def metadata(self, actor: Actor, user_id: str) -> KeyInfo:
@@ -199,14 +201,14 @@ class KeyService:
         self, actor: Actor, user_id: str, min_version: int | None, rotation_days: int | None
     ) -> KeyInfo:
         core = self.core
-        async with core.audited(actor, "key.policy", user_id):
+        async with core.audited(actor, KeyAction.POLICY, user_id):
             info = await core.usable(actor, user_id, fresh=True)
             values = self._policy_values(info, min_version, rotation_days)
             detail = {k: str(v) for k, v in values.items() if k not in _UNAUDITED}
             claim = unit.compare_and_set(
                 info.key_id, info.current_version, info.state.value, **values
             )
-            event = core.event(actor, "key.policy", Outcome.SUCCESS, user_id, detail=detail)
+            event = core.event(actor, KeyAction.POLICY, Outcome.SUCCESS, user_id, detail=detail)
             await core.unit.commit((actor.tenant, user_id), claim, event)
         return await core.load(actor.tenant, user_id, fresh=True)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from strongroom.audit.actions import KmsAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.segments import segment_context
@@ -70,7 +71,7 @@ class KmsRewrap:
             outcome = Outcome.SUCCESS if report.complete else Outcome.FAILURE
             detail = {"target": report.target, "refused": len(report.refused)}
             await self._audit.append(
-                AuditEvent(actor, "kms.rewrap", outcome, None, report.moved, detail)
+                AuditEvent(actor, KmsAction.REWRAP, outcome, None, report.moved, detail)
             )
         return report
 

@@ -12,15 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.store.models import AuditCheckpoint, AuditRecord, AuditSegment
 
-# The record `strongroom audit archive` writes with the deletion (audit/archive.py).
-ARCHIVE_ACTION, ARCHIVE_ACTOR = "audit.archive", "system:audit-archive"
+# Who writes the record of `strongroom audit archive` (audit/archive.py).
+ARCHIVE_ACTOR = "system:audit-archive"
 
 
-async def security_events(s: AsyncSession, tenant: str, limit: int) -> Sequence[AuditRecord]:
-    """Newest first. Events about unauthenticated traffic have no tenant ("-")."""
+async def security_events(
+    s: AsyncSession, prefix: str, tenant: str, limit: int
+) -> Sequence[AuditRecord]:
+    """Records whose action starts with ``prefix`` (audit/actions.py names them),
+    newest first. Events about unauthenticated traffic have no tenant ("-")."""
     q = (
         select(AuditRecord)
-        .where(AuditRecord.action.startswith("security."))
+        .where(AuditRecord.action.startswith(prefix))
         .where(or_(AuditRecord.tenant_id == tenant, AuditRecord.tenant_id == "-"))
         .order_by(AuditRecord.id.desc())
         .limit(limit)
@@ -225,9 +228,9 @@ async def unchained(s: AsyncSession, before: datetime | None) -> list[dict[str, 
     return [dict(r._mapping) for r in await s.execute(q.order_by(AuditRecord.id))]
 
 
-async def archive_markers(s: AsyncSession) -> Sequence[AuditRecord]:
-    """Records of completed archivals (audit/archive.py), newest first."""
-    q = select(AuditRecord).where(AuditRecord.action == ARCHIVE_ACTION)
+async def archive_markers(s: AsyncSession, action: str) -> Sequence[AuditRecord]:
+    """Records of completed archivals (``action``, audit/archive.py), newest first."""
+    q = select(AuditRecord).where(AuditRecord.action == action)
     q = q.where(AuditRecord.actor == ARCHIVE_ACTOR, AuditRecord.segment_id.is_not(None))
     return (await s.execute(q.order_by(AuditRecord.id.desc()))).scalars().all()
 

@@ -10,7 +10,7 @@ import pytest
 from strongroom.access.models import BUILTIN_ROLES
 from strongroom.access.rbac import Grant, Scope, covers
 from strongroom.access.service import _reject_reason
-from strongroom.access.views import AccessKeyView, KeyState, state_of
+from strongroom.access.views import AccessKeyState, AccessKeyView, state_of
 from strongroom.store.models import AccessKey
 
 NOW = datetime.now(UTC)
@@ -95,10 +95,10 @@ def test_reject_reasons() -> None:
 
 
 def test_state_and_view() -> None:
-    assert state_of(row(), NOW) is KeyState.ACTIVE
-    assert state_of(row(expires_at=NOW + timedelta(days=1)), NOW) is KeyState.ACTIVE
-    assert state_of(row(expires_at=NOW), NOW) is KeyState.EXPIRED
-    assert state_of(row(revoked_at=NOW, expires_at=NOW), NOW) is KeyState.REVOKED
+    assert state_of(row(), NOW) is AccessKeyState.ACTIVE
+    assert state_of(row(expires_at=NOW + timedelta(days=1)), NOW) is AccessKeyState.ACTIVE
+    assert state_of(row(expires_at=NOW), NOW) is AccessKeyState.EXPIRED
+    assert state_of(row(revoked_at=NOW, expires_at=NOW), NOW) is AccessKeyState.REVOKED
     later = NOW + timedelta(minutes=1)
     view = AccessKeyView.of(
         row(last_used_at=NOW, last_used_addr="192.0.2.1"), NOW, pending=(later, "192.0.2.2")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from tests.api.conftest import make_settings
 
 from strongroom.access.guard import Presented, RequestContext, operator
+from strongroom.access.permissions import Permission
 from strongroom.errors import AuthenticationFailed, Forbidden, NotFound, RateLimited
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
@@ -52,9 +53,9 @@ async def test_a_key_authenticates_into_its_tenant_and_scope(svc: Services) -> N
         "192.0.2.1",
     )
     assert ctx.quota is not None and ctx.quota.name == "req"
-    await svc.guard.authorize(ctx, "keys:encrypt", "alice", items=3)
+    await svc.guard.authorize(ctx, Permission.KEYS_ENCRYPT, "alice", items=3)
     with pytest.raises(Forbidden):
-        await svc.guard.authorize(ctx, "keys:decrypt", "alice", items=1)
+        await svc.guard.authorize(ctx, Permission.KEYS_DECRYPT, "alice", items=1)
     assert await records(svc, "r1") == [("authz.denied", "denied", {"permission": "keys:decrypt"})]
 
 
@@ -77,18 +78,18 @@ async def test_a_principal_spanning_tenants_names_one(svc: Services) -> None:
         ctx = await svc.guard.authenticate(Presented("r4", None, api_key=key, tenant="globex"))
         assert current_tenant() == ALL
     assert ctx.actor.tenant == "globex"
-    await svc.guard.authorize(ctx, "keys:decrypt", "bob")
+    await svc.guard.authorize(ctx, Permission.KEYS_DECRYPT, "bob")
 
 
 async def test_items_draw_on_the_item_budget(svc: Services) -> None:
     _, key = await svc.access.create("acme", ["admin"], "svc")
     with isolated_scope():
         ctx = await svc.guard.authenticate(Presented("r5", None, api_key=key))
-    await svc.guard.authorize(ctx, "keys:encrypt", "u", items=10)
+    await svc.guard.authorize(ctx, Permission.KEYS_ENCRYPT, "u", items=10)
     with pytest.raises(RateLimited) as refused:
-        await svc.guard.authorize(ctx, "keys:encrypt", "u", items=1)
+        await svc.guard.authorize(ctx, Permission.KEYS_ENCRYPT, "u", items=1)
     assert refused.value.detail["budget"] == "items"
-    await svc.guard.authorize(ctx, "keys:read", "u")  # no items: no item budget drawn
+    await svc.guard.authorize(ctx, Permission.KEYS_READ, "u")  # no items: no item budget drawn
 
 
 async def test_rejections_are_recorded_once(svc: Services) -> None:

@@ -8,16 +8,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from strongroom.audit.chain import (
-    CLOSE,
-    OPEN,
-    ZERO,
-    SegmentChain,
-    evolve,
-    record_body,
-    record_hash,
-    system_row,
-)
+from strongroom.audit.actions import ChainAction
+from strongroom.audit.chain import ZERO, SegmentChain, evolve, record_body, record_hash, system_row
 from strongroom.audit.checkpoints import CheckpointSigner, Head, checkpoint_body, checkpoint_link
 from strongroom.audit.online import check_tail
 from strongroom.audit.verify import Attested, Run, check_checkpoints, check_heads, walk_segment
@@ -44,10 +36,10 @@ def event(i: int) -> dict[str, Any]:
 def trail(n: int = 10, close: bool = True) -> tuple[bytes, list[dict[str, Any]]]:
     k0 = os.urandom(32)
     chain = SegmentChain(SEG, k0)
-    rows = [chain.seal(system_row(OPEN, T0, {"heartbeat_s": 60}))[0]]
+    rows = [chain.seal(system_row(ChainAction.OPEN, T0, {"heartbeat_s": 60}))[0]]
     rows += [chain.seal(event(i))[0] for i in range(1, n)]
     if close:
-        rows.append(chain.seal(system_row(CLOSE, T0 + timedelta(seconds=n), None))[0])
+        rows.append(chain.seal(system_row(ChainAction.CLOSE, T0 + timedelta(seconds=n), None))[0])
     for i, r in enumerate(rows):
         r["id"] = 100 + i
     return k0, rows
@@ -126,7 +118,7 @@ def test_swapped_records_are_reordered() -> None:
 def test_void_replaces_a_rolled_back_record() -> None:
     k0 = os.urandom(32)
     chain = SegmentChain(SEG, k0)
-    rows = [chain.seal(system_row(OPEN, T0, None))[0]]
+    rows = [chain.seal(system_row(ChainAction.OPEN, T0, None))[0]]
     _, res = chain.seal(event(1))  # its transaction will roll back
     rows.append(chain.seal(event(2))[0])  # ... after this one chained onto it
     rows.append(chain.void(res, T0))

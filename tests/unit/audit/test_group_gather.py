@@ -14,6 +14,7 @@ import pytest
 
 from strongroom.audit import grouping
 from strongroom.audit import service as audit_service
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import Settings
 from strongroom.context import Actor
@@ -61,7 +62,7 @@ async def svc(
 
 
 def ev(i: int) -> AuditEvent:
-    return AuditEvent(Actor("ak_t", "default", f"r-{i}", None), "key.encrypt", Outcome.SUCCESS)
+    return AuditEvent(Actor("ak_t", "default", f"r-{i}", None), KeyAction.ENCRYPT, Outcome.SUCCESS)
 
 
 async def after_passes(services: Services, passes: int, i: int) -> None:

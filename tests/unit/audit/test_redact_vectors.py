@@ -7,6 +7,7 @@ import hmac
 
 import pytest
 
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.redact import AuditHasher
 from strongroom.context import Actor
@@ -36,7 +37,7 @@ def test_only_marked_kinds_and_free_text_are_replaced() -> None:
     actor = Actor("ak_1", "t", "r", "203.0.113.9")
     e = AuditEvent(
         actor,
-        "key.encrypt",
+        KeyAction.ENCRYPT,
         Outcome.SUCCESS,
         "alice@example.com",
         detail={"n": 1},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from strongroom.audit.actions import AuthAction, KeyAction
 from strongroom.audit.events import SecurityEvent, SecurityMonitor, Thresholds
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
@@ -17,13 +18,13 @@ class Clock:
 
 def failed_auth(addr: str, key: str = "anonymous", reason: str = "mismatch") -> AuditEvent:
     return AuditEvent(
-        Actor(key, "-", "rid", addr), "auth.api_key", Outcome.FAILURE, detail={"reason": reason}
+        Actor(key, "-", "rid", addr), AuthAction.API_KEY, Outcome.FAILURE, detail={"reason": reason}
     )
 
 
 def decrypt(principal: str, user: str, addr: str = "10.0.0.1") -> AuditEvent:
     return AuditEvent(
-        Actor(principal, "default", "rid", addr), "key.decrypt", Outcome.SUCCESS, user, 1
+        Actor(principal, "default", "rid", addr), KeyAction.DECRYPT, Outcome.SUCCESS, user, 1
     )
 
 
@@ -99,8 +100,10 @@ def test_new_address_for_a_known_principal_fires() -> None:
 def test_key_deletion_fires() -> None:
     m = SecurityMonitor(clock=Clock())
     e = AuditEvent(
-        Actor("admin", "default", "r", None), "key.delete.schedule", Outcome.SUCCESS, "u9"
+        Actor("admin", "default", "r", None), KeyAction.DELETE_SCHEDULE, Outcome.SUCCESS, "u9"
     )
     assert [(x.rule, x.subject) for x in m.observe(e)] == [("key.deletion", "u9")]
-    failed = AuditEvent(Actor("admin", "default", "r", None), "key.destroy", Outcome.FAILURE, "u9")
+    failed = AuditEvent(
+        Actor("admin", "default", "r", None), KeyAction.DESTROY, Outcome.FAILURE, "u9"
+    )
     assert m.observe(failed) == []

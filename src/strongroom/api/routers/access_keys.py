@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from strongroom.access.models import Principal
+from strongroom.access.permissions import Permission
 from strongroom.access.views import AccessKeyView
 from strongroom.api.deps import admit, api_key_header, app_services
 from strongroom.context import Actor
@@ -37,7 +38,7 @@ class Caller:
     svc: Services
 
 
-def caller(permission: str) -> Callable[..., Awaitable[Caller]]:
+def caller(permission: Permission) -> Callable[..., Awaitable[Caller]]:
     """Authenticate and check ``permission`` in the request's tenant; unlike
     ``deps.require`` it keeps the principal, whose grants bound what it may hand out."""
 
@@ -116,7 +117,8 @@ class AccessKeyPage(BaseModel):
 
 @router.post("", status_code=201, response_model=IssuedAccessKeyOut)
 async def create_access_key(
-    body: CreateAccessKeyRequest, c: Annotated[Caller, Depends(caller("access-keys:create"))]
+    body: CreateAccessKeyRequest,
+    c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_CREATE))],
 ) -> IssuedAccessKeyOut:
     tenant = body.tenant or c.actor.tenant
     view, key = await c.svc.access.admin.create(
@@ -127,7 +129,7 @@ async def create_access_key(
 
 @router.get("", response_model=AccessKeyPage)
 async def list_access_keys(
-    c: Annotated[Caller, Depends(caller("access-keys:read"))],
+    c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_READ))],
     tenant: Annotated[Tenant | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(pattern=KEY_ID)] = None,
@@ -140,7 +142,7 @@ async def list_access_keys(
 
 @router.get("/{keyId}", response_model=AccessKeyOut)
 async def show_access_key(
-    keyId: KeyIdPath, c: Annotated[Caller, Depends(caller("access-keys:read"))]
+    keyId: KeyIdPath, c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_READ))]
 ) -> AccessKeyOut:
     return AccessKeyOut.of(await c.svc.access.admin.show(c.actor, c.who, keyId))
 
@@ -148,7 +150,7 @@ async def show_access_key(
 @router.post("/{keyId}/rotate", response_model=IssuedAccessKeyOut)
 async def rotate_access_key(
     keyId: KeyIdPath,
-    c: Annotated[Caller, Depends(caller("access-keys:rotate"))],
+    c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_ROTATE))],
     body: Annotated[RotateAccessKeyRequest | None, Body()] = None,
 ) -> IssuedAccessKeyOut:
     """A new key (same id) that works at once; the previous one keeps working for the
@@ -160,7 +162,7 @@ async def rotate_access_key(
 
 @router.post("/{keyId}/revoke", response_model=AccessKeyOut)
 async def revoke_access_key(
-    keyId: KeyIdPath, c: Annotated[Caller, Depends(caller("access-keys:revoke"))]
+    keyId: KeyIdPath, c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_REVOKE))]
 ) -> AccessKeyOut:
     """Refused at once by this replica, by every other within
     ``access_key_cache_ttl_seconds`` (default 5 s)."""

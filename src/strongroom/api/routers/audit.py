@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from strongroom.access.permissions import Permission
 from strongroom.api.deps import admit, api_key_header, app_services, require, services
 from strongroom.audit.search import MAX_PAGE, Page
 from strongroom.context import Actor
@@ -50,7 +51,7 @@ class PublicKeyOut(BaseModel):
 
 @router.get("/verify", response_model=VerifyOut)
 async def verify(
-    _actor: Annotated[Actor, Depends(require("audit:read"))],
+    _actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
@@ -74,7 +75,7 @@ async def verify(
 
 @router.get("/public-key", response_model=PublicKeyOut)
 async def public_key(
-    _actor: Annotated[Actor, Depends(require("audit:read"))],
+    _actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
 ) -> PublicKeyOut:
     """The Ed25519 key that signs checkpoints: verify them without any secret."""
@@ -94,7 +95,7 @@ async def auditor(
 ) -> Auditor:
     """``audit:read``, keeping whether the principal may read every tenant's records."""
     svc = app_services(request)
-    ctx = await admit(request, svc, "audit:read")
+    ctx = await admit(request, svc, Permission.AUDIT_READ)
     return Auditor(svc, ctx.actor, ctx.principal.spans_tenants)
 
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from strongroom.access.permissions import Permission
 from strongroom.api.deps import Call, authorized_call, body_doc, json_response
 from strongroom.api.schemas import (
     DecryptRequest,
@@ -27,13 +28,17 @@ from strongroom.keys.models import RotationReason
 router = APIRouter(prefix="/api/v1", tags=["data"])
 
 EncryptCall = Annotated[
-    Call[EncryptRequest], Depends(authorized_call("keys:encrypt", EncryptRequest))
+    Call[EncryptRequest], Depends(authorized_call(Permission.KEYS_ENCRYPT, EncryptRequest))
 ]
 DecryptCall = Annotated[
-    Call[DecryptRequest], Depends(authorized_call("keys:decrypt", DecryptRequest))
+    Call[DecryptRequest], Depends(authorized_call(Permission.KEYS_DECRYPT, DecryptRequest))
 ]
-RotateCall = Annotated[Call[RotateRequest], Depends(authorized_call("keys:rotate", RotateRequest))]
-RewrapCall = Annotated[Call[RewrapRequest], Depends(authorized_call("keys:rotate", RewrapRequest))]
+RotateCall = Annotated[
+    Call[RotateRequest], Depends(authorized_call(Permission.KEYS_ROTATE, RotateRequest))
+]
+RewrapCall = Annotated[
+    Call[RewrapRequest], Depends(authorized_call(Permission.KEYS_ROTATE, RewrapRequest))
+]
 
 
 @router.post("/encrypt", response_model=EncryptResponse, openapi_extra=body_doc(EncryptRequest))

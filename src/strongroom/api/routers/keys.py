@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path
 
+from strongroom.access.permissions import Permission
 from strongroom.api.deps import require, services
 from strongroom.api.schemas import (
     CreateKeyRequest,
@@ -29,7 +30,9 @@ UserPath = Annotated[UserId, Path()]
 
 @router.post("", status_code=201, response_model=KeyMetadata)
 async def create_key(
-    body: CreateKeyRequest, svc: Svc, actor: Annotated[Actor, Depends(require("keys:create"))]
+    body: CreateKeyRequest,
+    svc: Svc,
+    actor: Annotated[Actor, Depends(require(Permission.KEYS_CREATE))],
 ) -> KeyMetadata:
     info = await svc.keys.create(actor, body.userId, body.keyType, body.rotationPeriodDays)
     return KeyMetadata.of(info)
@@ -37,14 +40,16 @@ async def create_key(
 
 @router.get("/{userId}", response_model=KeyMetadata)
 async def get_key(
-    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:read"))]
+    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require(Permission.KEYS_READ))]
 ) -> KeyMetadata:
     return KeyMetadata.of(await svc.keys.metadata(actor, userId))
 
 
 @router.get("/{userId}/public", response_model=PublicKeyOut)
 async def get_public_key(
-    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:read-public"))]
+    userId: UserPath,
+    svc: Svc,
+    actor: Annotated[Actor, Depends(require(Permission.KEYS_READ_PUBLIC))],
 ) -> PublicKeyOut:
     info = await svc.keys.metadata(actor, userId)
     pub = info.current.public_key
@@ -61,7 +66,7 @@ async def get_public_key(
 
 @router.get("/{userId}/history", response_model=HistoryOut)
 async def get_history(
-    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:read"))]
+    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require(Permission.KEYS_READ))]
 ) -> HistoryOut:
     entries = await svc.keys.history(actor, userId)
     return HistoryOut(userId=userId, history=[HistoryItem.of(h) for h in entries])
@@ -72,7 +77,7 @@ async def update_policy(
     userId: UserPath,
     body: PolicyRequest,
     svc: Svc,
-    actor: Annotated[Actor, Depends(require("keys:admin"))],
+    actor: Annotated[Actor, Depends(require(Permission.KEYS_ADMIN))],
 ) -> KeyMetadata:
     info = await svc.keys.update_policy(
         actor, userId, body.minDecryptionVersion, body.rotationPeriodDays
@@ -84,7 +89,7 @@ async def update_policy(
 async def schedule_deletion(
     userId: UserPath,
     svc: Svc,
-    actor: Annotated[Actor, Depends(require("keys:delete"))],
+    actor: Annotated[Actor, Depends(require(Permission.KEYS_DELETE))],
     body: Annotated[DeletionRequest | None, Body()] = None,
 ) -> KeyMetadata:
     days = body.waitingPeriodDays if body else None
@@ -93,6 +98,6 @@ async def schedule_deletion(
 
 @router.delete("/{userId}/deletion", response_model=KeyMetadata)
 async def cancel_deletion(
-    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require("keys:delete"))]
+    userId: UserPath, svc: Svc, actor: Annotated[Actor, Depends(require(Permission.KEYS_DELETE))]
 ) -> KeyMetadata:
     return KeyMetadata.of(await svc.lifecycle.cancel_deletion(actor, userId))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 
+from strongroom.access.permissions import Permission
 from strongroom.api.deps import require
 from strongroom.context import Actor
 from strongroom.observability.metrics import render
@@ -15,6 +16,6 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(_: Annotated[Actor, Depends(require("metrics:read"))]) -> Response:
+async def metrics(_: Annotated[Actor, Depends(require(Permission.METRICS_READ))]) -> Response:
     body, content_type = render()
     return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from strongroom.access.permissions import Permission
 from strongroom.access.rbac import Grant
 from strongroom.access.roles import RoleView, parse_grants
 from strongroom.api.routers.access_keys import Caller, caller
@@ -65,13 +66,15 @@ class RoleListOut(BaseModel):
 
 
 @router.get("", response_model=RoleListOut)
-async def list_roles(c: Annotated[Caller, Depends(caller("roles:read"))]) -> RoleListOut:
+async def list_roles(c: Annotated[Caller, Depends(caller(Permission.ROLES_READ))]) -> RoleListOut:
     views = await c.svc.access.roles.list_roles(c.actor.tenant)
     return RoleListOut(roles=[RoleOut.of(v) for v in views])
 
 
 @router.get("/{name}", response_model=RoleOut)
-async def show_role(name: RoleName, c: Annotated[Caller, Depends(caller("roles:read"))]) -> RoleOut:
+async def show_role(
+    name: RoleName, c: Annotated[Caller, Depends(caller(Permission.ROLES_READ))]
+) -> RoleOut:
     return RoleOut.of(await c.svc.access.roles.get(c.actor.tenant, name))
 
 
@@ -80,7 +83,7 @@ async def put_role(
     name: RoleName,
     body: RoleIn,
     response: Response,
-    c: Annotated[Caller, Depends(caller("roles:write"))],
+    c: Annotated[Caller, Depends(caller(Permission.ROLES_WRITE))],
 ) -> RoleOut:
     """Create (201) or replace (200) a custom role of the request's tenant."""
     grants = parse_grants([(g.permission, g.scope) for g in body.grants])
@@ -91,7 +94,7 @@ async def put_role(
 
 @router.delete("/{name}", status_code=204)
 async def delete_role(
-    name: RoleName, c: Annotated[Caller, Depends(caller("roles:write"))]
+    name: RoleName, c: Annotated[Caller, Depends(caller(Permission.ROLES_WRITE))]
 ) -> Response:
     await c.svc.access.roles.delete(c.actor, name)
     return Response(status_code=204)

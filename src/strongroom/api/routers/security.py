@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from strongroom.access.permissions import Permission
 from strongroom.api.deps import require, services
 from strongroom.context import Actor
 from strongroom.services.container import Services
@@ -31,7 +32,7 @@ class SecurityEventsOut(BaseModel):
 
 @router.get("/security-events", response_model=SecurityEventsOut)
 async def security_events(
-    actor: Annotated[Actor, Depends(require("audit:read"))],
+    actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> SecurityEventsOut:

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from strongroom.access.permissions import Permission
 from strongroom.api.deps import require, services
 from strongroom.context import Actor
 from strongroom.services.container import Services
@@ -35,7 +36,7 @@ class RevokeTokenOut(BaseModel):
 @router.post("/revoked", status_code=201, response_model=RevokeTokenOut)
 async def revoke_token(
     body: RevokeTokenRequest,
-    actor: Annotated[Actor, Depends(require("tokens:revoke"))],
+    actor: Annotated[Actor, Depends(require(Permission.TOKENS_REVOKE))],
     svc: Annotated[Services, Depends(services)],
     response: Response,
 ) -> RevokeTokenOut:

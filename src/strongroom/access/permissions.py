@@ -1,0 +1,38 @@
+"""The catalogue of permissions: every ``resource:action`` a route or service checks.
+
+Routes, services and the built-in roles (access/rbac.py) name permissions through
+``Permission``, so a misspelt one is an attribute error at import rather than a
+route that silently denies everyone. Grant patterns (``keys:*``, ``*``) and custom
+roles stay strings: they are patterns over this catalogue, not members of it.
+
+The values are public: they appear in role grants stored by clients, in
+``auth_required_for`` settings and in ``authz.denied`` audit records. Never change one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    KEYS_CREATE = "keys:create"
+    KEYS_READ = "keys:read"
+    KEYS_READ_PUBLIC = "keys:read-public"
+    KEYS_ENCRYPT = "keys:encrypt"
+    KEYS_DECRYPT = "keys:decrypt"
+    KEYS_ROTATE = "keys:rotate"
+    KEYS_DELETE = "keys:delete"
+    KEYS_ADMIN = "keys:admin"
+
+    ACCESS_KEYS_CREATE = "access-keys:create"
+    ACCESS_KEYS_READ = "access-keys:read"
+    ACCESS_KEYS_ROTATE = "access-keys:rotate"
+    ACCESS_KEYS_REVOKE = "access-keys:revoke"
+
+    ROLES_READ = "roles:read"
+    ROLES_WRITE = "roles:write"
+
+    TOKENS_REVOKE = "tokens:revoke"
+
+    AUDIT_READ = "audit:read"
+    METRICS_READ = "metrics:read"

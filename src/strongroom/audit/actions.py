@@ -1,0 +1,130 @@
+"""The catalogue of audit actions: every ``action`` a record can carry, in one place.
+
+Each domain has its own enum (``KeyAction``, ``AccessKeyAction``, ...), warehouse's
+EventTag style, all subclasses of ``AuditAction``, the type of ``AuditEvent.action``:
+a bare string there is a type error, so a typo cannot silently start a new
+vocabulary that ``?action=`` filters and security rules never match.
+
+The VALUES are frozen. They are the published record format (docs/audit-format.md):
+they are hashed into the tamper-evident chain, clients filter on them and auditors
+read them years later. Member names may be reorganised; a value never changes, and
+a new action gets a new value. A failing operation is recorded under the same
+action as its success, with ``outcome`` failure or denied, never a second name.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    """Base of every domain's actions (has no members itself)."""
+
+
+class KeyAction(AuditAction):
+    """Per-user keys (keys/)."""
+
+    CREATE = "key.create"
+    ENCRYPT = "key.encrypt"
+    DECRYPT = "key.decrypt"
+    REWRAP = "key.rewrap"
+    ROTATE = "key.rotate"
+    POLICY = "key.policy"
+    DELETE_SCHEDULE = "key.delete.schedule"
+    DELETE_CANCEL = "key.delete.cancel"
+    DESTROY = "key.destroy"
+
+
+class AccessKeyAction(AuditAction):
+    """Access-key lifecycle (access/lifecycle.py)."""
+
+    CREATE = "access_key.create"
+    ROTATE = "access_key.rotate"
+    REVOKE = "access_key.revoke"
+
+
+class RoleAction(AuditAction):
+    """Custom roles (access/roles.py). ``WRITE`` is the denied attempt to create or
+    replace a role stronger than its writer."""
+
+    CREATE = "role.create"
+    UPDATE = "role.update"
+    DELETE = "role.delete"
+    WRITE = "role.write"
+
+
+class TokenAction(AuditAction):
+    """Bearer-token revocation list (access/revocation.py)."""
+
+    REVOKE = "token.revoke"
+
+
+class AuthAction(AuditAction):
+    """Refused authentication, one action per credential kind (recorded as failures)."""
+
+    API_KEY = "auth.api_key"
+    BEARER = "auth.bearer"
+    MTLS = "auth.mtls"
+    POLICY = "auth.policy"  # the credentials presented do not satisfy auth policy
+
+
+class AuthzAction(AuditAction):
+    """Authorization refused (outcome denied, ``detail.permission``)."""
+
+    DENIED = "authz.denied"
+
+
+class ApiAction(AuditAction):
+    """Records the HTTP edge writes for requests no domain action records."""
+
+    READ = "api.read"
+    REJECTED = "api.rejected"
+
+
+class ChainAction(AuditAction):
+    """Records the audit trail writes about itself (docs/audit-format.md)."""
+
+    OPEN = "audit.open"
+    HEARTBEAT = "audit.heartbeat"
+    CLOSE = "audit.close"
+    VOID = "audit.void"
+    ARCHIVE = "audit.archive"
+
+
+class KmsAction(AuditAction):
+    """Root-key migration (services/kms_rewrap.py)."""
+
+    REWRAP = "kms.rewrap"
+
+
+class SecurityRule(StrEnum):
+    """The security-event rules (audit/events.py): the ``rule`` of a security event,
+    its metric label and webhook field; recorded as ``SecurityAction`` ``security.<rule>``."""
+
+    AUTH_FAILURES = "auth.failures"
+    AUTH_REVOKED_CREDENTIAL = "auth.revoked_credential"
+    AUTH_NEW_ADDRESS = "auth.new_address"
+    DECRYPT_BULK = "decrypt.bulk"
+    KEY_DELETION = "key.deletion"
+
+
+SECURITY_PREFIX = "security."
+
+
+class SecurityAction(AuditAction):
+    """The record of a raised security event: ``security.`` + its ``SecurityRule``."""
+
+    AUTH_FAILURES = SECURITY_PREFIX + SecurityRule.AUTH_FAILURES
+    AUTH_REVOKED_CREDENTIAL = SECURITY_PREFIX + SecurityRule.AUTH_REVOKED_CREDENTIAL
+    AUTH_NEW_ADDRESS = SECURITY_PREFIX + SecurityRule.AUTH_NEW_ADDRESS
+    DECRYPT_BULK = SECURITY_PREFIX + SecurityRule.DECRYPT_BULK
+    KEY_DELETION = SECURITY_PREFIX + SecurityRule.KEY_DELETION
+
+    @classmethod
+    def of(cls, rule: SecurityRule) -> SecurityAction:
+        return cls(SECURITY_PREFIX + rule)
+
+
+def catalogue() -> frozenset[str]:
+    """Every action value (the tests check recorded actions against it)."""
+    return frozenset(a.value for kind in AuditAction.__subclasses__() for a in kind)
