@@ -10,10 +10,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from strongroom.crypto.codec import b64url
-from strongroom.keys.models import HistoryEntry, KeyInfo
+from strongroom.keys.models import MAX_USER_ID_LENGTH, HistoryEntry, KeyInfo
 
 UserId = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._@:+=-]+$")
+    str,
+    StringConstraints(
+        min_length=1, max_length=MAX_USER_ID_LENGTH, pattern=r"^[A-Za-z0-9._@:+=-]+$"
+    ),
 ]
 KeyType = Literal["x25519-hpke", "p256-hpke", "mlkem768-x25519-hpke", "aes256-gcm"]
 Context = Annotated[str | None, Field(default=None, description="Bound as AAD; must match")]

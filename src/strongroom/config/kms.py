@@ -60,8 +60,10 @@ class KmsSettings(Section):
     def _backends_configured(self) -> KmsSettings:
         # Each of these made build_kms fail at start-up before: now the load says which.
         for name in (self.backend, *self.previous):
-            used = f"STRONGROOM_KMS={name}" if name == self.backend else (
-                f"STRONGROOM_KMS_PREVIOUS includes {name}"
+            used = (
+                f"STRONGROOM_KMS={name}"
+                if name == self.backend
+                else (f"STRONGROOM_KMS_PREVIOUS includes {name}")
             )
             if name == "aws" and not self.aws.key_id:
                 raise ValueError(f"STRONGROOM_KMS_AWS_KEY_ID is required when {used}")

@@ -8,6 +8,9 @@ from enum import StrEnum
 
 from strongroom.crypto.suites import KEY_TYPES, SuiteId
 
+# The longest user id a key can have: the API refuses longer ones, the columns hold it.
+MAX_USER_ID_LENGTH = 200
+
 
 class KeyState(StrEnum):
     ENABLED = "enabled"

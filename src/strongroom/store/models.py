@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from strongroom.keys.models import MAX_USER_ID_LENGTH
+
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -59,7 +61,7 @@ class UserKey(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_ID_LENGTH))
     key_type: Mapped[str] = mapped_column(String(32))
     current_version: Mapped[int] = mapped_column(Integer)
     min_decryption_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -118,7 +120,7 @@ class KeyTombstone(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_ID_LENGTH))
     versions: Mapped[list[int]] = mapped_column(JSON)
     destroyed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
