@@ -116,7 +116,9 @@ async def test_local_to_softhsm_with_the_cli(
 
     # The local master key is gone: only the HSM can open anything now.
     local.master_key_file.unlink()
-    hsm_only = hsm_and_local.model_copy(update={"kms_previous": []})
+    hsm_only = hsm_and_local.model_copy(
+        update={"kms": hsm_and_local.kms.model_copy(update={"previous": []})}
+    )
     async with running(hsm_only, admin_key) as app:
         assert set(await key_refs(app.services)) == {hsm_ref}
         await check_all(app, cts)  # admin_key authenticated: the pepper moved too
