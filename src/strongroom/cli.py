@@ -44,7 +44,7 @@ def _err(msg: str) -> None:
 
 
 def _ensure_master_key(settings: Settings) -> None:
-    if settings.kms == "local" and create_master_key_file(settings.master_key_file):
+    if settings.kms.backend == "local" and create_master_key_file(settings.master_key_file):
         _err(f"created master key file {settings.master_key_file} (mode 0600); back it up")
 
 
