@@ -83,7 +83,11 @@ class Settings(BaseSettings):
             )
         return self
 
-    if not TYPE_CHECKING:
+    if TYPE_CHECKING:
+        # Keywords are sections or flat names (config/legacy.py), as the sources take them.
+        def __init__(self, **values: Any) -> None: ...
+
+    else:
 
         def __getattr__(self, name: str) -> Any:
             # Read-only flat names (settings.master_key_file) for code written before the
