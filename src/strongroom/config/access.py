@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from strongroom.config.kms import Section
+from strongroom.config.base import Section
 
 DEFAULT_TENANT = "default"
 AuthMethod = Literal["api_key", "bearer", "mtls"]

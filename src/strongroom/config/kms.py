@@ -5,16 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
+
+from strongroom.config.base import Section
 
 KmsName = Literal["local", "aws", "openbao", "pkcs11"]
-
-
-class Section(BaseModel):
-    """A settings section. Unknown names are refused: within a section a typo would
-    otherwise be silently ignored (unknown STRONGROOM_ variables still are)."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class AwsKmsSettings(Section):

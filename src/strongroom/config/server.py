@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from strongroom.config.kms import Section
+from strongroom.config.base import Section
 
 
 class ServerSettings(Section):
