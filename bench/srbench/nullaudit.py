@@ -42,5 +42,5 @@ class NullAuditLog(AuditLog):
 
 def create(*_: Any) -> FastAPI:
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.logging.level)
     return create_app(settings, build_services(settings, audit_class=NullAuditLog))

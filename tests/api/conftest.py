@@ -94,7 +94,7 @@ async def app(
     database_url: str, tmp_path: Path, settings_overrides: dict[str, Any]
 ) -> AsyncIterator[App]:
     settings = make_settings(database_url, tmp_path, **settings_overrides)
-    create_master_key_file(settings.master_key_file)
+    create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
     await services.start(migrate=True)
     _, admin_key = await services.access.create("default", ["admin"], "test admin")

@@ -53,7 +53,7 @@ async def test_upgrade_keeps_old_keys_and_downgrade_reverts(
     settings = make_settings(database_url, tmp_path)
     from strongroom.kms.local import create_master_key_file
 
-    create_master_key_file(settings.master_key_file)
+    create_master_key_file(settings.kms.master_key_file)
     db = Database(database_url)
     await migrate(db, "0001")
     before, _ = await shape(db)

@@ -258,7 +258,7 @@ async def test_token_group_may_name_a_custom_role(app: App, idp: Issuer) -> None
     r = await app.client.put("/api/v1/roles/key-reader", json=body, headers=app.headers)
     assert r.status_code == 201, r.text
     # Map a group to the custom role (the verifier reads the same issuer config).
-    app.settings.oidc_issuers[0].group_roles["readers"] = ["key-reader"]
+    app.settings.auth.oidc.issuers[0].group_roles["readers"] = ["key-reader"]
     await app.create_key("cr-user")
     token = idp.token(groups=["readers"])
     r = await app.client.get("/api/v1/keys/cr-user", headers=bearer(token))

@@ -142,13 +142,13 @@ async def test_malformed_requests_are_enc001(app: App, raw: bytes) -> None:
 async def test_limits_give_413(app: App) -> None:
     await app.create_key("big")
     before = await key_state(app)
-    limit = app.settings.max_items_per_batch
+    limit = app.settings.keys.max_items_per_batch
     r = await app.post("/api/v1/encrypt", {"userId": "big", "data": ["x"] * (limit + 1)})
     assert code(r) == (413, "REQ001")
-    huge = "x" * (app.settings.max_item_bytes + 1)
+    huge = "x" * (app.settings.keys.max_item_bytes + 1)
     r = await app.post("/api/v1/encrypt", {"userId": "big", "data": ["ok", huge]})
     assert code(r) == (413, "REQ001") and r.json()["error"]["details"]["index"] == 1
-    body = b'{"userId": "big", "data": ["' + b"x" * app.settings.max_body_bytes + b'"]}'
+    body = b'{"userId": "big", "data": ["' + b"x" * app.settings.server.max_body_bytes + b'"]}'
     r = await app.client.post(
         "/api/v1/encrypt", content=body, headers={**app.headers, "content-type": "application/json"}
     )

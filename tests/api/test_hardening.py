@@ -30,9 +30,8 @@ async def test_every_response_carries_the_security_headers(app: App) -> None:
     unauthenticated = await app.client.post("/api/v1/encrypt", json={"userId": "h", "data": []})
     assert unauthenticated.status_code == 401
     assert_hardened(unauthenticated)
-    too_big = await app.client.post(
-        "/api/v1/encrypt", content=b"x" * (app.settings.max_body_bytes + 1), headers=app.headers
-    )
+    body = b"x" * (app.settings.server.max_body_bytes + 1)
+    too_big = await app.client.post("/api/v1/encrypt", content=body, headers=app.headers)
     assert too_big.status_code == 413
     assert too_big.headers["cache-control"] == "no-store"
     assert_hardened(await app.client.get("/docs"), csp=False)  # Swagger UI needs its scripts
@@ -57,7 +56,7 @@ async def test_cors_is_closed_by_default(app: App) -> None:
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_cors_allows_only_configured_origins(app: App, tmp_path: Path) -> None:
     settings = make_settings(
-        app.settings.database_url, tmp_path, cors_allow_origins=["https://app.example.com"]
+        app.settings.database.url, tmp_path, cors_allow_origins=["https://app.example.com"]
     )
     application = create_app(settings, app.services)
     transport = httpx.ASGITransport(app=application)

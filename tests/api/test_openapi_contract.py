@@ -28,7 +28,7 @@ def without_prose(node: Any) -> Any:
 def test_every_v1_operation_and_schema_is_unchanged(tmp_path: Path) -> None:
     old = without_prose(json.loads(SNAPSHOT.read_text()))
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/x.db", tmp_path)
-    create_master_key_file(settings.master_key_file)
+    create_master_key_file(settings.kms.master_key_file)
     new = without_prose(create_app(settings).openapi())
     assert new["openapi"] == old["openapi"]
     for path, operations in old["paths"].items():

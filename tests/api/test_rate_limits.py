@@ -26,7 +26,7 @@ LIMITS = {
 
 async def make_app(tmp_path: Path, name: str, **overrides: Any) -> tuple[App, Any]:
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'rl.db'}", tmp_path, **overrides)
-    create_master_key_file(settings.master_key_file)
+    create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
     await services.start(migrate=True)
     _, key = await services.access.create("default", ["admin"], name)

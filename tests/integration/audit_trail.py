@@ -30,5 +30,5 @@ def trail_settings(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Sett
         audit_flush_interval_ms=0,
         audit_checkpoint_records=10_000,
     )
-    create_master_key_file(settings.master_key_file)
+    create_master_key_file(settings.kms.master_key_file)
     return settings, server

@@ -93,7 +93,7 @@ def check(path: Path, public: Ed25519PublicKey) -> OfflineReport:
 @pytest.fixture(params=["sqlite", "postgres"])
 async def trail(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Trail]:
     settings, server = trail_settings(request, tmp_path)
-    url = settings.database_url
+    url = settings.database.url
     a, b = build_services(settings), build_services(settings)
     await a.start(migrate=True)
     await b.start()  # a second writer: its own segment
@@ -182,7 +182,7 @@ async def test_tampered_export_fails_naming_the_record(trail: Trail, tmp_path: P
 @pytest.mark.parametrize("trail", ["sqlite"], indirect=True)  # one CLI path for both
 async def test_cli_export_and_verify_export(trail: Trail, tmp_path: Path) -> None:
     env = {"STRONGROOM_DATABASE_URL": trail.url}
-    env["STRONGROOM_MASTER_KEY_FILE"] = str(trail.settings.master_key_file)
+    env["STRONGROOM_MASTER_KEY_FILE"] = str(trail.settings.kms.master_key_file)
     pem = run_cli(tmp_path, "audit", "public-key", **env).stdout
     (tmp_path / "pub.pem").write_text(pem)
     out = tmp_path / "e.jsonl"

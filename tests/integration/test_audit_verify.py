@@ -81,7 +81,7 @@ class Trail:
 @pytest.fixture(params=["sqlite", "postgres"])
 async def trail(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Trail]:
     settings, _ = trail_settings(request, tmp_path)
-    url = settings.database_url
+    url = settings.database.url
     svc = build_services(settings)
     await svc.start(migrate=True)
     for i in range(10):
@@ -266,7 +266,7 @@ async def test_api_and_cli(trail: Trail, tmp_path: Path) -> None:
     if trail.postgres:
         return
     env = {"STRONGROOM_DATABASE_URL": trail.url}
-    env["STRONGROOM_MASTER_KEY_FILE"] = str(trail.settings.master_key_file)
+    env["STRONGROOM_MASTER_KEY_FILE"] = str(trail.settings.kms.master_key_file)
     out = run_cli(tmp_path, "audit", "public-key", **env)
     assert out.returncode == 0 and out.stdout.startswith("-----BEGIN PUBLIC KEY"), out.stderr
     (tmp_path / "pub.pem").write_text(out.stdout)
@@ -298,9 +298,10 @@ async def test_100k_records_verify(trail: Trail) -> None:
 
 
 async def test_two_writers_heartbeats_and_checkpoints(trail: Trail) -> None:
-    fast = trail.settings.model_copy(
-        update={"audit_heartbeat_seconds": 0.2, "audit_checkpoint_records": 5}
+    audit = trail.settings.audit.model_copy(
+        update={"heartbeat_seconds": 0.2, "checkpoint_records": 5}
     )
+    fast = trail.settings.model_copy(update={"audit": audit})
     a, b = build_services(fast), build_services(fast)
     await a.start()
     await b.start()

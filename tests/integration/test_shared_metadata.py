@@ -74,7 +74,7 @@ async def test_cold_replica_reads_metadata_from_redis(replicas: tuple[Services, 
     assert raw is not None and decode_info(raw) == info
     assert b"private" not in raw and b"wrapped" not in raw  # metadata and public keys only
     ttl_ms = await redis_of(a).pttl(redis_key(REF))
-    assert 0 < ttl_ms <= a.settings.key_feed_window_seconds * 1000
+    assert 0 < ttl_ms <= a.settings.keys.feed.window_seconds * 1000
     # Prove b answers from Redis: plant a distinguishable (same generation) entry.
     planted = info.__class__(**{**info.__dict__, "rotation_period_days": 12345})
     await redis_of(a).set(redis_key(REF), encode_info(planted), px=5000)

@@ -69,7 +69,7 @@ def receiver() -> Iterator[Receiver]:
 async def started(tmp_path: Path, **overrides: Any) -> tuple[Any, str]:
     """Migrated, started services on a fresh SQLite file, and an admin access key."""
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 't.db'}", tmp_path, **overrides)
-    create_master_key_file(settings.master_key_file)
+    create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
     await services.start(migrate=True)
     _, key = await services.access.create("default", ["admin"], "t")

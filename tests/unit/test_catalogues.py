@@ -17,7 +17,7 @@ from strongroom.audit.actions import (
     SecurityRule,
     catalogue,
 )
-from strongroom.config import Settings
+from strongroom.config.sections import KeysSettings
 from strongroom.crypto.suites import KEY_TYPES, KeyType
 
 SRC = Path(__file__).parents[2] / "src" / "strongroom"
@@ -64,7 +64,7 @@ def test_every_rule_is_recorded_under_its_own_action() -> None:
 def test_key_types_have_one_source() -> None:
     assert set(get_args(KeyTypeName)) == set(KeyType)  # the API schema's enum
     assert set(KEY_TYPES) == set(KeyType)
-    assert Settings.model_fields["default_key_type"].annotation is KeyType
+    assert KeysSettings.model_fields["default_key_type"].annotation is KeyType
 
 
 def _literals(tree: ast.AST) -> list[ast.Constant]:

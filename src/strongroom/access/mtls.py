@@ -28,7 +28,7 @@ from cryptography.x509.verification import PolicyBuilder, Store, VerificationErr
 
 from strongroom.access.models import Principal
 from strongroom.access.rbac import Grant
-from strongroom.config import Settings
+from strongroom.config import AuthSettings, MtlsSettings, TlsSettings, client_certificates_used
 from strongroom.errors import InternalError
 
 _KINDS = ("dns", "uri", "email", "sha256")
@@ -171,28 +171,23 @@ def load_ca(path: Path) -> list[x509.Certificate]:
     return x509.load_pem_x509_certificates(path.read_bytes())
 
 
-def build_client_certificates(settings: Settings) -> ClientCertificates | None:
+def build_client_certificates(
+    tls: TlsSettings, mtls: MtlsSettings, auth: AuthSettings
+) -> ClientCertificates | None:
     """None when nothing about client certificates is configured (the default) or the
     authentication policy does not accept the method. The requirements come from the
-    policy's settings (access/policy.py) and from ``tls_client_auth=required``."""
-    s = settings
-    required_for = [p for p, methods in s.auth_required_for.items() if "mtls" in methods]
-    required = s.tls_client_auth == "required" or "mtls" in s.auth_required
-    if "mtls" not in s.auth_methods:
+    policy's settings (access/policy.py) and from ``tls.client_auth=required``; the
+    settings refuse, at load, a configuration that needs a CA file without one."""
+    if not client_certificates_used(tls, mtls, auth):
         return None
-    if not (s.mtls_principals or required or required_for or s.tls_client_auth != "none"):
-        return None
-    if s.tls_client_auth != "none" and s.tls_client_ca_file is None:
-        raise InternalError("tls_client_auth needs tls_client_ca_file")
-    if s.mtls_trusted_proxies and s.tls_client_ca_file is None:
-        raise InternalError("mtls_trusted_proxies needs tls_client_ca_file (to verify again)")
+    required_for = [p for p, methods in auth.required_for.items() if "mtls" in methods]
     try:
         return ClientCertificates(
-            parse_bindings(s.mtls_principals),
-            load_ca(s.tls_client_ca_file) if s.tls_client_ca_file else (),
-            proxies=parse_networks(s.mtls_trusted_proxies),
-            header=s.mtls_forwarded_header,
-            required=required,
+            parse_bindings(mtls.principals),
+            load_ca(tls.client_ca_file) if tls.client_ca_file else (),
+            proxies=parse_networks(mtls.trusted_proxies),
+            header=mtls.forwarded_header,
+            required=tls.client_auth == "required" or "mtls" in auth.required,
             required_for=required_for,
         )
     except (ValueError, OSError) as exc:

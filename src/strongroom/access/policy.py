@@ -28,7 +28,7 @@ from strongroom.access.service import AccessService
 from strongroom.audit.actions import AuthAction, AuthzAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
-from strongroom.config import Settings
+from strongroom.config import AuthSettings
 from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput
 from strongroom.store.db import Database
@@ -96,22 +96,20 @@ class Combined(Principal):
 
 
 def build_authenticator(
-    settings: Settings, db: Database, access: AccessService, audit: AuditSink
+    settings: AuthSettings, db: Database, access: AccessService, audit: AuditSink
 ) -> Authenticator:
     oidc = None
-    if settings.oidc_issuers:
-        revoked = RevokedTokens(db, audit, settings.oidc_revocation_refresh_seconds)
+    if settings.oidc.issuers:
+        revoked = RevokedTokens(db, audit, settings.oidc.revocation_refresh_seconds)
         oidc = OidcVerifier(
-            settings.oidc_issuers,
+            settings.oidc.issuers,
             audit,
             revoked,
-            timeout=settings.oidc_jwks_timeout_seconds,
-            jwks_ttl=settings.oidc_jwks_ttl_seconds,
-            jwks_min_refresh=settings.oidc_jwks_min_refresh_seconds,
+            timeout=settings.oidc.jwks_timeout_seconds,
+            jwks_ttl=settings.oidc.jwks_ttl_seconds,
+            jwks_min_refresh=settings.oidc.jwks_min_refresh_seconds,
         )
-    policy = AuthPolicy.build(
-        settings.auth_methods, settings.auth_required, settings.auth_required_for
-    )
+    policy = AuthPolicy.build(settings.methods, settings.required, settings.required_for)
     return Authenticator(access, oidc, audit, policy)
 
 

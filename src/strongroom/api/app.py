@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import sys
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from strongroom import __version__
 from strongroom.api import errors
 from strongroom.api.middleware import RequestContextMiddleware
 from strongroom.api.routers import ROUTERS
 from strongroom.api.schemas import ErrorOut
-from strongroom.config import Settings
+from strongroom.config import Settings, describe_error
 from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
 from strongroom.services.container import Services, build_services, enter_system_scope
@@ -42,8 +45,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         tasks = [asyncio.create_task(svc.feed.run())]
         if svc.hints is not None:
             tasks.append(asyncio.create_task(svc.hints.run()))
-        if settings.scheduler_enabled:
-            interval = settings.scheduler_interval_seconds
+        if settings.keys.scheduler.enabled:
+            interval = settings.keys.scheduler.interval_seconds
             tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
         try:
             yield
@@ -69,17 +72,19 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     errors.install(app)
-    if settings.cors_allow_origins:
+    if settings.server.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.cors_allow_origins,  # exact origins; never "*" with keys
+            allow_origins=settings.server.cors_allow_origins,  # exact origins; never "*" with keys
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Tenant-Id"],
             expose_headers=["X-Request-Id", "Retry-After", "RateLimit", "RateLimit-Policy"],
             max_age=600,
         )
-    reporter = configure_telemetry(settings, app)
-    app.add_middleware(RequestContextMiddleware, max_body=settings.max_body_bytes, report=reporter)
+    reporter = configure_telemetry(settings.telemetry, app)
+    app.add_middleware(
+        RequestContextMiddleware, max_body=settings.server.max_body_bytes, report=reporter
+    )
     return app
 
 
@@ -87,6 +92,10 @@ def app_from_env() -> FastAPI:
     """Factory for ``uvicorn --factory`` workers: settings from the environment."""
     from strongroom.logging import configure_logging
 
-    settings = Settings()
-    configure_logging(settings.log_level)
+    try:
+        settings = Settings()
+    except (ValidationError, SettingsError) as exc:
+        print(describe_error(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+    configure_logging(settings.logging.level)
     return create_app(settings)

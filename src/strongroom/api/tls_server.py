@@ -26,7 +26,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from strongroom.access.mtls import Network, in_networks, parse_networks
-from strongroom.config import Settings
+from strongroom.config import Settings, TlsSettings
 from strongroom.errors import InternalError
 
 PEER = "strongroom.peer"
@@ -42,32 +42,32 @@ _CLIENT_AUTH = {
 
 
 def tls_enabled(settings: Settings) -> bool:
-    return settings.tls_cert_file is not None
+    return settings.tls.cert_file is not None
 
 
-def server_ssl_context(settings: Settings) -> ssl.SSLContext:
-    if settings.tls_cert_file is None:
+def server_ssl_context(settings: TlsSettings) -> ssl.SSLContext:
+    """The server's context. A client CA file is there when client_auth asks for one
+    (refused at load otherwise, config/settings.py)."""
+    if settings.cert_file is None:
         raise ValueError("tls_cert_file is not set")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_ciphers(TLS12_CIPHERS)
     ctx.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     ctx.options |= ssl.OP_NO_RENEGOTIATION
-    ctx.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    ctx.load_cert_chain(settings.cert_file, settings.key_file)
     ctx.set_alpn_protocols(["http/1.1"])
-    if settings.tls_client_auth != "none":
-        if settings.tls_client_ca_file is None:
-            raise ValueError("tls_client_auth needs tls_client_ca_file")
+    if settings.client_auth != "none":
         # Only this CA: a certificate from any other issuer fails the handshake.
-        ctx.load_verify_locations(cafile=settings.tls_client_ca_file)
-        ctx.verify_mode = _CLIENT_AUTH[settings.tls_client_auth]
+        ctx.load_verify_locations(cafile=settings.client_ca_file)
+        ctx.verify_mode = _CLIENT_AUTH[settings.client_auth]
     return ctx
 
 
 def ssl_context_factory(_config: Config, _default: Any) -> ssl.SSLContext:
     """uvicorn's hook; module level so that it pickles into ``--workers`` processes,
     each of which reads the same environment."""
-    return server_ssl_context(Settings())
+    return server_ssl_context(Settings().tls)
 
 
 def tls_extension(ssl_object: ssl.SSLObject) -> dict[str, Any]:
@@ -91,10 +91,8 @@ def tls_extension(ssl_object: ssl.SSLObject) -> dict[str, Any]:
 
 @functools.cache
 def _edge() -> tuple[bytes, tuple[Network, ...]]:
-    settings = Settings()
-    return settings.mtls_forwarded_header.lower().encode(), parse_networks(
-        settings.mtls_trusted_proxies
-    )
+    mtls = Settings().mtls
+    return mtls.forwarded_header.lower().encode(), parse_networks(mtls.trusted_proxies)
 
 
 def connection_app(app: ASGI3Application, transport: asyncio.BaseTransport) -> ASGI3Application:
@@ -131,11 +129,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     protocol); with TLS or client-certificate settings, our protocol, and with TLS the
     context (built once here so that a bad file fails before any worker starts)."""
     options: dict[str, Any] = {}
-    if settings.mtls_principals or settings.mtls_trusted_proxies or tls_enabled(settings):
+    if settings.mtls.principals or settings.mtls.trusted_proxies or tls_enabled(settings):
         options["http"] = TlsHttpProtocol
     if tls_enabled(settings):
         try:
-            server_ssl_context(settings)
+            server_ssl_context(settings.tls)
         except (ValueError, OSError) as exc:  # ssl.SSLError is an OSError
             raise InternalError(f"TLS settings: {exc}") from None
         options["ssl_context_factory"] = ssl_context_factory

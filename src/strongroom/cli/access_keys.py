@@ -41,7 +41,7 @@ def create_access_key(
     expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
 
     async def create(svc: Services) -> str:
-        view, key = await svc.access.admin.create(
+        view, key = await svc.access_keys.create(
             operator(tenant), OPERATOR, tenant, role, description, expires
         )
         note(f"created access key {view.id} with roles {', '.join(role)}")
@@ -57,7 +57,7 @@ def list_access_keys(
     cursor: Annotated[str | None, typer.Option(help="Start after this key id")] = None,
 ) -> None:
     """List access keys (never their secrets), one JSON object per line."""
-    views, after = run(lambda svc: svc.access.admin.list_keys(OPERATOR, tenant, limit, cursor))
+    views, after = run(lambda svc: svc.access_keys.list_keys(OPERATOR, tenant, limit, cursor))
     for view in views:
         typer.echo(_view_json(view))
     if after is not None:
@@ -67,7 +67,7 @@ def list_access_keys(
 @access_keys.command("show")
 def show_access_key(key_id: Annotated[str, typer.Argument(help="Key id")]) -> None:
     """Show one access key as JSON."""
-    view = run(lambda svc: svc.access.admin.show(operator(), OPERATOR, key_id))
+    view = run(lambda svc: svc.access_keys.show(operator(), OPERATOR, key_id))
     typer.echo(_view_json(view))
 
 
@@ -81,7 +81,7 @@ def rotate_access_key(
     """New secret for the key; prints the new key (only line on stdout) once."""
 
     async def rotate(svc: Services) -> str:
-        view, key = await svc.access.admin.rotate(operator(), OPERATOR, key_id, grace_seconds)
+        view, key = await svc.access_keys.rotate(operator(), OPERATOR, key_id, grace_seconds)
         until = view.previous_valid_until.isoformat() if view.previous_valid_until else "now"
         note(f"rotated access key {view.id}; the previous key works until {until}")
         return key
@@ -92,5 +92,5 @@ def rotate_access_key(
 @access_keys.command("revoke")
 def revoke_access_key(key_id: Annotated[str, typer.Argument(help="Key id")]) -> None:
     """Revoke an access key (running servers refuse it within the key cache TTL)."""
-    view = run(lambda svc: svc.access.admin.revoke(operator(), OPERATOR, key_id))
+    view = run(lambda svc: svc.access_keys.revoke(operator(), OPERATOR, key_id))
     note(f"revoked access key {view.id}")

@@ -146,7 +146,7 @@ def archive_cmd(
 
     async def go(svc: Services) -> Archived:
         when = _when(before) or datetime.now(UTC) - timedelta(
-            days=svc.settings.audit_retention_days
+            days=svc.settings.audit.retention_days
         )
         kid, _ = await svc.audit_queries.public_key()
         signer = await svc.audit_queries.signer()

@@ -35,7 +35,7 @@ def export_recovery(
     settings = load_settings()
     with one_line_errors():
         lines, kcv = export_shares(
-            settings.master_key_file, threshold, shares, _passphrase(passphrase_file)
+            settings.kms.master_key_file, threshold, shares, _passphrase(passphrase_file)
         )
     for line in lines:
         typer.echo(line)

@@ -8,7 +8,6 @@ Command modules import this one and nothing else of the CLI, so cli/ has no cycl
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -21,7 +20,7 @@ from pydantic_settings import SettingsError
 from strongroom.access.guard import operator as operator_context
 from strongroom.access.lifecycle import SYSTEM
 from strongroom.access.models import Principal
-from strongroom.config import DEFAULT_TENANT, Settings
+from strongroom.config import DEFAULT_TENANT, Settings, describe_error
 from strongroom.context import Actor
 from strongroom.errors import StrongroomError
 from strongroom.kms.local import MasterKeyFileError, create_master_key_file
@@ -34,8 +33,6 @@ T = TypeVar("T")
 # The CLI acts with the operator's authority: whoever runs it holds the database.
 OPERATOR: Principal = SYSTEM
 EXPECTED = (StrongroomError, MasterKeyFileError, RecoveryError, OSError)
-ENV_PREFIX = Settings.model_config.get("env_prefix") or ""
-_FIELD = re.compile(r'field "(\w+)"')
 
 
 def operator(tenant: str = DEFAULT_TENANT) -> Actor:
@@ -77,20 +74,9 @@ def one_line_errors(*, name_type: bool = False) -> Iterator[None]:
 
 
 def describe_settings_error(exc: ValidationError | SettingsError) -> str:
-    """One line naming the environment variables at fault. Never their values: a
-    database URL or webhook secret may be among them."""
-    if isinstance(exc, SettingsError):  # raised before validation, e.g. bad JSON in a list
-        m = _FIELD.search(str(exc))
-        name = ENV_PREFIX + m.group(1).upper() if m else "settings"
-        cause = f" ({exc.__cause__})" if exc.__cause__ else ""
-        return f"{name}: cannot be parsed{cause}"
-    parts = []
-    for err in exc.errors(include_url=False, include_input=False):
-        loc = err["loc"]
-        where = ENV_PREFIX + str(loc[0]).upper() if loc else "settings"
-        where += "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc[1:])
-        parts.append(f"{where}: {err['msg']}")
-    return "; ".join(parts)
+    """Every problem on one line, each naming its environment variable (config/errors.py),
+    never its value: a database URL or webhook secret may be among them."""
+    return "; ".join(line.removeprefix("error: ") for line in describe_error(exc).splitlines())
 
 
 def load_settings() -> Settings:
@@ -99,7 +85,7 @@ def load_settings() -> Settings:
         settings = Settings()
     except (ValidationError, SettingsError) as exc:
         fail(f"error: invalid settings: {describe_settings_error(exc)}")
-    configure_logging(settings.log_level)
+    configure_logging(settings.logging.level)
     return settings
 
 
@@ -116,10 +102,10 @@ def run(
     with one_line_errors(name_type=name_type):
         if (
             opening is Opening.FULL
-            and settings.kms == "local"
-            and create_master_key_file(settings.master_key_file)
+            and settings.kms.backend == "local"
+            and create_master_key_file(settings.kms.master_key_file)
         ):
-            note(f"created master key file {settings.master_key_file} (mode 0600); back it up")
+            note(f"created master key file {settings.kms.master_key_file} (mode 0600); back it up")
         return asyncio.run(_open(settings, work, opening))
 
 

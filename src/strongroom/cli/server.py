@@ -56,7 +56,7 @@ def serve(
         typer.echo("Bootstrap admin access key (shown once, store it now):")
         typer.echo(key)
         sys.stdout.flush()
-    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.server.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Each worker writes its metrics there, so a scrape of any worker sums them all.
         metrics_dir = tempfile.mkdtemp(prefix="strongroom-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
@@ -66,13 +66,14 @@ def serve(
     with one_line_errors():  # empty unless TLS or client certificates are configured
         tls = uvicorn_options(settings)
     scheme = "https" if tls_enabled(settings) else "http"
-    note(f"listening on {scheme}://{settings.host}:{settings.port} (OpenAPI UI at /docs)")
+    where = f"{scheme}://{settings.server.host}:{settings.server.port}"
+    note(f"listening on {where} (OpenAPI UI at /docs)")
     uvicorn.run(
         "strongroom.api.app:app_from_env",
         factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=settings.server.workers,
         log_level="warning",
         access_log=False,
         **tls,

@@ -17,7 +17,7 @@ from strongroom.audit.actions import KeyAction
 from strongroom.audit.audited import audited
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
-from strongroom.config import Settings
+from strongroom.config import KeysSettings
 from strongroom.context import Actor
 from strongroom.errors import (
     InvalidInput,
@@ -74,7 +74,7 @@ class KeyCore:
     kms: Kms
     audit: AuditSink
     caches: KeyCaches
-    settings: Settings
+    settings: KeysSettings
     clock: Callable[[], datetime] = utcnow
     feed: Freshness | None = None  # says whether cached metadata may be trusted now
     hints: ChangePublisher | None = None  # tells other replicas at once (optional)

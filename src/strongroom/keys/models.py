@@ -7,6 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from strongroom.crypto.suites import KEY_TYPES, SuiteId
+from strongroom.store.models.keys import MAX_USER_ID_LENGTH as _COLUMN_LIMIT
+
+# The longest user id a key can have: the API refuses longer ones, the columns hold it.
+MAX_USER_ID_LENGTH = _COLUMN_LIMIT
 
 
 class KeyState(StrEnum):

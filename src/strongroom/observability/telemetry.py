@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from strongroom.config import Settings
+from strongroom.config import TelemetrySettings
 from strongroom.logging import mask
 
 Reporter = Callable[[BaseException], None]
@@ -29,14 +29,14 @@ def redact_path(path: str) -> str:
     return _ID_SEGMENT.sub(r"\1/{id}", path)
 
 
-def configure_telemetry(settings: Settings, app: FastAPI) -> Reporter | None:
+def configure_telemetry(settings: TelemetrySettings, app: FastAPI) -> Reporter | None:
     """Install what is configured; returns the error reporter (or None)."""
     if settings.otel_endpoint:
         _tracing(settings, app)
     return _sentry(settings) if settings.sentry_dsn else None
 
 
-def _tracing(settings: Settings, app: FastAPI) -> None:
+def _tracing(settings: TelemetrySettings, app: FastAPI) -> None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from opentelemetry.sdk.resources import Resource
@@ -71,7 +71,7 @@ def _tracing(settings: Settings, app: FastAPI) -> None:
     app.state.tracer_provider = provider  # flushed at shutdown
 
 
-def _sentry(settings: Settings) -> Reporter:
+def _sentry(settings: TelemetrySettings) -> Reporter:
     import sentry_sdk
 
     def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:

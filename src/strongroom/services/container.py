@@ -1,28 +1,29 @@
-"""Builds every service from settings. The one place that wires dependencies."""
+"""Composes the services from the domains' ``build_*`` factories, each given its
+settings section. The one place that wires domains together."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from strongroom.access.factory import build_access, build_limits
 from strongroom.access.guard import Guard
-from strongroom.access.limits import LimitPolicy, RateLimits
+from strongroom.access.lifecycle import AccessKeyAdmin
+from strongroom.access.limits import RateLimits
 from strongroom.access.mtls import ClientCertificates, build_client_certificates
 from strongroom.access.policy import Authenticator, build_authenticator
-from strongroom.access.ratelimit import LocalBuckets, RedisBuckets
+from strongroom.access.roles import RoleService
 from strongroom.access.service import AccessService
 from strongroom.audit.alerts import SecurityAlerts
-from strongroom.audit.events import SecurityMonitor, Thresholds
+from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
-from strongroom.keys.cache import KeyCaches
-from strongroom.keys.core import KeyCore
+from strongroom.keys.factory import build_keys
 from strongroom.keys.feed import ChangeFeed
 from strongroom.keys.hints import RedisHints
 from strongroom.keys.lifecycle import LifecycleService
 from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
-from strongroom.keys.shared_cache import RedisMetadataCache
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
@@ -55,8 +56,17 @@ class Services:
     guard: Guard = field(init=False)
 
     def __post_init__(self) -> None:
-        self.auth = build_authenticator(self.settings, self.db, self.access, self.audit)
+        self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
         self.guard = Guard(self.auth, self.limits, self.audit, self.mtls)
+
+    # What edges call, one service each (never reached through another's attributes).
+    @property
+    def access_keys(self) -> AccessKeyAdmin:
+        return self.access.admin
+
+    @property
+    def roles(self) -> RoleService:
+        return self.access.roles
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
@@ -80,8 +90,7 @@ class Services:
         await self.alerts.drain()
         if self.hints is not None:
             await self.hints.close()
-        if self.keys.core.shared is not None:
-            await self.keys.core.shared.close()
+        await self.keys.core.cache.close()
         await self.limits.close()
         await self.audit.close()
         await self.kms.close()
@@ -91,101 +100,28 @@ class Services:
 def build_services(
     settings: Settings, kms: Kms | None = None, audit_class: type[AuditLog] = AuditLog
 ) -> Services:
-    """Compose the services. ``kms`` and ``audit_class`` are injection points for
-    tests and benchmarks (e.g. bench/'s null audit sink), never settings."""
-    db = Database(settings.database_url)
-    kms = kms or build_kms(settings)
-    alerts = SecurityAlerts(
-        SecurityMonitor(
-            Thresholds(
-                auth_failures_per_minute=settings.security_auth_failures_per_minute,
-                bulk_window_seconds=settings.security_bulk_window_seconds,
-                bulk_min_users=settings.security_bulk_min_users,
-                bulk_factor=settings.security_bulk_factor,
-            )
-        ),
-        settings.security_webhook_url,
-        settings.security_webhook_secret,
-    )
-    audit = audit_class(
-        db,
-        flush_interval_s=settings.audit_flush_interval_ms / 1000,
-        observer=alerts.observe,
-        kms=kms,
-        heartbeat_s=settings.audit_heartbeat_seconds,
-        checkpoint_records=settings.audit_checkpoint_records,
-        checkpoint_s=settings.audit_checkpoint_seconds,
-        sensitive_identifiers=settings.audit_sensitive_identifiers,
-    )
-    alerts.attach(audit)
-    caches = KeyCaches(
-        metadata_ttl=settings.metadata_cache_ttl_seconds,
-        private_size=settings.private_key_cache_size,
-        private_ttl=settings.private_key_cache_ttl_seconds,
-        data_key_size=settings.data_key_cache_size,
-    )
-    feed = ChangeFeed(
-        db,
-        caches,
-        interval=settings.key_feed_interval_seconds,
-        window=settings.key_feed_window_seconds,
-        max_staleness=settings.key_feed_max_staleness_seconds,
-    )
-    hints = RedisHints(settings.redis_url, feed.hint) if settings.redis_url else None
-    shared = (
-        RedisMetadataCache(settings.redis_url, feed, ttl=settings.metadata_cache_ttl_seconds)
-        if settings.redis_url
-        else None
-    )
-    core = KeyCore(
-        db=db,
-        kms=kms,
-        audit=audit,
-        caches=caches,
-        settings=settings,
-        feed=feed,
-        hints=hints,
-        shared=shared,
-    )
-    rotation = RotationService(core)
-    limits = build_limits(settings)
+    """Compose the domains, each from its settings section. ``kms`` and ``audit_class``
+    are injection points for tests and benchmarks (e.g. bench/'s null audit sink)."""
+    db = Database(settings.database.url)
+    kms = kms or build_kms(settings.kms)
+    audit, alerts = build_audit(settings.audit, settings.security_events, db, kms, audit_class)
+    keys = build_keys(settings.keys, settings.redis.url, db, kms, audit)
     return Services(
         settings=settings,
         db=db,
         kms=kms,
         audit=audit,
-        access=AccessService(
-            db,
-            kms,
-            audit,
-            cache_ttl=settings.access_key_cache_ttl_seconds,
-            grace_seconds=settings.access_key_rotation_grace_seconds,
-            usage_flush_seconds=settings.access_key_usage_flush_seconds,
-        ),
-        keys=KeyService(core),
-        rotation=rotation,
-        lifecycle=LifecycleService(core, rotation),
-        feed=feed,
+        access=build_access(settings.access, db, kms, audit),
+        keys=keys.service,
+        rotation=keys.rotation,
+        lifecycle=keys.lifecycle,
+        feed=keys.feed,
         alerts=alerts,
         audit_queries=AuditQueries(db, kms, audit),
-        hints=hints,
-        limits=limits,
-        mtls=build_client_certificates(settings),
+        hints=keys.hints,
+        limits=build_limits(settings.limits, settings.redis.url),
+        mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
-
-
-def build_limits(settings: Settings) -> RateLimits:
-    buckets = RedisBuckets(settings.redis_url) if settings.redis_url else LocalBuckets()
-    policy = LimitPolicy(
-        requests_per_minute=settings.rate_limit_requests_per_minute,
-        items_per_minute=settings.rate_limit_items_per_minute,
-        unauthenticated_per_minute=settings.rate_limit_unauthenticated_per_minute,
-        decrypt_users_per_window=settings.rate_limit_decrypt_users_per_window,
-        decrypt_users_window_seconds=settings.rate_limit_decrypt_users_window_seconds,
-        role_requests_per_minute=settings.rate_limit_role_requests_per_minute,
-        principal_requests_per_minute=settings.rate_limit_principal_requests_per_minute,
-    )
-    return RateLimits(buckets, policy, enabled=settings.rate_limit_enabled)
 
 
 def scope_to_tenant(tenant: str | None) -> None:

@@ -36,7 +36,7 @@ async def bao_app(openbao_persistent: PersistentOpenBao, tmp_path: Path) -> Asyn
         kms_breaker_threshold=3,
         kms_breaker_reset_seconds=1.0,
     )
-    create_master_key_file(settings.master_key_file)  # unused by openbao; harmless
+    create_master_key_file(settings.kms.master_key_file)  # unused by openbao; harmless
     services = build_services(settings)
     await services.start(migrate=True)
     _, admin_key = await services.access.create("default", ["admin"], "test admin")

@@ -69,7 +69,7 @@ async def test_local_to_softhsm_with_the_cli(
     softhsm_token: SoftHsmToken,
 ) -> None:
     local = make_settings(database_url, tmp_path)
-    create_master_key_file(local.master_key_file)
+    create_master_key_file(local.kms.master_key_file)
     async with running(local) as app:
         cts = await seed(app)
         admin_key = app.admin_key
@@ -115,8 +115,10 @@ async def test_local_to_softhsm_with_the_cli(
     assert again["moved"] == 0  # resumable: nothing left to move
 
     # The local master key is gone: only the HSM can open anything now.
-    local.master_key_file.unlink()
-    hsm_only = hsm_and_local.model_copy(update={"kms_previous": []})
+    local.kms.master_key_file.unlink()
+    hsm_only = hsm_and_local.model_copy(
+        update={"kms": hsm_and_local.kms.model_copy(update={"previous": []})}
+    )
     async with running(hsm_only, admin_key) as app:
         assert set(await key_refs(app.services)) == {hsm_ref}
         await check_all(app, cts)  # admin_key authenticated: the pepper moved too

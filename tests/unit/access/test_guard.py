@@ -26,7 +26,7 @@ async def svc(tmp_path: Path) -> AsyncIterator[Services]:
     settings = make_settings(
         f"sqlite+aiosqlite:///{tmp_path}/g.db", tmp_path, rate_limit_items_per_minute=10
     )
-    create_master_key_file(settings.master_key_file)
+    create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
     await services.start(migrate=True)
     try:

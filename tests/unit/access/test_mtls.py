@@ -9,6 +9,7 @@ from urllib.parse import quote
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from pydantic import ValidationError
 from tests.pki import Issued, issue, make_ca, self_signed_client
 
 from strongroom.access.mtls import (
@@ -162,8 +163,12 @@ def test_trusted_proxy_is_by_socket_address(ca: Issued, peer: str | None, truste
     assert certs(ca, BINDINGS).trusted_proxy(peer) is trusted
 
 
+def build(s: Settings) -> ClientCertificates | None:
+    return build_client_certificates(s.tls, s.mtls, s.auth)
+
+
 def test_settings(ca: Issued, tmp_path: Path) -> None:
-    assert build_client_certificates(Settings()) is None  # default: nothing configured
+    assert build(Settings()) is None  # default: nothing configured
     ca_file = tmp_path / "ca.pem"
     ca_file.write_bytes(ca.pem)
     s = Settings(
@@ -171,16 +176,15 @@ def test_settings(ca: Issued, tmp_path: Path) -> None:
         mtls_principals=BINDINGS,
         auth_required_for={"keys:decrypt": ["mtls"], "keys:rotate": ["api_key"]},
     )
-    m = build_client_certificates(s)
+    m = build(s)
     assert m is not None and not m.required
     assert m.required_for("keys:decrypt") and not m.required_for("keys:rotate")
-    required = build_client_certificates(
-        Settings(tls_client_ca_file=ca_file, tls_client_auth="required")
-    )
+    required = build(Settings(tls_client_ca_file=ca_file, tls_client_auth="required"))
     assert required is not None and required.required_for("keys:read")
     no_mtls = Settings(mtls_principals=BINDINGS, auth_methods=["api_key"])
-    assert build_client_certificates(no_mtls) is None
+    assert build(no_mtls) is None
+    # A client CA is needed once client certificates are asked for: refused at load.
+    with pytest.raises(ValidationError, match="STRONGROOM_TLS_CLIENT_CA_FILE"):
+        Settings(tls_client_auth="optional")
     with pytest.raises(InternalError):
-        build_client_certificates(Settings(tls_client_auth="optional"))
-    with pytest.raises(InternalError):
-        build_client_certificates(Settings(mtls_principals={"cn:svc": {"tenant": "a"}}))
+        build(Settings(mtls_principals={"cn:svc": {"tenant": "a"}}))

@@ -50,7 +50,7 @@ async def svc(
         scheduler_enabled=False,
         audit_checkpoint_records=10_000,
     )
-    create_master_key_file(settings.master_key_file)
+    create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
     await services.start(migrate=True)
     spy = Spy(services.audit._group)

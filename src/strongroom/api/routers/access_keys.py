@@ -121,7 +121,7 @@ async def create_access_key(
     c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_CREATE))],
 ) -> IssuedAccessKeyOut:
     tenant = body.tenant or c.actor.tenant
-    view, key = await c.svc.access.admin.create(
+    view, key = await c.svc.access_keys.create(
         c.actor, c.who, tenant, body.roles, body.description, body.expiresAt
     )
     return IssuedAccessKeyOut.issued(view, key)
@@ -136,7 +136,7 @@ async def list_access_keys(
 ) -> AccessKeyPage:
     """Ordered by id. Without ``tenant``: the caller's tenant, or every tenant for a
     principal that spans tenants."""
-    views, after = await c.svc.access.admin.list_keys(c.who, tenant, limit, cursor)
+    views, after = await c.svc.access_keys.list_keys(c.who, tenant, limit, cursor)
     return AccessKeyPage(accessKeys=[AccessKeyOut.of(v) for v in views], nextCursor=after)
 
 
@@ -144,7 +144,7 @@ async def list_access_keys(
 async def show_access_key(
     keyId: KeyIdPath, c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_READ))]
 ) -> AccessKeyOut:
-    return AccessKeyOut.of(await c.svc.access.admin.show(c.actor, c.who, keyId))
+    return AccessKeyOut.of(await c.svc.access_keys.show(c.actor, c.who, keyId))
 
 
 @router.post("/{keyId}/rotate", response_model=IssuedAccessKeyOut)
@@ -156,7 +156,7 @@ async def rotate_access_key(
     """A new key (same id) that works at once; the previous one keeps working for the
     grace period, then stops. Rotating again inside the grace ends the older key."""
     grace = body.graceSeconds if body else None
-    view, key = await c.svc.access.admin.rotate(c.actor, c.who, keyId, grace)
+    view, key = await c.svc.access_keys.rotate(c.actor, c.who, keyId, grace)
     return IssuedAccessKeyOut.issued(view, key)
 
 
@@ -166,4 +166,4 @@ async def revoke_access_key(
 ) -> AccessKeyOut:
     """Refused at once by this replica, by every other within
     ``access_key_cache_ttl_seconds`` (default 5 s)."""
-    return AccessKeyOut.of(await c.svc.access.admin.revoke(c.actor, c.who, keyId))
+    return AccessKeyOut.of(await c.svc.access_keys.revoke(c.actor, c.who, keyId))

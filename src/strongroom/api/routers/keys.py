@@ -60,7 +60,7 @@ async def get_public_key(
         keyType=info.key_type,
         version=info.current_version,
         publicKey=b64url(pub),
-        ciphertextPrefix=svc.settings.ciphertext_prefix,
+        ciphertextPrefix=svc.settings.keys.ciphertext_prefix,
     )
 
 

@@ -67,7 +67,7 @@ class RoleListOut(BaseModel):
 
 @router.get("", response_model=RoleListOut)
 async def list_roles(c: Annotated[Caller, Depends(caller(Permission.ROLES_READ))]) -> RoleListOut:
-    views = await c.svc.access.roles.list_roles(c.actor.tenant)
+    views = await c.svc.roles.list_roles(c.actor.tenant)
     return RoleListOut(roles=[RoleOut.of(v) for v in views])
 
 
@@ -75,7 +75,7 @@ async def list_roles(c: Annotated[Caller, Depends(caller(Permission.ROLES_READ))
 async def show_role(
     name: RoleName, c: Annotated[Caller, Depends(caller(Permission.ROLES_READ))]
 ) -> RoleOut:
-    return RoleOut.of(await c.svc.access.roles.get(c.actor.tenant, name))
+    return RoleOut.of(await c.svc.roles.get(c.actor.tenant, name))
 
 
 @router.put("/{name}", response_model=RoleOut)
@@ -87,7 +87,7 @@ async def put_role(
 ) -> RoleOut:
     """Create (201) or replace (200) a custom role of the request's tenant."""
     grants = parse_grants([(g.permission, g.scope) for g in body.grants])
-    view, created = await c.svc.access.roles.put(c.actor, c.who, name, grants, body.description)
+    view, created = await c.svc.roles.put(c.actor, c.who, name, grants, body.description)
     response.status_code = 201 if created else 200
     return RoleOut.of(view)
 
@@ -96,5 +96,5 @@ async def put_role(
 async def delete_role(
     name: RoleName, c: Annotated[Caller, Depends(caller(Permission.ROLES_WRITE))]
 ) -> Response:
-    await c.svc.access.roles.delete(c.actor, name)
+    await c.svc.roles.delete(c.actor, name)
     return Response(status_code=204)

@@ -19,6 +19,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from strongroom.store.models.base import Base, BigId, UTCDateTime
 
+# The longest user id a key can have: the columns hold it, the API refuses longer ones
+# (keys/models.py re-exports it for the domain and the schemas).
+MAX_USER_ID_LENGTH = 200
+
 
 class UserKey(Base):
     """One logical key per (tenant, userId). ``generation`` is bumped in the same
@@ -32,7 +36,7 @@ class UserKey(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_ID_LENGTH))
     key_type: Mapped[str] = mapped_column(String(32))
     current_version: Mapped[int] = mapped_column(Integer)
     min_decryption_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -91,6 +95,6 @@ class KeyTombstone(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[str] = mapped_column(String(MAX_USER_ID_LENGTH))
     versions: Mapped[list[int]] = mapped_column(JSON)
     destroyed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,66 @@
+"""Settings, by concern, read from the environment (prefix ``STRONGROOM_``) by the
+entry points only; each component is given its section. See config/legacy.py for the
+environment names."""
+
+from strongroom.config.access import (
+    DEFAULT_TENANT,
+    AccessSettings,
+    AuthMethod,
+    AuthSettings,
+    LimitsSettings,
+    OidcIssuer,
+    OidcSettings,
+)
+from strongroom.config.errors import describe_error
+from strongroom.config.kms import (
+    AwsKmsSettings,
+    KmsName,
+    KmsSettings,
+    OpenBaoKmsSettings,
+    Pkcs11KmsSettings,
+)
+from strongroom.config.sections import (
+    AuditSettings,
+    DatabaseSettings,
+    KeyCacheSettings,
+    KeyFeedSettings,
+    KeysSettings,
+    LoggingSettings,
+    RedisSettings,
+    SchedulerSettings,
+    SecurityEventsSettings,
+    TelemetrySettings,
+)
+from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
+from strongroom.config.settings import Settings, client_certificates_used
+
+__all__ = [
+    "DEFAULT_TENANT",
+    "AccessSettings",
+    "AuditSettings",
+    "AuthMethod",
+    "AuthSettings",
+    "AwsKmsSettings",
+    "DatabaseSettings",
+    "KeyCacheSettings",
+    "KeyFeedSettings",
+    "KeysSettings",
+    "KmsName",
+    "KmsSettings",
+    "LimitsSettings",
+    "LoggingSettings",
+    "MtlsSettings",
+    "OidcIssuer",
+    "OidcSettings",
+    "OpenBaoKmsSettings",
+    "Pkcs11KmsSettings",
+    "RedisSettings",
+    "SchedulerSettings",
+    "SecurityEventsSettings",
+    "ServerSettings",
+    "Settings",
+    "TelemetrySettings",
+    "TlsSettings",
+    "client_certificates_used",
+    "describe_error",
+]

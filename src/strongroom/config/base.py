@@ -1,0 +1,12 @@
+"""The base of every settings section."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Section(BaseModel):
+    """A settings section. Unknown names are refused: within a section a typo would
+    otherwise be silently ignored (unknown STRONGROOM_ variables still are)."""
+
+    model_config = ConfigDict(extra="forbid")

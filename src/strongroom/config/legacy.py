@@ -1,0 +1,136 @@
+"""The flat names: every setting's environment variable (``STRONGROOM_`` + name) and
+its keyword to ``Settings(...)``, mapped to its place in the nested sections.
+
+``STRONGROOM_KMS`` names the backend while ``kms`` is also the KMS section: a plain
+string given for ``kms`` is the backend, a mapping or ``KmsSettings`` is the section.
+The flat names are the only environment names (no ``STRONGROOM_KMS__...``): they stay
+what they always were, and a nested delimiter could not tell the two ``kms`` apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+Path = tuple[str, ...]
+
+FLAT: dict[str, Path] = {
+    "database_url": ("database", "url"),
+    "redis_url": ("redis", "url"),
+    "kms": ("kms", "backend"),
+    "kms_previous": ("kms", "previous"),
+    "master_key_file": ("kms", "master_key_file"),
+    "kms_timeout_seconds": ("kms", "timeout_seconds"),
+    "kms_retry_attempts": ("kms", "retry_attempts"),
+    "kms_breaker_threshold": ("kms", "breaker_threshold"),
+    "kms_breaker_reset_seconds": ("kms", "breaker_reset_seconds"),
+    "kms_aws_key_id": ("kms", "aws", "key_id"),
+    "kms_aws_region": ("kms", "aws", "region"),
+    "kms_aws_endpoint_url": ("kms", "aws", "endpoint_url"),
+    "kms_openbao_addr": ("kms", "openbao", "addr"),
+    "kms_openbao_token": ("kms", "openbao", "token"),
+    "kms_openbao_role_id": ("kms", "openbao", "role_id"),
+    "kms_openbao_secret_id": ("kms", "openbao", "secret_id"),
+    "kms_openbao_mount": ("kms", "openbao", "mount"),
+    "kms_openbao_key": ("kms", "openbao", "key"),
+    "kms_openbao_namespace": ("kms", "openbao", "namespace"),
+    "kms_openbao_ca_cert": ("kms", "openbao", "ca_cert"),
+    "kms_pkcs11_library": ("kms", "pkcs11", "library"),
+    "kms_pkcs11_token_label": ("kms", "pkcs11", "token_label"),
+    "kms_pkcs11_pin": ("kms", "pkcs11", "pin"),
+    "kms_pkcs11_key_label": ("kms", "pkcs11", "key_label"),
+    "kms_pkcs11_create_key": ("kms", "pkcs11", "create_key"),
+    "host": ("server", "host"),
+    "port": ("server", "port"),
+    "workers": ("server", "workers"),
+    "max_body_bytes": ("server", "max_body_bytes"),
+    "cors_allow_origins": ("server", "cors_allow_origins"),
+    "ciphertext_prefix": ("keys", "ciphertext_prefix"),
+    "default_key_type": ("keys", "default_key_type"),
+    "default_rotation_days": ("keys", "default_rotation_days"),
+    "deletion_window_days": ("keys", "deletion_window_days"),
+    "min_deletion_window_days": ("keys", "min_deletion_window_days"),
+    "max_items_per_batch": ("keys", "max_items_per_batch"),
+    "max_item_bytes": ("keys", "max_item_bytes"),
+    "max_context_length": ("keys", "max_context_length"),
+    "private_key_cache_size": ("keys", "cache", "private_key_size"),
+    "private_key_cache_ttl_seconds": ("keys", "cache", "private_key_ttl_seconds"),
+    "data_key_cache_size": ("keys", "cache", "data_key_size"),
+    "metadata_cache_ttl_seconds": ("keys", "cache", "metadata_ttl_seconds"),
+    "key_feed_interval_seconds": ("keys", "feed", "interval_seconds"),
+    "key_feed_window_seconds": ("keys", "feed", "window_seconds"),
+    "key_feed_max_staleness_seconds": ("keys", "feed", "max_staleness_seconds"),
+    "scheduler_enabled": ("keys", "scheduler", "enabled"),
+    "scheduler_interval_seconds": ("keys", "scheduler", "interval_seconds"),
+    "access_key_cache_ttl_seconds": ("access", "key_cache_ttl_seconds"),
+    "access_key_rotation_grace_seconds": ("access", "key_rotation_grace_seconds"),
+    "access_key_usage_flush_seconds": ("access", "key_usage_flush_seconds"),
+    "audit_flush_interval_ms": ("audit", "flush_interval_ms"),
+    "audit_heartbeat_seconds": ("audit", "heartbeat_seconds"),
+    "audit_checkpoint_records": ("audit", "checkpoint_records"),
+    "audit_checkpoint_seconds": ("audit", "checkpoint_seconds"),
+    "audit_sensitive_identifiers": ("audit", "sensitive_identifiers"),
+    "audit_retention_days": ("audit", "retention_days"),
+    "log_level": ("logging", "level"),
+    "security_auth_failures_per_minute": ("security_events", "auth_failures_per_minute"),
+    "security_bulk_window_seconds": ("security_events", "bulk_window_seconds"),
+    "security_bulk_min_users": ("security_events", "bulk_min_users"),
+    "security_bulk_factor": ("security_events", "bulk_factor"),
+    "security_webhook_url": ("security_events", "webhook_url"),
+    "security_webhook_secret": ("security_events", "webhook_secret"),
+    "otel_endpoint": ("telemetry", "otel_endpoint"),
+    "otel_service_name": ("telemetry", "otel_service_name"),
+    "otel_sample_ratio": ("telemetry", "otel_sample_ratio"),
+    "sentry_dsn": ("telemetry", "sentry_dsn"),
+    "sentry_environment": ("telemetry", "sentry_environment"),
+    "rate_limit_enabled": ("limits", "enabled"),
+    "rate_limit_requests_per_minute": ("limits", "requests_per_minute"),
+    "rate_limit_items_per_minute": ("limits", "items_per_minute"),
+    "rate_limit_unauthenticated_per_minute": ("limits", "unauthenticated_per_minute"),
+    "rate_limit_decrypt_users_per_window": ("limits", "decrypt_users_per_window"),
+    "rate_limit_decrypt_users_window_seconds": ("limits", "decrypt_users_window_seconds"),
+    "rate_limit_role_requests_per_minute": ("limits", "role_requests_per_minute"),
+    "rate_limit_principal_requests_per_minute": ("limits", "principal_requests_per_minute"),
+    "tls_cert_file": ("tls", "cert_file"),
+    "tls_key_file": ("tls", "key_file"),
+    "tls_client_ca_file": ("tls", "client_ca_file"),
+    "tls_client_auth": ("tls", "client_auth"),
+    "mtls_principals": ("mtls", "principals"),
+    "mtls_trusted_proxies": ("mtls", "trusted_proxies"),
+    "mtls_forwarded_header": ("mtls", "forwarded_header"),
+    "auth_methods": ("auth", "methods"),
+    "auth_required": ("auth", "required"),
+    "auth_required_for": ("auth", "required_for"),
+    "oidc_issuers": ("auth", "oidc", "issuers"),
+    "oidc_jwks_min_refresh_seconds": ("auth", "oidc", "jwks_min_refresh_seconds"),
+    "oidc_jwks_ttl_seconds": ("auth", "oidc", "jwks_ttl_seconds"),
+    "oidc_jwks_timeout_seconds": ("auth", "oidc", "jwks_timeout_seconds"),
+    "oidc_revocation_refresh_seconds": ("auth", "oidc", "revocation_refresh_seconds"),
+}
+ENV_NAMES: dict[Path, str] = {path: f"STRONGROOM_{name.upper()}" for name, path in FLAT.items()}
+
+
+def nest(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every flat name moved to its place in the sections. Nested values
+    pass as they are; a flat name wins over the same field given nested."""
+    out: dict[str, Any] = {}
+    flat: list[tuple[Path, Any]] = []
+    for key, value in values.items():
+        if key in FLAT and (key != "kms" or isinstance(value, str)):
+            flat.append((FLAT[key], value))
+        else:
+            out[key] = value
+    for path, value in flat:
+        node = out
+        for part in path[:-1]:
+            # Copied on the way down: the caller's mappings are never changed.
+            node[part] = dict(_as_dict(node.get(part, {})))
+            node = node[part]
+        node[path[-1]] = value
+    return out
+
+
+def _as_dict(value: Any) -> Any:
+    # A section given as a model merges with flat names as a mapping does.
+    return value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
