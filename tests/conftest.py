@@ -6,4 +6,4 @@ plugin, so every test under tests/ can request them. Add other suite-wide
 fixtures below; keep service start-up code in tests/services.py.
 """
 
-pytest_plugins = ["tests.services", "tests.kms_services"]
+pytest_plugins = ["tests.services", "tests.kms_services", "tests.databases"]
