@@ -365,17 +365,27 @@ class PostgresServer:
             raise RuntimeError(f"psql failed ({done.returncode}): {done.stderr.strip()}")
         return done.stdout
 
-    def create_database(self, name: str | None = None) -> str:
-        """Create an empty database (a unique name if none given); return its SQLAlchemy URL.
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """Create a database (a unique name if none given); return its SQLAlchemy URL.
 
-        The URL connects as the superuser (migrations). ``strongroom_app`` may
-        CONNECT; table privileges are the caller's to grant.
+        Empty, or a copy of ``template`` (a database nobody is connected to, e.g.
+        ``postgres_template`` from tests/databases.py). The URL connects as the
+        superuser (migrations). ``strongroom_app`` may CONNECT; table privileges
+        are the caller's to grant (a copy keeps its template's).
         """
         name = name or f"t_{uuid.uuid4().hex[:12]}"
-        if not _DBNAME.match(name):
-            raise ValueError(f"unsafe database name {name!r}")
+        for db in (name, template):
+            if db is not None and not _DBNAME.match(db):
+                raise ValueError(f"unsafe database name {db!r}")
+        # FILE_COPY copies the template's few MB directly: ~40% faster here than the
+        # default WAL_LOG, which writes every block to the WAL (fsync is off anyway).
+        source = (
+            f'"{template}" STRATEGY FILE_COPY'
+            if template
+            else "template0 ENCODING 'UTF8' LOCALE 'C'"
+        )
         self.psql(
-            f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'",
+            f'CREATE DATABASE "{name}" TEMPLATE {source}',
             f'GRANT CONNECT ON DATABASE "{name}" TO "{self.app_role}"',
         )
         return self.url(name)

@@ -6,7 +6,6 @@ parameter; PostgreSQL comes from the ``postgres_server`` fixture (tests/services
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from strongroom.api.app import create_app
 from strongroom.config import Settings
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
+from tests.databases import clone_sqlite, sqlite_url
 
 
 @dataclass
@@ -66,10 +66,21 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh database of its own for the test, already at the migrations' head: a copy
+    of the worker's migrated template (tests/databases.py)."""
     if backend == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'strongroom.db'}"
+        template = request.getfixturevalue("sqlite_template")
+        return clone_sqlite(template, tmp_path / "strongroom.db")
     server = request.getfixturevalue("postgres_server")
-    return str(server.create_database(f"t_{uuid.uuid4().hex[:12]}"))
+    return str(server.create_database(template=request.getfixturevalue("postgres_template")))
+
+
+@pytest.fixture
+def empty_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh database with no schema at all, for tests that run the migrations."""
+    if backend == "sqlite":
+        return sqlite_url(tmp_path / "strongroom.db")
+    return str(request.getfixturevalue("postgres_server").create_database())
 
 
 def make_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
@@ -96,7 +107,7 @@ async def app(
     settings = make_settings(database_url, tmp_path, **settings_overrides)
     create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
-    await services.start(migrate=True)
+    await services.start()  # the database is a copy of a migrated template
     _, admin_key = await services.access.create("default", ["admin"], "test admin")
     application = create_app(settings, services)
     transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 4242))

@@ -48,13 +48,13 @@ async def shape(db: Database) -> tuple[set[str], set[str]]:
 
 
 async def test_upgrade_keeps_old_keys_and_downgrade_reverts(
-    database_url: str, tmp_path: Path
+    empty_database_url: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(database_url, tmp_path)
+    settings = make_settings(empty_database_url, tmp_path)
     from strongroom.kms.local import create_master_key_file
 
     create_master_key_file(settings.kms.master_key_file)
-    db = Database(database_url)
+    db = Database(empty_database_url)
     await migrate(db, "0001")
     before, _ = await shape(db)
     assert not NEW & before
