@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from strongroom.api.app import create_app
 from strongroom.config import Settings
@@ -100,6 +101,21 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
+# FastAPI builds each route's parameter models on the route's first request (~50 ms
+# for a fresh app): one app per worker and per set of overrides (all that shapes the
+# app: CORS, body limit, telemetry), pointed at each test's own services.
+_APPS: dict[str, FastAPI] = {}
+
+
+def app_for(settings: Settings, services: Services, overrides: dict[str, Any]) -> FastAPI:
+    key = repr(sorted(overrides.items()))
+    application = _APPS.get(key)
+    if application is None:
+        application = _APPS[key] = create_app(settings, services)
+    application.state.services = services
+    return application
+
+
 @pytest.fixture
 async def app(
     database_url: str, tmp_path: Path, settings_overrides: dict[str, Any]
@@ -109,7 +125,7 @@ async def app(
     services = build_services(settings)
     await services.start()  # the database is a copy of a migrated template
     _, admin_key = await services.access.create("default", ["admin"], "test admin")
-    application = create_app(settings, services)
+    application = app_for(settings, services, settings_overrides)
     transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 4242))
     db_path = tmp_path / "strongroom.db" if database_url.startswith("sqlite") else None
     async with httpx.AsyncClient(transport=transport, base_url="http://strongroom") as client:

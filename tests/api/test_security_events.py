@@ -47,10 +47,11 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
-    thread = threading.Thread(target=r.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=r.server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield r
     r.server.shutdown()
+    r.server.server_close()
 
 
 @pytest.fixture

@@ -179,6 +179,7 @@ async def test_tampered_export_fails_naming_the_record(trail: Trail, tmp_path: P
     assert not report.ok and report.findings[0].kind == "checkpoint"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("trail", ["sqlite"], indirect=True)  # one CLI path for both
 async def test_cli_export_and_verify_export(trail: Trail, tmp_path: Path) -> None:
     env = {"STRONGROOM_DATABASE_URL": trail.url}

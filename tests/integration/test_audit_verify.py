@@ -279,6 +279,7 @@ async def test_api_and_cli(trail: Trail, tmp_path: Path) -> None:
     assert json.loads(bad.stdout)["first_bad"]["record_id"] == victim.id
 
 
+@pytest.mark.slow
 async def test_100k_records_verify(trail: Trail) -> None:
     svc = build_services(trail.settings)
     await svc.start()

@@ -183,6 +183,7 @@ def test_access_keys_create_prints_exactly_one_key(tmp_path: Path) -> None:
 # -- serve -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_serve_bootstrap_api_authz_and_restart(tmp_path: Path, servers: list[Server]) -> None:
     first = start(servers, tmp_path, "first")
     printed = srk_lines(first.stdout())
@@ -273,6 +274,7 @@ def test_due_commands_on_empty_database(tmp_path: Path) -> None:
     assert rotated.stdout == destroyed.stdout == ""
 
 
+@pytest.mark.slow
 def test_due_commands_act_on_a_running_servers_keys(tmp_path: Path, servers: list[Server]) -> None:
     server = start(servers, tmp_path, "maint", STRONGROOM_MIN_DELETION_WINDOW_DAYS="0")
     admin = srk_lines(server.stdout())[0].strip()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.test_cli import (
     ACCESS_KEY,
@@ -34,6 +35,7 @@ def cli_json(tmp: Path, *args: str) -> Any:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+@pytest.mark.slow
 def test_access_key_round_trip(tmp_path: Path, servers: list[Server]) -> None:  # noqa: F811
     server = start(servers, tmp_path, "ak", STRONGROOM_ACCESS_KEY_CACHE_TTL_SECONDS=TTL)
     admin = srk_lines(server.stdout())[0].strip()

@@ -100,6 +100,7 @@ async def test_deletion_through_one_replica_disables_the_other(
         await b.keys.decrypt(ACTOR, "d", ct, None)
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_two_processes_on_postgresql_see_a_rotation_within_two_seconds(
     tmp_path: Path,

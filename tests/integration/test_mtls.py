@@ -255,6 +255,7 @@ def test_mtls_required_for_decrypt(proxied: tuple[Server, str], pki: Pki) -> Non
         assert r.status_code == 401
 
 
+@pytest.mark.slow
 def test_tls_with_two_workers(pki: Pki, tmp_path: Path) -> None:
     server = TlsServer(tmp_path, pki, **tls_env(pki, STRONGROOM_WORKERS="2"))
     server.start()

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from strongroom.config import Settings
 from strongroom.context import Actor
 from strongroom.kms.recovery import RecoveryError, rebuild_key
@@ -26,6 +28,7 @@ def settings_for(directory: Path) -> Settings:
     )
 
 
+@pytest.mark.slow
 async def test_restore_drill_from_three_of_five_shares(tmp_path: Path) -> None:
     live, restored = tmp_path / "live", tmp_path / "restored"
     live.mkdir()
@@ -77,6 +80,7 @@ async def test_restore_drill_from_three_of_five_shares(tmp_path: Path) -> None:
         await svc.close()
 
 
+@pytest.mark.slow
 def test_too_few_or_mistyped_shares_rebuild_nothing(tmp_path: Path) -> None:
     assert run_cli(tmp_path, "migrate").returncode == 0
     shares = run_cli(tmp_path, "kms", "export-recovery", "--threshold", "2", "--shares", "3")

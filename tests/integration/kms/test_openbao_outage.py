@@ -46,6 +46,7 @@ async def bao_app(openbao_persistent: PersistentOpenBao, tmp_path: Path) -> Asyn
     await services.close()
 
 
+@pytest.mark.slow
 async def test_openbao_outage_and_recovery(
     bao_app: App, openbao_persistent: PersistentOpenBao
 ) -> None:
