@@ -76,7 +76,7 @@ async def test_bad_key_burst_raises_auth_failures(app: App, receiver: Receiver) 
     assert [e["subject"] for e in burst] == ["addr:203.0.113.7"]
     assert ("auth.failures", "signed") in [(b["rule"], s) for b, s in receiver.received]
     after = (await app.get("/metrics")).text
-    key = {"rule": "auth.failures", "severity": "warning"}
+    key = {"rule": "auth.failures", "severity": "P3"}
     assert (
         sample(after, "strongroom_security_events_total", **key)
         - sample(metrics_before, "strongroom_security_events_total", **key)
@@ -98,7 +98,7 @@ async def test_mass_decrypt_across_users_raises_bulk(app: App, receiver: Receive
 
     events = (await app.get("/api/v1/security-events")).json()["events"]
     bulk = [e for e in events if e["rule"] == "decrypt.bulk"]
-    assert len(bulk) == 1 and bulk[0]["severity"] == "critical"
+    assert len(bulk) == 1 and bulk[0]["severity"] == "P1"
     assert bulk[0]["subject"] == reader.split("_")[2]  # the key id, never the secret
     assert "decrypt.bulk" in receiver.rules()
     assert all(status == "signed" for _, status in receiver.received)

@@ -1,35 +1,42 @@
 """Where security events go: the audit trail (action ``security.<rule>``, so they
 are tamper-evident and queryable like every other record), a Prometheus counter,
-and an optional webhook.
+and an optional webhook (audit/webhook.py: Standard Webhooks signatures, one shared
+client, bounded retries).
 
 Raising an alarm never delays or fails the request that triggered it: events are
-dispatched in a background task. The webhook body is JSON with identifiers only;
-with ``security_webhook_secret`` set it carries ``X-Strongroom-Signature:
-sha256=<hex HMAC of the body>`` so the receiver can authenticate it.
+dispatched in background tasks, at most ``max_pending`` at once (more are recorded
+and counted but not posted). Identifiers the operator marks sensitive
+(``audit.sensitive_identifiers``) leave as their keyed tags (audit/redact.py), the
+same in the record, the API and the webhook body.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-import httpx
 import structlog
 
-from strongroom.audit.actions import SECURITY_PREFIX, SecurityAction, SecurityRule
+from strongroom.audit.actions import SECURITY_PREFIX, SecurityAction
 from strongroom.audit.events import SecurityEvent, SecurityMonitor
 from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.audit.redact import AuditHasher
+from strongroom.audit.webhook import WebhookSender
 from strongroom.context import Actor
 from strongroom.observability.metrics import SECURITY_EVENTS
 
 log = structlog.get_logger("strongroom.security")
 
+REDACTED = "[redacted]"  # a sensitive value when no lookup key is loaded to tag it
+
 
 class Appender(Protocol):
+    hasher: AuditHasher | None
+
     async def append(self, event: AuditEvent) -> None: ...
 
 
@@ -40,11 +47,15 @@ class SecurityAlerts:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         attempts: int = 3,
+        sensitive: Iterable[str] = (),
+        max_pending: int = 1000,
     ) -> None:
         self.monitor = monitor
-        self._url = webhook_url
-        self._secret = webhook_secret.encode() if webhook_secret else None
-        self._attempts = attempts
+        self.webhook = (
+            WebhookSender(webhook_url, webhook_secret, attempts=attempts) if webhook_url else None
+        )
+        self._sensitive = frozenset(sensitive)
+        self._max_pending = max_pending
         self._audit: Appender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -62,7 +73,8 @@ class SecurityAlerts:
             task.add_done_callback(self._tasks.discard)
 
     async def _dispatch(self, events: Sequence[SecurityEvent]) -> None:
-        for e in events:
+        for raw in events:
+            e = self.redact(raw)
             SECURITY_EVENTS.labels(e.rule, e.severity).inc()
             log.warning("security_event", rule=e.rule, severity=e.severity, tenant=e.tenant)
             if self._audit is not None:
@@ -70,46 +82,57 @@ class SecurityAlerts:
                     await self._audit.append(_as_audit(e))
                 except Exception as exc:  # the alarm still goes to metrics and webhook
                     log.error("security_event_not_recorded", error_type=type(exc).__name__)
-            if self._url:
-                await self._post(e)
+            if self.webhook is not None:
+                if len(self._tasks) > self._max_pending:  # a flood must not pile up posts
+                    log.error("security_webhook_dropped", rule=e.rule)
+                    continue
+                await self.webhook.send(payload(e))
 
-    async def _post(self, e: SecurityEvent) -> None:
-        assert self._url is not None
-        body = json.dumps(
-            {
-                "rule": e.rule,
-                "severity": e.severity,
-                "subject": e.subject,
-                "tenant": e.tenant,
-                "detail": e.detail,
-            },
-            sort_keys=True,
-        ).encode()
-        headers = {"Content-Type": "application/json"}
-        if self._secret:
-            mac = hmac.new(self._secret, body, hashlib.sha256).hexdigest()
-            headers["X-Strongroom-Signature"] = f"sha256={mac}"
-        async with httpx.AsyncClient(timeout=2.0) as client:
-            for attempt in range(self._attempts):
-                try:
-                    r = await client.post(self._url, content=body, headers=headers)
-                    if r.status_code < 500:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.2 * 2**attempt)
-        log.error("security_webhook_failed", rule=e.rule)
+    def redact(self, e: SecurityEvent) -> SecurityEvent:
+        """``e`` with each identifier of a sensitive kind replaced by its keyed tag."""
+        hasher = self._audit.hasher if self._audit is not None else None
+
+        def tag(value: str) -> str:
+            return hasher.tag(value) if hasher is not None and hasher.ready else REDACTED
+
+        if e.subject_kind in self._sensitive and e.subject != "-":
+            prefix = "addr:" if e.subject.startswith("addr:") else ""  # auth.failures
+            e = replace(e, subject=prefix + tag(e.subject.removeprefix(prefix)))
+        if e.facts_kind in self._sensitive:
+            facts = [tag(str(f)) for f in e.detail.get("facts", [])]
+            e = replace(e, detail={**e.detail, "facts": facts})
+        return e
 
     async def drain(self) -> None:
         """Wait for dispatches in flight (tests, shutdown)."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def close(self) -> None:
+        """Finish what is in flight, then close the webhook's HTTP client."""
+        await self.drain()
+        if self.webhook is not None:
+            await self.webhook.close()
+
+
+def payload(e: SecurityEvent) -> bytes:
+    """The webhook body (docs/security-events.md): identifiers only, already redacted."""
+    body: dict[str, Any] = {
+        "type": SECURITY_PREFIX + e.rule,
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "rule": e.rule,
+        "severity": e.severity,
+        "severityLabel": e.severity.label,
+        "subject": e.subject,
+        "tenant": e.tenant,
+        "detail": e.detail,
+    }
+    return json.dumps(body, sort_keys=True).encode()
+
 
 def _as_audit(e: SecurityEvent) -> AuditEvent:
     actor = Actor("system:security-monitor", e.tenant, str(e.detail.get("request_id", "-")), None)
-    detail = {"severity": e.severity, "facts": e.detail.get("facts", [])}
-    # key.deletion names the user whose key it was: sensitive when userIds are.
-    kind = "userId" if e.rule is SecurityRule.KEY_DELETION else None
-    action = SecurityAction.of(e.rule)
-    return AuditEvent(actor, action, Outcome.SUCCESS, e.subject, detail=detail, target_kind=kind)
+    detail = {"severity": str(e.severity), "facts": e.detail.get("facts", [])}
+    # The subject is already a tag where its kind is sensitive (redact), the same tag
+    # the writer would make, so target lookups by the value in clear still find it.
+    return AuditEvent(actor, SecurityAction.of(e.rule), Outcome.SUCCESS, e.subject, detail=detail)

@@ -12,6 +12,10 @@ returns the security events it raises. Rules (thresholds are configuration):
   current window than its own baseline (the shape of bulk exfiltration);
 * ``key.deletion`` — a key was scheduled for deletion or destroyed.
 
+Each rule has one severity on the incident scale of the security policy (seed 001:
+P1 critical … P4 informational), ``SEVERITY`` below; docs/security-events.md lists
+them with the reasons.
+
 State is per process and bounded (LRU): a rule fires at most once per subject per
 window. Security events hold identifiers only, like the audit events they come from.
 """
@@ -21,7 +25,8 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
 from cachetools import LRUCache
@@ -34,13 +39,53 @@ _AUTH = frozenset(AuthAction)
 _DELETION = frozenset({KeyAction.DELETE_SCHEDULE, KeyAction.DESTROY})
 
 
+class Severity(StrEnum):
+    """Incident classification of the security policy (seed 001)."""
+
+    P1 = "P1"  # critical: data breach, system compromise
+    P2 = "P2"  # high: authentication bypass, privilege escalation
+    P3 = "P3"  # medium: suspicious activity, policy violations
+    P4 = "P4"  # low: minor security events, informational alerts
+
+    @property
+    def label(self) -> str:
+        return _LABELS[self]
+
+
+_LABELS = {Severity.P1: "critical", Severity.P2: "high", Severity.P3: "medium", Severity.P4: "low"}
+
+# One severity per rule (docs/security-events.md gives the reasons).
+SEVERITY: dict[SecurityRule, Severity] = {
+    SecurityRule.DECRYPT_BULK: Severity.P1,  # the shape of a data breach in progress
+    SecurityRule.AUTH_REVOKED_CREDENTIAL: Severity.P2,  # a withdrawn credential is in use
+    SecurityRule.AUTH_FAILURES: Severity.P3,  # guessing or a misconfigured client
+    SecurityRule.KEY_DELETION: Severity.P3,  # irreversible: confirm it was intended
+    SecurityRule.AUTH_NEW_ADDRESS: Severity.P4,  # informational
+}
+
+
+def severity_of(rule: str, stored: object = None) -> Severity:
+    """A record's severity: the stored one, or (records written before severities
+    were P1-P4) the rule's."""
+    if isinstance(stored, str) and stored in Severity.__members__:
+        return Severity(stored)
+    try:
+        return SEVERITY[SecurityRule(rule)]
+    except (ValueError, KeyError):
+        return Severity.P3
+
+
 @dataclass(frozen=True)
 class SecurityEvent:
     rule: SecurityRule
-    severity: str  # "warning" | "critical"
+    severity: Severity
     subject: str  # the address, key id or principal the rule is about
     tenant: str
     detail: dict[str, Any] = field(default_factory=dict)
+    # Identifier kinds (audit/redact.py KINDS) of the subject and of the facts, so
+    # they are replaced by keyed tags wherever the operator marks that kind sensitive.
+    subject_kind: str | None = None
+    facts_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,9 +114,8 @@ class SecurityMonitor:
         elif e.action == KeyAction.DECRYPT and e.outcome is Outcome.SUCCESS:
             out += self._decrypt(e)
         elif e.action in _DELETION and e.outcome is Outcome.SUCCESS:
-            out.append(
-                self._event(SecurityRule.KEY_DELETION, "warning", e.target or "-", e, str(e.action))
-            )
+            deleted = self._event(SecurityRule.KEY_DELETION, e.target or "-", e, str(e.action))
+            out.append(replace(deleted, subject_kind="userId"))
         if e.outcome is Outcome.SUCCESS and e.actor.client_addr:
             out += self._address(e)
         return out
@@ -84,9 +128,7 @@ class SecurityMonitor:
         reason = (e.detail or {}).get("reason")
         if reason in ("revoked", "expired", "past-grace"):
             out.append(
-                self._event(
-                    SecurityRule.AUTH_REVOKED_CREDENTIAL, "critical", e.actor.principal, e, reason
-                )
+                self._event(SecurityRule.AUTH_REVOKED_CREDENTIAL, e.actor.principal, e, reason)
             )
         for subject in {f"addr:{e.actor.client_addr}", f"key:{e.actor.principal}"}:
             if subject.endswith((":None", ":anonymous")):
@@ -95,7 +137,9 @@ class SecurityMonitor:
             if count >= self.t.auth_failures_per_minute and self._once(
                 SecurityRule.AUTH_FAILURES, subject, 60.0
             ):
-                out.append(self._event(SecurityRule.AUTH_FAILURES, "warning", subject, e, count))
+                event = self._event(SecurityRule.AUTH_FAILURES, subject, e, count)
+                kind = "clientAddr" if subject.startswith("addr:") else None
+                out.append(replace(event, subject_kind=kind))
         return out
 
     def _count_failure(self, subject: str) -> int:
@@ -117,11 +161,7 @@ class SecurityMonitor:
         if users > limit and self._once(
             SecurityRule.DECRYPT_BULK, principal, self.t.bulk_window_seconds
         ):
-            return [
-                self._event(
-                    SecurityRule.DECRYPT_BULK, "critical", principal, e, users, window.baseline
-                )
-            ]
+            return [self._event(SecurityRule.DECRYPT_BULK, principal, e, users, window.baseline)]
         return []
 
     def _address(self, e: AuditEvent) -> list[SecurityEvent]:
@@ -135,7 +175,8 @@ class SecurityMonitor:
         if addr in seen or len(seen) >= 1000:
             return []
         seen.add(addr)
-        return [self._event(SecurityRule.AUTH_NEW_ADDRESS, "warning", principal, e, addr)]
+        event = self._event(SecurityRule.AUTH_NEW_ADDRESS, principal, e, addr)
+        return [replace(event, facts_kind="clientAddr")]
 
     # helpers ---------------------------------------------------------------
     def _once(self, rule: SecurityRule, subject: str, period: float) -> bool:
@@ -146,11 +187,9 @@ class SecurityMonitor:
         return True
 
     @staticmethod
-    def _event(
-        rule: SecurityRule, severity: str, subject: str, e: AuditEvent, *facts: Any
-    ) -> SecurityEvent:
+    def _event(rule: SecurityRule, subject: str, e: AuditEvent, *facts: Any) -> SecurityEvent:
         detail = {"trigger": str(e.action), "request_id": e.actor.request_id, "facts": list(facts)}
-        return SecurityEvent(rule, severity, subject, e.actor.tenant, detail)
+        return SecurityEvent(rule, SEVERITY[rule], subject, e.actor.tenant, detail)
 
 
 class _Window:

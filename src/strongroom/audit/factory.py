@@ -30,6 +30,7 @@ def build_audit(
         ),
         events.webhook_url,
         events.webhook_secret,
+        sensitive=settings.sensitive_identifiers,
     )
     audit = audit_class(
         db,

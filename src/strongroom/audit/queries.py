@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from strongroom.audit import online, search
 from strongroom.audit.actions import SECURITY_PREFIX
 from strongroom.audit.checkpoints import CheckpointSigner
+from strongroom.audit.events import severity_of
 from strongroom.audit.findings import VerifyReport
 from strongroom.audit.redact import AuditHasher
 from strongroom.audit.service import AuditLog
@@ -83,7 +84,9 @@ class AuditQueries:
                 r.id,
                 r.ts,
                 r.action.removeprefix(SECURITY_PREFIX),
-                str((r.detail or {}).get("severity", "warning")),
+                severity_of(
+                    r.action.removeprefix(SECURITY_PREFIX), (r.detail or {}).get("severity")
+                ),
                 r.target,
                 r.tenant_id,
                 dict(r.detail or {}),

@@ -87,7 +87,7 @@ class Services:
     async def close(self) -> None:
         await self.access.close()  # writes the buffered "last used" times
         await self.auth.close()
-        await self.alerts.drain()
+        await self.alerts.close()  # in-flight webhooks, then the shared HTTP client
         if self.hints is not None:
             await self.hints.close()
         await self.keys.core.cache.close()

@@ -63,7 +63,7 @@ def test_revoked_or_expired_credential_fires_at_once() -> None:
     m = SecurityMonitor(clock=Clock())
     for reason in ("revoked", "expired"):
         out = m.observe(failed_auth("192.0.2.1", key=f"k-{reason}", reason=reason))
-        assert [(e.rule, e.severity) for e in out] == [("auth.revoked_credential", "critical")]
+        assert [(e.rule, e.severity) for e in out] == [("auth.revoked_credential", "P2")]
 
 
 def test_mass_decrypt_across_users_beyond_baseline_fires() -> None:

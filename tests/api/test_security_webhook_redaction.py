@@ -1,0 +1,100 @@
+"""Issue #15 item 7: with userIds marked sensitive, a key-deletion security event
+carries the user's keyed tag, never the userId, in its webhook body, in the
+security-events API and in its audit record; every event carries a P1-P4 severity."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import App
+
+CANARY = "canary-user-7f3a91"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                outer.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    s = Sink()
+    thread = threading.Thread(target=s.server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    yield s
+    s.server.shutdown()
+    s.server.server_close()
+
+
+@pytest.fixture
+def settings_overrides(sink: Sink) -> dict[str, Any]:
+    return {
+        "security_webhook_url": sink.url,
+        "security_webhook_secret": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "audit_sensitive_identifiers": ["userId", "clientAddr"],
+    }
+
+
+async def test_key_deletion_event_never_carries_a_sensitive_user_id(app: App, sink: Sink) -> None:
+    await app.create_key(CANARY)
+    r = await app.post(f"/api/v1/keys/{CANARY}/deletion", {})
+    assert r.status_code == 202
+    await app.services.alerts.drain()
+
+    hasher = app.services.audit.hasher
+    assert hasher is not None
+    tag = hasher.tag(CANARY)
+    bodies = [json.loads(b) for b in sink.bodies]
+    deletion = [b for b in bodies if b["rule"] == "key.deletion"]
+    assert len(deletion) == 1
+    assert deletion[0]["subject"] == tag
+    assert deletion[0]["severity"] == "P3"
+    assert deletion[0]["type"] == "security.key.deletion"
+    assert all(CANARY.encode() not in b for b in sink.bodies)
+
+    events = (await app.get("/api/v1/security-events")).json()["events"]
+    api = [e for e in events if e["rule"] == "key.deletion"]
+    assert [(e["subject"], e["severity"]) for e in api] == [(tag, "P3")]
+    assert CANARY not in json.dumps(events)
+    # the client address is sensitive too: no body carries it in clear
+    assert all(b"203.0.113.7" not in b for b in sink.bodies)
+
+
+async def test_address_events_carry_the_tag_when_addresses_are_sensitive(
+    app: App, sink: Sink
+) -> None:
+    bad = app.admin_key[:-3] + ("aaa" if not app.admin_key.endswith("aaa") else "bbb")
+    for _ in range(6):
+        r = await app.post("/api/v1/encrypt", {"userId": "x", "data": []}, key=bad)
+        assert r.status_code == 401
+    await app.services.alerts.drain()
+
+    hasher = app.services.audit.hasher
+    assert hasher is not None
+    tag = hasher.tag("203.0.113.7")
+    bodies = [json.loads(b) for b in sink.bodies]
+    burst = [b for b in bodies if b["rule"] == "auth.failures"]
+    assert [(b["subject"], b["severity"]) for b in burst] == [(f"addr:{tag}", "P3")]
+    events = (await app.get("/api/v1/security-events")).json()["events"]
+    assert [e["subject"] for e in events if e["rule"] == "auth.failures"] == [f"addr:{tag}"]
+    assert "203.0.113.7" not in json.dumps(events)
+    assert all(b"203.0.113.7" not in b for b in sink.bodies)
