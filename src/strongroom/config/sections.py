@@ -3,9 +3,11 @@ concerns (telemetry, logging)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from strongroom.config.base import Section
 from strongroom.crypto.suites import KeyType
@@ -79,7 +81,21 @@ class SecurityEventsSettings(Section):
     bulk_min_users: int = Field(default=50, ge=1)
     bulk_factor: float = Field(default=10.0, gt=0)
     webhook_url: str | None = None
+    # Standard Webhooks secret "whsec_<base64>" (docs/security-events.md); any other
+    # text is the legacy form, still accepted while receivers migrate.
     webhook_secret: str | None = None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, secret: str | None) -> str | None:
+        if secret is not None and secret.startswith("whsec_"):
+            try:
+                key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            except binascii.Error:
+                key = b""
+            if not 16 <= len(key) <= 64:  # the message never echoes the secret
+                raise ValueError("whsec_ must be followed by the base64 of 16 to 64 bytes")
+        return secret
 
 
 class TelemetrySettings(Section):

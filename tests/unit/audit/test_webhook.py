@@ -15,8 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from strongroom.audit.webhook import WebhookSender, signing_key
+from strongroom.config import Settings, describe_error
 
 KEY = bytes(range(32))
 SECRET = "whsec_" + base64.b64encode(KEY).decode()
@@ -169,3 +171,19 @@ async def test_legacy_secret_keeps_the_old_header_and_signs_with_its_bytes(
 def test_a_malformed_whsec_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="base64"):
         signing_key("whsec_not base64!")
+
+
+@pytest.mark.parametrize(
+    "secret", ["whsec_not base64!", "whsec_" + base64.b64encode(b"short").decode()]
+)
+def test_a_malformed_whsec_setting_is_one_line_without_the_value(secret: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        Settings(security_webhook_secret=secret)
+    line = describe_error(exc.value)
+    assert line == (
+        "error: STRONGROOM_SECURITY_WEBHOOK_SECRET: whsec_ must be followed by the base64 "
+        "of 16 to 64 bytes"
+    )
+    assert secret not in line
+    Settings(security_webhook_secret=SECRET)  # well formed
+    Settings(security_webhook_secret="legacy text")  # the legacy form is still accepted
