@@ -75,6 +75,9 @@ async def test_key_deletion_event_never_carries_a_sensitive_user_id(app: App, si
     api = [e for e in events if e["rule"] == "key.deletion"]
     assert [(e["subject"], e["severity"]) for e in api] == [(tag, "P3")]
     assert CANARY not in json.dumps(events)
+    # an auditor who knows the userId still finds the event (docs/security-events.md)
+    r = await app.get(f"/api/v1/audit/records?action=security.key.deletion&target={CANARY}")
+    assert [(x["target"], x["detail"]["severity"]) for x in r.json()["records"]] == [(tag, "P3")]
     # the client address is sensitive too: no body carries it in clear
     assert all(b"203.0.113.7" not in b for b in sink.bodies)
 
