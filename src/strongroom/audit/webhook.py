@@ -93,8 +93,8 @@ class WebhookSender:
     def client(self) -> httpx.AsyncClient:
         """The one client of every delivery (created on first use, inside the loop)."""
         if self._client is None:
-            # No proxy variables: the URL is the operator's, not the environment's.
-            self._client = httpx.AsyncClient(timeout=self._timeout, trust_env=False)
+            # Proxy variables still apply, as they did: a receiver may sit outside.
+            self._client = httpx.AsyncClient(timeout=self._timeout)
         return self._client
 
     def headers(self, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:

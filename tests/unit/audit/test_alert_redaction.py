@@ -3,7 +3,11 @@ the same redaction for the audit record, the API and the webhook body."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 from strongroom.audit.actions import KeyAction, SecurityRule
 from strongroom.audit.alerts import REDACTED, SecurityAlerts, payload
@@ -62,3 +66,35 @@ def test_not_sensitive_means_in_clear() -> None:
 
 def test_every_rule_has_a_severity() -> None:
     assert set(SEVERITY) == set(SecurityRule)
+
+
+async def test_a_slow_webhook_never_delays_the_request() -> None:
+    class Slow(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(0.5)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Slow)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        alerts = SecurityAlerts(SecurityMonitor(), url, "whsec_" + "A" * 24)
+        sink = Sink(AuditHasher(bytes(32)))
+        alerts.attach(sink)
+        started = time.monotonic()
+        alerts.observe(success("k1", "10.0.0.1", KeyAction.DESTROY, "bob"))
+        assert time.monotonic() - started < 0.05  # dispatched in the background
+        await asyncio.sleep(0)
+        await alerts.close()
+        assert time.monotonic() - started >= 0.5  # close waited for the delivery
+        assert [str(r.action) for r in sink.records] == ["security.key.deletion"]
+        assert alerts.webhook is not None and alerts.webhook._client is None
+    finally:
+        server.shutdown()
+        server.server_close()
