@@ -140,7 +140,8 @@ class OidcVerifier:
         if tenant is None:
             raise _Refused("tenant", principal_id)
         jti = claims.get("jti")
-        if isinstance(jti, str) and await self.revoked.is_revoked(cfg.issuer, jti):
+        # Revocations are per tenant: only one made for the tenant it acts in counts.
+        if isinstance(jti, str) and await self.revoked.is_revoked(cfg.issuer, jti, tenant):
             # A verified token its issuer's admin revoked: the security monitor's
             # auth.revoked_credential rule reacts to this reason.
             raise _Refused("revoked", principal_id, tenant)

@@ -35,10 +35,10 @@ class Audit:
 
 class Revoked:
     def __init__(self) -> None:
-        self.ids: set[tuple[str, str]] = set()
+        self.ids: set[tuple[str, str, str]] = set()
 
-    async def is_revoked(self, issuer: str, jti: str) -> bool:
-        return (issuer, jti) in self.ids
+    async def is_revoked(self, issuer: str, jti: str, tenant: str) -> bool:
+        return (issuer, jti, tenant) in self.ids
 
 
 class Clock:
@@ -237,7 +237,9 @@ async def test_groups_and_scopes_map_to_roles_and_permissions(env: Env, idp: Iss
 async def test_revoked_jti(env: Env, idp: Issuer) -> None:
     token = idp.token(jti="jti-123")
     await env.ok(token)
-    env.revoked.ids.add((ISSUER, "jti-123"))
+    env.revoked.ids.add((ISSUER, "jti-123", "other-tenant"))
+    await env.ok(token)  # revoked for another tenant only
+    env.revoked.ids.add((ISSUER, "jti-123", "default"))
     assert await env.refused(token) == "revoked"
     event = env.audit.events[-1]
     assert event.actor.principal == f"oidc:{ISSUER}#alice"  # verified before it is named
