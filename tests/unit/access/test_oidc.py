@@ -19,6 +19,7 @@ from tests.oidc_support import (
     serve,
 )
 
+from strongroom.access.models import OWNS_NO_KEY
 from strongroom.access.oidc import OidcVerifier
 from strongroom.audit.models import AuditEvent
 from strongroom.config import OidcIssuer
@@ -293,3 +294,9 @@ async def test_unreachable_jwks_fails_closed(idp: Issuer) -> None:
     finally:
         await verifier.close()
     assert [e.detail for e in audit.events] == [{"reason": "jwks-unavailable"}]
+
+
+async def test_own_key_comes_from_the_subject_when_it_is_a_user_id(env: Env, idp: Issuer) -> None:
+    assert (await env.ok(idp.token(sub="alice@example.com"))).own_key == "alice@example.com"
+    for sub in ("auth0|123", "users/42"):  # valid subjects, never userIds
+        assert (await env.ok(idp.token(sub=sub))).own_key == OWNS_NO_KEY
