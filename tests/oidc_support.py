@@ -40,6 +40,8 @@ Claims = TypedDict(
         "client_id": str,
         "cognito:groups": list[str],
         "custom:tenant": str,
+        "email": str,
+        "sub": str,
     },
     total=False,
 )

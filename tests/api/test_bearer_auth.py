@@ -126,7 +126,7 @@ async def test_revoked_jti(app: App, idp: Issuer) -> None:
     assert oidc is not None
     other = oidc.revoked
     other._loaded_at = None
-    assert await other.is_revoked(ISSUER, "revoke-me")
+    assert await other.is_revoked(ISSUER, "revoke-me", "default")
 
 
 async def test_unmapped_token_authenticates_but_may_do_nothing(app: App, idp: Issuer) -> None:

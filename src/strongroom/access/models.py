@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from strongroom.access.rbac import BUILTIN_ROLES, Grant, decide, spans_tenants
 
-__all__ = ["BUILTIN_ROLES", "Principal"]
+__all__ = ["BUILTIN_ROLES", "OWNS_NO_KEY", "Principal"]
+
+OWNS_NO_KEY = ""  # ``own_key`` of a principal with no key of its own (never a userId)
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,10 @@ class Principal:
     tenant: str  # home tenant
     roles: tuple[str, ...]
     grants: frozenset[Grant] = field(default=frozenset(), compare=False)
+    # The userId whose key is its own (``own`` scope: the ``user`` role). None: its id
+    # (access keys, certificates); a bearer token's comes from a claim (access/oidc.py),
+    # since ``oidc:{iss}#{sub}`` can never be a userId.
+    own_key: str | None = None
 
     def __post_init__(self) -> None:
         if not self.grants:
@@ -28,4 +34,5 @@ class Principal:
     def can(self, permission: str, tenant: str | None = None, owner: str | None = None) -> bool:
         """May it do ``permission`` in ``tenant`` (default: its own) on an object
         owned by ``owner``? Unknown roles grant nothing."""
-        return decide(self.grants, self.tenant, self.id, permission, tenant or self.tenant, owner)
+        own = self.id if self.own_key is None else (self.own_key or None)
+        return decide(self.grants, self.tenant, own, permission, tenant or self.tenant, owner)

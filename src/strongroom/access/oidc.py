@@ -9,7 +9,9 @@ an allowlisted ``client_id``), ``exp``, ``nbf`` and ``iat`` with the issuer's
 leeway; ``exp - iat`` is bounded; the ``jti`` is not revoked.
 
 The principal is ``oidc:{iss}#{sub}``; its roles come from the issuer's group and
-scope maps, its permissions also from ``scope_permissions`` (tenant scope). A token
+scope maps, its permissions also from ``scope_permissions`` (tenant scope). Its own
+key (``own`` scope: the ``user`` role) is the one whose userId is the value of the
+issuer's ``own_key_claim`` (default ``sub``), when that value is a valid userId. A token
 with none of the mapped groups or scopes authenticates but may do nothing (403).
 Every refusal is audited (``auth.bearer``, a reason code) and answered with the same
 AUTH001; no message, log line or audit record holds any part of the token.
@@ -27,7 +29,7 @@ import jwt
 from jwt import exceptions as jwt_errors
 
 from strongroom.access.jwks import JwksCache, JwksUnavailable
-from strongroom.access.models import BUILTIN_ROLES, Principal
+from strongroom.access.models import BUILTIN_ROLES, OWNS_NO_KEY, Principal
 from strongroom.access.rbac import Grant, Scope
 from strongroom.access.revocation import RevokedTokens
 from strongroom.audit.actions import AuthAction
@@ -36,11 +38,13 @@ from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import OidcIssuer
 from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed, ServiceUnavailable
+from strongroom.store.models.keys import MAX_USER_ID_LENGTH, USER_ID_PATTERN
 
 MAX_TOKEN_CHARS = 16 * 1024
 _TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SUB = re.compile(r"[\x21-\x7e]{1,90}")  # printable, bounded: part of audit ids
 _REQUIRED = ["exp", "iat", "iss", "sub"]
+_USER_ID = re.compile(USER_ID_PATTERN)
 
 # PyJWT's refusals, most specific first, as audit reason codes. "token-expired" is
 # not "expired": a stale token is routine, unlike a stolen expired access key.
@@ -140,12 +144,13 @@ class OidcVerifier:
         if tenant is None:
             raise _Refused("tenant", principal_id)
         jti = claims.get("jti")
-        if isinstance(jti, str) and await self.revoked.is_revoked(cfg.issuer, jti):
+        # Revocations are per tenant: only one made for the tenant it acts in counts.
+        if isinstance(jti, str) and await self.revoked.is_revoked(cfg.issuer, jti, tenant):
             # A verified token its issuer's admin revoked: the security monitor's
             # auth.revoked_credential rule reacts to this reason.
             raise _Refused("revoked", principal_id, tenant)
         roles, grants = _authority(cfg, claims)
-        return Principal(principal_id, tenant, roles, grants)
+        return Principal(principal_id, tenant, roles, grants, _own_key(cfg, claims))
 
 
 def _decode(token: str, key: Any, alg: str, cfg: OidcIssuer) -> dict[str, Any]:
@@ -171,6 +176,13 @@ def _tenant(cfg: OidcIssuer, claims: Mapping[str, Any]) -> str | None:
         return cfg.tenant
     value = claims.get(cfg.tenant_claim)
     return value if isinstance(value, str) and _TENANT.fullmatch(value) else None
+
+
+def _own_key(cfg: OidcIssuer, claims: Mapping[str, Any]) -> str:
+    value = claims.get(cfg.own_key_claim)
+    if isinstance(value, str) and len(value) <= MAX_USER_ID_LENGTH and _USER_ID.fullmatch(value):
+        return value
+    return OWNS_NO_KEY
 
 
 def _strings(value: Any) -> list[str]:

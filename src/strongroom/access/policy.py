@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NoReturn
 
+from strongroom.access import revocation
 from strongroom.access.models import Principal
 from strongroom.access.oidc import OidcVerifier
+from strongroom.access.permissions import Permission
 from strongroom.access.rbac import BUILTIN_ROLES, Grant, covers
 from strongroom.access.revocation import RevokedTokens
 from strongroom.access.service import AccessService
@@ -126,7 +128,10 @@ def combine(parts: list[Principal], methods: frozenset[str], policy: AuthPolicy)
     if len(pid) > _MAX_ID:
         pid = pid[: _MAX_ID - 41] + "#" + hashlib.sha256(pid.encode()).hexdigest()[:40]
     # Rate-limit role overrides follow the first part (the access key, when there is one).
-    return Combined(pid, tenant, parts[0].roles, grants, tuple(parts), methods, policy)
+    # Each part decides on its own objects with its own-key id (Combined.can).
+    return Combined(
+        pid, tenant, parts[0].roles, grants, parts=tuple(parts), methods=methods, policy=policy
+    )
 
 
 class Authenticator:
@@ -150,12 +155,29 @@ class Authenticator:
             await self._oidc.close()
 
     async def revoke_token(
-        self, actor: Actor, issuer: str, jti: str, expires_at: datetime | None
+        self,
+        actor: Actor,
+        issuer: str,
+        jti: str,
+        expires_at: datetime | None,
+        *,
+        spans_tenants: bool = False,
     ) -> bool:
-        """Revoke a bearer token of a configured issuer by ``jti``; False if it was."""
-        if self._oidc is None or issuer not in self._oidc.issuers:
+        """Revoke a bearer token of a configured issuer by ``jti`` in the tenant its
+        tokens act in (access/revocation.py ``scope``); False if it was. An issuer bound
+        to another tenant is answered like an unknown one, and the attempt audited."""
+        cfg = self._oidc.issuers.get(issuer) if self._oidc is not None else None
+        if self._oidc is None or cfg is None:
             raise InvalidInput("unknown issuer")
-        return await self._oidc.revoked.revoke(actor, issuer, jti, expires_at)
+        tenant = revocation.scope(cfg, actor.tenant, spans_tenants)
+        if tenant is None:
+            detail = {"permission": Permission.TOKENS_REVOKE, "reason": "tenant"}
+            target = revocation.token_id(issuer, jti)[:16]
+            await self._audit.append(
+                AuditEvent(actor, AuthzAction.DENIED, Outcome.DENIED, target, detail=detail)
+            )
+            raise InvalidInput("unknown issuer")
+        return await self._oidc.revoked.revoke(actor, issuer, jti, tenant, expires_at)
 
     async def authenticate(
         self, creds: Credentials, request_id: str, client_addr: str | None

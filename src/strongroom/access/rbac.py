@@ -7,7 +7,8 @@ access/permissions.py); a grant gives a permission pattern (``keys:encrypt``,
 * ``all``    — in every tenant (super admin only among the built-ins);
 * ``tenant`` — in the principal's own tenant;
 * ``own``    — only on the principal's own objects (a user's own key: the key's
-  userId equals the principal's subject), in its own tenant.
+  userId equals the principal's own-key id — an access key's or certificate's
+  principal id, a bearer token's mapped claim: access/models.py), in its own tenant.
 
 A request acts in one tenant: the principal's own, or for principals granted at
 ``all`` scope the one named by ``X-Tenant-Id`` (default tenant when absent). A
@@ -81,13 +82,14 @@ def spans_tenants(grants: Iterable[Grant]) -> bool:
 def decide(
     grants: Iterable[Grant],
     home_tenant: str,
-    subject: str,
+    subject: str | None,
     permission: str,
     tenant: str,
     owner: str | None = None,
 ) -> bool:
-    """May a principal (home tenant, subject) do ``permission`` on an object of
-    ``tenant`` owned by ``owner`` (None: not about one owned object)?"""
+    """May a principal (home tenant, own-key id ``subject``; None: it owns no key) do
+    ``permission`` on an object of ``tenant`` owned by ``owner`` (None: not about one
+    owned object)?"""
     for g in grants:
         if not g.matches(permission):
             continue
@@ -95,7 +97,7 @@ def decide(
             return True
         if tenant != home_tenant:
             continue
-        if g.scope is Scope.TENANT or (owner is not None and owner == subject):
+        if g.scope is Scope.TENANT or (subject is not None and owner == subject):
             return True
     return False
 

@@ -11,13 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from strongroom.crypto.codec import b64url
 from strongroom.crypto.suites import KeyType
-from strongroom.keys.models import MAX_USER_ID_LENGTH, HistoryEntry, KeyInfo
+from strongroom.keys.models import MAX_USER_ID_LENGTH, USER_ID_PATTERN, HistoryEntry, KeyInfo
 
 UserId = Annotated[
     str,
-    StringConstraints(
-        min_length=1, max_length=MAX_USER_ID_LENGTH, pattern=r"^[A-Za-z0-9._@:+=-]+$"
-    ),
+    StringConstraints(min_length=1, max_length=MAX_USER_ID_LENGTH, pattern=USER_ID_PATTERN),
 ]
 # crypto.suites.KeyType's members as a Literal: the OpenAPI document keeps its inline
 # enum (a StrEnum field would become a $ref) and strict validation accepts the strings.

@@ -33,6 +33,9 @@ class OidcIssuer(BaseModel):
     group_roles: dict[str, list[str]] = Field(default_factory=dict)
     scope_roles: dict[str, list[str]] = Field(default_factory=dict)
     scope_permissions: dict[str, list[str]] = Field(default_factory=dict)
+    # The claim whose value is the userId of the token's own key (``own`` scope, the
+    # ``user`` role); a value that is no valid userId gives the token no own key.
+    own_key_claim: str = Field(default="sub", min_length=1)
     tenant_claim: str | None = None  # else every token of this issuer acts in ``tenant``
     tenant: str = DEFAULT_TENANT
     leeway_seconds: float = Field(default=30.0, ge=0, le=300)

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from strongroom.crypto.suites import KEY_TYPES, SuiteId
 from strongroom.store.models.keys import MAX_USER_ID_LENGTH as _COLUMN_LIMIT
+from strongroom.store.models.keys import USER_ID_PATTERN as USER_ID_PATTERN
 
 # The longest user id a key can have: the API refuses longer ones, the columns hold it.
 MAX_USER_ID_LENGTH = _COLUMN_LIMIT

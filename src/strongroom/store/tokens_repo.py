@@ -10,16 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strongroom.store.models import RevokedToken
 
 
-async def ids_unexpired(s: AsyncSession, since: datetime) -> frozenset[str]:
-    """Ids of revocations without an expiry or expiring after ``since``."""
-    q = select(RevokedToken.id).where(
+async def unexpired(s: AsyncSession, since: datetime) -> frozenset[tuple[str, str]]:
+    """(id, tenant) of revocations without an expiry or expiring after ``since``, in
+    every tenant the session's scope sees (the verifier reads in system scope)."""
+    q = select(RevokedToken.id, RevokedToken.tenant_id).where(
         or_(RevokedToken.expires_at.is_(None), RevokedToken.expires_at > since)
     )
-    return frozenset((await s.execute(q)).scalars())
+    return frozenset((i, t) for i, t in await s.execute(q))
 
 
-async def get(s: AsyncSession, token_id: str) -> RevokedToken | None:
-    return await s.get(RevokedToken, token_id)
+async def get(s: AsyncSession, token_id: str, tenant: str) -> RevokedToken | None:
+    return await s.get(RevokedToken, (token_id, tenant))
 
 
 def add(s: AsyncSession, row: RevokedToken) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from strongroom.access.models import BUILTIN_ROLES, Principal
+from strongroom.access.models import BUILTIN_ROLES, OWNS_NO_KEY, Principal
+from strongroom.access.policy import AuthPolicy, combine
 
 PERMISSIONS = [
     "keys:create",
@@ -77,3 +78,19 @@ def test_resource_wildcard_does_not_leak_across_resource_prefixes() -> None:
 
 def test_builtin_roles_known() -> None:
     assert {"admin", "key-admin", "encrypt-only", "decrypt-only", "auditor"} <= set(BUILTIN_ROLES)
+
+
+def test_user_role_acts_on_its_own_key_only() -> None:
+    key = Principal("k1", "t", ("user",))  # an access key's own key is its id
+    assert key.can("keys:decrypt", owner="k1") and not key.can("keys:decrypt", owner="k2")
+    assert not key.can("keys:decrypt")  # no owner: not about its own object
+    token = Principal("oidc:https://i/#alice", "t", ("user",), own_key="alice")
+    assert token.can("keys:encrypt", owner="alice")
+    assert not token.can("keys:encrypt", owner="oidc:https://i/#alice")
+    assert not token.can("keys:encrypt", "other", owner="alice")  # own tenant only
+    nobody = Principal("oidc:https://i/#x|y", "t", ("user",), own_key=OWNS_NO_KEY)
+    assert not any(nobody.can("keys:encrypt", owner=o) for o in ("", "x|y", "oidc:https://i/#x|y"))
+    # Combined with an access key, each part decides on its own objects.
+    both = combine([key, token], frozenset({"api_key", "bearer"}), AuthPolicy())
+    assert both.parts == (key, token)
+    assert not both.can("keys:encrypt", owner="alice") and not both.can("keys:encrypt", owner="k1")

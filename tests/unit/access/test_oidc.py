@@ -19,6 +19,7 @@ from tests.oidc_support import (
     serve,
 )
 
+from strongroom.access.models import OWNS_NO_KEY
 from strongroom.access.oidc import OidcVerifier
 from strongroom.audit.models import AuditEvent
 from strongroom.config import OidcIssuer
@@ -35,10 +36,10 @@ class Audit:
 
 class Revoked:
     def __init__(self) -> None:
-        self.ids: set[tuple[str, str]] = set()
+        self.ids: set[tuple[str, str, str]] = set()
 
-    async def is_revoked(self, issuer: str, jti: str) -> bool:
-        return (issuer, jti) in self.ids
+    async def is_revoked(self, issuer: str, jti: str, tenant: str) -> bool:
+        return (issuer, jti, tenant) in self.ids
 
 
 class Clock:
@@ -237,7 +238,9 @@ async def test_groups_and_scopes_map_to_roles_and_permissions(env: Env, idp: Iss
 async def test_revoked_jti(env: Env, idp: Issuer) -> None:
     token = idp.token(jti="jti-123")
     await env.ok(token)
-    env.revoked.ids.add((ISSUER, "jti-123"))
+    env.revoked.ids.add((ISSUER, "jti-123", "other-tenant"))
+    await env.ok(token)  # revoked for another tenant only
+    env.revoked.ids.add((ISSUER, "jti-123", "default"))
     assert await env.refused(token) == "revoked"
     event = env.audit.events[-1]
     assert event.actor.principal == f"oidc:{ISSUER}#alice"  # verified before it is named
@@ -291,3 +294,9 @@ async def test_unreachable_jwks_fails_closed(idp: Issuer) -> None:
     finally:
         await verifier.close()
     assert [e.detail for e in audit.events] == [{"reason": "jwks-unavailable"}]
+
+
+async def test_own_key_comes_from_the_subject_when_it_is_a_user_id(env: Env, idp: Issuer) -> None:
+    assert (await env.ok(idp.token(sub="alice@example.com"))).own_key == "alice@example.com"
+    for sub in ("auth0|123", "users/42"):  # valid subjects, never userIds
+        assert (await env.ok(idp.token(sub=sub))).own_key == OWNS_NO_KEY

@@ -1,7 +1,8 @@
 """Bearer-token revocation by ``jti`` (access/revocation.py), for administrators.
 
 A revoked token is refused (401, audited with reason ``revoked``) on this replica at
-once and on every replica within ``STRONGROOM_OIDC_REVOCATION_REFRESH_SECONDS``.
+once and on every replica within ``STRONGROOM_OIDC_REVOCATION_REFRESH_SECONDS``, while
+it acts in the tenant the revocation was made for (access/revocation.py ``scope``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from strongroom.access.guard import RequestContext
 from strongroom.access.permissions import Permission
-from strongroom.api.deps import require, services
-from strongroom.context import Actor
+from strongroom.api.deps import require_context, services
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
@@ -36,13 +37,19 @@ class RevokeTokenOut(BaseModel):
 @router.post("/revoked", status_code=201, response_model=RevokeTokenOut)
 async def revoke_token(
     body: RevokeTokenRequest,
-    actor: Annotated[Actor, Depends(require(Permission.TOKENS_REVOKE))],
+    ctx: Annotated[RequestContext, Depends(require_context(Permission.TOKENS_REVOKE))],
     svc: Annotated[Services, Depends(services)],
     response: Response,
 ) -> RevokeTokenOut:
     """Revoke a token of a configured issuer by its ``jti``. Idempotent: 200 when the
     token was already revoked."""
-    new = await svc.auth.revoke_token(actor, body.issuer, body.jti, body.expiresAt)
+    new = await svc.auth.revoke_token(
+        ctx.actor,
+        body.issuer,
+        body.jti,
+        body.expiresAt,
+        spans_tenants=ctx.principal.spans_tenants,
+    )
     if not new:
         response.status_code = 200
     return RevokeTokenOut(alreadyRevoked=not new)

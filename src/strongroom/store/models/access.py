@@ -36,17 +36,20 @@ class AccessKey(Base):
 
 class RevokedToken(Base):
     """Bearer tokens revoked by ``jti`` before they expire (access/revocation.py,
-    migration 0004). ``id`` is SHA-256(issuer NUL jti): the jti itself is not kept."""
+    migrations 0004 and 0008). ``id`` is SHA-256(issuer NUL jti): the jti itself is not
+    kept. ``tenant_id`` is the tenant whose tokens the revocation applies to (``*``:
+    every tenant, from a principal spanning tenants); one token may be revoked in
+    several tenants, hence the pair as key. Tenant-owned (row-level security)."""
 
     __tablename__ = "revoked_tokens"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     issuer: Mapped[str] = mapped_column(String(200))
     # The token's own expiry, when given: after it the row is no longer needed.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_by: Mapped[str] = mapped_column(String(200))
-    tenant_id: Mapped[str] = mapped_column(String(64))
 
 
 class CustomRole(Base):

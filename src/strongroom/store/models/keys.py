@@ -22,6 +22,8 @@ from strongroom.store.models.base import Base, BigId, UTCDateTime
 # The longest user id a key can have: the columns hold it, the API refuses longer ones
 # (keys/models.py re-exports it for the domain and the schemas).
 MAX_USER_ID_LENGTH = 200
+# The characters a user id may have (the API's check; a token's own-key claim too).
+USER_ID_PATTERN = r"^[A-Za-z0-9._@:+=-]+$"
 
 
 class UserKey(Base):
