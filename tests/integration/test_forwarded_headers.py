@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 
 from tests.integration.test_cli import Server, poll, servers, srk_lines, start
+from tests.integration.test_mtls import Pki, TlsServer, pki
 
-__all__ = ["servers"]  # the fixture, used by name
+__all__ = ["pki", "servers"]  # fixtures, used by name
 
 FAST_FLUSH = {
     "STRONGROOM_ACCESS_KEY_USAGE_FLUSH_SECONDS": "0.2",
@@ -128,3 +129,40 @@ def test_a_trusted_proxy_names_the_client_and_the_global_budget_holds(
         timeout=10,
     )
     assert ok.status_code == 200, ok.text
+
+
+def test_tls_and_several_workers_believe_no_forwarded_header_either(
+    tmp_path: Path, pki: Pki, servers: list[Server]
+) -> None:
+    cert, key = pki.files("server")
+    server = TlsServer(
+        tmp_path,
+        pki,
+        STRONGROOM_TLS_CERT_FILE=cert,
+        STRONGROOM_TLS_KEY_FILE=key,
+        STRONGROOM_WORKERS="2",
+        **FAST_FLUSH,
+    )
+    servers.append(server)
+    server.start()
+    admin = srk_lines(server.stdout())[0].strip()
+    with server.client(None) as client:
+        for _ in range(4):  # new connections: more than one worker answers
+            client.headers["Connection"] = "close"
+            r = client.get(
+                "/api/v1/access-keys",
+                headers={"X-API-Key": admin, "X-Forwarded-For": "203.0.113.5"},
+            )
+            assert r.status_code == 200, r.text
+            bad = client.get(
+                "/api/v1/access-keys",
+                headers={"X-API-Key": bad_key(), "X-Forwarded-For": "203.0.113.6"},
+            )
+            assert bad.status_code == 401
+    used = poll(
+        lambda: rows(tmp_path, "SELECT last_used_addr FROM access_keys"),
+        lambda r: r and r[0][0] is not None,
+    )
+    assert used == [("127.0.0.1",)]
+    got = poll(lambda: addresses(tmp_path, "auth.api_key"), lambda a: len(a) > 0)
+    assert got == {"127.0.0.1"}
