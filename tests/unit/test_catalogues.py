@@ -36,6 +36,7 @@ ACTIONS = {
     *("api.read", "api.rejected", "kms.rewrap"),
     *("audit.open", "audit.heartbeat", "audit.close", "audit.void", "audit.archive"),
     *("security.auth.failures", "security.auth.revoked_credential"),
+    "security.auth.failures_global",
     *("security.auth.new_address", "security.decrypt.bulk", "security.key.deletion"),
 }
 PERMISSIONS = {

@@ -26,6 +26,7 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "tls_client_auth": ("optional", "optional"),
     "mtls_principals": ('{"dns:a.example": {"tenant": "t"}}', {"dns:a.example": {"tenant": "t"}}),
     "mtls_trusted_proxies": ('["10.0.0.0/8"]', ["10.0.0.0/8"]),
+    "trusted_proxies": ('["10.1.2.3", "fd00::/8"]', ["10.1.2.3", "fd00::/8"]),
     "auth_methods": ('["api_key", "mtls"]', ["api_key", "mtls"]),
     "auth_required": ('["mtls"]', ["mtls"]),
     "auth_required_for": ('{"keys:decrypt": ["mtls"]}', {"keys:decrypt": ["mtls"]}),

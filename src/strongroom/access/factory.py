@@ -32,6 +32,7 @@ def build_limits(settings: LimitsSettings, redis_url: str | None) -> RateLimits:
         requests_per_minute=settings.requests_per_minute,
         items_per_minute=settings.items_per_minute,
         unauthenticated_per_minute=settings.unauthenticated_per_minute,
+        failed_auth_per_minute=settings.failed_auth_per_minute,
         decrypt_users_per_window=settings.decrypt_users_per_window,
         decrypt_users_window_seconds=settings.decrypt_users_window_seconds,
         role_requests_per_minute=settings.role_requests_per_minute,

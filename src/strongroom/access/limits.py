@@ -5,7 +5,12 @@ generous of the principal's roles wins — and per principal id, which wins over
 roles) and items per minute, so a 1000-item batch is not one unit. Per principal
 and window: the number of distinct users it may decrypt. Per client address: the
 unauthenticated or failed requests, checked before a key is even looked at, so a
-guessing client is cut off without costing a lookup.
+guessing client is cut off without costing a lookup. Across all addresses: failed
+authentications, so that many addresses (a botnet, or a spoofed header) cannot
+guess without bound: once that budget is spent, a failing request answers 429
+instead of 401, and an address that failed recently is refused before its lookup.
+Addresses with no recent failure still get through, so valid clients keep working
+during a guessing storm.
 """
 
 from __future__ import annotations
@@ -18,12 +23,15 @@ from strongroom.access.models import Principal
 from strongroom.access.ratelimit import Buckets, bucket_key, member_id
 from strongroom.errors import RateLimited
 
+_ALL = "*"  # the one bucket of failed authentications, whatever the address
+
 
 @dataclass(frozen=True)
 class LimitPolicy:
     requests_per_minute: int = 1000
     items_per_minute: int = 100_000
     unauthenticated_per_minute: int = 60
+    failed_auth_per_minute: int = 600  # all addresses together
     decrypt_users_per_window: int = 1000
     decrypt_users_window_seconds: float = 3600.0
     role_requests_per_minute: dict[str, int] = field(default_factory=dict)
@@ -67,15 +75,29 @@ class RateLimits:
         await self._buckets.close()
 
     async def before_authentication(self, addr: str | None) -> None:
-        """Refuse an address whose failed-request budget is spent (checks, takes nothing)."""
-        if self.enabled:
-            await self._take("addr", addr or "unknown", self.policy.unauthenticated_per_minute, 0)
+        """Refuse an address whose failed-request budget is spent, or that failed
+        recently while the global failed-authentication budget is spent (checks,
+        takes nothing)."""
+        if not self.enabled:
+            return
+        per_addr = self.policy.unauthenticated_per_minute
+        quota = await self._take("addr", addr or "unknown", per_addr, 0)
+        if quota.remaining < per_addr:  # this address failed recently: the global budget too
+            await self._take("auth_failures", _ALL, self.policy.failed_auth_per_minute, 0)
 
     async def authentication_failed(self, addr: str | None) -> None:
-        if self.enabled:
-            key = bucket_key("addr", addr or "unknown")
-            rate = self.policy.unauthenticated_per_minute
-            await self._buckets.take(key, rate, rate / 60, 1)  # the state is not shown
+        """Count a failure against the address and all addresses; 429 (instead of the
+        caller's 401) once the global budget is spent."""
+        if not self.enabled:
+            return
+        rate = self.policy.unauthenticated_per_minute
+        await self._buckets.take(bucket_key("addr", addr or "unknown"), rate, rate / 60, 1)
+        failed = self.policy.failed_auth_per_minute
+        wait, _ = await self._buckets.take(
+            bucket_key("auth_failures", _ALL), failed, failed / 60, 1
+        )
+        if wait > 0:  # the state is not shown: it is everyone's, not this caller's
+            raise RateLimited(retry_after=max(1, math.ceil(wait)), budget="auth_failures")
 
     async def request(self, who: Principal) -> Quota | None:
         """Take one request from the principal's budget; its state for the headers."""

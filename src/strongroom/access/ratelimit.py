@@ -15,6 +15,7 @@ import functools
 import hashlib
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -75,8 +76,9 @@ class LocalBuckets:
     """This replica's buckets (no Redis, or Redis failing)."""
 
     max_keys: int = 100_000
-    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
-    _sets: dict[str, tuple[float, set[str]]] = field(default_factory=dict)
+    # Least recently used first: at ``max_keys`` the oldest entry is evicted (O(1)).
+    _buckets: OrderedDict[str, tuple[float, float]] = field(default_factory=OrderedDict)
+    _sets: OrderedDict[str, tuple[float, set[str]]] = field(default_factory=OrderedDict)
 
     async def take(
         self, key: str, capacity: int, per_second: float, cost: int
@@ -86,10 +88,15 @@ class LocalBuckets:
         tokens = min(capacity, tokens + (now - ts) * per_second)
         need = max(cost, 1)
         if tokens < need:
+            if key in self._buckets:  # a spent bucket in use is the last to go
+                self._buckets.move_to_end(key)
             return (need - tokens) / per_second, tokens
-        if len(self._buckets) >= self.max_keys:
-            self._buckets.clear()  # bounded memory: forgetting favours clients, briefly
         self._buckets[key] = (tokens - cost, now)
+        self._buckets.move_to_end(key)
+        if len(self._buckets) > self.max_keys:
+            # Bounded memory without a reset: only the least recently used bucket goes,
+            # so spraying new keys (addresses) cannot refill anyone else's.
+            self._buckets.popitem(last=False)
         return 0.0, tokens - cost
 
     async def distinct(self, key: str, member: str, cap: int, window: float) -> bool:
@@ -97,14 +104,15 @@ class LocalBuckets:
         expires, members = self._sets.get(key, (now + window, set()))
         if expires <= now:
             expires, members = now + window, set()
+        self._sets[key] = (expires, members)
+        self._sets.move_to_end(key)  # used, allowed or not: the last to be evicted
+        if len(self._sets) > self.max_keys:
+            self._sets.popitem(last=False)
         if member in members:
             return True
         if len(members) >= cap:
             return False
-        if len(self._sets) >= self.max_keys:
-            self._sets.clear()
         members.add(member)
-        self._sets[key] = (expires, members)
         return True
 
     async def close(self) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import ssl
 from typing import Any
 
@@ -124,11 +125,23 @@ class TlsHttpProtocol(HttpToolsProtocol):
         self.app = connection_app(self.app, transport)
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn believes ``X-Forwarded-For`` from loopback by default, so any local
+    process could pick its own address (and dodge per-address limits, forge audit
+    addresses). Only ``TRUSTED_PROXIES`` are believed; none by default. Normalised
+    here because uvicorn reads a CIDR with host bits set as a literal that never
+    matches."""
+    proxies = [
+        str(ipaddress.ip_network(p.strip(), strict=False)) for p in settings.server.trusted_proxies
+    ]
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """Extra ``uvicorn.run`` arguments: none by default (plain HTTP, uvicorn's own
-    protocol); with TLS or client-certificate settings, our protocol, and with TLS the
+    """Extra ``uvicorn.run`` arguments: the trusted proxies (plain HTTP, uvicorn's own
+    protocol, by default); with TLS or client-certificate settings, our protocol, and with TLS the
     context (built once here so that a bad file fails before any worker starts)."""
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = proxy_options(settings)
     if settings.mtls.principals or settings.mtls.trusted_proxies or tls_enabled(settings):
         options["http"] = TlsHttpProtocol
     if tls_enabled(settings):

@@ -102,6 +102,7 @@ class SecurityRule(StrEnum):
     its metric label and webhook field; recorded as ``SecurityAction`` ``security.<rule>``."""
 
     AUTH_FAILURES = "auth.failures"
+    AUTH_FAILURES_GLOBAL = "auth.failures_global"
     AUTH_REVOKED_CREDENTIAL = "auth.revoked_credential"
     AUTH_NEW_ADDRESS = "auth.new_address"
     DECRYPT_BULK = "decrypt.bulk"
@@ -115,6 +116,7 @@ class SecurityAction(AuditAction):
     """The record of a raised security event: ``security.`` + its ``SecurityRule``."""
 
     AUTH_FAILURES = SECURITY_PREFIX + SecurityRule.AUTH_FAILURES
+    AUTH_FAILURES_GLOBAL = SECURITY_PREFIX + SecurityRule.AUTH_FAILURES_GLOBAL
     AUTH_REVOKED_CREDENTIAL = SECURITY_PREFIX + SecurityRule.AUTH_REVOKED_CREDENTIAL
     AUTH_NEW_ADDRESS = SECURITY_PREFIX + SecurityRule.AUTH_NEW_ADDRESS
     DECRYPT_BULK = SECURITY_PREFIX + SecurityRule.DECRYPT_BULK

@@ -5,6 +5,9 @@ returns the security events it raises. Rules (thresholds are configuration):
 
 * ``auth.failures`` — at least N failed authentications within a minute from one
   client address or against one access-key id (default 5);
+* ``auth.failures_global`` — at least N failed authentications within a minute
+  whatever the address (default 100): guessing spread over many addresses, which
+  the per-address rule never sees; critical;
 * ``auth.revoked_credential`` — a revoked or expired credential was presented;
 * ``auth.new_address`` — a principal authenticated from an address it was never
   seen using before (after it has been seen at all, so first use is quiet);
@@ -91,6 +94,7 @@ class SecurityEvent:
 @dataclass(frozen=True)
 class Thresholds:
     auth_failures_per_minute: int = 5
+    auth_failures_global_per_minute: int = 100
     bulk_window_seconds: float = 300.0
     bulk_min_users: int = 50  # below this many distinct users per window, never bulk
     bulk_factor: float = 10.0  # ... and above this multiple of the principal's baseline
@@ -106,6 +110,7 @@ class SecurityMonitor:
         self._quiet_until: LRUCache[tuple[SecurityRule, str], float] = LRUCache(_TRACKED)
         self._addresses: LRUCache[str, set[str]] = LRUCache(_TRACKED)
         self._decrypts: LRUCache[str, _Window] = LRUCache(_TRACKED)
+        self._all_failures = _Rate()
 
     def observe(self, e: AuditEvent) -> list[SecurityEvent]:
         out: list[SecurityEvent] = []
@@ -130,6 +135,11 @@ class SecurityMonitor:
             out.append(
                 self._event(SecurityRule.AUTH_REVOKED_CREDENTIAL, e.actor.principal, e, reason)
             )
+        count = self._all_failures.add(self._clock())
+        if count >= self.t.auth_failures_global_per_minute and self._once(
+            SecurityRule.AUTH_FAILURES_GLOBAL, "*", 60.0
+        ):
+            out.append(self._event(SecurityRule.AUTH_FAILURES_GLOBAL, "critical", "*", e, count))
         for subject in {f"addr:{e.actor.client_addr}", f"key:{e.actor.principal}"}:
             if subject.endswith((":None", ":anonymous")):
                 continue
@@ -212,3 +222,20 @@ class _Window:
         if len(self.users) < 1_000_000:
             self.users.add(user)
         return len(self.users)
+
+
+class _Rate:
+    """Events in the last minute, in O(1) memory whatever the rate: a sliding window
+    estimated from this and the previous fixed minute (weighted by their overlap)."""
+
+    def __init__(self) -> None:
+        self.start, self.current, self.previous = 0.0, 0, 0
+
+    def add(self, now: float) -> int:
+        if now - self.start >= 60.0:
+            elapsed = int((now - self.start) // 60.0)
+            self.previous = self.current if elapsed == 1 else 0
+            self.current, self.start = 0, self.start + elapsed * 60.0
+        self.current += 1
+        overlap = 1.0 - (now - self.start) / 60.0
+        return self.current + int(self.previous * overlap)

@@ -23,6 +23,7 @@ def build_audit(
         SecurityMonitor(
             Thresholds(
                 auth_failures_per_minute=events.auth_failures_per_minute,
+                auth_failures_global_per_minute=events.auth_failures_global_per_minute,
                 bulk_window_seconds=events.bulk_window_seconds,
                 bulk_min_users=events.bulk_min_users,
                 bulk_factor=events.bulk_factor,

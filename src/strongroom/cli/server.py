@@ -63,7 +63,7 @@ def serve(
         atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     from strongroom.api.tls_server import tls_enabled, uvicorn_options
 
-    with one_line_errors():  # empty unless TLS or client certificates are configured
+    with one_line_errors():  # trusted proxies; TLS and client certificates if configured
         tls = uvicorn_options(settings)
     scheme = "https" if tls_enabled(settings) else "http"
     where = f"{scheme}://{settings.server.host}:{settings.server.port}"

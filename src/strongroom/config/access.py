@@ -100,6 +100,8 @@ class LimitsSettings(Section):
     requests_per_minute: int = Field(default=1000, ge=1)
     items_per_minute: int = Field(default=100_000, ge=1)
     unauthenticated_per_minute: int = Field(default=60, ge=1)
+    # All addresses together (per replica without Redis): failed authentications.
+    failed_auth_per_minute: int = Field(default=600, ge=1)
     decrypt_users_per_window: int = Field(default=1000, ge=1)
     decrypt_users_window_seconds: float = Field(default=3600.0, gt=0)
     role_requests_per_minute: dict[str, int] = Field(default_factory=dict)

@@ -77,6 +77,7 @@ class SecurityEventsSettings(Section):
     """Security events (audit/events.py): thresholds and an optional webhook."""
 
     auth_failures_per_minute: int = Field(default=5, ge=1)
+    auth_failures_global_per_minute: int = Field(default=100, ge=1)  # whatever the address
     bulk_window_seconds: float = Field(default=300.0, gt=0)
     bulk_min_users: int = Field(default=50, ge=1)
     bulk_factor: float = Field(default=10.0, gt=0)

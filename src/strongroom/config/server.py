@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,20 @@ class ServerSettings(Section):
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # Browser origins allowed to call the API (CORS). Empty: closed, no CORS headers.
     cors_allow_origins: list[str] = Field(default_factory=list)
+    # Reverse proxies (IPs or CIDRs of the socket peer) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. Empty: the socket peer is the client, whatever
+    # headers say, so no caller can pick the address its limits and audit records get.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, proxies: list[str]) -> list[str]:
+        try:
+            for entry in proxies:
+                ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError as exc:
+            raise ValueError(f"list IPs or CIDRs ('*' is refused): {exc}") from None
+        return proxies
 
     @field_validator("cors_allow_origins")
     @classmethod

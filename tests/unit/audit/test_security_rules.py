@@ -107,3 +107,19 @@ def test_key_deletion_fires() -> None:
         Actor("admin", "default", "r", None), KeyAction.DESTROY, Outcome.FAILURE, "u9"
     )
     assert m.observe(failed) == []
+
+
+def test_failures_spread_over_many_addresses_raise_the_global_rule_once() -> None:
+    clock = Clock()
+    m = SecurityMonitor(Thresholds(auth_failures_global_per_minute=50), clock=clock)
+    spread = [m.observe(failed_auth(f"203.0.113.{i % 250}")) for i in range(49)]
+    assert rules(spread) == []  # under every per-address threshold, under the global one
+    fired = m.observe(failed_auth("198.51.100.1"))
+    assert [(e.rule, e.subject, e.severity) for e in fired] == [
+        ("auth.failures_global", "*", "critical")
+    ]
+    assert rules([m.observe(failed_auth(f"192.0.2.{i}")) for i in range(100)]) == []
+    clock.now += 61  # the previous minute still weighs in, and the rule is quiet again
+    assert "auth.failures_global" in rules([m.observe(failed_auth("192.0.2.1")) for _ in range(5)])
+    clock.now += 200  # two idle minutes: nothing carries over
+    assert rules([m.observe(failed_auth(f"192.0.2.{i}")) for i in range(49)]) == []
