@@ -60,6 +60,8 @@ _LABELS = {Severity.P1: "critical", Severity.P2: "high", Severity.P3: "medium", 
 # One severity per rule (docs/security-events.md gives the reasons).
 SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.DECRYPT_BULK: Severity.P1,  # the shape of a data breach in progress
+    # credential stuffing from many addresses (or through a proxy): an attack under way
+    SecurityRule.AUTH_FAILURES_GLOBAL: Severity.P1,
     SecurityRule.AUTH_REVOKED_CREDENTIAL: Severity.P2,  # a withdrawn credential is in use
     SecurityRule.AUTH_FAILURES: Severity.P3,  # guessing or a misconfigured client
     SecurityRule.KEY_DELETION: Severity.P3,  # irreversible: confirm it was intended
@@ -139,7 +141,7 @@ class SecurityMonitor:
         if count >= self.t.auth_failures_global_per_minute and self._once(
             SecurityRule.AUTH_FAILURES_GLOBAL, "*", 60.0
         ):
-            out.append(self._event(SecurityRule.AUTH_FAILURES_GLOBAL, "critical", "*", e, count))
+            out.append(self._event(SecurityRule.AUTH_FAILURES_GLOBAL, "*", e, count))
         for subject in {f"addr:{e.actor.client_addr}", f"key:{e.actor.principal}"}:
             if subject.endswith((":None", ":anonymous")):
                 continue
