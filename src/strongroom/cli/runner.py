@@ -23,16 +23,17 @@ from strongroom.access.models import Principal
 from strongroom.config import DEFAULT_TENANT, Settings, describe_error
 from strongroom.context import Actor
 from strongroom.errors import StrongroomError
-from strongroom.kms.local import MasterKeyFileError, create_master_key_file
+from strongroom.kms.local import MasterKeyFileError
 from strongroom.kms.recovery import RecoveryError
 from strongroom.logging import configure_logging
 from strongroom.services.container import Services, build_services
+from strongroom.services.root_key import DatabaseUnreachable, prepare_root_key
 
 T = TypeVar("T")
 
 # The CLI acts with the operator's authority: whoever runs it holds the database.
 OPERATOR: Principal = SYSTEM
-EXPECTED = (StrongroomError, MasterKeyFileError, RecoveryError, OSError)
+EXPECTED = (StrongroomError, MasterKeyFileError, RecoveryError, DatabaseUnreachable, OSError)
 
 
 def operator(tenant: str = DEFAULT_TENANT) -> Actor:
@@ -44,8 +45,9 @@ def operator(tenant: str = DEFAULT_TENANT) -> Actor:
 class Opening(Enum):
     """How far a command starts the services."""
 
-    # Create a missing local master key file, migrate the schema, open this process's
-    # audit segment and load the pepper: what `serve` does before it listens.
+    # Create a missing local master key file (for a database that needs none), migrate
+    # the schema, open this process's audit segment and load the pepper: what `serve`
+    # does before it listens.
     FULL = "full"
     # Open an audit segment (the command records what it does), never migrate.
     SEGMENT = "segment"
@@ -100,12 +102,6 @@ def run(
     if settings is None:
         settings = load_settings()
     with one_line_errors(name_type=name_type):
-        if (
-            opening is Opening.FULL
-            and settings.kms.backend == "local"
-            and create_master_key_file(settings.kms.master_key_file)
-        ):
-            note(f"created master key file {settings.kms.master_key_file} (mode 0600); back it up")
         return asyncio.run(_open(settings, work, opening))
 
 
@@ -113,6 +109,9 @@ async def _open(
     settings: Settings, work: Callable[[Services], Awaitable[T]], opening: Opening
 ) -> T:
     operator_context()  # a command is system work: every tenant, chosen explicitly
+    # A new master key only for a database that needs none (services/root_key.py).
+    if await prepare_root_key(settings, create=opening is Opening.FULL):
+        note(f"created master key file {settings.kms.master_key_file} (mode 0600); back it up")
     svc = build_services(settings)
     try:
         if opening is Opening.FULL:
