@@ -8,6 +8,7 @@ Command modules import this one and nothing else of the CLI, so cli/ has no cycl
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -20,7 +21,7 @@ from pydantic_settings import SettingsError
 from strongroom.access.guard import operator as operator_context
 from strongroom.access.lifecycle import SYSTEM
 from strongroom.access.models import Principal
-from strongroom.config import DEFAULT_TENANT, Settings, describe_error
+from strongroom.config import DEFAULT_TENANT, Settings, describe_error_line, unknown_variables
 from strongroom.context import Actor
 from strongroom.errors import StrongroomError
 from strongroom.kms.local import MasterKeyFileError
@@ -78,15 +79,18 @@ def one_line_errors(*, name_type: bool = False) -> Iterator[None]:
 def describe_settings_error(exc: ValidationError | SettingsError) -> str:
     """Every problem on one line, each naming its environment variable (config/errors.py),
     never its value: a database URL or webhook secret may be among them."""
-    return "; ".join(line.removeprefix("error: ") for line in describe_error(exc).splitlines())
+    return describe_error_line(exc).removeprefix("error: invalid settings: ")
 
 
 def load_settings() -> Settings:
-    """Settings from the environment, with logging configured from them."""
+    """Settings from the environment, with logging configured from them; a warning line
+    for each ``STRONGROOM_`` variable that names no setting (a misspelt one)."""
     try:
         settings = Settings()
     except (ValidationError, SettingsError) as exc:
-        fail(f"error: invalid settings: {describe_settings_error(exc)}")
+        fail(describe_error_line(exc))
+    for line in unknown_variables(os.environ):
+        note(line)
     configure_logging(settings.logging.level)
     return settings
 

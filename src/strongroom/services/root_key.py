@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -107,6 +108,7 @@ async def _database(settings: Settings) -> AsyncIterator[Database]:
         db = Database(url)
     except ArgumentError as exc:
         raise DatabaseUnreachable(f"{DATABASE_SETTING} is not a database URL: {exc}") from None
+    _sqlite_directory(url)
     try:
         yield db
     except (OSError, SQLAlchemyError) as exc:
@@ -115,6 +117,20 @@ async def _database(settings: Settings) -> AsyncIterator[Database]:
         ) from None
     finally:
         await db.dispose()
+
+
+def _sqlite_directory(url: str) -> None:
+    # Checked here: aiosqlite's failed connect leaves its thread reporting to a closed
+    # event loop (a traceback after the one line).
+    u = make_url(url)
+    name = u.database or ""
+    if u.get_backend_name() != "sqlite" or name in ("", ":memory:") or name.startswith("file:"):
+        return
+    if not Path(name).parent.is_dir():
+        raise DatabaseUnreachable(
+            f"cannot reach the database ({DATABASE_SETTING}): "
+            f"directory {Path(name).parent} does not exist"
+        )
 
 
 async def prepare_root_key(settings: Settings, *, create: bool) -> bool:
