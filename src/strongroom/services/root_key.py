@@ -30,6 +30,7 @@ from strongroom.kms.local import (
     read_master_key_file,
 )
 from strongroom.store.db import Database
+from strongroom.store.tenancy import enter_system_scope
 from strongroom.store.wrapped_repo import count_by_key_ref
 
 DATABASE_SETTING = "STRONGROOM_DATABASE_URL"
@@ -109,6 +110,7 @@ async def _database(settings: Settings) -> AsyncIterator[Database]:
     except ArgumentError as exc:
         raise DatabaseUnreachable(f"{DATABASE_SETTING} is not a database URL: {exc}") from None
     _sqlite_directory(url)
+    enter_system_scope()  # the wrapped rows of every tenant (row-level security)
     try:
         yield db
     except (OSError, SQLAlchemyError) as exc:
