@@ -13,7 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from strongroom.cli import app
-from strongroom.kms.local import create_master_key_file
+from strongroom.config import AwsKmsSettings, KmsSettings
+from strongroom.kms.local import MasterKeyFileError, create_master_key_file
+from strongroom.services.root_key import check_master_key
+from strongroom.store.db import Database
 from tests.integration.test_cli import run_cli
 
 KEY_REF = re.compile(r"local:[0-9a-f]{16}")
@@ -117,3 +120,21 @@ def test_a_fresh_database_still_gets_a_new_key(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "created master key file" in result.stderr
     assert (tmp_path / "strongroom.key").stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_previous_local_backend_never_gets_a_new_key(tmp_path: Path) -> None:
+    # Local only as a reader (moving to another backend): a missing file is an error,
+    # a new key could open nothing.
+    settings = KmsSettings(
+        backend="aws",
+        previous=["local"],
+        master_key_file=tmp_path / "k",
+        aws=AwsKmsSettings(key_id="alias/x"),
+    )
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/s.db")
+    try:
+        with pytest.raises(MasterKeyFileError, match="not found"):
+            await check_master_key(settings, db, create=True)
+    finally:
+        await db.dispose()
+    assert not (tmp_path / "k").exists()

@@ -65,7 +65,7 @@ async def check_master_key(settings: KmsSettings, db: Database, *, create: bool)
                 f"keys wrapped under {_needed(refs, local)}; point {SETTING} at that key "
                 "or rebuild it with 'strongroom kms import-recovery' (no key was created)"
             )
-        if not create:
+        if not create or settings.backend != "local":  # a reader never needs a new key
             read_master_key_file(path)  # the usual "not found" error
         if refs and not settings.previous:
             raise MasterKeyFileError(
@@ -160,6 +160,7 @@ async def root_key_status(settings: Settings) -> RootKeyStatus:
             return RootKeyStatus(None, refs, str(exc))
     kms = build_kms(settings.kms)
     try:
+        await kms.health()  # as rewrap does: remote backends learn their newest version
         return RootKeyStatus(kms.key_ref, refs, None)
     finally:
         await kms.close()
