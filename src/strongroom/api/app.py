@@ -18,7 +18,7 @@ from strongroom.api import errors
 from strongroom.api.middleware import RequestContextMiddleware
 from strongroom.api.routers import ROUTERS
 from strongroom.api.schemas import ErrorOut
-from strongroom.config import Settings, describe_error
+from strongroom.config import Settings, describe_error_line
 from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
 from strongroom.services.container import Services, build_services, enter_system_scope
@@ -95,7 +95,7 @@ def app_from_env() -> FastAPI:
     try:
         settings = Settings()
     except (ValidationError, SettingsError) as exc:
-        print(describe_error(exc), file=sys.stderr)
+        print(describe_error_line(exc), file=sys.stderr)
         raise SystemExit(2) from None
     configure_logging(settings.logging.level)
     return create_app(settings)

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from strongroom import __version__
 from strongroom.cli.access_keys import access_keys
 from strongroom.cli.audit import audit
 from strongroom.cli.keys import keys
@@ -17,6 +20,25 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"strongroom {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version"),
+    ] = False,
+) -> None:
+    # Options of the program itself, before any command (no settings are read).
+    return None
+
+
 app.add_typer(access_keys, name="access-keys")
 app.add_typer(keys, name="keys")
 app.add_typer(kms, name="kms")

@@ -17,16 +17,20 @@ from strongroom.audit.checkpoints import public_from_pem
 from strongroom.audit.export import Written, select_range, write
 from strongroom.audit.findings import VerifyReport
 from strongroom.audit.offline import verify_lines
-from strongroom.cli.runner import Opening, one_line_errors, run
+from strongroom.cli.runner import Opening, fail, one_line_errors, run
 from strongroom.services.container import Services
 
 audit = typer.Typer(help="Tamper-evident audit trail.", no_args_is_help=True)
 
 
-def _when(value: str | None) -> datetime | None:
+def _when(value: str | None, option: str) -> datetime | None:
+    """An option's ISO time, parsed before anything opens: a mistake is one line."""
     if value is None:
         return None
-    ts = datetime.fromisoformat(value)
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"error: {option}: {value!r} is not an ISO time (e.g. 2026-12-01T09:30:00+00:00)")
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
@@ -64,10 +68,11 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
 ) -> None:
     """Check the whole trail (or a time range); exit 1 naming the first bad record."""
+    since, until = _when(start, "--from"), _when(end, "--to")
     with one_line_errors(name_type=True):
         pinned = _pinned(public_key)
     report = run(
-        lambda svc: svc.audit_queries.verify(_when(start), _when(end), public=pinned),
+        lambda svc: svc.audit_queries.verify(since, until, public=pinned),
         opening=Opening.READ,
         name_type=True,
     )
@@ -97,12 +102,12 @@ def export_cmd(
     """Write the records of [from, to], the checkpoints covering them and the segment
     info a verifier needs (docs/audit-format.md "Export"); check it with verify-export."""
 
+    since, until = _when(start, "--from"), _when(end, "--to")
+
     async def go(svc: Services) -> Written:
         kid, _ = await svc.audit_queries.public_key()
-        sel = await select_range(svc.db, _when(start), _when(end))
-        return await write(
-            svc.db, output, sel, kind="export", key_id=kid, start=_when(start), end=_when(end)
-        )
+        sel = await select_range(svc.db, since, until)
+        return await write(svc.db, output, sel, kind="export", key_id=kid, start=since, end=until)
 
     w = run(go, opening=Opening.READ, name_type=True)
     typer.echo(f"wrote {w.records} records and {w.checkpoints} checkpoints to {w.path}")
@@ -144,10 +149,10 @@ def archive_cmd(
     """Move records older than the retention to a verifiable file, then delete them
     (admin only: on PostgreSQL the login must be in strongroom_audit_archiver)."""
 
+    cutoff = _when(before, "--before")
+
     async def go(svc: Services) -> Archived:
-        when = _when(before) or datetime.now(UTC) - timedelta(
-            days=svc.settings.audit.retention_days
-        )
+        when = cutoff or datetime.now(UTC) - timedelta(days=svc.settings.audit.retention_days)
         kid, _ = await svc.audit_queries.public_key()
         signer = await svc.audit_queries.signer()
         public = _pinned(public_key) or signer.public

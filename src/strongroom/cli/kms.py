@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -9,10 +10,11 @@ from typing import Annotated
 
 import typer
 
-from strongroom.cli.runner import load_settings, note, one_line_errors, operator, run
+from strongroom.cli.runner import fail, load_settings, note, one_line_errors, operator, run
 from strongroom.kms.recovery import export_shares, import_shares
 from strongroom.services.container import Services
 from strongroom.services.kms_rewrap import KmsRewrap, RewrapReport
+from strongroom.services.root_key import root_key_status
 
 kms = typer.Typer(
     help="Root key custody: recovery shares, rewrap under a new root key or backend.",
@@ -60,13 +62,15 @@ def import_recovery(
 
 @kms.command("status")
 def status() -> None:
-    """Print how many wrapped keys each root key reference holds (JSON)."""
-
-    async def status_of(svc: Services) -> tuple[str, dict[str, int]]:
-        return svc.kms.key_ref, await KmsRewrap(svc.db, svc.kms, svc.audit).status()
-
-    target, counts = run(status_of)
-    typer.echo(json.dumps({"target": target, "byKeyRef": counts}, indent=2))
+    """Print the configured root key and how many wrapped keys each root key holds
+    (JSON); with a missing or wrong master key file, say which key the data needs."""
+    settings = load_settings()
+    with one_line_errors():
+        found = asyncio.run(root_key_status(settings))
+    doc = {"target": found.target, "byKeyRef": found.by_key_ref, "needs": sorted(found.by_key_ref)}
+    typer.echo(json.dumps(doc, indent=2))
+    if found.problem:
+        fail(f"error: {found.problem}")
 
 
 @kms.command("rewrap")

@@ -8,6 +8,7 @@ Command modules import this one and nothing else of the CLI, so cli/ has no cycl
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -20,19 +21,20 @@ from pydantic_settings import SettingsError
 from strongroom.access.guard import operator as operator_context
 from strongroom.access.lifecycle import SYSTEM
 from strongroom.access.models import Principal
-from strongroom.config import DEFAULT_TENANT, Settings, describe_error
+from strongroom.config import DEFAULT_TENANT, Settings, describe_error_line, unknown_variables
 from strongroom.context import Actor
 from strongroom.errors import StrongroomError
-from strongroom.kms.local import MasterKeyFileError, create_master_key_file
+from strongroom.kms.local import MasterKeyFileError
 from strongroom.kms.recovery import RecoveryError
 from strongroom.logging import configure_logging
 from strongroom.services.container import Services, build_services
+from strongroom.services.root_key import DatabaseUnreachable, prepare_root_key
 
 T = TypeVar("T")
 
 # The CLI acts with the operator's authority: whoever runs it holds the database.
 OPERATOR: Principal = SYSTEM
-EXPECTED = (StrongroomError, MasterKeyFileError, RecoveryError, OSError)
+EXPECTED = (StrongroomError, MasterKeyFileError, RecoveryError, DatabaseUnreachable, OSError)
 
 
 def operator(tenant: str = DEFAULT_TENANT) -> Actor:
@@ -44,8 +46,9 @@ def operator(tenant: str = DEFAULT_TENANT) -> Actor:
 class Opening(Enum):
     """How far a command starts the services."""
 
-    # Create a missing local master key file, migrate the schema, open this process's
-    # audit segment and load the pepper: what `serve` does before it listens.
+    # Create a missing local master key file (for a database that needs none), migrate
+    # the schema, open this process's audit segment and load the pepper: what `serve`
+    # does before it listens.
     FULL = "full"
     # Open an audit segment (the command records what it does), never migrate.
     SEGMENT = "segment"
@@ -76,15 +79,18 @@ def one_line_errors(*, name_type: bool = False) -> Iterator[None]:
 def describe_settings_error(exc: ValidationError | SettingsError) -> str:
     """Every problem on one line, each naming its environment variable (config/errors.py),
     never its value: a database URL or webhook secret may be among them."""
-    return "; ".join(line.removeprefix("error: ") for line in describe_error(exc).splitlines())
+    return describe_error_line(exc).removeprefix("error: invalid settings: ")
 
 
 def load_settings() -> Settings:
-    """Settings from the environment, with logging configured from them."""
+    """Settings from the environment, with logging configured from them; a warning line
+    for each ``STRONGROOM_`` variable that names no setting (a misspelt one)."""
     try:
         settings = Settings()
     except (ValidationError, SettingsError) as exc:
-        fail(f"error: invalid settings: {describe_settings_error(exc)}")
+        fail(describe_error_line(exc))
+    for line in unknown_variables(os.environ):
+        note(line)
     configure_logging(settings.logging.level)
     return settings
 
@@ -100,12 +106,6 @@ def run(
     if settings is None:
         settings = load_settings()
     with one_line_errors(name_type=name_type):
-        if (
-            opening is Opening.FULL
-            and settings.kms.backend == "local"
-            and create_master_key_file(settings.kms.master_key_file)
-        ):
-            note(f"created master key file {settings.kms.master_key_file} (mode 0600); back it up")
         return asyncio.run(_open(settings, work, opening))
 
 
@@ -113,6 +113,9 @@ async def _open(
     settings: Settings, work: Callable[[Services], Awaitable[T]], opening: Opening
 ) -> T:
     operator_context()  # a command is system work: every tenant, chosen explicitly
+    # A new master key only for a database that needs none (services/root_key.py).
+    if await prepare_root_key(settings, create=opening is Opening.FULL):
+        note(f"created master key file {settings.kms.master_key_file} (mode 0600); back it up")
     svc = build_services(settings)
     try:
         if opening is Opening.FULL:

@@ -6,13 +6,14 @@ import atexit
 import os
 import resource
 import shutil
+import socket
 import sys
 import tempfile
 from typing import Annotated
 
 import typer
 
-from strongroom.cli.runner import load_settings, note, one_line_errors, operator, run
+from strongroom.cli.runner import fail, load_settings, note, one_line_errors, operator, run
 from strongroom.config import DEFAULT_TENANT
 from strongroom.services.container import Services
 
@@ -36,6 +37,21 @@ async def _bootstrap(svc: Services) -> str | None:
     return key
 
 
+def _bindable(host: str, port: int) -> None:
+    """Fail in one line, before migrating or printing "listening", when the address is
+    taken or unusable (uvicorn would log the failure after our banner). A probe: a
+    server that binds in between still fails, in uvicorn's words."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As uvicorn binds: a previous server's TIME_WAIT connections do not count.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        fail(f"error: cannot listen on {host}:{port} (STRONGROOM_HOST/STRONGROOM_PORT): {reason}")
+
+
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port")] = None,
@@ -49,6 +65,7 @@ def serve(
         if value is not None:
             os.environ[f"STRONGROOM_{name}"] = str(value)
     settings = load_settings()
+    _bindable(settings.server.host, settings.server.port)
     # Unwrapped keys live in this process's memory: never write them to a core file.
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     key = run(_bootstrap, settings=settings)

@@ -11,7 +11,7 @@ from strongroom.config.access import (
     OidcIssuer,
     OidcSettings,
 )
-from strongroom.config.errors import describe_error
+from strongroom.config.errors import describe_error, describe_error_line
 from strongroom.config.kms import (
     AwsKmsSettings,
     KmsName,
@@ -19,6 +19,7 @@ from strongroom.config.kms import (
     OpenBaoKmsSettings,
     Pkcs11KmsSettings,
 )
+from strongroom.config.legacy import unknown_variables
 from strongroom.config.sections import (
     AuditSettings,
     DatabaseSettings,
@@ -63,4 +64,6 @@ __all__ = [
     "TlsSettings",
     "client_certificates_used",
     "describe_error",
+    "describe_error_line",
+    "unknown_variables",
 ]

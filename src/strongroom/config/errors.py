@@ -27,3 +27,9 @@ def describe_error(exc: ValidationError | SettingsError) -> str:
         else:  # a rule over several settings: its message names them
             lines.append(f"error: {msg}")
     return "\n".join(lines)
+
+
+def describe_error_line(exc: ValidationError | SettingsError) -> str:
+    """Every problem on one line: ``error: invalid settings: A: ...; B: ...``."""
+    problems = (line.removeprefix("error: ") for line in describe_error(exc).splitlines())
+    return f"error: invalid settings: {'; '.join(problems)}"

@@ -9,6 +9,8 @@ what they always were, and a nested delimiter could not tell the two ``kms`` apa
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -140,3 +142,24 @@ def nest(values: dict[str, Any]) -> dict[str, Any]:
 def _as_dict(value: Any) -> Any:
     # A section given as a model merges with flat names as a mapping does.
     return value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+
+
+# Variables with the prefix that the project reads elsewhere (the test suite's switches).
+NOT_SETTINGS_PREFIXES = ("STRONGROOM_TEST_",)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One warning line per ``STRONGROOM_`` variable that names no setting (the settings
+    ignore them, so a misspelt name would otherwise change nothing, silently)."""
+    known = {f"STRONGROOM_{name.upper()}" for name in FLAT}
+    lines = []
+    for var in sorted(environ):
+        name = var.upper()
+        if not name.startswith("STRONGROOM_") or name in known:
+            continue
+        if name.startswith(NOT_SETTINGS_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        lines.append(f"warning: {var} is not a setting and is ignored{hint}")
+    return lines

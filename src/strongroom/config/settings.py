@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     """Every setting, by concern. Each component is given only its section."""
 
     # Unknown STRONGROOM_ variables and keywords are ignored (a removed setting such as
-    # max_user_id_length does no harm when still set).
+    # max_user_id_length does no harm when still set); the CLI warns about such variables
+    # (legacy.unknown_variables).
     model_config = SettingsConfigDict(env_prefix="STRONGROOM_", extra="ignore")
 
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)

@@ -21,6 +21,7 @@ from strongroom.kms.interfaces import KmsError, Wrapped, encode_context
 
 _FORMAT = 0x01
 MASTER_KEY_LEN = 32
+SETTING = "STRONGROOM_MASTER_KEY_FILE"
 
 
 class MasterKeyFileError(Exception):
@@ -42,17 +43,27 @@ def create_master_key_file(path: Path) -> bool:
 
 
 def read_master_key_file(path: Path) -> bytes:
+    # Each message names the setting: the path alone does not say where it came from.
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise MasterKeyFileError(f"master key file not found: {path}") from None
+        raise MasterKeyFileError(f"master key file not found: {path} ({SETTING})") from None
+    except OSError as exc:
+        raise MasterKeyFileError(f"master key file {path} ({SETTING}): {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise MasterKeyFileError(f"master key file {path} ({SETTING}) is not a regular file")
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise MasterKeyFileError(
-            f"master key file {path} is accessible by group or others; run chmod 600"
+            f"master key file {path} ({SETTING}) is accessible by group or others; run chmod 600"
         )
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MasterKeyFileError(f"master key file {path} ({SETTING}): {exc.strerror}") from None
     if len(data) != MASTER_KEY_LEN:
-        raise MasterKeyFileError(f"master key file {path} is not {MASTER_KEY_LEN} bytes")
+        raise MasterKeyFileError(
+            f"master key file {path} ({SETTING}) is not {MASTER_KEY_LEN} bytes"
+        )
     return data
 
 

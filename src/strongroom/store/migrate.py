@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,17 @@ from sqlalchemy.engine import Connection
 from strongroom.store.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class _OnlyMigrations(logging.Filter):
+    """Keep alembic's "Running upgrade ..." lines and drop the two it logs on every
+    start whether or not anything migrates ("Context impl ...", "Will assume ...")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Context impl", "Will assume"))
+
+
+logging.getLogger("alembic.runtime.migration").addFilter(_OnlyMigrations())
 
 
 def alembic_config() -> Config:
