@@ -7,7 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from strongroom.observability.metrics import AUDIT_RECORDS
+from strongroom.store.models import AuditRecord
 from tests.api.access_helpers import issue
 from tests.api.audit_helpers import denied_records
 from tests.api.conftest import App
@@ -48,3 +51,21 @@ async def test_denials_record_a_keyed_tag_where_user_ids_are_sensitive(app: App)
     r = await app.client.get("/api/v1/audit/lookup", params={"value": "alice"}, headers=app.headers)
     found: list[dict[str, Any]] = r.json()["records"]
     assert sum(x["action"] == "authz.denied" for x in found) == 2
+
+
+def _written() -> float:
+    return float(AUDIT_RECORDS.labels("written")._value.get())
+
+
+async def _stored(app: App) -> int:
+    async with app.services.db.read() as s:
+        return int((await s.execute(select(func.count()).select_from(AuditRecord))).scalar_one())
+
+
+async def test_records_written_inside_a_transaction_are_counted(app: App) -> None:
+    before, rows = _written(), await _stored(app)
+    # Each access key is created in one transaction with its record (record_in).
+    await app.services.access.create("default", ["user"], "metric probe")
+    await app.services.access.create("default", ["user"], "metric probe 2")
+    assert await _stored(app) - rows == 2
+    assert _written() - before == 2
