@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from strongroom.audit.findings import Finding
 from strongroom.observability.metrics import AUDIT_RECORDS
 from strongroom.store.models import AuditRecord
 from tests.api.access_helpers import issue
@@ -69,3 +70,56 @@ async def test_records_written_inside_a_transaction_are_counted(app: App) -> Non
     await app.services.access.create("default", ["user"], "metric probe 2")
     assert await _stored(app) - rows == 2
     assert _written() - before == 2
+
+
+async def test_a_tenant_bound_auditor_verifies_its_own_tenant(app: App) -> None:
+    _, acme_admin = await app.services.access.create("acme", ["admin"], "acme admin")
+    _, acme_auditor = await app.services.access.create("acme", ["auditor"], "acme auditor")
+    _, root = await app.services.access.create("default", ["super-admin"], "root")
+    for user in ("d1", "d2", "d3"):
+        await app.create_key(user)
+    r = await app.post("/api/v1/keys", {"userId": "a1"}, key=acme_admin)
+    assert r.status_code == 201, r.text
+
+    r = await app.client.get("/api/v1/audit/verify", headers={"X-API-Key": acme_auditor})
+    assert r.status_code == 200, r.text
+    mine = r.json()
+    async with app.services.db.read() as s:
+        q = select(func.count()).select_from(AuditRecord)
+        acme = int((await s.execute(q.where(AuditRecord.tenant_id == "acme"))).scalar_one())
+        total = int((await s.execute(q)).scalar_one())
+    assert mine["ok"] is True
+    assert mine["records"] == acme < total
+    assert mine["segments"] == 1
+
+    r = await app.client.get("/api/v1/audit/verify", headers={"X-API-Key": root})
+    whole = r.json()
+    assert whole["ok"] is True and whole["records"] > acme
+
+
+async def test_findings_on_other_tenants_records_are_not_named(app: App) -> None:
+    _, acme_auditor = await app.services.access.create("acme", ["auditor"], "acme auditor")
+    await app.create_key("d1")
+    report = await app.services.audit_queries.verify()
+    assert report.ok
+    # A finding on a default-tenant record, as a walk would report it:
+    async with app.services.db.read() as s:
+        q = select(AuditRecord.id).where(AuditRecord.tenant_id == "default")
+        other = int((await s.execute(q.limit(1))).scalar_one())
+    found = Finding("altered", "test", "seg", 1, other)
+    queries = app.services.audit_queries
+    real = queries.verify
+
+    async def broken(*args: Any, **kw: Any) -> Any:
+        r = await real(*args, **kw)
+        r.findings.append(found)
+        return r.finish()
+
+    queries.verify = broken  # type: ignore[method-assign]
+    try:
+        r = await app.client.get("/api/v1/audit/verify", headers={"X-API-Key": acme_auditor})
+    finally:
+        del queries.verify
+    body = r.json()
+    assert body["ok"] is False  # the trail's verdict: a break anywhere concerns everyone
+    assert body["findings"] == [] and body["first_bad"] is None
