@@ -15,6 +15,8 @@ class Principal:
     tenant: str  # home tenant
     roles: tuple[str, ...]
     grants: frozenset[Grant] = field(default=frozenset(), compare=False)
+    # The OAuth client a bearer token was issued to (azp / client_id), for the access log.
+    client_id: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.grants:

@@ -145,7 +145,9 @@ class OidcVerifier:
             # auth.revoked_credential rule reacts to this reason.
             raise _Refused("revoked", principal_id, tenant)
         roles, grants = _authority(cfg, claims)
-        return Principal(principal_id, tenant, roles, grants)
+        client = claims.get("azp") or claims.get("client_id")
+        client_id = client if isinstance(client, str) else None
+        return Principal(principal_id, tenant, roles, grants, client_id=client_id)
 
 
 def _decode(token: str, key: Any, alg: str, cfg: OidcIssuer) -> dict[str, Any]:

@@ -126,7 +126,9 @@ def combine(parts: list[Principal], methods: frozenset[str], policy: AuthPolicy)
     if len(pid) > _MAX_ID:
         pid = pid[: _MAX_ID - 41] + "#" + hashlib.sha256(pid.encode()).hexdigest()[:40]
     # Rate-limit role overrides follow the first part (the access key, when there is one).
-    return Combined(pid, tenant, parts[0].roles, grants, tuple(parts), methods, policy)
+    return Combined(
+        pid, tenant, parts[0].roles, grants, parts=tuple(parts), methods=methods, policy=policy
+    )
 
 
 class Authenticator:
