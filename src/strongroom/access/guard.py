@@ -176,7 +176,7 @@ class Guard:
                 await self._mtls_failure(ctx.actor.request_id, ctx.actor.client_addr)
                 raise AuthenticationFailed()
         if not ctx.principal.can(permission, ctx.actor.tenant, owner):
-            await self._denied(ctx.actor, permission)
+            await self._denied(ctx.actor, permission, owner)
             raise Forbidden()
         if items is None:
             return
@@ -242,7 +242,17 @@ class Guard:
             AuditEvent(actor, AuthAction.MTLS, Outcome.FAILURE, detail={"reason": reason})
         )
 
-    async def _denied(self, actor: Actor, permission: str) -> None:
+    async def _denied(self, actor: Actor, permission: str, owner: str | None = None) -> None:
+        """``owner``: the userId (from the path or the body) the refused request was
+        about, so that an auditor sees whose key was probed; a keyed tag where
+        AUDIT_SENSITIVE_IDENTIFIERS names userId, like every other userId target."""
         await self._audit.append(
-            AuditEvent(actor, AuthzAction.DENIED, Outcome.DENIED, detail={"permission": permission})
+            AuditEvent(
+                actor,
+                AuthzAction.DENIED,
+                Outcome.DENIED,
+                owner,
+                detail={"permission": permission},
+                target_kind="userId" if owner is not None else None,
+            )
         )

@@ -21,6 +21,8 @@ class Principal:
     # (access keys, certificates); a bearer token's comes from a claim (access/oidc.py),
     # since ``oidc:{iss}#{sub}`` can never be a userId.
     own_key: str | None = None
+    # The OAuth client a bearer token was issued to (azp / client_id), for the access log.
+    client_id: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.grants:

@@ -150,7 +150,11 @@ class OidcVerifier:
             # auth.revoked_credential rule reacts to this reason.
             raise _Refused("revoked", principal_id, tenant)
         roles, grants = _authority(cfg, claims)
-        return Principal(principal_id, tenant, roles, grants, _own_key(cfg, claims))
+        client = claims.get("azp") or claims.get("client_id")
+        client_id = client if isinstance(client, str) else None
+        return Principal(
+            principal_id, tenant, roles, grants, _own_key(cfg, claims), client_id=client_id
+        )
 
 
 def _decode(token: str, key: Any, alg: str, cfg: OidcIssuer) -> dict[str, Any]:

@@ -129,8 +129,16 @@ def combine(parts: list[Principal], methods: frozenset[str], policy: AuthPolicy)
         pid = pid[: _MAX_ID - 41] + "#" + hashlib.sha256(pid.encode()).hexdigest()[:40]
     # Rate-limit role overrides follow the first part (the access key, when there is one).
     # Each part decides on its own objects with its own-key id (Combined.can).
+    client_id = next((p.client_id for p in parts if p.client_id), None)  # access log
     return Combined(
-        pid, tenant, parts[0].roles, grants, parts=tuple(parts), methods=methods, policy=policy
+        pid,
+        tenant,
+        parts[0].roles,
+        grants,
+        client_id=client_id,
+        parts=tuple(parts),
+        methods=methods,
+        policy=policy,
     )
 
 

@@ -83,7 +83,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         )
     reporter = configure_telemetry(settings.telemetry, app)
     app.add_middleware(
-        RequestContextMiddleware, max_body=settings.server.max_body_bytes, report=reporter
+        RequestContextMiddleware,
+        max_body=settings.server.max_body_bytes,
+        report=reporter,
+        log_client_addr="clientAddr" not in settings.audit.sensitive_identifiers,
     )
     return app
 

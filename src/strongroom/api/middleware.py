@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.access.guard import records_settled, request_boundary
+from strongroom.api.access_log import access_line
 from strongroom.errors import AuditUnavailable
 from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
@@ -64,17 +65,20 @@ class RequestContextMiddleware:
     """The HTTP transport's frame around every request: a request id (or a sane
     ``X-Request-Id``), 413 ``REQ001`` past ``max_body`` bytes, the request boundary
     (tenant scope and audit release: access/guard.py), the security and RateLimit
-    headers, one opaque 500 for anything unexpected, and the request metrics."""
+    headers, one opaque 500 for anything unexpected, the request metrics and one
+    access-log line (api/access_log.py)."""
 
     def __init__(
         self,
         app: ASGIApp,
         max_body: int,
         report: Callable[[BaseException], object] | None = None,
+        log_client_addr: bool = True,
     ) -> None:
         self.app = app
         self.max_body = max_body
         self._report = report
+        self._log_addr = log_client_addr
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,7 +122,9 @@ class RequestContextMiddleware:
                 await _reject(send, rid, 500)
         finally:
             out.abandon()
-            _observe(scope, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            _observe(scope, status, seconds)
+            access_line(scope, status, seconds, client_addr=self._log_addr)
 
 
 def _decorated(scope: Scope, message: Message, rid: str) -> Message:

@@ -76,6 +76,26 @@ class AuditQueries:
         public = public or (await self.signer()).public
         return await online.verify(self._db, self._kms, public, start, end, now)
 
+    async def verify_tenant(
+        self, tenant: str, start: datetime | None = None, end: datetime | None = None
+    ) -> VerifyReport:
+        """``verify`` as a tenant-bound auditor sees it. The chain links every tenant's
+        records, so the whole trail is walked and ``ok`` is its verdict (a break
+        anywhere undermines the records after it); the counts and findings are the
+        tenant's own, so that other tenants' volume and record ids stay theirs.
+        Checkpoints are the trail's signed heads, shared by all tenants."""
+        report = await self.verify(start, end)
+        async with self._db.read() as s:
+            ranges = await audit_repo.seq_ranges(s, start, end, tenant)
+            named = [f.record_id for f in report.findings + report.truncated if f.record_id]
+            mine = await audit_repo.owned(s, tenant, named)
+        report.unchained = ranges.pop(None, (0, 0, 0))[2]
+        report.records = sum(count for _, _, count in ranges.values())
+        report.segments = len(ranges)
+        report.findings = [f for f in report.findings if f.record_id in mine]
+        report.truncated = [f for f in report.truncated if f.record_id in mine]
+        return report
+
     async def security_events(self, tenant: str, limit: int = 100) -> list[SecurityEventRecord]:
         async with self._db.read() as s:
             rows = await audit_repo.security_events(s, SECURITY_PREFIX, tenant, limit)

@@ -156,6 +156,9 @@ class AuditLog:
 
     def _committed(self, session: Session) -> None:
         held = session.info.get(_RESERVED) or []
+        # Records committed with the caller's change are written too: counted here, as
+        # the group writer counts its own (``_write``).
+        AUDIT_RECORDS.labels("written").inc(len(held))
         self._since_checkpoint += len(held)
         self._last_write = time.monotonic()
         held.clear()  # the keys kept for voiding go with it

@@ -50,6 +50,8 @@ class KeysSettings(Section):
     deletion_window_days: float = Field(default=7.0, ge=0)
     min_deletion_window_days: float = Field(default=1.0, ge=0)
     max_items_per_batch: int = Field(default=1000, ge=1)
+    # UTF-8 bytes of one plaintext item; the ciphertext bound follows per suite
+    # (crypto/sizes.py), so whatever encrypts also decrypts.
     max_item_bytes: int = Field(default=65536, ge=1)
     max_context_length: int = Field(default=1024, ge=0)
     cache: KeyCacheSettings = Field(default_factory=KeyCacheSettings)

@@ -19,6 +19,8 @@ from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.config import KeysSettings
 from strongroom.context import Actor
+from strongroom.crypto.sizes import max_text_length
+from strongroom.crypto.suites import SuiteId
 from strongroom.errors import (
     InvalidInput,
     KeyDestroyed,
@@ -133,13 +135,18 @@ class KeyCore:
         self._check_sizes(out)
         return out
 
-    def check_text_sizes(self, texts: Sequence[str]) -> None:
-        """Size limit for ciphertexts: they are ASCII, so characters are bytes (a
-        non-ASCII one fails parsing anyway, with ENC001)."""
-        self._check_sizes(texts)
+    def check_text_sizes(self, texts: Sequence[str], suite: SuiteId) -> None:
+        """Size limit for ciphertexts, derived from the plaintext limit for the user's
+        suite, so that whatever encrypt accepted, decrypt, rotate and rewrap accept too.
+        Texts are ASCII, so characters are bytes (a non-ASCII one fails parsing anyway,
+        with ENC001)."""
+        prefix = self.settings.ciphertext_prefix
+        self._check_sizes(texts, max_text_length(prefix, suite, self.settings.max_item_bytes))
 
-    def _check_sizes(self, items: Sequence[str] | Sequence[bytes]) -> None:
-        limit = self.settings.max_item_bytes
+    def _check_sizes(
+        self, items: Sequence[str] | Sequence[bytes], limit: int | None = None
+    ) -> None:
+        limit = self.settings.max_item_bytes if limit is None else limit
         if items and max(map(len, items)) > limit:
             index = next(i for i, item in enumerate(items) if len(item) > limit)
             raise PayloadTooLarge("item too large", index=index, limit=limit)

@@ -77,7 +77,7 @@ class RotationService:
             ctx = core.check_context(context)
             info = await core.usable(actor, user_id, fresh=True)
             texts = [t for _, t in found]
-            core.check_text_sizes(texts)
+            core.check_text_sizes(texts, info.suite)
             try:
                 plain = await core.cipher.decrypt(info, texts, ctx, fresh=True)
             except StrongroomError as exc:

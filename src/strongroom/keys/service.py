@@ -163,8 +163,8 @@ class KeyService:
         core = self.core
         core.check_batch(data)
         ctx = core.check_context(context)
-        core.check_text_sizes(data)
         info = await core.usable(actor, user_id)
+        core.check_text_sizes(data, info.suite)
         try:
             return await core.cipher.decrypt(info, data, ctx)
         except StaleKeyInfo:  # another replica rotated since our metadata was cached

@@ -99,21 +99,31 @@ async def chain_records(
 
 
 async def seq_ranges(
-    s: AsyncSession, start: datetime | None, end: datetime | None
+    s: AsyncSession, start: datetime | None, end: datetime | None, tenant: str | None = None
 ) -> dict[str | None, tuple[int, int, int]]:
     """Per segment (None: unchained records): (min seq, max seq, count) of the
-    records whose time falls in [start, end]."""
+    records whose time falls in [start, end] (of one tenant, if given)."""
     q = select(
         AuditRecord.segment_id,
         func.min(AuditRecord.seq),
         func.max(AuditRecord.seq),
         func.count(),
     ).group_by(AuditRecord.segment_id)
+    if tenant is not None:
+        q = q.where(AuditRecord.tenant_id == tenant)
     if start is not None:
         q = q.where(AuditRecord.ts >= start)
     if end is not None:
         q = q.where(AuditRecord.ts <= end)
     return {r[0]: (r[1] or 0, r[2] or 0, int(r[3])) for r in await s.execute(q)}
+
+
+async def owned(s: AsyncSession, tenant: str, ids: Sequence[int]) -> set[int]:
+    """Which of the record ids ``ids`` are ``tenant``'s."""
+    if not ids:
+        return set()
+    q = select(AuditRecord.id).where(AuditRecord.id.in_(ids), AuditRecord.tenant_id == tenant)
+    return set((await s.execute(q)).scalars())
 
 
 async def first_chained_id(s: AsyncSession) -> int | None:

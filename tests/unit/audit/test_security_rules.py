@@ -115,9 +115,7 @@ def test_failures_spread_over_many_addresses_raise_the_global_rule_once() -> Non
     spread = [m.observe(failed_auth(f"203.0.113.{i % 250}")) for i in range(49)]
     assert rules(spread) == []  # under every per-address threshold, under the global one
     fired = m.observe(failed_auth("198.51.100.1"))
-    assert [(e.rule, e.subject, e.severity) for e in fired] == [
-        ("auth.failures_global", "*", "P1")
-    ]
+    assert [(e.rule, e.subject, e.severity) for e in fired] == [("auth.failures_global", "*", "P1")]
     assert rules([m.observe(failed_auth(f"192.0.2.{i}")) for i in range(100)]) == []
     clock.now += 61  # the previous minute still weighs in, and the rule is quiet again
     assert "auth.failures_global" in rules([m.observe(failed_auth("192.0.2.1")) for _ in range(5)])

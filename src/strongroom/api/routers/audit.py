@@ -10,8 +10,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
+from strongroom.access.guard import RequestContext
 from strongroom.access.permissions import Permission
-from strongroom.api.deps import admit, api_key_header, app_services, require, services
+from strongroom.api.deps import (
+    admit,
+    api_key_header,
+    app_services,
+    require,
+    require_context,
+    services,
+)
 from strongroom.audit.search import MAX_PAGE, Page
 from strongroom.context import Actor
 from strongroom.errors import NotFound
@@ -51,13 +59,16 @@ class PublicKeyOut(BaseModel):
 
 @router.get("/verify", response_model=VerifyOut)
 async def verify(
-    _actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
+    ctx: Annotated[RequestContext, Depends(require_context(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> VerifyOut:
     """Check the trail (or records timed in [from, to]); names the first bad record."""
-    r = await svc.audit_queries.verify(start, end)
+    if ctx.principal.spans_tenants:
+        r = await svc.audit_queries.verify(start, end)
+    else:  # counts and findings of its own tenant only (audit/queries.py)
+        r = await svc.audit_queries.verify_tenant(ctx.actor.tenant, start, end)
     cap = 100
     return VerifyOut(
         ok=r.ok,
