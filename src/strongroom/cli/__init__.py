@@ -7,6 +7,7 @@ import typer
 
 from strongroom.cli.access_keys import access_keys
 from strongroom.cli.audit import audit
+from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
 from strongroom.cli.server import migrate, serve
@@ -21,6 +22,7 @@ app.add_typer(access_keys, name="access-keys")
 app.add_typer(keys, name="keys")
 app.add_typer(kms, name="kms")
 app.add_typer(audit, name="audit")
+app.add_typer(db, name="db")
 app.command()(migrate)
 app.command()(serve)
 
