@@ -109,8 +109,43 @@ async def privileges(url: str) -> dict[str, set[str]]:
         await engine.dispose()
 
 
+async def sequence_privileges(url: str) -> dict[str, set[str]]:
+    engine = create_async_engine(url)
+    q = text(
+        "SELECT sequencename, has_sequence_privilege(:r, sequencename, 'USAGE'), "
+        "has_sequence_privilege(:r, sequencename, 'SELECT'), "
+        "has_sequence_privilege(:r, sequencename, 'UPDATE') "
+        "FROM pg_sequences WHERE schemaname = 'public'"
+    )
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(q, {"r": APP})).all()
+    finally:
+        await engine.dispose()
+    names = ("USAGE", "SELECT", "UPDATE")
+    return {r[0]: {n for n, held in zip(names, r[1:], strict=True) if held} for r in rows}
+
+
 async def test_grants_table_by_table(schema: Schema) -> None:
     assert await privileges(schema.owner_url) == EXPECTED
+    # nextval for the tables it inserts into; never setval.
+    sequences = await sequence_privileges(schema.owner_url)
+    assert sequences and all(held == {"USAGE"} for held in sequences.values()), sequences
+
+
+async def test_grant_app_narrows_the_old_wide_grants(
+    postgres_server: Any, schema: Schema, tmp_path: Path
+) -> None:
+    postgres_server.psql(
+        f"GRANT ALL ON ALL TABLES IN SCHEMA public TO {APP}",
+        f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {APP}",
+        dbname=schema.dbname,
+    )
+    assert (await privileges(schema.owner_url))["alembic_version"] == set(ALL_PRIVILEGES)
+    done = run_cli(tmp_path, "db", "grant-app", APP, STRONGROOM_DATABASE_URL=schema.owner_url)
+    assert done.returncode == 0, done.stderr
+    assert await privileges(schema.owner_url) == EXPECTED
+    assert all(held == {"USAGE"} for held in (await sequence_privileges(schema.owner_url)).values())
 
 
 async def refused(url: str, *statements: str) -> list[str]:
