@@ -44,10 +44,10 @@ def clone_sqlite(template: Path, path: Path) -> str:
     return sqlite_url(path)
 
 
-async def _migrate(url: str) -> None:
+async def _migrate(url: str, app_role: str | None = None) -> None:
     db = Database(url)
     try:
-        await upgrade(db)
+        await upgrade(db, app_role=app_role)
     finally:
         # No connection may stay open: PostgreSQL refuses to copy a template in use,
         # and SQLite folds its write-ahead log back into the file on the last close.
@@ -64,5 +64,6 @@ async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 async def postgres_template(postgres_server: PostgresServer) -> str:
     name = f"template_{uuid.uuid4().hex[:12]}"
-    await _migrate(postgres_server.create_database(name))
+    # The serving role's grants (store/grants.py) are copied with the template.
+    await _migrate(postgres_server.create_database(name), postgres_server.app_role)
     return name

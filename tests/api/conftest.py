@@ -14,12 +14,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from strongroom.api.app import create_app
 from strongroom.config import Settings
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
+from strongroom.store.tenancy import enter_system_scope
 from tests.databases import clone_sqlite, sqlite_url
+from tests.services import PG_SUPERUSER
 
 
 @dataclass
@@ -73,7 +76,17 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         template = request.getfixturevalue("sqlite_template")
         return clone_sqlite(template, tmp_path / "strongroom.db")
     server = request.getfixturevalue("postgres_server")
-    return str(server.create_database(template=request.getfixturevalue("postgres_template")))
+    url = server.create_database(template=request.getfixturevalue("postgres_template"))
+    # As production runs: the serving role with exactly its grants, under row-level
+    # security (the superuser migrated the template).
+    return str(server.app_role_url(url.rsplit("/", 1)[1]))
+
+
+def as_owner(url: str) -> str:
+    """The same database as its owner (the superuser that migrated the template): for
+    what the serving role may not do, such as ``kms rewrap`` or altering a table."""
+    u = make_url(url)
+    return u.set(username=PG_SUPERUSER).render_as_string(hide_password=False) if u.username else url
 
 
 @pytest.fixture
@@ -123,6 +136,9 @@ async def app(
     settings = make_settings(database_url, tmp_path, **settings_overrides)
     create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
+    # The test's own calls on the services are system work; each request chooses its
+    # tenant and leaves this scope as it found it (store/tenancy.py).
+    enter_system_scope()
     await services.start()  # the database is a copy of a migrated template
     _, admin_key = await services.access.create("default", ["admin"], "test admin")
     application = app_for(settings, services, settings_overrides)

@@ -8,8 +8,9 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select, text
 
+from strongroom.store.db import Database
 from strongroom.store.models import AuditRecord, KeyMaterial
-from tests.api.conftest import App
+from tests.api.conftest import App, as_owner
 from tests.api.state import key_state
 
 CANARY = "CANARY-7f3a9c-plaintext"
@@ -67,14 +68,23 @@ def items(operation: str, outcome: str) -> float:
     return REGISTRY.get_sample_value("strongroom_crypto_items_total", labels) or 0.0
 
 
+async def rename_audit_table(app: App, old: str, new: str) -> None:
+    """As the schema owner: the serving role may not alter tables (store/grants.py)."""
+    owner = Database(as_owner(app.settings.database.url))
+    try:
+        async with owner.transaction() as s:
+            await s.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+    finally:
+        await owner.dispose()
+
+
 async def test_audit_failure_refuses_operations(app: App) -> None:
     await app.create_key("fc")
     enc = await app.encrypt("fc", ["kept"])
     before = await key_state(app)
     ops = [(op, o) for op in ("key.encrypt", "key.decrypt") for o in ("success", "failure")]
     counted = {k: items(*k) for k in ops}
-    async with app.services.db.transaction() as s:
-        await s.execute(text("ALTER TABLE audit_records RENAME TO audit_records_gone"))
+    await rename_audit_table(app, "audit_records", "audit_records_gone")
     for path, data in (
         ("/api/v1/encrypt", ["x"]),
         ("/api/v1/decrypt", enc),
@@ -91,8 +101,7 @@ async def test_audit_failure_refuses_operations(app: App) -> None:
         ("key.decrypt", "success"): 0,
         ("key.decrypt", "failure"): 1,
     }
-    async with app.services.db.transaction() as s:
-        await s.execute(text("ALTER TABLE audit_records_gone RENAME TO audit_records"))
+    await rename_audit_table(app, "audit_records_gone", "audit_records")
     assert await app.decrypt("fc", enc) == ["kept"]
 
 

@@ -16,7 +16,6 @@ from strongroom.services.root_key import prepare_root_key, wrapped_key_refs
 from strongroom.store.migrate import upgrade
 from strongroom.store.tenancy import enter_system_scope
 from tests.api.conftest import make_settings
-from tests.integration.test_row_level_security import GRANTS
 
 pytestmark = pytest.mark.postgres
 
@@ -28,8 +27,7 @@ async def test_the_serving_role_is_refused_a_wrong_or_missing_key(
     dbname = owner_url.rsplit("/", 1)[1]
     create_master_key_file(tmp_path / "strongroom.key")
     owner = build_services(make_settings(owner_url, tmp_path))
-    await upgrade(owner.db)
-    postgres_server.psql(*GRANTS, dbname=dbname)
+    await upgrade(owner.db, app_role="strongroom_app")  # `strongroom migrate --app-role`
     app_url = postgres_server.app_role_url(dbname)
     enter_system_scope()
     await owner.start()

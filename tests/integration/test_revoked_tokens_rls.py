@@ -32,12 +32,6 @@ def in_tenant(tenant: str) -> Claims:
     return {"custom:tenant": tenant, "groups": ["strongroom-admins"]}
 
 
-GRANTS = (
-    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO strongroom_app",
-    "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO strongroom_app",
-)
-
-
 @pytest.fixture(scope="module")
 def idp() -> Issuer:
     return Issuer(SHARED)
@@ -54,7 +48,6 @@ async def served(
 ) -> AsyncIterator[tuple[Services, httpx.AsyncClient]]:
     url = postgres_server.create_database(template=postgres_template)
     dbname = url.rsplit("/", 1)[1]
-    postgres_server.psql(*GRANTS, dbname=dbname)
     create_master_key_file(tmp_path / "strongroom.key")
     issuers = [issuer_config(jwks.uri, issuer=SHARED, tenant_claim="custom:tenant")]
     settings = make_settings(postgres_server.app_role_url(dbname), tmp_path, oidc_issuers=issuers)

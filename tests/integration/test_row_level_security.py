@@ -36,10 +36,6 @@ from strongroom.store.tenancy import (
 from tests.api.conftest import make_settings
 
 pytestmark = pytest.mark.postgres
-GRANTS = (
-    "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO strongroom_app",
-    "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO strongroom_app",
-)
 
 
 @pytest.fixture
@@ -51,8 +47,7 @@ async def two_connections(
     dbname = owner_url.rsplit("/", 1)[1]
     create_master_key_file(tmp_path / "strongroom.key")
     owner = build_services(make_settings(owner_url, tmp_path))
-    await upgrade(owner.db)
-    postgres_server.psql(*GRANTS, dbname=dbname)
+    await upgrade(owner.db, app_role="strongroom_app")  # `strongroom migrate --app-role`
     app = build_services(make_settings(postgres_server.app_role_url(dbname), tmp_path))
     enter_system_scope()  # set-up is system work; each test then picks its scope
     await owner.start()
@@ -149,3 +144,47 @@ async def test_api_with_a_forgotten_filter(
     else:
         # Without RLS (a superuser bypasses it) the same bug leaks tenant-b's key.
         assert r.status_code == 200 and r.json()["userId"] == "bob"
+
+
+@pytest.mark.parametrize("setting", [None, "", "!none", "tenant-c", "*"])
+async def test_a_connection_that_never_set_its_tenant_sees_nothing(
+    two_connections: tuple[Services, Services], setting: str | None
+) -> None:
+    """A Core connection outside the ORM (nobody set the tenant for it): unset or empty
+    means no rows, not every tenant's; only '*' is every tenant (migration 0009)."""
+    app, _ = two_connections
+    async with app.db.engine.begin() as conn:
+        if setting is not None:
+            await conn.execute(
+                text("SELECT set_config('strongroom.tenant', :t, true)"), {"t": setting}
+            )
+        users = (await conn.execute(text("SELECT count(*) FROM user_keys"))).scalar()
+        material = (await conn.execute(text("SELECT count(*) FROM key_material"))).scalar()
+        # Writes follow the same rule: an unscoped UPDATE touches nothing.
+        moved = await conn.execute(text("UPDATE user_keys SET tenant_id = tenant_id"))
+    everyone = setting == "*"
+    assert (users, material) == ((2, 2) if everyone else (0, 0))
+    assert moved.rowcount == (2 if everyone else 0)
+
+
+async def test_core_paths_work_as_the_app_role(
+    two_connections: tuple[Services, Services],
+) -> None:
+    """The work outside ORM sessions, as the app role: usage flush (from a request of
+    one tenant, for keys of two), purge after destruction, health check."""
+    app, owner = two_connections
+    a_id, _ = await app.access.create("tenant-a", ["admin"], "a")
+    b_id, _ = await app.access.create("tenant-b", ["admin"], "b")
+    usage = app.access.usage
+    scope_to_tenant("tenant-a")  # the flush may run from any request's task
+    usage.record(a_id, "192.0.2.1")
+    usage.record(b_id, "192.0.2.2")
+    assert await usage.flush() == 2
+    async with owner.db.read() as s:
+        got = await s.execute(
+            text("SELECT last_used_addr FROM access_keys WHERE id IN (:a, :b)"),
+            {"a": a_id, "b": b_id},
+        )
+        assert sorted(r[0] for r in got) == ["192.0.2.1", "192.0.2.2"]
+    await app.db.purge_freed_pages()  # not the owner: VACUUM skips (a warning), no error
+    assert await app.db.ping()

@@ -18,7 +18,7 @@ import structlog
 
 from strongroom.store import access_repo
 from strongroom.store.db import Database
-from strongroom.store.tenancy import system_context
+from strongroom.store.tenancy import system_context, system_scope
 
 log = structlog.get_logger("strongroom.access")
 
@@ -52,8 +52,11 @@ class UsageBuffer:
             return 0
         uses = [(k, at, addr) for k, (at, addr) in batch.items()]
         try:
-            async with self._db.engine.begin() as conn:
-                await access_repo.record_uses(conn, uses)
+            # System work: the buffer holds uses of every tenant's keys, and the task
+            # flushing it may have been started by a request of one tenant.
+            with system_scope():
+                async with self._db.core_transaction() as conn:
+                    await access_repo.record_uses(conn, uses)
         except Exception as exc:
             # Bookkeeping only: keep the uses for the next flush, never fail a request.
             log.warning("access_key_usage_flush_failed", error_type=type(exc).__name__)

@@ -10,6 +10,7 @@ import typer
 from strongroom import __version__
 from strongroom.cli.access_keys import access_keys
 from strongroom.cli.audit import audit
+from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
 from strongroom.cli.server import migrate, serve
@@ -43,6 +44,7 @@ app.add_typer(access_keys, name="access-keys")
 app.add_typer(keys, name="keys")
 app.add_typer(kms, name="kms")
 app.add_typer(audit, name="audit")
+app.add_typer(db, name="db")
 app.command()(migrate)
 app.command()(serve)
 

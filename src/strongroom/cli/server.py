@@ -15,17 +15,29 @@ import typer
 
 from strongroom.cli.runner import fail, load_settings, note, one_line_errors, operator, run
 from strongroom.config import DEFAULT_TENANT
+from strongroom.services import database_admin
 from strongroom.services.container import Services
 
 
-async def _nothing(_: Services) -> None:
-    return None
+def migrate(
+    app_role: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL: also grant this serving role exactly what it needs"),
+    ] = None,
+) -> None:
+    """Create or upgrade the database schema (PostgreSQL: as the schema owner)."""
 
+    async def grant(svc: Services) -> list[str]:
+        if app_role is None:
+            return []
+        return await database_admin.grant_app(svc.db, app_role)
 
-def migrate() -> None:
-    """Create or upgrade the database schema."""
-    run(_nothing)  # opening the services migrates
+    unknown = run(grant)  # opening the services migrates
     note("database is up to date")
+    if app_role is not None:
+        note(f"granted {app_role} exactly what serving needs")
+    if unknown:
+        note(f"no privileges on unknown tables: {', '.join(unknown)}")
 
 
 async def _bootstrap(svc: Services) -> str | None:

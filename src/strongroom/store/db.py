@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -54,8 +55,10 @@ def _apply_tenant(session: Session, _tx: Any, connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         # Transaction-local: pooled connections never carry it to another request.
         # Always set, so that a task with no scope (NONE) sees nothing, not everything.
-        tenant = current_tenant()
-        connection.execute(text("SELECT set_config('strongroom.tenant', :t, true)"), {"t": tenant})
+        connection.execute(_SET_TENANT, {"t": current_tenant()})
+
+
+_SET_TENANT = text("SELECT set_config('strongroom.tenant', :t, true)")
 
 
 class Database:
@@ -87,6 +90,15 @@ class Database:
         """A session inside one transaction: committed on success, rolled back on error."""
         async with self.sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def core_transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection inside one transaction that carries the task's tenant scope
+        like ORM sessions do: row-level security shows an unscoped one no rows."""
+        async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                await conn.execute(_SET_TENANT, {"t": current_tenant()})
+            yield conn
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
+from strongroom.store import grants
 from strongroom.store.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -31,12 +33,28 @@ def alembic_config() -> Config:
     return cfg
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+def _revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade(db: Database, revision: str = "head", *, app_role: str | None = None) -> None:
+    """Migrate; on PostgreSQL, when the schema changed (or ``app_role`` is named), give
+    the app roles exactly their privileges again (store/grants.py), so a table a
+    migration adds is covered by the same rules as the others."""
     cfg = alembic_config()
 
-    def _upgrade(connection: Connection) -> None:
+    def _upgrade(connection: Connection) -> tuple[str | None, str | None]:
+        before = _revision(connection)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+        return before, _revision(connection)
 
     async with db.engine.begin() as conn:
-        await conn.run_sync(_upgrade)
+        before, after = await conn.run_sync(_upgrade)
+        if db.is_sqlite or (before == after and app_role is None):
+            return  # nothing changed: the serving role itself may run this at start
+        roles = set(await grants.app_roles(conn))
+        if app_role is not None:
+            roles.add(app_role)
+        for role in sorted(roles):
+            await grants.grant_app(conn, role)

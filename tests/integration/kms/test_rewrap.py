@@ -20,7 +20,14 @@ from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
 from strongroom.services.kms_rewrap import KmsRewrap
 from strongroom.store import wrapped_repo
-from tests.api.conftest import App, backend, database_url, make_settings  # noqa: F401
+from strongroom.store.tenancy import enter_system_scope
+from tests.api.conftest import (  # noqa: F401
+    App,
+    as_owner,
+    backend,
+    database_url,
+    make_settings,
+)
 from tests.integration.test_cli import run_cli
 from tests.kms_services import SoftHsmToken, TransitKey, bao_request
 
@@ -31,6 +38,7 @@ ACTOR = Actor("test", "default", "req-test", None)
 @asynccontextmanager
 async def running(settings: Any, admin_key: str | None = None) -> AsyncIterator[App]:
     services = build_services(settings)
+    enter_system_scope()  # the test's own calls are system work
     await services.start(migrate=True)
     if admin_key is None:
         _, admin_key = await services.access.create("default", ["admin"], "test admin")
@@ -75,7 +83,9 @@ async def test_local_to_softhsm_with_the_cli(
         admin_key = app.admin_key
     label = f"root-{os.urandom(4).hex()}"
     hsm_env = {
-        "STRONGROOM_DATABASE_URL": database_url,
+        # The documented way: as the schema owner (the serving role may not re-wrap
+        # audit segment keys or service keys).
+        "STRONGROOM_DATABASE_URL": as_owner(database_url),
         "STRONGROOM_KMS": "pkcs11",
         "STRONGROOM_KMS_PREVIOUS": '["local"]',
         "STRONGROOM_KMS_PKCS11_LIBRARY": softhsm_token.library,
