@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import time
 from collections import Counter
@@ -105,6 +106,7 @@ async def pg_app(own_postgres: PostgresServer, tmp_path: Path) -> AsyncIterator[
     async with httpx.AsyncClient(transport=transport, base_url="http://sr") as client:
         yield App(client, services, settings, admin_key, None)
     await services.close()
+    gc.collect()  # a connection the outage left unclosed warns here, not in a later test
 
 
 async def test_a_database_outage_answers_503_with_retry_after(

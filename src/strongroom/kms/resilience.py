@@ -33,7 +33,7 @@ _STATE_VALUE = {"closed": 0, "half-opened": 1, "opened": 2}
 PROBE_INITIAL_SECONDS = 0.25
 
 
-class _TimedOut(KmsUnavailable):
+class KmsTimedOut(KmsUnavailable):
     """An attempt or the call's deadline ran out: the KMS hangs rather than refuses."""
 
 
@@ -102,7 +102,7 @@ class ResilientKms:
             raise KmsUnavailable("KMS circuit open") from None
         except KmsUnavailable as exc:
             outcome = "unavailable"
-            timed_out = isinstance(exc, _TimedOut)
+            timed_out = isinstance(exc, KmsTimedOut)
             self._breaker.record(Outcome.TIMED_OUT if timed_out else Outcome.FAILED, probe=probe)
             raise
         except KmsError:
@@ -126,7 +126,7 @@ class ResilientKms:
             async with asyncio.timeout(self._deadline):
                 return await self._with_retries(fn)
         except TimeoutError:
-            raise _TimedOut("KMS call timed out") from None
+            raise KmsTimedOut("KMS call timed out") from None
 
     async def _with_retries(self, fn: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(
@@ -142,5 +142,5 @@ class ResilientKms:
                         return await fn()
                 except TimeoutError:
                     # One attempt timed out; the deadline decides whether another fits.
-                    raise _TimedOut("KMS call timed out") from None
+                    raise KmsTimedOut("KMS call timed out") from None
         raise AssertionError("unreachable")  # reraise=True re-raises the last error

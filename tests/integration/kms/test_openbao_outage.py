@@ -146,9 +146,11 @@ async def test_a_hung_openbao_costs_one_deadline_and_recovery_follows_it(
                 if took < 0.1 or time.perf_counter() - hung > 60:
                     break
             fail_fast_after = time.perf_counter() - hung
-            for _ in range(5):  # and it stays fast
-                status, took = await decrypt_bob()
-                assert status == 503 and took < 0.1, (status, took)
+            # And it stays fast: only a probe (one call at a time, from 0.25 s after
+            # the breaker opened, then at doubling intervals) waits for a deadline.
+            after = [await decrypt_bob() for _ in range(8)]
+            assert all(status == 503 and took < 2.5 for status, took in after), after
+            assert sum(took < 0.1 for _, took in after) >= 6, after
         finally:
             os.kill(bao.proc.pid, signal.SIGCONT)
         resumed = time.perf_counter()
@@ -166,4 +168,4 @@ async def test_a_hung_openbao_costs_one_deadline_and_recovery_follows_it(
         assert status == 200
         assert max(latencies) < 2.5  # one deadline (2 s), not timeout x attempts
         assert fail_fast_after < 6  # two timed-out requests open the breaker
-        assert recovered_after < 1.5  # the probe follows the KMS, not a fixed reset
+        assert recovered_after < 3  # the probe follows the KMS, not the 5 s reset
