@@ -58,6 +58,8 @@ def _connect(dialect: Dialect, _rec: Any, cargs: Any, cparams: Any) -> Any:
 
 
 def _on_error(ctx: ExceptionContext) -> None:
+    if ctx.is_pre_ping:
+        return  # a stale pooled connection: the pool replaces it without the caller knowing
     if ctx.is_disconnect or is_unavailable(ctx.original_exception):
         # Raised from here, the pool still invalidates a dead connection (SQLAlchemy
         # does that after the handlers run).
