@@ -92,11 +92,27 @@ class InternalError(StrongroomError):
 
 
 class ServiceUnavailable(StrongroomError):
+    """503: a dependency (KMS, database, audit trail) is down; ``Retry-After`` says
+    when trying again may help."""
+
     code, status, message = "SYS001", 503, "service unavailable"
+    retry_after: ClassVar[int] = 1  # seconds
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class AuditUnavailable(ServiceUnavailable):
     message = "audit trail unavailable; operation refused"
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached or cannot serve now (refused, reset, starting up
+    or shutting down, pool exhausted, statement timeout): store/db.py raises it."""
+
+    message = "database unavailable"
+    retry_after = 2  # a restart or fail-over takes seconds
 
 
 class RateLimited(StrongroomError):

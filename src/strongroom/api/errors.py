@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from strongroom.api.deps import record_rejected, validation_details
 from strongroom.errors import (
+    DatabaseUnavailable,
     InternalError,
     InvalidInput,
     NotFound,
@@ -72,12 +74,35 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+def known_error(exc: BaseException) -> StrongroomError | None:
+    """What an exception that no route turned into an error means to the client: the
+    error itself, 503 when the connection pool had no slot in time (store/db.py
+    turns every other database unavailability into ``DatabaseUnavailable``), else
+    None (an unexpected failure: one opaque 500)."""
+    if isinstance(exc, StrongroomError):
+        return exc
+    if isinstance(exc, PoolTimeout):
+        return DatabaseUnavailable()
+    return None
+
+
 async def _database(request: Request, exc: Exception) -> JSONResponse:
+    # Unavailability never gets here (store/db.py raises DatabaseUnavailable): this is
+    # a statement the database refused. Still 503, failing closed: an audit record
+    # written inside the operation's transaction can fail this way (a damaged trail).
     log.error("database_error", error_type=type(exc).__name__)
     return error_body(request, ServiceUnavailable())
 
 
+async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database_pool_exhausted")
+    return error_body(request, DatabaseUnavailable())
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    known = known_error(exc)
+    if known is not None:
+        return await _strongroom(request, known)
     # Type only: a message or traceback could carry values.
     log.error("unhandled_exception", error_type=type(exc).__name__)
     return error_body(request, InternalError())
@@ -88,4 +113,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(DBAPIError, _database)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(Exception, _unexpected)

@@ -17,7 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.access.guard import records_settled, request_boundary
 from strongroom.api.access_log import access_line
-from strongroom.errors import AuditUnavailable
+from strongroom.api.errors import known_error
+from strongroom.errors import AuditUnavailable, StrongroomError
 from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("strongroom.api")
@@ -115,11 +116,13 @@ class RequestContextMiddleware:
         except Exception as exc:
             # Answered here so that nothing outside re-raises it into the server's log
             # with its message and traceback (which could carry values). Type only.
+            known = known_error(exc)  # e.g. the database went away mid-request: 503
             log.error("unhandled_exception", error_type=type(exc).__name__)
-            if self._report is not None:
+            if self._report is not None and known is None:
                 self._report(exc)  # Sentry, when configured: scrubbed in before_send
+            status = 500 if known is None else known.status
             if not out.started:
-                await _reject(send, rid, 500)
+                await _reject(send, rid, 500, known)
         finally:
             out.abandon()
             seconds = time.perf_counter() - started
@@ -165,11 +168,13 @@ def _limited(receive: Receive, max_body: int) -> Receive:
     return limited_receive
 
 
-async def _reject(send: Send, rid: str, status: int) -> None:
+async def _reject(send: Send, rid: str, status: int, err: StrongroomError | None = None) -> None:
     code, msg = _REJECTIONS.get(status, ("ENC001", "bad request"))
+    if err is not None:
+        status, code, msg = err.status, err.code, err.text
     start, body = _error(status, code, msg, rid)
     headers = [(b"content-type", b"application/json"), (b"x-request-id", rid.encode())]
-    headers += _SECURITY_HEADERS
+    headers += _SECURITY_HEADERS + _extra_headers(err)
     await send({"type": "http.response.start", "status": start["status"], "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -213,6 +218,7 @@ class _Outbox:
         err = AuditUnavailable()
         start, body = _error(err.status, err.code, err.text, self._rid)
         headers = [(b"content-type", b"application/json"), (b"x-request-id", self._rid.encode())]
+        headers += _extra_headers(err)
         await self._out(
             {"type": "http.response.start", **start, "headers": headers + _SECURITY_HEADERS}
         )
@@ -225,6 +231,12 @@ class _Outbox:
         for fut in self.held:
             fut.add_done_callback(_retrieve)
         self.held = []
+
+
+def _extra_headers(err: StrongroomError | None) -> list[tuple[bytes, bytes]]:
+    """An error's own headers (Retry-After on a 503)."""
+    own: dict[str, str] = getattr(err, "headers", None) or {}
+    return [(k.lower().encode(), v.encode()) for k, v in own.items()]
 
 
 def _retrieve(fut: asyncio.Future[None]) -> None:

@@ -42,9 +42,12 @@ class KmsSettings(Section):
     # Backends whose wrapped keys are still read (during `strongroom kms rewrap`).
     previous: list[KmsName] = Field(default_factory=list)
     master_key_file: Path = Path("./strongroom.key")  # the local backend's key
-    # Remote KMS calls: per-attempt timeout, attempts, and the circuit breaker.
+    # Remote KMS calls: per-attempt timeout, attempts, one deadline for all the
+    # attempts of a call (a hung KMS costs a request this long), and the circuit
+    # breaker (reset: the longest wait between probes while the KMS is down).
     timeout_seconds: float = Field(default=2.0, gt=0)
     retry_attempts: int = Field(default=3, ge=1)
+    deadline_seconds: float = Field(default=2.0, gt=0)
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=5.0, gt=0)
     aws: AwsKmsSettings = Field(default_factory=AwsKmsSettings)

@@ -25,6 +25,7 @@ FLAT: dict[str, Path] = {
     "master_key_file": ("kms", "master_key_file"),
     "kms_timeout_seconds": ("kms", "timeout_seconds"),
     "kms_retry_attempts": ("kms", "retry_attempts"),
+    "kms_deadline_seconds": ("kms", "deadline_seconds"),
     "kms_breaker_threshold": ("kms", "breaker_threshold"),
     "kms_breaker_reset_seconds": ("kms", "breaker_reset_seconds"),
     "kms_aws_key_id": ("kms", "aws", "key_id"),

@@ -28,6 +28,7 @@ def build_backend(settings: KmsSettings, name: KmsName) -> Kms:
         _remote(settings, name),
         timeout=settings.timeout_seconds,
         attempts=settings.retry_attempts,
+        deadline=settings.deadline_seconds,
         threshold=settings.breaker_threshold,
         reset_seconds=settings.breaker_reset_seconds,
     )

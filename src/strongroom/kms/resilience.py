@@ -1,12 +1,13 @@
 """Timeouts, retries and a circuit breaker around any KMS backend, plus its metrics.
 
-Libraries, not loops: ``tenacity`` retries transient failures (``KmsUnavailable``
-only; a refusal such as a context mismatch is final) with exponential backoff and
-full jitter; ``purgatory`` opens the breaker after ``threshold`` consecutive
-transient failures, so while the KMS is down calls fail at once instead of
-queueing, and one probe call is let through after ``reset_seconds``.
-Every call is bounded by ``timeout`` per attempt, whatever the backend's own
-client does.
+Each call has one deadline (``deadline`` seconds) for all its attempts: a hung KMS
+costs a caller that long, not ``timeout`` x ``attempts``. Within it, ``tenacity``
+retries transient failures (``KmsUnavailable`` only; a refusal such as a context
+mismatch is final) with exponential backoff and full jitter, each attempt bounded by
+``timeout`` whatever the backend's own client does. The breaker (kms/breaker.py)
+opens after ``threshold`` consecutive failed calls, or two that ran out of time; while
+open, calls fail at once, and one probe call at a time finds out when the KMS is back
+(after 0.25 s, then doubling up to ``reset_seconds``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from purgatory import AsyncCircuitBreakerFactory
-from purgatory.domain.model import OpenedState
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
@@ -25,15 +24,21 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from strongroom.kms.breaker import Breaker, BreakerOpen, Outcome
 from strongroom.kms.interfaces import Kms, KmsError, KmsUnavailable, Wrapped
 from strongroom.observability.metrics import KMS_BREAKER, KMS_CALLS, KMS_LATENCY
 
 T = TypeVar("T")
 _STATE_VALUE = {"closed": 0, "half-opened": 1, "opened": 2}
+PROBE_INITIAL_SECONDS = 0.25
+
+
+class KmsTimedOut(KmsUnavailable):
+    """An attempt or the call's deadline ran out: the KMS hangs rather than refuses."""
 
 
 class ResilientKms:
-    """A ``Kms`` that wraps another with per-call timeouts, retries and a breaker."""
+    """A ``Kms`` that wraps another with a deadline, retries and a breaker."""
 
     def __init__(
         self,
@@ -41,6 +46,7 @@ class ResilientKms:
         *,
         timeout: float = 2.0,
         attempts: int = 3,
+        deadline: float | None = None,
         backoff_initial: float = 0.05,
         backoff_max: float = 0.5,
         threshold: int = 5,
@@ -49,13 +55,14 @@ class ResilientKms:
         self.inner = inner
         self.name = inner.name
         self._timeout, self._attempts = timeout, attempts
+        self._deadline = deadline  # None: attempts x timeout (and the backoff between)
         self._backoff = (backoff_initial, backoff_max)
-        # Refusals (KmsError but not KmsUnavailable) say nothing about KMS health.
-        refusal = (KmsError, lambda exc: not isinstance(exc, KmsUnavailable))
-        self._breakers = AsyncCircuitBreakerFactory(
-            default_threshold=threshold, default_ttl=reset_seconds, exclude=[refusal]
+        self._breaker = Breaker(
+            threshold=threshold,
+            probe_initial=PROBE_INITIAL_SECONDS,
+            probe_max=reset_seconds,
+            on_state=lambda state: KMS_BREAKER.labels(self.name).set(_STATE_VALUE[state]),
         )
-        self._breakers.add_listener(self._on_breaker_event)
         KMS_BREAKER.labels(self.name).set(0)
 
     @property
@@ -78,8 +85,7 @@ class ResilientKms:
             return False
 
     async def breaker_state(self) -> str:
-        breaker = await self._breakers.get_breaker(self.name)
-        return str(breaker.context.state)
+        return self._breaker.state
 
     async def close(self) -> None:
         await self.inner.close()
@@ -87,22 +93,40 @@ class ResilientKms:
     async def _call(self, op: str, fn: Callable[[], Awaitable[T]]) -> T:
         started = time.perf_counter()
         outcome = "ok"
+        probe = False
         try:
-            breaker = await self._breakers.get_breaker(self.name)
-            async with breaker:
-                return await self._with_retries(fn)
-        except OpenedState:
+            probe = self._breaker.admit()
+            result = await self._within_deadline(fn)
+        except BreakerOpen:
             outcome = "breaker_open"
             raise KmsUnavailable("KMS circuit open") from None
-        except KmsUnavailable:
+        except KmsUnavailable as exc:
             outcome = "unavailable"
+            timed_out = isinstance(exc, KmsTimedOut)
+            self._breaker.record(Outcome.TIMED_OUT if timed_out else Outcome.FAILED, probe=probe)
             raise
         except KmsError:
-            outcome = "refused"
+            outcome = "refused"  # the KMS answered: healthy
+            self._breaker.record(Outcome.OK, probe=probe)
+            raise
+        except BaseException:
+            outcome = "error"
+            self._breaker.abandon(probe=probe)
             raise
         finally:
             KMS_CALLS.labels(self.name, op, outcome).inc()
             KMS_LATENCY.labels(self.name, op).observe(time.perf_counter() - started)
+        self._breaker.record(Outcome.OK, probe=probe)
+        return result
+
+    async def _within_deadline(self, fn: Callable[[], Awaitable[T]]) -> T:
+        if self._deadline is None:
+            return await self._with_retries(fn)
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await self._with_retries(fn)
+        except TimeoutError:
+            raise KmsTimedOut("KMS call timed out") from None
 
     async def _with_retries(self, fn: Callable[[], Awaitable[T]]) -> T:
         retrying = AsyncRetrying(
@@ -117,9 +141,6 @@ class ResilientKms:
                     async with asyncio.timeout(self._timeout):
                         return await fn()
                 except TimeoutError:
-                    raise KmsUnavailable("KMS call timed out") from None
+                    # One attempt timed out; the deadline decides whether another fits.
+                    raise KmsTimedOut("KMS call timed out") from None
         raise AssertionError("unreachable")  # reraise=True re-raises the last error
-
-    def _on_breaker_event(self, name: str, event_type: str, event: Any) -> None:
-        if event_type == "state_changed":
-            KMS_BREAKER.labels(self.name).set(_STATE_VALUE.get(str(event.state), 0))

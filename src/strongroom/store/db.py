@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from strongroom.store.tenancy import current_tenant
+from strongroom.store.unavailable import translate_unavailability
 
 
 def normalise_url(url: str) -> str:
@@ -81,6 +82,8 @@ class Database:
         )
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        for engine in {self.engine, self.writer_engine}:
+            translate_unavailability(engine)
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_TenantSession
         )

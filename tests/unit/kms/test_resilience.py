@@ -137,3 +137,77 @@ async def test_health_reports_false_instead_of_raising() -> None:
     assert await kms.health() is True
     inner.down = True
     assert await kms.health() is False
+
+
+async def test_one_deadline_bounds_all_attempts_of_a_call() -> None:
+    inner = Scripted()
+    # Three attempts of 0.2 s would take 0.6 s: the deadline cuts the call at 0.1 s.
+    kms = ResilientKms(inner, timeout=0.2, attempts=3, deadline=0.1, threshold=5)
+    inner.hang = True
+    t0 = time.perf_counter()
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)
+    assert time.perf_counter() - t0 < 0.18
+    assert inner.calls == 1
+
+
+async def test_transient_failures_are_still_retried_within_the_deadline() -> None:
+    inner = Scripted()
+    kms = ResilientKms(inner, attempts=3, deadline=1.0, backoff_initial=0.001, backoff_max=0.002)
+    inner.down = True
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)
+    assert inner.calls == 3
+
+
+async def test_two_timed_out_calls_open_the_breaker() -> None:
+    inner = Scripted()
+    kms = ResilientKms(inner, timeout=0.05, attempts=3, deadline=0.05, threshold=5)
+    inner.hang = True
+    for _ in range(2):
+        with pytest.raises(KmsUnavailable):
+            await kms.wrap(b"a", CTX)
+    assert await kms.breaker_state() == "opened"  # not after five
+    calls = inner.calls
+    t0 = time.perf_counter()
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)
+    assert inner.calls == calls and time.perf_counter() - t0 < 0.01
+
+
+async def test_the_breaker_probes_early_with_one_call_and_backs_off() -> None:
+    inner = Scripted()
+    kms = ResilientKms(inner, attempts=1, threshold=1, reset_seconds=5.0, backoff_initial=0.001)
+    inner.down = True
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)
+    assert await kms.breaker_state() == "opened"
+    await asyncio.sleep(0.3)  # the first probe goes after 0.25 s, not the 5 s reset
+    calls = inner.calls
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)  # the probe: still down
+    assert inner.calls == calls + 1
+    await asyncio.sleep(0.3)  # the next probe waits 0.5 s
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)
+    assert inner.calls == calls + 1
+    inner.down = False
+    await asyncio.sleep(0.25)
+    assert await kms.unwrap(await kms.wrap(b"ok", CTX), CTX) == b"ok"
+    assert await kms.breaker_state() == "closed"
+
+
+async def test_only_one_probe_at_a_time() -> None:
+    inner = Scripted()
+    kms = ResilientKms(inner, timeout=0.3, attempts=1, threshold=1, backoff_initial=0.001)
+    inner.down = True
+    with pytest.raises(KmsUnavailable):
+        await kms.wrap(b"a", CTX)
+    await asyncio.sleep(0.3)
+    inner.down, inner.hang = False, True  # back, but slow to answer the probe
+    calls = inner.calls
+    results = await asyncio.gather(
+        *(kms.wrap(b"a", CTX) for _ in range(10)), return_exceptions=True
+    )
+    assert inner.calls == calls + 1  # one probe; the other nine failed fast
+    assert all(isinstance(r, KmsUnavailable) for r in results)
