@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from strongroom.config import KmsSettings, Settings
+from strongroom.errors import DatabaseUnavailable
 from strongroom.kms.factory import build_kms
 from strongroom.kms.local import (
     SETTING,
@@ -113,9 +114,12 @@ async def _database(settings: Settings) -> AsyncIterator[Database]:
     enter_system_scope()  # the wrapped rows of every tenant (row-level security)
     try:
         yield db
-    except (OSError, SQLAlchemyError) as exc:
+    except (OSError, SQLAlchemyError, DatabaseUnavailable) as exc:
+        # store/unavailable.py turns a refused connection into DatabaseUnavailable (the
+        # 503 of a running service); the operator wants the driver's reason here.
+        cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) and exc.__cause__ else exc
         raise DatabaseUnreachable(
-            f"cannot reach the database ({DATABASE_SETTING}): {_reason(exc, url)}"
+            f"cannot reach the database ({DATABASE_SETTING}): {_reason(cause, url)}"
         ) from None
     finally:
         await db.dispose()
