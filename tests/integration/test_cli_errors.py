@@ -5,7 +5,6 @@ each command needs."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 
@@ -20,26 +19,8 @@ from strongroom.config import Settings
 from strongroom.errors import NotFound
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services
+from tests.integration.cli_support import one_line
 from tests.integration.test_cli import run_cli
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh SQLite directory as the only configuration; logging left alone (it would
-    keep CliRunner's captured stderr, closed after the invoke)."""
-    for name in [n for n in os.environ if n.startswith("STRONGROOM_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("STRONGROOM_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/s.db")
-    monkeypatch.setenv("STRONGROOM_MASTER_KEY_FILE", str(tmp_path / "strongroom.key"))
-    monkeypatch.setattr("strongroom.cli.runner.configure_logging", lambda level: None)
-    return tmp_path
-
-
-def one_line(text: str) -> str:
-    lines = text.splitlines()
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    return lines[0]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ gets a new key."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -17,26 +16,10 @@ from strongroom.config import AwsKmsSettings, KmsSettings
 from strongroom.kms.local import MasterKeyFileError, create_master_key_file
 from strongroom.services.root_key import check_master_key
 from strongroom.store.db import Database
+from tests.integration.cli_support import one_line
 from tests.integration.test_cli import run_cli
 
 KEY_REF = re.compile(r"local:[0-9a-f]{16}")
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in [n for n in os.environ if n.startswith("STRONGROOM_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("STRONGROOM_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/s.db")
-    monkeypatch.setenv("STRONGROOM_MASTER_KEY_FILE", str(tmp_path / "strongroom.key"))
-    monkeypatch.setattr("strongroom.cli.runner.configure_logging", lambda level: None)
-    return tmp_path
-
-
-def one_line(text: str) -> str:
-    lines = text.splitlines()
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    return lines[0]
 
 
 def data_key(env: Path) -> str:

@@ -5,7 +5,6 @@ migration chatter when nothing migrates."""
 
 from __future__ import annotations
 
-import os
 import socket
 from pathlib import Path
 
@@ -14,24 +13,8 @@ from typer.testing import CliRunner
 
 from strongroom.api.app import app_from_env
 from strongroom.cli import app
+from tests.integration.cli_support import one_line
 from tests.integration.test_cli import CLI, cli_env, free_port, run_cli
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in [n for n in os.environ if n.startswith("STRONGROOM_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("STRONGROOM_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/s.db")
-    monkeypatch.setenv("STRONGROOM_MASTER_KEY_FILE", str(tmp_path / "strongroom.key"))
-    monkeypatch.setattr("strongroom.cli.runner.configure_logging", lambda level: None)
-    return tmp_path
-
-
-def one_line(text: str) -> str:
-    lines = text.splitlines()
-    assert len(lines) == 1, text
-    assert "Traceback" not in text
-    return lines[0]
 
 
 def mistakes(tmp: Path) -> dict[str, tuple[dict[str, str], str]]:
