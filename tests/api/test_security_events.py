@@ -7,38 +7,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 
 from tests.api.conftest import App
 from tests.api.test_metrics import sample
+from tests.webhooks import HookReceiver, serving
 
 SECRET = "webhook-secret-for-tests"
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, Any], str]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                mac = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-                ok = self.headers.get("X-Strongroom-Signature") == f"sha256={mac}"
-                outer.received.append((json.loads(body), "signed" if ok else "bad-signature"))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+class Receiver(HookReceiver):
+    @property
+    def received(self) -> list[tuple[dict[str, Any], str]]:
+        """(body, whether its legacy X-Strongroom-Signature checks) per delivery."""
+        out = []
+        for headers, body in self.posts:
+            mac = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            ok = headers.get("X-Strongroom-Signature") == f"sha256={mac}"
+            out.append((json.loads(body), "signed" if ok else "bad-signature"))
+        return out
 
     def rules(self) -> list[str]:
         return [body["rule"] for body, _ in self.received]
@@ -46,12 +36,7 @@ class Receiver:
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    thread = threading.Thread(target=r.server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
+    yield from serving(Receiver())
 
 
 @pytest.fixture

@@ -5,48 +5,24 @@ security-events API and in its audit record; every event carries a P1-P4 severit
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 
 from tests.api.conftest import App
+from tests.webhooks import HookReceiver, serving
 
 CANARY = "canary-user-7f3a91"
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.bodies: list[bytes] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                outer.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+@pytest.fixture
+def sink() -> Iterator[HookReceiver]:
+    yield from serving(HookReceiver())
 
 
 @pytest.fixture
-def sink() -> Iterator[Sink]:
-    s = Sink()
-    thread = threading.Thread(target=s.server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield s
-    s.server.shutdown()
-    s.server.server_close()
-
-
-@pytest.fixture
-def settings_overrides(sink: Sink) -> dict[str, Any]:
+def settings_overrides(sink: HookReceiver) -> dict[str, Any]:
     return {
         "security_webhook_url": sink.url,
         "security_webhook_secret": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -54,7 +30,9 @@ def settings_overrides(sink: Sink) -> dict[str, Any]:
     }
 
 
-async def test_key_deletion_event_never_carries_a_sensitive_user_id(app: App, sink: Sink) -> None:
+async def test_key_deletion_event_never_carries_a_sensitive_user_id(
+    app: App, sink: HookReceiver
+) -> None:
     await app.create_key(CANARY)
     r = await app.post(f"/api/v1/keys/{CANARY}/deletion", {})
     assert r.status_code == 202
@@ -83,7 +61,7 @@ async def test_key_deletion_event_never_carries_a_sensitive_user_id(app: App, si
 
 
 async def test_address_events_carry_the_tag_when_addresses_are_sensitive(
-    app: App, sink: Sink
+    app: App, sink: HookReceiver
 ) -> None:
     bad = app.admin_key[:-3] + ("aaa" if not app.admin_key.endswith("aaa") else "bbb")
     for _ in range(6):
