@@ -16,6 +16,13 @@ class ServerSettings(Section):
     port: int = 8080
     workers: int = Field(default=1, ge=1)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # Admission control per worker (api/admission.py): requests running at once, then
+    # requests waiting in arrival order; past both, or after waiting max_queue_wait
+    # seconds, a request is answered 503 SYS002 with Retry-After at once. Health,
+    # readiness and metrics are never held back.
+    max_in_flight: int = Field(default=128, ge=1)
+    max_queue: int = Field(default=4096, ge=0)
+    max_queue_wait_seconds: float = Field(default=5.0, gt=0)
     # Browser origins allowed to call the API (CORS). Empty: closed, no CORS headers.
     cors_allow_origins: list[str] = Field(default_factory=list)
     # Reverse proxies (IPs or CIDRs of the socket peer) whose X-Forwarded-For and
