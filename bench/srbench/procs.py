@@ -53,6 +53,15 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text[-lines:])
 
 
+def error_lines(path: Path) -> list[str]:
+    """Lines of a server log that look like errors (tracebacks, ERROR, CRITICAL)."""
+    if not path.exists():
+        return []
+    marks = ("Traceback", "ERROR", "Error:", "CRITICAL", "exception")
+    text = path.read_text(errors="replace").splitlines()
+    return [ln for ln in text if any(m in ln for m in marks)]
+
+
 class StartupError(RuntimeError):
     """A service did not come up; the message carries its log tail."""
 
