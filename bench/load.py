@@ -79,8 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--overload-seconds",
         type=float,
         default=0.0,
-        help="after the sweep: single-item encrypt at the top conns for this long",
+        help="after the sweep: single-item encrypt at --overload-conns for this long",
     )
+    p.add_argument("--overload-conns", type=int, default=2000, help="connections of that run")
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--timeout", type=int, default=10, help="wrk --timeout seconds")
     p.add_argument("--workers", type=int, default=2, help="strongroom serve --workers")
@@ -142,12 +143,20 @@ class Sweep:
         a = self.args
         return wrkrun.WrkConfig(duration or a.duration, a.threads, conns, a.timeout)
 
-    def cell(self, api: apis.Api, store: str, conns: int, spec: Spec, tmp: Path) -> Row:
+    def cell(
+        self, api: apis.Api, store: str, conns: int, spec: Spec, tmp: Path, overload_s: float = 0
+    ) -> Row:
         _, op, batch = spec
-        cfg = self.cfg(conns)
-        plan = Plan(throughput=cfg, p99=cfg, retries=self.args.retries)
+        cfg = self.cfg(conns, overload_s or None)
+        plan = Plan(throughput=cfg, p99=cfg, retries=0 if overload_s else self.args.retries)
+        before = procs.group_pids(api.pgid)
         row = measure(OPS[op], (api, self.items[:batch], cfg, tmp), plan)
         row.store = store
+        if overload_s:
+            row.note = f"overload run ({overload_s:g} s)"
+        # uvicorn's supervisor kills a worker that misses its health ping for 5 s
+        # and starts another: in-flight requests die with it.
+        row.procs_lost = len(before - procs.group_pids(api.pgid))
         self.rows.append(row)
         log(loadreport.progress_line(self.rows, row))
         time.sleep(SETTLE_S)
@@ -185,16 +194,10 @@ class Sweep:
             self.notes.append(f"Strongroom on {store} failed: {e}"[:2000])
 
     def _overload_and_after(self, sr: Strongroom, api: apis.Api, store: str, tmp: Path) -> None:
-        secs = self.args.overload_seconds
+        secs, conns = self.args.overload_seconds, self.args.overload_conns
         if secs > 0:
-            conns = max(self.args.conns)
             log(f"  overload: {secs:g} s of single-item encrypt at {conns} conns")
-            cfg = self.cfg(conns, secs)
-            plan = Plan(throughput=cfg, p99=cfg, retries=0)
-            row = measure(encrypt_row, (api, self.items[:1], cfg, tmp), plan)
-            row.store, row.note = store, f"overload run ({secs:g} s)"
-            self.rows.append(row)
-            log(loadreport.progress_line(self.rows, row))
+            self.cell(api, store, conns, (api.key_type, "encrypt", 1), tmp, overload_s=secs)
         result = overload.check(sr, api, store)
         self.after.append(result)
         log("  after overload: " + overload.describe(result))

@@ -40,6 +40,10 @@ def note(r: Row) -> str:
     if r.items_s is None:
         return f"NOT RUN: {r.note}"
     parts = [r.tally] if r.tally else []
+    if r.procs_lost:
+        parts.append(f"{r.procs_lost} server process(es) died or were replaced")
+    if r.note:
+        parts.append(r.note)
     if r.noisy:
         parts.append(f"noisy: others used {r.other_cpu_pct:.0f}% of the CPUs")
     if r.attempts > 1:

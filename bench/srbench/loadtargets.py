@@ -66,6 +66,8 @@ def _overload_failures(rows: list[Row], r: Row) -> tuple[list[str], str]:
         fails.append(f"shed {pct or 0:.2f}% > {MAX_SHED_PCT:g}%" if pct else "no responses")
     if r.s500:
         fails.append(f"{r.s500} x 500")
+    if r.procs_lost:
+        fails.append(f"{r.procs_lost} server processes died")
     if r.s503 > r.shed:
         fails.append(f"{r.s503 - r.shed} x 503 without Retry-After")
     text = f"sock {sock}, tmout {r.err_timeout}, shed {pct or 0:.2f}%, 500s {r.s500}"

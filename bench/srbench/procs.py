@@ -53,6 +53,21 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text[-lines:])
 
 
+def group_pids(pgid: int | None) -> set[int]:
+    """Live processes of a process group (a server and its workers), from /proc."""
+    if pgid is None:
+        return set()
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
 def error_lines(path: Path) -> list[str]:
     """Lines of a server log that look like errors (tracebacks, ERROR, CRITICAL)."""
     if not path.exists():

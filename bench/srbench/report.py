@@ -45,6 +45,7 @@ class Row:
     err_write: int = 0
     err_timeout: int = 0
     tally: str = ""
+    procs_lost: int = 0  # server processes (e.g. workers killed by their supervisor) gone
 
     @property
     def noisy(self) -> bool:
