@@ -19,11 +19,11 @@ def ratio(a: float | None, b: float | None) -> float | None:
 
 
 def vs_bao(rows: list[Row], r: Row) -> float | None:
-    """Strongroom req/s over OpenBao's in the same cell (same batch: items/s alike)."""
+    """Strongroom items/s (answered with 200) over OpenBao's in the same cell."""
     if r.system != STRONGROOM:
         return None
     peer = bao_row(rows, r.op, r.batch, r.conns)
-    return ratio(r.req_s, peer.req_s if peer else None)
+    return ratio(r.items_s, peer.items_s if peer else None)
 
 
 def shed_pct(r: Row) -> float | None:

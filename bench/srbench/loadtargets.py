@@ -2,7 +2,7 @@
 
 - At 1000 and 2000 connections, per store: no socket errors or timeouts, at most 1%
   shed (503 with Retry-After), no 500s (nor 503s without Retry-After); p99 < 1 s and
-  req/s >= 90% of the series' peak at <= 256 connections, both at 1000.
+  items/s >= 90% of the series' peak at <= 256 connections, both at 1000.
 - Single-item encrypt and decrypt at 64 connections >= 1.0x OpenBao's aes256-gcm96
   single encrypt req/s (aim 2x).
 - Batch of 100, encrypt and decrypt: aes256-gcm >= 1.5x and x25519-hpke >= 1.0x
@@ -77,12 +77,12 @@ def _overload_failures(rows: list[Row], r: Row) -> tuple[list[str], str]:
         if p99 >= P99_LIMIT_MS:
             fails.append(f"p99 {p99:,.0f} ms >= {P99_LIMIT_MS:,.0f}")
         low = [x for x in _series(rows, r) if x.conns <= PEAK_MAX_CONNS]
-        peak = max(low, key=lambda x: x.req_s or 0.0, default=None)
-        share = ratio(r.req_s, peak.req_s if peak else None)
+        peak = max(low, key=lambda x: x.items_s or 0.0, default=None)
+        share = ratio(r.items_s, peak.items_s if peak else None)
         if share is None or peak is None:
             fails.append(f"no cell at <= {PEAK_MAX_CONNS} conns to compare")
         else:
-            text += f", {share:.0%} of peak {peak.req_s or 0:,.0f} @c{peak.conns}"
+            text += f", {share:.0%} of peak {peak.items_s or 0:,.0f} @c{peak.conns}"
             if share < PEAK_SHARE:
                 fails.append(f"{share:.0%} of peak < {PEAK_SHARE:.0%}")
     return fails, text
@@ -135,7 +135,7 @@ def single(rows: list[Row], stores: list[str], key_types: list[str]) -> list[Che
         for kt in key_types:
             for op in ("encrypt", "decrypt"):
                 ours = _find(rows, STRONGROOM, store, kt, op, 1, SINGLE_CONNS)
-                name = f"{store} {kt} b1 {op} req/s @c{SINGLE_CONNS} vs openbao b1 encrypt"
+                name = f"{store} {kt} b1 {op} @c{SINGLE_CONNS} vs openbao b1 encrypt"
                 out.append(_ratio_check(name, ours, bao, SINGLE_NEED, SINGLE_AIM))
     return out
 
