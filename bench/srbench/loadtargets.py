@@ -167,12 +167,16 @@ def batch(rows: list[Row], stores: list[str], key_types: list[str]) -> list[Chec
 def after(results: list[AfterOverload]) -> list[Check]:
     out = []
     for a in results:
-        ms = "-" if a.readyz_s is None else f"{a.readyz_s * 1000:.0f} ms"
+        seen = (
+            f"no answer: {a.readyz_body}"
+            if a.readyz_status is None or a.readyz_s is None
+            else f"{a.readyz_status} in {a.readyz_s * 1000:.0f} ms"
+        )
         ok = a.ready_quickly
         out.append(
             Check(
                 f"{a.store} /readyz after overload",
-                f"{a.readyz_status} in {ms}",
+                seen,
                 f"200 in < {READY_WITHIN_S * 1000:.0f} ms",
                 "MET" if ok else "NOT MET",
             )
