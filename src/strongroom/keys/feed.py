@@ -50,6 +50,10 @@ class ChangeFeed:
         self._seen: dict[UserRef, int] = {}
         self._failing = False
 
+    @property
+    def staleness_bound(self) -> float:
+        return self.interval + self.max_staleness
+
     def trusted(self) -> bool:
         """May cached metadata be used now? Only while polls keep succeeding."""
         return self._last_ok is not None and self._clock() - self._last_ok <= self.max_staleness

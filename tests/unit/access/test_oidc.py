@@ -41,6 +41,9 @@ class Revoked:
     async def is_revoked(self, issuer: str, jti: str, tenant: str) -> bool:
         return (issuer, jti, tenant) in self.ids
 
+    async def close(self) -> None:
+        pass
+
 
 class Clock:
     def __init__(self) -> None:
