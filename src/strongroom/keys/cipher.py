@@ -128,31 +128,29 @@ class Cipher:
             raise CiphertextError("suite-mismatch")
         ref = (info.tenant, info.user_id)
         cache_id = self._caches.data_key_id(ref, version, payload.header, context)
-        dk = self._caches.get_data_key(cache_id)
-        if dk is None:
-            token = self._caches.token()
+
+        async def load() -> envelope.DataKey:
             private = await self._private_key(info, version)
-            dk = envelope.open_data_key(
+            return envelope.open_data_key(
                 self.binding(info, version, context), private, payload.header
             )
-            self._caches.put_data_key(cache_id, dk, token)
-        return dk
+
+        return await self._caches.data_key(cache_id, load)
 
     async def _private_key(self, info: KeyInfo, version: int) -> Any:
-        ref = (info.tenant, info.user_id)
-        key = self._caches.get_private(ref, version)
-        if key is not None:
-            return key
-        token = self._caches.token()
-        material = await self._load_material(info.key_id, version)
-        if material is None:  # destroyed between metadata read and now
-            raise KeyDestroyed()
-        ctx = wrap_context(info.tenant, info.user_id, version, info.key_type)
-        try:
-            raw = await self._kms.unwrap(Wrapped(material.kms_key_ref, material.wrapped), ctx)
-        except KmsError as exc:  # 503 when unavailable, else 500; both SYS001
-            log.error("kms_unwrap_failed", error_type=type(exc).__name__, reason=exc.reason)
-            raise
-        key = suites.load_private(info.suite, raw) if suites.is_asymmetric(info.suite) else raw
-        self._caches.put_private(ref, version, key, token)
-        return key
+        """One database read and one KMS unwrap per (tenant, user, version), however
+        many requests want it at once."""
+
+        async def load() -> Any:
+            material = await self._load_material(info.key_id, version)
+            if material is None:  # destroyed between metadata read and now
+                raise KeyDestroyed()
+            ctx = wrap_context(info.tenant, info.user_id, version, info.key_type)
+            try:
+                raw = await self._kms.unwrap(Wrapped(material.kms_key_ref, material.wrapped), ctx)
+            except KmsError as exc:  # 503 when unavailable, else 500; both SYS001
+                log.error("kms_unwrap_failed", error_type=type(exc).__name__, reason=exc.reason)
+                raise
+            return suites.load_private(info.suite, raw) if suites.is_asymmetric(info.suite) else raw
+
+        return await self._caches.private((info.tenant, info.user_id), version, load)
