@@ -5,17 +5,24 @@ it)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from strongroom.audit.actions import KeyAction
+from strongroom.audit.export import select_range, write
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.audit.offline import verify_lines
+from strongroom.audit.verify import TICK
 from strongroom.cli import app
 from strongroom.config import Settings
 from strongroom.context import Actor
 from strongroom.kms.local import LocalKms, create_master_key_file
 from strongroom.kms.router import KmsRouter
+from strongroom.observability.progress import Progress
 from strongroom.services.container import build_services
 from strongroom.services.kms_rewrap import KmsRewrap
 from strongroom.store.tenancy import enter_system_scope
@@ -95,3 +102,52 @@ async def test_rewrap_counts_every_row_it_handles(tmp_path: Path) -> None:
     assert heard[0] == (0, rows, "") and heard[-1] == (rows, rows, "")
     dones = [done for done, _, _ in heard]
     assert dones == sorted(dones) and len(set(dones)) > 3  # row by row, then by batch
+
+
+def recorder() -> tuple[list[tuple[int, int | None]], Progress]:
+    heard: list[tuple[int, int | None]] = []
+
+    def progress(done: int, total: int | None, step: str = "") -> None:
+        heard.append((done, total))
+
+    return heard, progress
+
+
+async def test_the_walks_tell_how_far_they_got_inside_a_segment(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/s.db",
+        master_key_file=tmp_path / "strongroom.key",
+        scheduler_enabled=False,
+        audit_flush_interval_ms=0,
+    )
+    create_master_key_file(settings.kms.master_key_file)
+    svc = build_services(settings)
+    enter_system_scope()
+    await svc.start(migrate=True)
+    try:
+        event = AuditEvent(ACTOR, KeyAction.ENCRYPT, Outcome.SUCCESS, "u-1", 1, None)
+        for _ in range(5):  # one segment of 2,500 records and more
+            await asyncio.gather(*(svc.audit.append(event) for _ in range(500)))
+        heard, online = recorder()
+        report = await svc.audit_queries.verify(progress=online)
+        n = report.records
+        assert report.ok and n > 2 * TICK
+        assert heard[0] == (0, n) and heard[-1] == (n, n)
+        assert {d for d, _ in heard} >= {TICK, 2 * TICK}  # mid-segment, from the walk
+
+        heard, writing = recorder()
+        sel = await select_range(svc.db, None, None)
+        path = tmp_path / "e.jsonl"
+        written = await write(
+            svc.db, path, sel, kind="export", key_id="k", start=None, end=None, progress=writing
+        )
+        assert heard[0][0] == 0 and heard[-1] == (written.records, written.records)
+        assert written.records > 2 * TICK
+        public = (await svc.audit_queries.signer()).public
+    finally:
+        await svc.close()
+    heard, offline = recorder()
+    with path.open(encoding="ascii") as f:
+        assert verify_lines(f, public, offline).ok
+    assert {d for d, _ in heard} >= {0, TICK, 2 * TICK}
+    assert heard[-1] == (n, n)  # every chained record of the trail, walked offline
