@@ -13,7 +13,11 @@ returns the security events it raises. Rules (thresholds are configuration):
   seen using before (after it has been seen at all, so first use is quiet);
 * ``decrypt.bulk`` — a principal decrypted for far more distinct users in the
   current window than its own baseline (the shape of bulk exfiltration);
-* ``key.deletion`` — a key was scheduled for deletion or destroyed.
+* ``key.deletion`` — a key was scheduled for deletion or destroyed;
+* ``rate.limited`` — a principal or an address exceeded a rate-limit budget (a 429):
+  one event per subject and quiet period, however many requests were refused. Not
+  seen in the audit stream (a refused request may leave no record), so the guard
+  reports it (``rate_limited``).
 
 Each rule has one severity on the incident scale of the security policy (seed 001:
 P1 critical … P4 informational), ``SEVERITY`` below; docs/security-events.md lists
@@ -65,6 +69,7 @@ SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.AUTH_REVOKED_CREDENTIAL: Severity.P2,  # a withdrawn credential is in use
     SecurityRule.AUTH_FAILURES: Severity.P3,  # guessing or a misconfigured client
     SecurityRule.KEY_DELETION: Severity.P3,  # irreversible: confirm it was intended
+    SecurityRule.RATE_LIMITED: Severity.P3,  # a policy violation: abuse or a runaway client
     SecurityRule.AUTH_NEW_ADDRESS: Severity.P4,  # informational
 }
 
@@ -100,6 +105,7 @@ class Thresholds:
     bulk_window_seconds: float = 300.0
     bulk_min_users: int = 50  # below this many distinct users per window, never bulk
     bulk_factor: float = 10.0  # ... and above this multiple of the principal's baseline
+    rate_limited_quiet_seconds: float = 60.0  # one rate.limited per subject per period
 
 
 class SecurityMonitor:
@@ -126,6 +132,19 @@ class SecurityMonitor:
         if e.outcome is Outcome.SUCCESS and e.actor.client_addr:
             out += self._address(e)
         return out
+
+    def rate_limited(
+        self, subject: str, budget: str, tenant: str, request_id: str
+    ) -> list[SecurityEvent]:
+        """A 429: ``subject`` is the principal id, or ``addr:<address>`` for an address's
+        budget (``*`` for the budget of all addresses); ``budget`` names the bucket
+        (access/limits.py). Cheap when quiet: one LRU lookup per refused request."""
+        rule = SecurityRule.RATE_LIMITED
+        if not self._once(rule, subject, self.t.rate_limited_quiet_seconds):
+            return []
+        detail = {"trigger": "RATE001", "request_id": request_id, "facts": [budget]}
+        kind = "clientAddr" if subject.startswith("addr:") else None
+        return [SecurityEvent(rule, SEVERITY[rule], subject, tenant, detail, subject_kind=kind)]
 
     # rules -----------------------------------------------------------------
     def _auth(self, e: AuditEvent) -> list[SecurityEvent]:

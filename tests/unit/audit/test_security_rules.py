@@ -121,3 +121,18 @@ def test_failures_spread_over_many_addresses_raise_the_global_rule_once() -> Non
     assert "auth.failures_global" in rules([m.observe(failed_auth("192.0.2.1")) for _ in range(5)])
     clock.now += 200  # two idle minutes: nothing carries over
     assert rules([m.observe(failed_auth(f"192.0.2.{i}")) for i in range(49)]) == []
+
+
+def test_rate_limit_violations_fire_once_per_subject_and_quiet_period() -> None:
+    clock = Clock()
+    m = SecurityMonitor(clock=clock)
+    first = m.rate_limited("ak1", "req", "default", "r1")
+    assert [(e.rule, e.severity, e.subject, e.detail["facts"]) for e in first] == [
+        ("rate.limited", "P3", "ak1", ["req"])
+    ]
+    assert all(m.rate_limited("ak1", "items", "default", "r2") == [] for _ in range(50))
+    # another subject has its own quiet period; an address is tagged where sensitive
+    (addr,) = m.rate_limited("addr:198.51.100.9", "addr", "-", "r3")
+    assert addr.subject_kind == "clientAddr"
+    clock.now += 61
+    assert rules([m.rate_limited("ak1", "req", "default", "r4")]) == ["rate.limited"]
