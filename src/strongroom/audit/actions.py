@@ -108,6 +108,7 @@ class SecurityRule(StrEnum):
     DECRYPT_BULK = "decrypt.bulk"
     KEY_DELETION = "key.deletion"
     RATE_LIMITED = "rate.limited"
+    USERS_BULK = "users.bulk"
 
 
 SECURITY_PREFIX = "security."
@@ -123,6 +124,7 @@ class SecurityAction(AuditAction):
     DECRYPT_BULK = SECURITY_PREFIX + SecurityRule.DECRYPT_BULK
     KEY_DELETION = SECURITY_PREFIX + SecurityRule.KEY_DELETION
     RATE_LIMITED = SECURITY_PREFIX + SecurityRule.RATE_LIMITED
+    USERS_BULK = SECURITY_PREFIX + SecurityRule.USERS_BULK
 
     @classmethod
     def of(cls, rule: SecurityRule) -> SecurityAction:

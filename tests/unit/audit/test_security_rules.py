@@ -136,3 +136,27 @@ def test_rate_limit_violations_fire_once_per_subject_and_quiet_period() -> None:
     assert addr.subject_kind == "clientAddr"
     clock.now += 61
     assert rules([m.rate_limited("ak1", "req", "default", "r4")]) == ["rate.limited"]
+
+
+def touch(principal: str, user: str, action: KeyAction = KeyAction.ENCRYPT) -> AuditEvent:
+    actor = Actor(principal, "default", "rid", None)
+    return AuditEvent(actor, action, Outcome.SUCCESS, user, 1, target_kind="userId")
+
+
+def test_a_principal_suddenly_touching_many_users_fires() -> None:
+    clock = Clock()
+    m = SecurityMonitor(Thresholds(bulk_min_users=50, bulk_factor=10), clock=clock)
+    for window in range(3):  # an app that writes for ~10 users per window
+        for u in range(10):
+            assert m.observe(touch("app", f"w{window}-u{u}")) == []
+        clock.now += 300
+    actions = [KeyAction.ROTATE, KeyAction.POLICY, KeyAction.REWRAP, KeyAction.DELETE_CANCEL]
+    fired = [m.observe(touch("app", f"all-{u}", actions[u % 4])) for u in range(200)]
+    assert [(e.rule, e.severity, e.subject) for b in fired for e in b] == [
+        ("users.bulk", "P3", "app")
+    ]
+    # Decrypts have their own rule; system work (the scheduler) and one user never count.
+    decrypts = [m.observe(touch("reader", f"d{u}", KeyAction.DECRYPT)) for u in range(60)]
+    assert rules(decrypts) == ["decrypt.bulk"]
+    assert rules([m.observe(touch("system:rotation", f"s{u}")) for u in range(200)]) == []
+    assert rules([m.observe(touch("one", "u1")) for _ in range(200)]) == []
