@@ -14,7 +14,7 @@ import structlog
 from strongroom.crypto import codec, envelope, suites
 from strongroom.crypto.binding import Binding
 from strongroom.crypto.errors import CiphertextError
-from strongroom.errors import InternalError, InvalidCiphertext, KeyDestroyed
+from strongroom.errors import InternalError, InvalidCiphertext, KeyDestroyed, StrongroomError
 from strongroom.keys.cache import KeyCaches
 from strongroom.keys.models import KeyInfo, VersionState
 from strongroom.kms.interfaces import Kms, KmsError, Wrapped
@@ -77,13 +77,20 @@ class Cipher:
 
     # decrypt -----------------------------------------------------------------
     async def decrypt(
-        self, info: KeyInfo, items: Sequence[str], context: str, *, fresh: bool = False
+        self,
+        info: KeyInfo,
+        items: Sequence[str],
+        context: str,
+        *,
+        fresh: bool = False,
+        start: int = 0,
     ) -> list[bytes]:
-        """Open a batch. Raises ``StaleKeyInfo`` if an item names a version newer than
-        ``info`` (another replica rotated) unless ``fresh`` says ``info`` was just read."""
+        """Open a batch (from ``start``: errors name the index in ``items``). Raises
+        ``StaleKeyInfo`` if an item names a version newer than ``info`` (another replica
+        rotated) unless ``fresh`` says ``info`` was just read."""
         out: list[bytes] = []
         opened: dict[tuple[int, bytes], envelope.DataKey] = {}
-        index, n = 0, len(items)
+        index, n = start, len(items)
         while index < n:
             try:
                 version, payload = codec.parse_text(self.prefix, items[index])
@@ -107,6 +114,29 @@ class Cipher:
             except CiphertextError as exc:
                 self._reject(exc, index + exc.position)
             index = stop
+        return out
+
+    async def decrypt_each(
+        self, info: KeyInfo, items: Sequence[str], context: str, *, fresh: bool = False
+    ) -> list[bytes | StrongroomError]:
+        """Per-item results (opt-in, keys/per_item.py): each item's plaintext, or the
+        error naming its index. An error that names no item (KMS, a key destroyed
+        meanwhile) still fails the whole batch. The batch path does the work: after a
+        bad item, the items before it are opened again (at most twice each in all)."""
+        out: list[bytes | StrongroomError] = []
+        start, n = 0, len(items)
+        while start < n:
+            try:
+                out += await self.decrypt(info, items, context, fresh=fresh, start=start)
+                break
+            except (InvalidCiphertext, KeyDestroyed) as exc:
+                bad = exc.detail.get("index")
+                if not isinstance(bad, int):
+                    raise
+                if bad > start:
+                    out += await self.decrypt(info, items[start:bad], context, fresh=fresh)
+                out.append(exc)
+                start = bad + 1
         return out
 
     @staticmethod
