@@ -198,6 +198,43 @@ async def test_truncated_after_the_last_checkpoint(trail: Trail) -> None:
     assert "seq" in report.truncated[0].message
 
 
+@pytest.mark.parametrize("at_a_checkpoint", [False, True])
+async def test_tail_cut_with_its_newest_checkpoint_is_unconfirmed_not_ok(
+    trail: Trail, at_a_checkpoint: bool, tmp_path: Path
+) -> None:
+    # Issue #15 item 9: moments after the cut (before two heartbeats pass) what remains
+    # is self-consistent and looks like a live writer's; it verified as ok. Cut
+    # anywhere, or exactly at the head the surviving checkpoint attests.
+    rows = await trail.records()
+    (cp1,) = await trail.sql("SELECT body FROM audit_checkpoints WHERE number = 1")
+    cut = json.loads(cp1.body)["heads"][0]["seq"] + 1 if at_a_checkpoint else rows[-4].seq
+    await trail.sql(
+        "DELETE FROM audit_records WHERE seq >= :q",
+        "DELETE FROM audit_checkpoints WHERE number = 2",
+        q=cut,
+    )
+    report = await trail.verify()  # now: right after the cut
+    assert (report.status, report.ok, report.findings, report.truncated) == (
+        "unconfirmed",
+        False,
+        [],
+        [],
+    )
+    [u] = report.unconfirmed
+    assert (u.kind, u.segment, u.seq) == ("unconfirmed", rows[0].segment_id, cut - 1)
+    assert "no anchors" in u.message
+    later = await trail.verify(now=LATER)  # two heartbeats on: as before, truncated
+    assert later.status == "failed" and [t.seq for t in later.truncated] == [cut - 1]
+    if trail.postgres or at_a_checkpoint:
+        return
+    env = {"STRONGROOM_DATABASE_URL": trail.url}
+    env["STRONGROOM_MASTER_KEY_FILE"] = str(trail.settings.kms.master_key_file)
+    out = run_cli(tmp_path, "audit", "verify", **env)
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert "UNCONFIRMED: nothing wrong found" in out.stdout and "OK" not in out.stdout
+    assert f"UNCONFIRMED segment {rows[0].segment_id}: live segment" in out.stdout
+
+
 async def test_replaced_checkpoint(trail: Trail) -> None:
     (cp,) = await trail.sql("SELECT body FROM audit_checkpoints WHERE number = 1")
     body = json.loads(cp.body)
@@ -257,7 +294,11 @@ async def test_api_and_cli(trail: Trail, tmp_path: Path) -> None:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 4242))
     async with httpx.AsyncClient(transport=transport, base_url="http://sr") as client:
         r = await client.get("/api/v1/audit/verify", headers={"X-API-Key": key})
-        assert r.status_code == 200 and r.json()["ok"] is True, r.text
+        body = r.json()
+        assert r.status_code == 200 and body["findings"] == [], r.text
+        # The service's own segment is live: intact, but its end unproven (no anchors).
+        assert (body["status"], body["ok"]) == ("unconfirmed", False), r.text
+        assert [u["segment"] for u in body["unconfirmed"]] == [svc.audit.segment_id]
         pub = await client.get("/api/v1/audit/public-key", headers={"X-API-Key": key})
         assert pub.status_code == 200 and "BEGIN PUBLIC KEY" in pub.json()["pem"]
         denied = await client.get("/api/v1/audit/verify")
@@ -316,8 +357,11 @@ async def test_two_writers_heartbeats_and_checkpoints(trail: Trail) -> None:
     assert len(beats) >= 2  # both idle writers said they were alive
     (count,) = await trail.sql("SELECT count(*) AS n FROM audit_checkpoints")
     assert count.n > 2  # count-triggered checkpoints beyond the fixture's two
-    live = await trail.verify()  # writers still running: live, not truncated
-    assert live.ok and live.segments == 3, live
+    live = await trail.verify()  # writers still running: live, not truncated ...
+    assert live.segments == 3 and not live.findings and not live.truncated, live
+    # ... but without anchors their ends are not proven
+    assert live.status == "unconfirmed", live
+    assert {u.segment for u in live.unconfirmed} == {a.audit.segment_id, b.audit.segment_id}
     await a.close()
     await b.close()
     report = await trail.verify(now=LATER)

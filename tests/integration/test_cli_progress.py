@@ -131,7 +131,7 @@ async def test_the_walks_tell_how_far_they_got_inside_a_segment(tmp_path: Path) 
         heard, online = recorder()
         report = await svc.audit_queries.verify(progress=online)
         n = report.records
-        assert report.ok and n > 2 * TICK
+        assert report.status == "unconfirmed" and not report.findings and n > 2 * TICK  # live
         assert heard[0] == (0, n) and heard[-1] == (n, n)
         assert {d for d, _ in heard} >= {TICK, 2 * TICK}  # mid-segment, from the walk
 

@@ -127,6 +127,17 @@ class CheckpointSigner:
         return cls(Ed25519PrivateKey.from_private_bytes(raw))
 
 
+@dataclass(frozen=True)
+class Signed:
+    """A checkpoint as written (audit_checkpoints), for the anchors once committed."""
+
+    number: int
+    ts: datetime
+    key_id: str
+    body: str
+    signature: bytes
+
+
 class Checkpointer:
     """Writes a checkpoint when asked; skips when another process holds the lock,
     when the last one is younger than ``min_age`` or when no head moved."""
@@ -136,14 +147,14 @@ class Checkpointer:
         self._abandon_after = timedelta(seconds=abandon_after_s)
         self._lock = asyncio.Lock()  # within the process (all SQLite needs)
 
-    async def run(self, min_age_s: float = 0.0, now: datetime | None = None) -> int | None:
-        """The number of the checkpoint written, or None if none was needed or allowed."""
+    async def run(self, min_age_s: float = 0.0, now: datetime | None = None) -> Signed | None:
+        """The checkpoint written (committed), or None if none was needed or allowed."""
         try:
             return await self._run(min_age_s, now)
         except IntegrityError:  # another writer took this number first (SQLite)
             return None
 
-    async def _run(self, min_age_s: float, now: datetime | None) -> int | None:
+    async def _run(self, min_age_s: float, now: datetime | None) -> Signed | None:
         async with self._lock, self._db.transaction() as s:
             # One checkpointer at a time across replicas (SQLite has one writer anyway).
             if not self._db.is_sqlite and not await audit_repo.try_advisory_lock(
@@ -168,16 +179,17 @@ class Checkpointer:
             n = last.number + 1 if last else 1
             prev = checkpoint_link(last.body.encode()) if last else bytes(32)
             body = checkpoint_body(n, now, prev, self._signer.key_id, heads)
+            signed = Signed(n, now, self._signer.key_id, body.decode(), self._signer.sign(body))
             s.add(
                 AuditCheckpoint(
                     number=n,
                     ts=now,
-                    key_id=self._signer.key_id,
-                    body=body.decode(),
-                    signature=self._signer.sign(body),
+                    key_id=signed.key_id,
+                    body=signed.body,
+                    signature=signed.signature,
                 )
             )
-            return n
+        return signed
 
     def _head(self, seg: str, row: Any, before: Head | None, now: datetime) -> Head:
         if row.action == ChainAction.CLOSE:

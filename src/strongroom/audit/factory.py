@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from strongroom.audit.alerts import SecurityAlerts
+from strongroom.audit.anchors import Anchors
 from strongroom.audit.events import SecurityMonitor, Thresholds
 from strongroom.audit.service import AuditLog
 from strongroom.config import AuditSettings, SecurityEventsSettings
@@ -42,6 +43,7 @@ def build_audit(
         checkpoint_records=settings.checkpoint_records,
         checkpoint_s=settings.checkpoint_seconds,
         sensitive_identifiers=settings.sensitive_identifiers,
+        anchors=Anchors(settings.anchors),
     )
     alerts.attach(audit)
     return audit, alerts

@@ -4,11 +4,16 @@ export file. The field order is part of ``strongroom audit verify --json``."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
+
+Status = Literal["ok", "unconfirmed", "failed"]
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # altered | deleted | inserted | reordered | checkpoint | truncated | format
+    # altered | deleted | inserted | reordered | checkpoint | truncated | format | anchor
+    # (integrity), unconfirmed (not proven either way: a live tail, an unanchored checkpoint)
+    kind: str
     message: str
     segment: str | None = None
     seq: int | None = None
@@ -39,15 +44,29 @@ class Report:
 
 @dataclass
 class VerifyReport(Report):
-    """The trail in the database, MACs included (audit/online.py)."""
+    """The trail in the database, MACs included (audit/online.py).
+
+    ``status``: "failed" when something was found (``findings``) or a silent tail may
+    have been cut (``truncated``); else "unconfirmed" when some records or checkpoints
+    are intact as far as the database shows but nothing proves nothing followed them
+    (``unconfirmed``: a live segment's tail, checkpoints newer than the newest anchor);
+    else "ok". ``ok`` is status "ok" only."""
 
     truncated: list[Finding] = field(default_factory=list)  # tails possibly cut
     seconds: float = 0.0
+    status: Status = "ok"
+    unconfirmed: list[Finding] = field(default_factory=list)
+    anchors: str | None = None  # the anchor log held against the trail, if any
+    last_anchored: int | None = None  # the newest checkpoint it holds
 
     def finish(self) -> VerifyReport:
         big = 1 << 62
         self.findings.sort(key=lambda f: (f.record_id or big, f.checkpoint or 0))
-        self.ok = not self.findings and not self.truncated
+        if self.findings or self.truncated:
+            self.status = "failed"
+        else:
+            self.status = "unconfirmed" if self.unconfirmed else "ok"
+        self.ok = self.status == "ok"
         return self
 
 

@@ -4,6 +4,12 @@ database, one segment at a time through audit/verify.py's walk with its MAC key.
 Only the database tells when a segment's records stop short: one that ends with
 neither a close record nor a recent heartbeat nor an "abandoned" attestation may have
 lost records after the last checkpoint (reported apart, as possibly truncated).
+
+A live segment (recent records, no close) is not proven whole either: a cut of its
+tail together with the newest checkpoints leaves a self-consistent trail that only
+time (two heartbeats) or a copy outside the database tells apart. Its tail is
+reported as unconfirmed: without an anchor log always, with one past the newest
+head an anchored checkpoint attests (audit/anchor_check.py).
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from strongroom.audit import anchor_check
 from strongroom.audit import verify as v
 from strongroom.audit.actions import ChainAction
 from strongroom.audit.chain import ZERO
@@ -38,6 +45,7 @@ class _Trail:
     kms: Kms
     attested: v.Heads
     now: datetime
+    confirmed: dict[str, int] | None  # segment -> newest anchored seq; None: no anchors
     progress: Progress | None = None  # records walked, of about ``total``
     total: int = 0
 
@@ -54,11 +62,12 @@ async def verify(
     start: datetime | None = None,
     end: datetime | None = None,
     now: datetime | None = None,
+    anchors: anchor_check.AnchorLog | None = None,
     progress: Progress | None = None,
 ) -> VerifyReport:
     """Check the whole trail, or the records timed in [start, end] (tails and
-    checkpoints of segments that reach past ``end`` are then not judged); ``progress``
-    hears how many records were walked."""
+    checkpoints of segments that reach past ``end`` are then not judged), against
+    ``anchors`` if given; ``progress`` hears how many records were walked."""
     t0 = time.perf_counter()
     report = VerifyReport()
     async with db.read() as s:
@@ -72,12 +81,20 @@ async def verify(
         report.findings += found
         report.checkpoints = len(cps)
         report.last_checkpoint = cps[-1].number if cps else None
+        confirmed = None
+        if anchors is not None:
+            bodies = {int(cp.number): cp.body for cp in cps}
+            held = anchor_check.compare(anchors, bodies, first, None if found else attested)
+            report.findings += held[0]
+            report.unconfirmed += held[1]
+            report.anchors, report.last_anchored = anchors.source, anchors.newest
+            confirmed = anchors.confirmed()
         for rid in forged:
             msg = "record without chain fields written after the chain began"
             report.findings.append(Finding("inserted", msg, record_id=rid))
         whole = start is None and end is None
         total = sum(count for seg, (_, _, count) in ranges.items() if seg is not None)
-        trail = _Trail(kms, attested, now or datetime.now(UTC), progress, total)
+        trail = _Trail(kms, attested, now or datetime.now(UTC), confirmed, progress, total)
         trail.tell(0)
         names = set(ranges) | (set(segments) | set(attested) if whole else set())
         for seg in sorted(n for n in names if n is not None):
@@ -134,9 +151,18 @@ async def _segment(
         if opened is None:
             opened = next(iter(await audit_repo.chain_records(s, seg, 0, 0)), None)
         heads = trail.attested.get(seg, [])
-        found, cut = check_tail(run, rows, links, heads, heartbeat_of(opened), trail.now)
-        report.truncated += [cut] if cut else []
+        anchored = None if trail.confirmed is None else trail.confirmed.get(seg, -1)
+        tail = check_tail(run, rows, links, heads, heartbeat_of(opened), trail.now, anchored)
+        found = tail.found
+        report.truncated += [tail.truncated] if tail.truncated else []
+        report.unconfirmed += [tail.unconfirmed] if tail.unconfirmed else []
     report.findings += [found] if found else []
+
+
+class Tail(NamedTuple):
+    found: Finding | None = None  # integrity
+    truncated: Finding | None = None  # silent and unclosed: possibly cut
+    unconfirmed: Finding | None = None  # live: its end not proven
 
 
 def check_tail(
@@ -146,27 +172,41 @@ def check_tail(
     heads: Sequence[v.Attested],
     heartbeat_s: float,
     now: datetime,
-) -> tuple[Finding | None, Finding | None]:
-    """(integrity finding, truncation finding) for a segment walked to its end, whose
-    records up to seq run.lo - 1 were archived."""
+    anchored: int | None = None,
+) -> Tail:
+    """How the end of a segment walked to its end stands, its records up to seq
+    run.lo - 1 archived. ``anchored``: the highest seq of it an anchored checkpoint
+    attests (-1: none), None when there is no anchor log."""
     found = v.check_heads(run, rows, links, heads)
     if found is not None:
-        return found, None
+        return Tail(found)
     att = heads[-1] if heads else None
     last = rows[-1] if rows else None
     last_seq = last["seq"] if last else run.lo - 1
     if att is not None and att.head.state == "abandoned" and att.head.seq == last_seq:
-        return None, None  # the writer died; its tail was attested afterwards
+        return Tail()  # the writer died; its tail was attested afterwards
     if last is None or last["action"] == ChainAction.CLOSE:
-        return None, None
-    if last["ts"] >= now - timedelta(seconds=2 * heartbeat_s + 5):
-        return None, None  # live: its writer is still heartbeating
-    covered = f"seq {att.head.seq}" if att else "nothing"
-    msg = (
-        f"no close record and no heartbeat since {last['ts'].isoformat()}: records after "
-        f"seq {last_seq} may have been removed (the last checkpoint covers {covered})"
-    )
-    return None, Finding("truncated", msg, run.seg, last_seq, last["id"])
+        return Tail()  # the close record is MACed: nothing followed it
+    covered = f"seq {att.head.seq} (checkpoint {att.checkpoint})" if att else "nothing"
+    if last["ts"] < now - timedelta(seconds=2 * heartbeat_s + 5):
+        msg = (
+            f"no close record and no heartbeat since {last['ts'].isoformat()}: records after "
+            f"seq {last_seq} may have been removed (the last checkpoint covers {covered})"
+        )
+        return Tail(truncated=Finding("truncated", msg, run.seg, last_seq, last["id"]))
+    # Live: its writer is still heartbeating, or its tail was cut moments ago.
+    if anchored is None:
+        msg = (
+            f"live segment ending at seq {last_seq}: nothing outside the database confirms "
+            f"that end (no anchors; checkpoints in the database cover {covered})"
+        )
+        return Tail(unconfirmed=Finding("unconfirmed", msg, run.seg, last_seq, last["id"]))
+    if last_seq <= anchored:
+        return Tail()
+    first = max(anchored + 1, run.lo)
+    rid = next((r["id"] for r in rows if r["seq"] == first), last["id"])
+    msg = f"live segment: records {first}..{last_seq} are after its newest anchored head"
+    return Tail(unconfirmed=Finding("unconfirmed", msg, run.seg, first, rid))
 
 
 def heartbeat_of(open_row: dict[str, Any] | None, default: float = 60.0) -> float:

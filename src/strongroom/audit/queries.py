@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from strongroom.audit import online, search
+from strongroom.audit import anchor_check, online, search
 from strongroom.audit.actions import SECURITY_PREFIX
 from strongroom.audit.checkpoints import CheckpointSigner
 from strongroom.audit.events import severity_of
@@ -72,11 +74,17 @@ class AuditQueries:
         *,
         public: Ed25519PublicKey | None = None,
         now: datetime | None = None,
+        anchors: Path | None = None,
         progress: Progress | None = None,
     ) -> VerifyReport:
-        """Check the whole trail, or the records timed in [start, end] (audit/online.py)."""
+        """Check the whole trail, or the records timed in [start, end] (audit/online.py),
+        against the anchor log ``anchors`` or else the configured one, if any."""
         public = public or (await self.signer()).public
-        return await online.verify(self._db, self._kms, public, start, end, now, progress)
+        path = anchors or (self._log.anchors.file if self._log.anchors else None)
+        log = await asyncio.to_thread(anchor_check.read, path, public) if path else None
+        return await online.verify(
+            self._db, self._kms, public, start, end, now, log, progress=progress
+        )
 
     async def verify_tenant(
         self, tenant: str, start: datetime | None = None, end: datetime | None = None
@@ -89,13 +97,18 @@ class AuditQueries:
         report = await self.verify(start, end)
         async with self._db.read() as s:
             ranges = await audit_repo.seq_ranges(s, start, end, tenant)
-            named = [f.record_id for f in report.findings + report.truncated if f.record_id]
+            listed = report.findings + report.truncated + report.unconfirmed
+            named = [f.record_id for f in listed if f.record_id]
             mine = await audit_repo.owned(s, tenant, named)
         report.unchained = ranges.pop(None, (0, 0, 0))[2]
         report.records = sum(count for _, _, count in ranges.values())
         report.segments = len(ranges)
         report.findings = [f for f in report.findings if f.record_id in mine]
         report.truncated = [f for f in report.truncated if f.record_id in mine]
+        # Unanchored checkpoints name no record: the trail's signed heads are everyone's.
+        report.unconfirmed = [
+            f for f in report.unconfirmed if f.record_id is None or f.record_id in mine
+        ]
         return report
 
     async def security_events(self, tenant: str, limit: int = 100) -> list[SecurityEventRecord]:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from strongroom.audit import release
 from strongroom.audit.actions import ChainAction
+from strongroom.audit.anchors import Anchors
 from strongroom.audit.chain import Reservation, SegmentChain, system_row
 from strongroom.audit.checkpoints import Checkpointer, CheckpointSigner
 from strongroom.audit.grouping import GroupQueue, Pending, settle
@@ -73,6 +74,7 @@ class AuditLog:
         checkpoint_records: int = 1000,
         checkpoint_s: float = 60.0,
         sensitive_identifiers: Sequence[str] = (),
+        anchors: Anchors | None = None,
     ):
         self._db = db
         self._observer = observer  # sees each event once written (security rules)
@@ -97,6 +99,8 @@ class AuditLog:
         self.signer: CheckpointSigner | None = None
         self.checkpointer: Checkpointer | None = None
         self._sensitive = tuple(sensitive_identifiers)
+        # Copies of each checkpoint outside the database (audit/anchors.py), if set.
+        self.anchors = anchors if anchors is not None and anchors.configured else None
         self.hasher: AuditHasher | None = None  # keyed HMACs of sensitive values
         # Request ids of recent records, so the API can tell whether a request already
         # left one (api/deps.py writes one for requests that would otherwise leave none).
@@ -237,13 +241,16 @@ class AuditLog:
         self._since_checkpoint = 0
         self._last_checkpoint = time.monotonic()
         try:
-            number = await self.checkpointer.run(min_age_s)
-            if number is not None:
-                AUDIT_CHECKPOINTS.inc()
-            return number
+            signed = await self.checkpointer.run(min_age_s)
         except Exception as exc:
             log.error("audit_checkpoint_failed", error_type=type(exc).__name__)
             return None
+        if signed is None:
+            return None
+        AUDIT_CHECKPOINTS.inc()
+        if self.anchors is not None:  # committed: now it may be anchored (never raises)
+            await self.anchors.publish(signed)
+        return signed.number
 
     async def _tick(self) -> None:
         period = min(self._heartbeat_s, self._checkpoint_s) / 2
@@ -273,3 +280,5 @@ class AuditLog:
             self._chain = None  # the last key goes with it
         await self._queue.drain()
         await self._group.close()
+        if self.anchors is not None:
+            await self.anchors.close()

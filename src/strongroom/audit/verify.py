@@ -123,16 +123,25 @@ def check_checkpoints(
         linked = want is None or obj.get("prev") == want.hex()
         if obj.get("n") != n or not linked or obj.get("key") != kid:
             return bad("does not follow the previous checkpoint")
-        for h in obj["heads"]:
-            head = Head(h["seg"], int(h["seq"]), bytes.fromhex(h["hash"]), h["state"])
-            heads = attested.setdefault(head.seg, [])
-            if heads and heads[-1].head.seq > head.seq:
-                return bad(f"segment {head.seg} head went back from seq {heads[-1].head.seq}")
-            if heads and heads[-1].head.seq == head.seq:
-                heads.pop()  # attested again: the newest state and checkpoint count
-            heads.append(Attested(head, n))
+        went_back = fold(attested, n, obj)
+        if went_back is not None:
+            return bad(went_back)
         prev, expected = checkpoint_link(body), n + 1
     return [], attested
+
+
+def fold(attested: Heads, n: int, obj: dict[str, Any]) -> str | None:
+    """Fold the heads of checkpoint ``n`` (its parsed body) into ``attested``; what is
+    wrong if a head went back, else None."""
+    for h in obj["heads"]:
+        head = Head(h["seg"], int(h["seq"]), bytes.fromhex(h["hash"]), h["state"])
+        heads = attested.setdefault(head.seg, [])
+        if heads and heads[-1].head.seq > head.seq:
+            return f"segment {head.seg} head went back from seq {heads[-1].head.seq}"
+        if heads and heads[-1].head.seq == head.seq:
+            heads.pop()  # attested again: the newest state and checkpoint count
+        heads.append(Attested(head, n))
+    return None
 
 
 def _mac_ok(key: bytes, h: bytes, mac: bytes | None) -> bool:

@@ -77,8 +77,10 @@ class WebhookSender:
         timeout_s: float = 2.0,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 2.0,
+        label: str = "security_webhook",
     ) -> None:
         self.url = url
+        self._label = label  # prefix of its log events (security events, audit anchors)
         self._key = signing_key(secret) if secret else None
         self._legacy = bool(secret) and not (secret or "").startswith(SECRET_PREFIX)
         self._attempts = attempts
@@ -88,7 +90,7 @@ class WebhookSender:
         )
         self._client: httpx.AsyncClient | None = None
         if self._legacy:
-            log.warning("security_webhook_legacy_secret", hint="use a whsec_<base64> secret")
+            log.warning(f"{label}_legacy_secret", hint="use a whsec_<base64> secret")
 
     def client(self) -> httpx.AsyncClient:
         """The one client of every delivery (created on first use, inside the loop)."""
@@ -130,12 +132,12 @@ class WebhookSender:
                         raise _Transient(status)
             if 200 <= status < 300:
                 return True
-            log.error("security_webhook_refused", status=status)
+            log.error(f"{self._label}_refused", status=status)
         except RetryError as exc:
             last = exc.last_attempt.exception()
-            log.error("security_webhook_failed", error_type=type(last).__name__)
+            log.error(f"{self._label}_failed", error_type=type(last).__name__)
         except Exception as exc:  # an alarm path must not raise
-            log.error("security_webhook_failed", error_type=type(exc).__name__)
+            log.error(f"{self._label}_failed", error_type=type(exc).__name__)
         return False
 
     async def close(self) -> None:

@@ -55,8 +55,26 @@ def render(report: VerifyReport) -> list[str]:
             lines.append(f"  also: {f.kind} record id {f.record_id}: {f.message}")
     for cut in report.truncated:
         lines.append(f"TRUNCATED? segment {cut.segment}: {cut.message}")
-    lines.append("OK: trail intact" if report.ok else "FAILED")
+    for u in report.unconfirmed:
+        where = f"segment {u.segment}" if u.segment else "checkpoints"
+        lines.append(f"UNCONFIRMED {where}: {u.message}")
+    if report.anchors is not None:
+        newest = report.last_anchored
+        held = f"up to checkpoint {newest}" if newest is not None else "no checkpoint"
+        lines.append(f"anchor log {report.anchors}: {held}")
+    lines.append(
+        {
+            "ok": "OK: trail intact",
+            "unconfirmed": "UNCONFIRMED: nothing wrong found, but the end of the trail is "
+            "not proven (a cut of the newest records and checkpoints would look the same)",
+            "failed": "FAILED",
+        }[report.status]
+    )
     return lines
+
+
+# Exit statuses of `audit verify` (docs/audit-format.md, Verification).
+EXIT = {"ok": 0, "failed": 1, "unconfirmed": 3}  # 2: could not verify (one-line error)
 
 
 @audit.command("verify")
@@ -67,15 +85,23 @@ def verify(
         Path | None, typer.Option(help="Pinned checkpoint key (PEM) instead of the service's")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report")] = False,
+    anchors: Annotated[
+        Path | None,
+        typer.Option(help="Anchor log (JSON Lines) instead of AUDIT_ANCHOR_FILE"),
+    ] = None,
 ) -> None:
-    """Check the whole trail (or a time range); exit 1 naming the first bad record."""
+    """Check the whole trail (or a time range) against the anchor log, if any. Exit 0
+    intact, 1 naming the first bad record, 3 intact so far but its live end unproven."""
     since, until = _when(start, "--from"), _when(end, "--to")
     with one_line_errors(name_type=True):
         pinned = _pinned(public_key)
+    if anchors is not None and not anchors.is_file():
+        fail(f"error: --anchors: {anchors} is not a file")
 
     async def go(svc: Services) -> VerifyReport:
         with progress("audit verify") as shown:
-            return await svc.audit_queries.verify(since, until, public=pinned, progress=shown)
+            q = svc.audit_queries
+            return await q.verify(since, until, public=pinned, anchors=anchors, progress=shown)
 
     report = run(go, opening=Opening.READ, name_type=True)
     if as_json:  # the API's field names (GET /api/v1/audit/verify), all findings
@@ -84,7 +110,7 @@ def verify(
     else:
         for line in render(report):
             typer.echo(line)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(EXIT[report.status])
 
 
 @audit.command("public-key")

@@ -21,6 +21,7 @@ from strongroom.config.kms import (
 )
 from strongroom.config.legacy import unknown_variables
 from strongroom.config.sections import (
+    AuditAnchorSettings,
     AuditSettings,
     DatabaseSettings,
     KeyCacheSettings,
@@ -38,6 +39,7 @@ from strongroom.config.settings import Settings, client_certificates_used
 __all__ = [
     "DEFAULT_TENANT",
     "AccessSettings",
+    "AuditAnchorSettings",
     "AuditSettings",
     "AuthMethod",
     "AuthSettings",

@@ -78,6 +78,9 @@ FLAT: dict[str, Path] = {
     "audit_checkpoint_seconds": ("audit", "checkpoint_seconds"),
     "audit_sensitive_identifiers": ("audit", "sensitive_identifiers"),
     "audit_retention_days": ("audit", "retention_days"),
+    "audit_anchor_file": ("audit", "anchors", "file"),
+    "audit_anchor_webhook_url": ("audit", "anchors", "webhook_url"),
+    "audit_anchor_webhook_secret": ("audit", "anchors", "webhook_secret"),
     "log_level": ("logging", "level"),
     "security_auth_failures_per_minute": ("security_events", "auth_failures_per_minute"),
     "security_auth_failures_global_per_minute": (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -59,6 +60,36 @@ class KeysSettings(Section):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
 
 
+def _whsec(secret: str | None) -> str | None:
+    """A Standard Webhooks secret must decode to 16..64 bytes; other text is the legacy
+    form (its bytes are the key)."""
+    if secret is not None and secret.startswith("whsec_"):
+        try:
+            key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            key = b""
+        if not 16 <= len(key) <= 64:  # the message never echoes the secret
+            raise ValueError("whsec_ must be followed by the base64 of 16 to 64 bytes")
+    return secret
+
+
+class AuditAnchorSettings(Section):
+    """Where each new checkpoint is also written, outside the database, so that a cut
+    of the trail together with its newest checkpoints is provable (audit/anchors.py,
+    docs/audit-format.md "Anchors"). Hashes and counts only leave."""
+
+    # An append-only JSON Lines file (one line per checkpoint); `audit verify` reads it.
+    file: Path | None = None
+    # A receiver of each line as a signed POST (Standard Webhooks, like security events).
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, secret: str | None) -> str | None:
+        return _whsec(secret)
+
+
 class AuditSettings(Section):
     # 0: a flush starts at once; records arriving while one is in flight share the next
     # commit (measured: 0 beats 2 ms at every concurrency, on SQLite and PostgreSQL).
@@ -73,6 +104,7 @@ class AuditSettings(Section):
     # How long records stay in the table before `strongroom audit archive` moves them
     # to verifiable files (default 7 years).
     retention_days: int = Field(default=2557, ge=1)
+    anchors: AuditAnchorSettings = Field(default_factory=AuditAnchorSettings)
 
 
 class SecurityEventsSettings(Section):
@@ -91,14 +123,7 @@ class SecurityEventsSettings(Section):
     @field_validator("webhook_secret")
     @classmethod
     def _whsec(cls, secret: str | None) -> str | None:
-        if secret is not None and secret.startswith("whsec_"):
-            try:
-                key = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
-            except binascii.Error:
-                key = b""
-            if not 16 <= len(key) <= 64:  # the message never echoes the secret
-                raise ValueError("whsec_ must be followed by the base64 of 16 to 64 bytes")
-        return secret
+        return _whsec(secret)
 
 
 class TelemetrySettings(Section):

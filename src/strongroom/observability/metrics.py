@@ -69,6 +69,12 @@ AUDIT_CHAIN_LENGTH = Gauge(
     multiprocess_mode="sum",
 )
 AUDIT_CHECKPOINTS = Counter("strongroom_audit_checkpoints_total", "Audit checkpoints written")
+# Checkpoints copied outside the database (audit/anchors.py): sink file|webhook.
+AUDIT_ANCHOR_WRITES = Counter(
+    "strongroom_audit_anchor_writes_total",
+    "Checkpoint anchor writes by sink and outcome",
+    ["sink", "outcome"],
+)
 
 
 def render() -> tuple[bytes, str]:

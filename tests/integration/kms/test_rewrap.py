@@ -138,7 +138,10 @@ async def test_local_to_softhsm_with_the_cli(
         # Audit segment keys and the checkpoint signing key moved too: the whole
         # trail, written under the local key, still verifies.
         verified = await app.get("/api/v1/audit/verify")
-        assert verified.status_code == 200 and verified.json()["ok"] is True, verified.text
+        assert verified.status_code == 200, verified.text
+        # Nothing wrong (the live segment's end is unproven without anchors).
+        assert verified.json()["status"] == "unconfirmed", verified.text
+        assert verified.json()["findings"] == [], verified.text
 
 
 async def test_rotated_openbao_key_then_old_version_retired(

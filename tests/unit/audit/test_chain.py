@@ -133,9 +133,9 @@ def test_tail_cut_below_the_attested_head_is_deleted() -> None:
     k0, rows = trail()
     _, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
     att = Attested(Head(SEG, 9, links[9], "open"), 3)
-    found, cut = check_tail(RUN, rows[:7], links, [att], 60, T0 + timedelta(days=1))
+    found, cut, unconfirmed = check_tail(RUN, rows[:7], links, [att], 60, T0 + timedelta(days=1))
     assert found is not None and (found.kind, found.seq, found.checkpoint) == ("deleted", 7, 3)
-    assert cut is None
+    assert cut is None and unconfirmed is None
 
 
 def test_unclosed_silent_segment_may_be_truncated() -> None:
@@ -143,11 +143,35 @@ def test_unclosed_silent_segment_may_be_truncated() -> None:
     _, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
     att = Attested(Head(SEG, 5, links[5], "open"), 1)
     later = rows[-1]["ts"] + timedelta(minutes=10)
-    assert check_tail(RUN, rows, links, [att], 60, rows[-1]["ts"]) == (None, None)  # live
-    found, cut = check_tail(RUN, rows, links, [att], 60, later)
+    found, cut, _ = check_tail(RUN, rows, links, [att], 60, later)
     assert found is None and cut is not None and cut.seq == rows[-1]["seq"]
     gone = Attested(Head(SEG, 9, links[9], "abandoned"), 2)
-    assert check_tail(RUN, rows, links, [gone], 60, later) == (None, None)  # crash, attested
+    assert check_tail(RUN, rows, links, [gone], 60, later) == (None, None, None)  # crash, attested
+
+
+def test_a_live_tail_is_unconfirmed_unless_anchored() -> None:
+    k0, rows = trail(close=False)
+    _, links = walk_segment(Run(SEG, 0, ZERO, k0), rows)
+    last = rows[-1]
+    covered = Attested(Head(SEG, last["seq"], links[last["seq"]], "open"), 4)
+    now = last["ts"]  # its writer is still heartbeating, or the tail was cut just now
+    # Without anchors even a tail every record of which a checkpoint covers is not
+    # proven: the checkpoints after it may have been cut with it.
+    tail = check_tail(RUN, rows, links, [covered], 60, now)
+    assert tail.found is None and tail.truncated is None
+    assert tail.unconfirmed is not None and tail.unconfirmed.seq == last["seq"]
+    assert tail.unconfirmed.record_id == last["id"]
+    # With anchors: records past the newest anchored head are unconfirmed ...
+    tail = check_tail(RUN, rows, links, [covered], 60, now, anchored=5)
+    assert tail.unconfirmed is not None and (tail.unconfirmed.seq, tail.found) == (6, None)
+    assert tail.unconfirmed.record_id == next(r["id"] for r in rows if r["seq"] == 6)
+    assert tail.unconfirmed.message.startswith(f"live segment: records 6..{last['seq']}")
+    # ... and a tail the anchors cover is confirmed.
+    assert check_tail(RUN, rows, links, [covered], 60, now, anchored=last["seq"]) == (None,) * 3
+    # A closed segment ends with its MACed close record: nothing to confirm.
+    k0, closed = trail()
+    _, links = walk_segment(Run(SEG, 0, ZERO, k0), closed)
+    assert check_tail(RUN, closed, links, [], 60, closed[-1]["ts"]) == (None, None, None)
 
 
 def test_without_macs_a_break_is_altered() -> None:

@@ -20,6 +20,7 @@ from strongroom.api.deps import (
     require_context,
     services,
 )
+from strongroom.audit.findings import Status
 from strongroom.audit.search import MAX_PAGE, Page
 from strongroom.context import Actor
 from strongroom.errors import NotFound
@@ -39,6 +40,9 @@ class FindingOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
+    # "failed": findings or a possibly truncated tail; "unconfirmed": nothing wrong
+    # found, but a live tail or an unanchored checkpoint is not proven; "ok": neither.
+    status: Status
     ok: bool
     records: int
     segments: int
@@ -48,6 +52,8 @@ class VerifyOut(BaseModel):
     first_bad: FindingOut | None
     findings: list[FindingOut]
     truncated: list[FindingOut]
+    unconfirmed: list[FindingOut]
+    last_anchored: int | None
     seconds: float
 
 
@@ -64,13 +70,16 @@ async def verify(
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> VerifyOut:
-    """Check the trail (or records timed in [from, to]); names the first bad record."""
+    """Check the trail (or records timed in [from, to]) against the configured anchor
+    log, if any; names the first bad record. ``status`` "unconfirmed": nothing wrong
+    found, but a live tail is not proven whole (docs/audit-format.md, Verification)."""
     if ctx.principal.spans_tenants:
         r = await svc.audit_queries.verify(start, end)
     else:  # counts and findings of its own tenant only (audit/queries.py)
         r = await svc.audit_queries.verify_tenant(ctx.actor.tenant, start, end)
     cap = 100
     return VerifyOut(
+        status=r.status,
         ok=r.ok,
         records=r.records,
         segments=r.segments,
@@ -80,6 +89,8 @@ async def verify(
         first_bad=FindingOut(**vars(r.first_bad)) if r.first_bad else None,
         findings=[FindingOut(**vars(f)) for f in r.findings[:cap]],
         truncated=[FindingOut(**vars(f)) for f in r.truncated[:cap]],
+        unconfirmed=[FindingOut(**vars(f)) for f in r.unconfirmed[:cap]],
+        last_anchored=r.last_anchored,
         seconds=r.seconds,
     )
 
