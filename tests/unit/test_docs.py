@@ -31,6 +31,15 @@ DOCS = [
 ]
 # Named in the documentation as what is not a setting (ignored with a warning).
 NOT_SETTINGS = {"STRONGROOM_MAX_USER_ID_LENGTH", "STRONGROOM_PROT"}
+# Upper-case names with an underscore that are constants or other programs' (not settings).
+OTHER_NAMES = {
+    "AWS_PROFILE",
+    "CKM_AES_GCM",
+    "HTTPS_PROXY",
+    "SOFTHSM2_CONF",
+    "SYMMETRIC_DEFAULT",
+    "TABLE_PRIVILEGES",
+}
 
 
 def _read(path: Path) -> str:
@@ -103,6 +112,15 @@ def test_every_variable_a_document_names_is_a_setting(doc: Path) -> None:
     known = set(ENV_NAMES.values()) | NOT_SETTINGS
     named = set(re.findall(r"STRONGROOM_[A-Z0-9_]*[A-Z0-9]", _read(doc)))
     assert sorted(n for n in named - known if not f"{n}_".startswith(NOT_SETTINGS_PREFIXES)) == []
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_every_short_setting_name_is_a_setting(doc: Path) -> None:
+    # README and the docs often drop the prefix: `KMS_AWS_KEY_ID`.
+    known = set(ENV_NAMES.values()) | NOT_SETTINGS
+    named = set(re.findall(r"(?<![A-Z0-9_])([A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])", _read(doc)))
+    short = {n for n in named if not n.startswith("STRONGROOM_")} - OTHER_NAMES
+    assert sorted(n for n in short if f"STRONGROOM_{n}" not in known) == []
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
