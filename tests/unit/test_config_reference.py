@@ -44,8 +44,9 @@ def test_a_field_without_a_docstring_has_no_description() -> None:
         """How big."""
         colour: str = "red"
 
+    docs = reference.docstrings(Widget)
     described = {
-        name: reference._setting(name, ("widget", name), f)
+        name: reference._setting(name, ("widget", name), f, docs.get(name))
         for name, f in Widget.model_fields.items()
     }
     assert described["size"].description == "How big."

@@ -18,8 +18,8 @@ class OidcIssuer(BaseModel):
     """One trusted token issuer (access/oidc.py). Set as a JSON list in
     ``STRONGROOM_OIDC_ISSUERS``."""
 
-    # Attribute docstrings are the descriptions of docs/configuration.md.
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    # The docstring under each field is its description (config/reference.py).
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Bounded so that the principal id ``oidc:{issuer}#{sub}`` fits audit columns.
     issuer: str = Field(min_length=1, max_length=100)

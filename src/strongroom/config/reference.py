@@ -8,9 +8,12 @@ setting has no description, so a new setting cannot go undocumented.
 
 from __future__ import annotations
 
+import ast
 import inspect
+import itertools
 import json
 import sys
+import textwrap
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,12 +60,34 @@ def groups() -> list[Group]:
 
 def issuer_keys() -> list[Setting]:
     """The keys of one ``STRONGROOM_OIDC_ISSUERS`` object."""
-    return [_setting(name, ("issuer", name), f) for name, f in OidcIssuer.model_fields.items()]
+    docs = docstrings(OidcIssuer)
+    return [
+        _setting(name, ("issuer", name), f, docs.get(name))
+        for name, f in OidcIssuer.model_fields.items()
+    ]
+
+
+def docstrings(model: type[BaseModel]) -> dict[str, str]:
+    """The docstring under each field of ``model``'s own class body, by field name."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(model)))
+    body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
+    found: dict[str, str] = {}
+    for node, after in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            found[node.target.id] = after.value.value
+    return found
 
 
 def _walk(model: type[BaseModel], path: Path) -> Iterator[Group]:
     leaves: list[Setting] = []
     nested: list[tuple[Path, type[BaseModel]]] = []
+    docs = docstrings(model)
     for name, f in model.model_fields.items():
         here = (*path, name)
         annotation = f.annotation
@@ -72,14 +97,14 @@ def _walk(model: type[BaseModel], path: Path) -> Iterator[Group]:
         env = ENV_NAMES.get(here)
         if env is None:  # the environment could not set it: say so rather than skip it
             raise ValueError(f"settings field {'.'.join(here)} has no name in config/legacy.py")
-        leaves.append(_setting(env, here, f))
+        leaves.append(_setting(env, here, f, docs.get(name)))
     if leaves:
         yield Group(path, _text(model.__doc__), leaves)
     for sub_path, sub in nested:
         yield from _walk(sub, sub_path)
 
 
-def _setting(name: str, path: Path, f: FieldInfo) -> Setting:
+def _setting(name: str, path: Path, f: FieldInfo, doc: str | None) -> Setting:
     kind = _type(f.annotation)
     bounds = _bounds(f)
     return Setting(
@@ -87,7 +112,7 @@ def _setting(name: str, path: Path, f: FieldInfo) -> Setting:
         path=path,
         type=f"{kind}, {bounds}" if bounds else kind,
         default=_default(f),
-        description=_text(f.description),
+        description=_text(doc or f.description),
     )
 
 
