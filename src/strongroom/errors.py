@@ -115,6 +115,13 @@ class DatabaseUnavailable(ServiceUnavailable):
     retry_after = 2  # a restart or fail-over takes seconds
 
 
+class Overloaded(ServiceUnavailable):
+    """503 ``SYS002``: this worker is past its bound of in-flight and queued requests
+    (api/admission.py) and sheds the request before doing any work on it."""
+
+    code, message = "SYS002", "service overloaded; retry later"
+
+
 class RateLimited(StrongroomError):
     """429 with ``Retry-After`` (seconds) when waiting can help, and the budget's
     ``RateLimit`` headers."""

@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from strongroom.logging import configure_logging, mask
+from strongroom.logging import _SECRETISH, configure_logging, mask
 
 CANARIES = {
     "access key": "srk_live_abcdefghijklmnop_" + "a" * 52 + "_abcdefg",
@@ -60,3 +62,20 @@ def test_structlog_and_stdlib_output_is_masked(output: io.StringIO) -> None:
     for canary in CANARIES.values():
         assert canary not in err
     assert "ValueError" in err and "Traceback" not in err  # type only, never the message
+
+
+_ALPHABET = "eyJ.srk_live-ABCDEFGHIJ:v1:0123456789abcdef+/=BEGIN Bearer "
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=40))
+def test_the_short_text_shortcut_masks_exactly_what_the_pattern_masks(text: str) -> None:
+    """``mask`` skips the regex for text too short to hold any secret shape: that must
+    never change its answer."""
+    assert mask(text) == _SECRETISH.sub("[masked]", text)
+
+
+@pytest.mark.parametrize("text", ["eyJabcde.", "eyJhbGciO.x", "Bearer abcdefgh", "x" * 14])
+def test_the_shortest_secret_shapes_are_still_checked(text: str) -> None:
+    assert mask(text) == _SECRETISH.sub("[masked]", text)
+    assert len(text) >= 9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import sys
 from collections.abc import AsyncIterator
@@ -12,9 +13,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strongroom import __version__
 from strongroom.api import errors
+from strongroom.api.admission import AdmissionMiddleware
+from strongroom.api.fastlane import FastLane
 from strongroom.api.middleware import RequestContextMiddleware
 from strongroom.api.routers import ROUTERS
 from strongroom.api.schemas import ErrorOut
@@ -28,7 +32,11 @@ ERROR_RESPONSES = {
 }
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, services: Services | None = None, *, fast_lane: bool = True
+) -> FastAPI:
+    """``fast_lane=False`` sends the data endpoints through FastAPI's own stack too
+    (tests compare both ways)."""
     svc = services or build_services(settings)
 
     @contextlib.asynccontextmanager
@@ -61,7 +69,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             if provider is not None:
                 provider.shutdown()  # flush the last spans
 
-    app = FastAPI(
+    app = StrongroomAPI(
         title="Strongroom",
         version=__version__,
         description="Per-user encryption and key management. Every /api/v1 call needs X-API-Key.",
@@ -82,13 +90,41 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             max_age=600,
         )
     reporter = configure_telemetry(settings.telemetry, app)
-    app.add_middleware(
+    frame = functools.partial(
         RequestContextMiddleware,
         max_body=settings.server.max_body_bytes,
         report=reporter,
         log_client_addr="clientAddr" not in settings.audit.sensitive_identifiers,
     )
+    app.add_middleware(frame.func, **frame.keywords)
+    # CORS headers and OpenTelemetry spans come from FastAPI's own middleware stack.
+    lane = (
+        fast_lane
+        and not settings.server.cors_allow_origins
+        and not settings.telemetry.otel_endpoint
+    )
+    inner: ASGIApp = functools.partial(FastAPI.__call__, app)
+    if lane:
+        inner = FastLane(app, inner, frame)
+    server = settings.server
+    app.front = AdmissionMiddleware(
+        inner, server.max_in_flight, server.max_queue, server.max_queue_wait_seconds
+    )
     return app
+
+
+class StrongroomAPI(FastAPI):
+    """FastAPI behind admission control (api/admission.py) and, for the data
+    endpoints, the fast lane (api/fastlane.py). Lifespan and everything that is not
+    HTTP go straight to FastAPI."""
+
+    front: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.front is not None and scope["type"] == "http":
+            await self.front(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def app_from_env() -> FastAPI:

@@ -162,7 +162,13 @@ def authorized_call(
         await svc.guard.authorize(ctx, permission, getattr(body, "userId", None), items=items)
         return Call(ctx.actor, body, svc)
 
+    FAST_LANE.add(dependency)
     return dependency
+
+
+# Dependencies that take only the request, so that api/fastlane.py may run their
+# routes without FastAPI's dependency solver.
+FAST_LANE: set[Callable[[Request], Awaitable[Any]]] = set()
 
 
 def validation_details(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:

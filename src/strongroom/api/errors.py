@@ -3,12 +3,13 @@ details}, "requestId"}``. No values, SQL or stack traces ever reach a body."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -108,10 +109,31 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_body(request, InternalError())
 
 
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+_HANDLERS: dict[type[Exception], Handler] = {
+    StrongroomError: _strongroom,
+    RequestValidationError: _validation,
+    HTTPException: _http,
+    DBAPIError: _database,
+    PoolTimeout: _pool_timeout,
+    Exception: _unexpected,
+}
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(StrongroomError, _strongroom)
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(DBAPIError, _database)
-    app.add_exception_handler(PoolTimeout, _pool_timeout)
-    app.add_exception_handler(Exception, _unexpected)
+    for exc_type, handler in _HANDLERS.items():
+        app.add_exception_handler(exc_type, handler)
+
+
+async def respond(request: Request, exc: Exception) -> Response | None:
+    """The answer FastAPI's handlers would give, for a path that runs without them
+    (api/fastlane.py): the handler of the nearest class in ``exc``'s MRO, as Starlette
+    chooses. None for an unexpected exception: as on every other path, it is for
+    ``RequestContextMiddleware`` (one opaque 500, the error reporter)."""
+    for cls in type(exc).__mro__:
+        handler = _HANDLERS.get(cls)
+        if handler is _unexpected:
+            return None
+        if handler is not None:
+            return await handler(request, exc)
+    return None

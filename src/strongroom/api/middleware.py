@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 import time
-import uuid
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -148,7 +148,7 @@ def _request_id_and_length(headers: list[tuple[bytes, bytes]]) -> tuple[str, int
             rid = value.decode("latin-1")
         elif name == b"content-length":
             length = int(value) if value.isdigit() else -1
-    return rid or uuid.uuid4().hex, length
+    return rid or os.urandom(16).hex(), length  # 128 random bits, as a uuid4 carries
 
 
 def _limited(receive: Receive, max_body: int) -> Receive:

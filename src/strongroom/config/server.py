@@ -22,6 +22,15 @@ class ServerSettings(Section):
     """Worker processes (`serve --workers`)."""
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     """Largest request body (more: 413 ``REQ001``)."""
+    # Admission control per worker (api/admission.py); health, readiness and metrics
+    # are never held back.
+    max_in_flight: int = Field(default=128, ge=1)
+    """Requests one worker runs at once; the next ones wait in arrival order."""
+    max_queue: int = Field(default=4096, ge=0)
+    """Requests one worker queues; past it a request is answered 503 ``SYS002`` with
+    ``Retry-After`` at once."""
+    max_queue_wait_seconds: float = Field(default=5.0, gt=0)
+    """A queued request that waited this long is answered 503 ``SYS002``."""
     cors_allow_origins: list[str] = Field(default_factory=list)
     """Exact browser origins allowed to call the API (CORS); ``*`` is refused. Empty:
     closed, no CORS headers."""

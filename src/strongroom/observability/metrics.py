@@ -53,6 +53,12 @@ KMS_BREAKER = Gauge(
     multiprocess_mode="max",
 )
 
+# Requests answered 503 SYS002 by admission control (api/admission.py), by reason:
+# queue_full (answered at once) or queue_timeout (waited max_queue_wait).
+ADMISSION_SHED = Counter(
+    "strongroom_http_shed_total", "Requests shed by admission control", ["reason"]
+)
+
 AUDIT_RECORDS = Counter(
     "strongroom_audit_records_total", "Audit records by write outcome", ["outcome"]
 )
