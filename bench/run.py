@@ -154,15 +154,6 @@ def _strongroom_types(
     return rows
 
 
-def server_errors(path: Path) -> list[str]:
-    if not path.exists():
-        return []
-    marks = ("Traceback", "ERROR", "Error:", "CRITICAL", "exception")
-    return [
-        ln for ln in path.read_text(errors="replace").splitlines() if any(m in ln for m in marks)
-    ]
-
-
 def run_strongroom(
     plan: Plan,
     items: list[str],
@@ -184,7 +175,7 @@ def run_strongroom(
 
 
 def _server_notes(sr: Strongroom, rows: list[Row], notes: list[str]) -> None:
-    errs = server_errors(sr.stderr_path)
+    errs = procs.error_lines(sr.stderr_path)
     if not sr.alive():
         notes.append(f"Strongroom server died during the run: {sr.exit_status()}")
     if errs:

@@ -31,6 +31,7 @@ class Api:
     plaintexts: Callable[[Json], list[str]]
     verify: Callable[[list[str]], None] = lambda cts: None
     pgid: int | None = None  # the server's process group, for CPU accounting
+    db_pgids: tuple[int, ...] = ()  # its database server's, counted with it (not as "other")
 
 
 # Suite byte at the start of every Strongroom payload (public wire contract).

@@ -19,7 +19,7 @@ _TICK = os.sysconf("SC_CLK_TCK")
 class Snapshot:
     wall: float
     busy: float  # whole machine
-    group: float  # the server's process group
+    group: float  # the server's process groups
     children: float  # reaped children of this process (wrk)
     own: float  # this process
 
@@ -30,8 +30,8 @@ def _machine_busy() -> float:
     return (sum(fields[:8]) - idle) / _TICK
 
 
-def _group_cpu(pgid: int | None) -> float:
-    if pgid is None:
+def _group_cpu(pgids: set[int]) -> float:
+    if not pgids:
         return 0.0
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -39,7 +39,7 @@ def _group_cpu(pgid: int | None) -> float:
             rest = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(rest[2]) == pgid:
+        if int(rest[2]) in pgids:
             total += int(rest[11]) + int(rest[12])
     return total / _TICK
 
@@ -49,11 +49,12 @@ def _rusage_s(who: int) -> float:
     return r.ru_utime + r.ru_stime
 
 
-def snapshot(pgid: int | None) -> Snapshot:
+def snapshot(*pgids: int | None) -> Snapshot:
+    """``pgids``: the server's process groups (e.g. the service and its database)."""
     return Snapshot(
         wall=time.monotonic(),
         busy=_machine_busy(),
-        group=_group_cpu(pgid),
+        group=_group_cpu({g for g in pgids if g is not None}),
         children=_rusage_s(resource.RUSAGE_CHILDREN),
         own=_rusage_s(resource.RUSAGE_SELF),
     )

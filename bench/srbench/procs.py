@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -51,6 +52,41 @@ def tail(path: Path, lines: int = 30) -> str:
         return f"({path} does not exist)"
     text = path.read_text(errors="replace").splitlines()
     return "\n".join(text[-lines:])
+
+
+def raise_fd_limit(needed: int) -> str:
+    """Raise this process's RLIMIT_NOFILE soft limit toward ``needed`` (children inherit
+    it: wrk with 2000 connections needs 2000 descriptors, the server as many)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    now = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return f"RLIMIT_NOFILE {now}" + ("" if now >= needed else f" (< {needed}!)")
+
+
+def group_pids(pgid: int | None) -> set[int]:
+    """Live processes of a process group (a server and its workers), from /proc."""
+    if pgid is None:
+        return set()
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def error_lines(path: Path) -> list[str]:
+    """Lines of a server log that look like errors (tracebacks, ERROR, CRITICAL)."""
+    if not path.exists():
+        return []
+    marks = ("Traceback", "ERROR", "Error:", "CRITICAL", "exception")
+    text = path.read_text(errors="replace").splitlines()
+    return [ln for ln in text if any(m in ln for m in marks)]
 
 
 class StartupError(RuntimeError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,20 @@ class Row:
     note: str = ""
     command: str = ""
     attempts: int = 1
+    # bench/load.py: which database the server ran on, and the non-200 / socket-error
+    # breakdown (see wrkrun.WrkResult).
+    store: str = ""
+    responses: int = 0  # what wrk received (its "requests"; socket errors excluded)
+    non2xx: int = 0
+    shed: int = 0
+    s503: int = 0
+    s500: int = 0
+    err_connect: int = 0
+    err_read: int = 0
+    err_write: int = 0
+    err_timeout: int = 0
+    tally: str = ""
+    procs_lost: int = 0  # server processes (e.g. workers killed by their supervisor) gone
 
     @property
     def noisy(self) -> bool:
@@ -87,11 +102,9 @@ def _cells(r: Row) -> tuple[str, ...]:
     )
 
 
-def table(rows: list[Row]) -> str:
-    head = _HEAD + _HEAD_CPU + _HEAD2
-    cells = [_cells(r) for r in rows]
+def render(head: tuple[str, ...], cells: list[tuple[str, ...]], left: set[int]) -> str:
+    """Aligned columns (``left`` ones left-aligned, others right); the last one is free text."""
     widths = [max(len(c[i]) for c in [head, *cells]) for i in range(len(head) - 1)]
-    left = {0, 1, 2}
 
     def line(c: tuple[str, ...]) -> str:
         out = [c[i].ljust(w) if i in left else c[i].rjust(w) for i, w in enumerate(widths)]
@@ -101,11 +114,29 @@ def table(rows: list[Row]) -> str:
     return "\n".join([line(head), sep, *(line(c) for c in cells)])
 
 
-def write_json(path: Path, meta: dict[str, Any], rows: list[Row], targets: list[Any]) -> None:
+def table(rows: list[Row]) -> str:
+    return render(_HEAD + _HEAD_CPU + _HEAD2, [_cells(r) for r in rows], {0, 1, 2})
+
+
+def write_json(
+    path: Path,
+    meta: dict[str, Any],
+    rows: list[Row],
+    targets: list[Any],
+    extra: dict[str, Any] | None = None,
+    row_extra: Callable[[Row], dict[str, Any]] | None = None,
+) -> None:
+    """``extra``: more top-level sections; ``row_extra``: more fields per row."""
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {
         "meta": meta,
-        "rows": [asdict(r) | {"flagged": r.flagged, "noisy": r.noisy} for r in rows],
+        "rows": [
+            asdict(r)
+            | {"flagged": r.flagged, "noisy": r.noisy}
+            | (row_extra(r) if row_extra else {})
+            for r in rows
+        ],
         "targets": [asdict(t) for t in targets],
+        **(extra or {}),
     }
     path.write_text(json.dumps(doc, indent=2) + "\n")

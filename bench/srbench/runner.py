@@ -43,19 +43,29 @@ def _fill(row: Row, res: wrkrun.WrkResult, use: cpu.Usage) -> Row:
         socket_errors=res.socket_errors,
         statuses=res.statuses,
         command=res.command,
+        responses=res.requests,
+        non2xx=res.non2xx,
+        shed=res.shed,
+        s503=res.s503,
+        s500=res.s500,
+        err_connect=res.err_connect,
+        err_read=res.err_read,
+        err_write=res.err_write,
+        err_timeout=res.err_timeout,
+        tally=res.tally,
     )
 
 
 def _wrk(row: Row, cfg: wrkrun.WrkConfig, url: str, body: Path, api: apis.Api) -> Row:
     try:
-        before = cpu.snapshot(api.pgid)
+        before = cpu.snapshot(api.pgid, *api.db_pgids)
         res = wrkrun.run(cfg, url, body, api.headers)
-        return _fill(row, res, cpu.usage(before, cpu.snapshot(api.pgid)))
+        return _fill(row, res, cpu.usage(before, cpu.snapshot(api.pgid, *api.db_pgids)))
     except (wrkrun.WrkError, OSError) as e:
         return replace(row, note=f"wrk failed: {e}"[:200])
 
 
-def _encrypt_row(api: apis.Api, data: list[str], cfg: wrkrun.WrkConfig, tmp: Path) -> Row:
+def encrypt_row(api: apis.Api, data: list[str], cfg: wrkrun.WrkConfig, tmp: Path) -> Row:
     row = _row(api, "encrypt", len(data), cfg)
     try:
         for _ in range(WARMUP_PROBES):
@@ -67,7 +77,7 @@ def _encrypt_row(api: apis.Api, data: list[str], cfg: wrkrun.WrkConfig, tmp: Pat
     return _wrk(row, cfg, api.encrypt_url, body, api)
 
 
-def _decrypt_row(api: apis.Api, data: list[str], cfg: wrkrun.WrkConfig, tmp: Path) -> Row:
+def decrypt_row(api: apis.Api, data: list[str], cfg: wrkrun.WrkConfig, tmp: Path) -> Row:
     row = _row(api, "decrypt", len(data), cfg)
     try:
         cts = apis.check_encrypt(api, data)
@@ -88,7 +98,7 @@ def _noise(row: Row) -> float:
     return row.other_cpu_pct or 0.0
 
 
-def _measure(
+def measure(
     make: Maker, args: tuple[apis.Api, list[str], wrkrun.WrkConfig, Path], plan: Plan
 ) -> Row:
     """Run one row; if other processes were busy meanwhile, retry and keep the quietest."""
@@ -110,12 +120,12 @@ def bench_api(api: apis.Api, plan: Plan, items: list[str], progress: Progress) -
     specs: list[tuple[Maker, int, wrkrun.WrkConfig]] = [
         (make, batch, plan.throughput)
         for batch in plan.batches
-        for make in (_encrypt_row, _decrypt_row)
+        for make in (encrypt_row, decrypt_row)
     ]
-    specs.append((_encrypt_row, 1, plan.p99))
+    specs.append((encrypt_row, 1, plan.p99))
     rows: list[Row] = []
     for make, batch, cfg in specs:
-        rows.append(_measure(make, (api, items[:batch], cfg, tmp), plan))
+        rows.append(measure(make, (api, items[:batch], cfg, tmp), plan))
         progress(rows[-1])
     shutil.rmtree(tmp, ignore_errors=True)
     return rows

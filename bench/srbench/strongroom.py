@@ -100,6 +100,23 @@ class Strongroom:
             procs.stop(self._proc)
             raise procs.StartupError(f"{e}\n(temp dir kept: {self.tmp})") from None
 
+    def stop(self) -> None:
+        """Stop the server (SIGTERM, so it flushes what it buffered); keep the temp dir."""
+        if self._proc is not None:
+            procs.stop(self._proc)
+
+    def cli(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run ``strongroom ARGS`` with the server's environment; never raises on exit code."""
+        return subprocess.run(
+            [*self.cmd, *args],
+            cwd=self.tmp,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
     def restart(self) -> None:
         """Start the server again on the same database (after it died)."""
         if self._proc is not None:

@@ -29,8 +29,18 @@ class WrkResult:
     p99_ms: float
     non200: int
     statuses: str
-    socket_errors: int
+    socket_errors: int  # connect + read + write errors + timeouts
     command: str
+    # The breakdown (bench/load.py prints it); 0 from an older post.lua.
+    non2xx: int = 0
+    shed: int = 0  # 503 answers that carried Retry-After (deliberate load shedding)
+    s503: int = 0  # every 503, shed or not
+    s500: int = 0
+    err_connect: int = 0
+    err_read: int = 0
+    err_write: int = 0
+    err_timeout: int = 0  # no answer within wrk's --timeout
+    tally: str = ""  # "503:SYS001=12 500:SYS001=3": status and error code of the non-200s
 
     @property
     def rps(self) -> float:
@@ -81,6 +91,15 @@ def _parse(stdout: str, cmd_text: str) -> WrkResult:
         statuses=" ".join(sorted(set(d["statuses"].split()))),
         socket_errors=sock,
         command=cmd_text,
+        non2xx=d.get("non2xx", d["non200"]),
+        shed=d.get("shed", 0),
+        s503=d.get("s503", 0),
+        s500=d.get("s500", 0),
+        err_connect=d["err_connect"],
+        err_read=d["err_read"],
+        err_write=d["err_write"],
+        err_timeout=d["err_timeout"],
+        tally=" ".join(f"{k}={n}" for k, n in sorted(d.get("tally", {}).items())),
     )
 
 

@@ -125,7 +125,7 @@ async def test_revoked_jti(app: App, idp: Issuer) -> None:
     oidc = app.services.auth._oidc
     assert oidc is not None
     other = oidc.revoked
-    other._loaded_at = None
+    other._snapshot.clear()
     assert await other.is_revoked(ISSUER, "revoke-me", "default")
 
 

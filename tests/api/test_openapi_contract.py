@@ -1,7 +1,10 @@
 """The API's public contract does not drift: every operation and schema of the OpenAPI
 document as it stood before the #13 restructuring (tests/fixtures/openapi_v1.json,
-written by that code) is still served identically, descriptions aside. New routes
-and schemas may be added; none may be removed or changed."""
+written by that code) is still served identically, descriptions aside, or compatibly:
+an object may gain optional properties (a client that never sends them is served as
+before), and an answer that a request must opt into may be offered beside the old one
+(``anyOf``), for the operations listed in ``OPT_IN_ANSWERS``. New routes and schemas
+may be added; none may be removed or changed otherwise."""
 
 from __future__ import annotations
 
@@ -15,6 +18,9 @@ from tests.api.conftest import make_settings
 
 SNAPSHOT = Path(__file__).parents[1] / "fixtures" / "openapi_v1.json"
 PROSE = frozenset({"description", "summary"})
+# Operations whose 200 may also take a shape only an opting-in request receives:
+# per-item batch results (``partial: true``, issue #15 item 17).
+OPT_IN_ANSWERS = frozenset({("post", "/api/v1/decrypt"), ("post", "/api/v1/rewrap")})
 
 
 def without_prose(node: Any) -> Any:
@@ -23,6 +29,45 @@ def without_prose(node: Any) -> Any:
     if isinstance(node, list):
         return [without_prose(v) for v in node]
     return node
+
+
+def compatible(old: Any, new: Any, widen: bool = False) -> bool:
+    """Whether ``new`` serves every client of ``old`` (``widen``: the old schema may
+    become one alternative of an ``anyOf``)."""
+    if old == new:
+        return True
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(compatible(o, n, widen) for o, n in zip(old, new))
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return False
+    if widen and "anyOf" in new and "anyOf" not in old:
+        return old in new["anyOf"] and set(new) <= {"anyOf", "title"}
+    if set(new) != set(old):
+        return False
+    for key, value in old.items():
+        if key == "properties":
+            added = set(new[key]) - set(value)
+            if added & set(new.get("required", ())):
+                return False
+            if not all(compatible(v, new[key].get(k), widen) for k, v in value.items()):
+                return False
+        elif not compatible(value, new[key], widen):
+            return False
+    return True
+
+
+def test_compatibility_rule_refuses_what_breaks_a_client() -> None:
+    a = {"a": {"type": "string"}}
+    obj: dict[str, Any] = {"type": "object", "properties": a, "required": ["a"]}
+    optional = {**obj, "properties": {**a, "b": {"type": "boolean"}}}
+    assert compatible(obj, optional)
+    assert not compatible(obj, {**optional, "required": ["a", "b"]})  # a new required field
+    assert not compatible(obj, {**obj, "properties": {}})  # a field removed
+    assert not compatible(obj, {**obj, "properties": {"a": {"type": "integer"}}})
+    ref = {"$ref": "#/components/schemas/X"}
+    assert not compatible(ref, {"anyOf": [ref, {"type": "null"}]})
+    assert compatible(ref, {"anyOf": [ref, {"type": "null"}]}, widen=True)
+    assert not compatible(ref, {"anyOf": [{"type": "null"}]}, widen=True)
 
 
 def test_every_v1_operation_and_schema_is_unchanged(tmp_path: Path) -> None:
@@ -34,7 +79,13 @@ def test_every_v1_operation_and_schema_is_unchanged(tmp_path: Path) -> None:
     for path, operations in old["paths"].items():
         assert path in new["paths"], path
         for method, op in operations.items():
-            assert new["paths"][path].get(method) == op, f"{method.upper()} {path}"
+            served = new["paths"][path].get(method)
+            if (method, path) in OPT_IN_ANSWERS:
+                ok = compatible(op["responses"].pop("200"), served["responses"]["200"], True)
+                served = {**served, "responses": {**served["responses"]}}
+                served["responses"].pop("200")
+                assert ok, f"{method.upper()} {path} 200"
+            assert compatible(op, served), f"{method.upper()} {path}"
     for name, schema in old["components"]["schemas"].items():
-        assert new["components"]["schemas"].get(name) == schema, name
+        assert compatible(schema, new["components"]["schemas"].get(name)), name
     assert new["components"]["securitySchemes"] == old["components"]["securitySchemes"]

@@ -90,6 +90,26 @@ async def test_mass_decrypt_across_users_raises_bulk(app: App, receiver: Receive
     assert "secret 3" not in json.dumps(events) + json.dumps(receiver.received)
 
 
+async def test_writing_for_many_users_raises_users_bulk(app: App, receiver: Receiver) -> None:
+    for i in range(12):
+        await app.create_key(f"member-{i}")
+    _, writer = await app.services.access.create("default", ["encrypt-only"], "importer")
+    for i in range(12):
+        body = {"userId": f"member-{i}", "data": ["imported"]}
+        assert (await app.post("/api/v1/encrypt", body, writer)).status_code == 200
+    await app.services.alerts.drain()
+
+    wide = [b for b, _ in receiver.received if b["rule"] == "users.bulk"]
+    subjects = {b["subject"] for b in wide}
+    assert reader_id(writer) in subjects  # the admin who created the keys may be too
+    assert {b["severity"] for b in wide} == {"P3"}
+    assert writer not in json.dumps(wide) and "imported" not in json.dumps(wide)
+
+
+def reader_id(key: str) -> str:
+    return key.split("_")[2]  # the key id, never the secret
+
+
 async def test_security_events_need_audit_read(app: App) -> None:
     _, narrow = await app.services.access.create("default", ["encrypt-only"])
     r = await app.client.get("/api/v1/security-events", headers={"X-API-Key": narrow})

@@ -89,7 +89,7 @@ async def test_another_tenants_admin_cannot_revoke_a_bound_issuers_token(
     # Not on another replica either (a fresh load of the table).
     oidc = app.services.auth._oidc
     assert oidc is not None
-    oidc.revoked._loaded_at = None
+    oidc.revoked._snapshot.clear()
     assert await acts(app, token, "g3") == 201
 
     # globex's own admin may.
@@ -132,7 +132,7 @@ async def test_a_tenant_claim_issuers_revocation_applies_in_the_revokers_tenant(
     assert await acts(app, globex_token, "c2") == 201
     oidc = app.services.auth._oidc
     assert oidc is not None
-    oidc.revoked._loaded_at = None  # another replica, fresh from the table
+    oidc.revoked._snapshot.clear()  # another replica, fresh from the table
     assert await oidc.revoked.is_revoked(SHARED_ISSUER, "same-jti", "default")
     assert not await oidc.revoked.is_revoked(SHARED_ISSUER, "same-jti", "globex")
     # globex's admin revokes it for globex: now a new revocation, in its tenant.

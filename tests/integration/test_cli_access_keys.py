@@ -55,8 +55,8 @@ def test_access_key_round_trip(tmp_path: Path, servers: list[Server]) -> None:  
     assert listed[0]["roles"] == ["integration-admin"] and listed[0]["state"] == "active"
     assert {k["tenant"] for k in cli_json(tmp_path, "list")} == {"default", "acme"}
     (shown,) = cli_json(tmp_path, "show", key_id)
-    assert shown["description"] == "partner sync" and shown["expires_at"]
-    assert shown["created_by"] == "system:cli"
+    assert shown["description"] == "partner sync" and shown["expiresAt"]
+    assert shown["createdBy"] == "system:cli"
 
     # The server's tenant admin sees it; the default tenant's admin does not.
     r = httpx.get(f"{server.base}/api/v1/access-keys", headers={"X-API-Key": key})

@@ -119,7 +119,7 @@ def test_full_opening_creates_the_key_migrates_and_records_the_operator(env: Pat
     assert "created master key file" in made.stderr
     key_id = made.stdout.strip().split("_")[2]
     shown = CliRunner().invoke(app, ["access-keys", "show", key_id])
-    assert json.loads(shown.stdout)["created_by"] == "system:cli"
+    assert json.loads(shown.stdout)["createdBy"] == "system:cli"
 
     # A domain error keeps today's plain format: "error: <message>", exit 2.
     missing = CliRunner().invoke(app, ["access-keys", "show", "a" * 16])

@@ -19,6 +19,7 @@ from strongroom.errors import KeyDisabled
 from strongroom.keys.models import RotationReason
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
+from strongroom.store import keys_repo
 from tests.integration.test_cli import Server, run_cli, servers, srk_lines, start  # noqa: F401
 from tests.services import PostgresServer
 
@@ -72,18 +73,56 @@ async def test_poll_drops_what_another_replica_rotated(replicas: tuple[Services,
 
 
 async def test_a_replica_whose_polls_fail_stops_trusting_its_cache(
-    replicas: tuple[Services, Services],
+    replicas: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a, b = replicas
     clock = Clock()
     b.feed._clock = clock
+    b.keys.core.caches._metadata.clock = clock  # the entry's age, on the same clock
     await a.keys.create(ACTOR, "w", None, None)
     await b.feed.poll_once()
+    reads = count_key_reads(monkeypatch)
     assert version_of(await b.keys.encrypt(ACTOR, "w", ["x"], None)) == {"v1"}
     await a.rotation.rotate(ACTOR, "w", [], RotationReason.ON_DEMAND, None)
     clock.now += b.feed.max_staleness + 0.01  # no successful poll since: the channel is lost
     assert not b.feed.trusted()
+    # An entry whose read started less than interval + max_staleness ago is still
+    # served (it saw every change older than the window): no read per request ...
+    before = len(reads)
+    assert version_of(await b.keys.encrypt(ACTOR, "w", ["x"], None)) == {"v1"}
+    assert len(reads) == before
+    # ... and once it is older than that, it is read again.
+    clock.now = b.feed.staleness_bound + 0.01
     assert version_of(await b.keys.encrypt(ACTOR, "w", ["x"], None)) == {"v2"}
+    assert len(reads) == before + 1
+
+
+async def test_untrusted_fallback_shares_one_read_among_concurrent_requests(
+    replicas: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = replicas
+    clock = Clock()
+    b.feed._clock = clock
+    b.keys.core.caches._metadata.clock = clock
+    await a.keys.create(ACTOR, "m", None, None)
+    assert not b.feed.trusted()  # never polled
+    reads = count_key_reads(monkeypatch)
+    results = await asyncio.gather(*(b.keys.encrypt(ACTOR, "m", ["x"], None) for _ in range(100)))
+    assert all(version_of(r) == {"v1"} for r in results)
+    assert len(reads) == 1
+
+
+def count_key_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Key metadata reads from the database (the key row query), by userId."""
+    seen: list[str] = []
+    read = keys_repo.get_key
+
+    async def get_key(s: Any, tenant: str, user_id: str) -> Any:
+        seen.append(user_id)
+        return await read(s, tenant, user_id)
+
+    monkeypatch.setattr(keys_repo, "get_key", get_key)
+    return seen
 
 
 async def test_deletion_through_one_replica_disables_the_other(

@@ -38,6 +38,7 @@ ACTIONS = {
     *("security.auth.failures", "security.auth.revoked_credential"),
     "security.auth.failures_global",
     *("security.auth.new_address", "security.decrypt.bulk", "security.key.deletion"),
+    *("security.rate.limited", "security.users.bulk"),
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from cryptography import x509
 
@@ -42,7 +43,7 @@ from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.release import release_gate, settled
 from strongroom.config import DEFAULT_TENANT
 from strongroom.context import Actor
-from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound
+from strongroom.errors import AuthenticationFailed, Forbidden, InvalidInput, NotFound, RateLimited
 from strongroom.store.tenancy import (
     ALL,
     enter_system_scope,
@@ -111,6 +112,12 @@ def operator(tenant: str = DEFAULT_TENANT, request_id: str | None = None) -> Req
     return RequestContext(Actor(SYSTEM.id, tenant, rid, None), SYSTEM)
 
 
+class RateLimitAlarm(Protocol):
+    """Hears every 429 (audit/alerts.py ``SecurityAlerts``: the ``rate.limited`` rule)."""
+
+    def rate_limited(self, subject: str, budget: str, tenant: str, request_id: str) -> None: ...
+
+
 class Guard:
     def __init__(
         self,
@@ -118,9 +125,10 @@ class Guard:
         limits: RateLimits,
         audit: AuditSink,
         certificates: ClientCertificates | None = None,
+        alarm: RateLimitAlarm | None = None,
     ) -> None:
         self._auth, self._limits, self._audit = auth, limits, audit
-        self._certs = certificates
+        self._certs, self._alarm = certificates, alarm
 
     @property
     def wants_certificates(self) -> bool:
@@ -132,7 +140,11 @@ class Guard:
         return self._certs.header if self._certs is not None else None
 
     async def authenticate(self, p: Presented) -> RequestContext:
-        await self._limits.before_authentication(p.client_addr)
+        try:
+            await self._limits.before_authentication(p.client_addr)
+        except RateLimited as exc:
+            self._limited(exc, p.request_id, p.client_addr)
+            raise
         mtls = await self._certificate_principal(p)
         try:
             # Credentials are looked up before their tenant is known: system scope.
@@ -141,9 +153,17 @@ class Guard:
                     Credentials(p.api_key, p.bearer, mtls), p.request_id, p.client_addr
                 )
         except AuthenticationFailed:
-            await self._limits.authentication_failed(p.client_addr)
+            try:
+                await self._limits.authentication_failed(p.client_addr)
+            except RateLimited as exc:
+                self._limited(exc, p.request_id, p.client_addr)
+                raise
             raise
-        quota = await self._limits.request(who)
+        try:
+            quota = await self._limits.request(who)
+        except RateLimited as exc:
+            self._limited(exc, p.request_id, p.client_addr, who.id, who.tenant)
+            raise
         if who.spans_tenants:
             tenant = p.tenant or DEFAULT_TENANT
             if not _TENANT.fullmatch(tenant):
@@ -180,9 +200,14 @@ class Guard:
             raise Forbidden()
         if items is None:
             return
-        await self._limits.items(ctx.principal, items)
-        if permission == DECRYPT and owner is not None:
-            await self._limits.decrypt_user(ctx.principal, ctx.actor.tenant, owner)
+        try:
+            await self._limits.items(ctx.principal, items)
+            if permission == DECRYPT and owner is not None:
+                await self._limits.decrypt_user(ctx.principal, ctx.actor.tenant, owner)
+        except RateLimited as exc:
+            a = ctx.actor
+            self._limited(exc, a.request_id, a.client_addr, a.principal, a.tenant)
+            raise
 
     async def record_read(
         self,
@@ -217,6 +242,23 @@ class Guard:
                 actor, ApiAction.REJECTED, Outcome.FAILURE, detail={"code": code, "route": route}
             )
         )
+
+    def _limited(
+        self,
+        exc: RateLimited,
+        rid: str,
+        addr: str | None,
+        who: str | None = None,
+        tenant: str = "-",
+    ) -> None:
+        """Tell the alarm whose budget is spent: the principal's, the address's, or
+        (``*``) the failed-authentication budget of all addresses together."""
+        if self._alarm is not None:
+            budget = str(exc.detail.get("budget", "-"))
+            subject = who or f"addr:{addr or 'unknown'}"
+            self._alarm.rate_limited(
+                "*" if budget == "auth_failures" else subject, budget, tenant, rid
+            )
 
     async def _certificate_principal(self, p: Presented) -> Principal | None:
         certs, cert = self._certs, p.certificate

@@ -9,7 +9,6 @@ the keys already held.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -21,6 +20,8 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt import PyJWK
 from jwt.exceptions import PyJWKError
+
+from strongroom.caching import SingleFlight
 
 log = structlog.get_logger(__name__)
 
@@ -97,7 +98,10 @@ class JwksCache:
         self._keys: dict[str, Jwk] = {}
         self._fetched_at: float | None = None  # last successful fetch
         self._tried_at: float | None = None  # last attempt, successful or not
-        self._lock = asyncio.Lock()
+        # One fetch at a time, shared by every caller that needs it; a caller that
+        # gives up (cancelled) does not cancel it for the others. Stores nothing: the
+        # keys live in ``_keys``, kept when a fetch fails.
+        self._fetches: SingleFlight[str, None] = SingleFlight(ttl=0, maxsize=0, name="jwks")
         self.fetches = 0  # attempts, for metrics and tests
 
     async def key(self, kid: str) -> Jwk | None:
@@ -105,10 +109,10 @@ class JwksCache:
         (within the refresh limit). Raises JwksUnavailable when no keys are held."""
         now = self._clock()
         stale = self._fetched_at is None or now - self._fetched_at >= self._ttl
-        if stale or kid not in self._keys:
-            async with self._lock:
-                if self._due(kid, self._clock()):
-                    await self._fetch(self._clock())
+        if (stale or kid not in self._keys) and (
+            self._fetches.busy(uri := self.uri) or self._due(kid, now)
+        ):
+            await self._fetches.run(uri, lambda: self._fetch(self._clock()))
         if not self._keys:
             raise JwksUnavailable()
         return self._keys.get(kid)

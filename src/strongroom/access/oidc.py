@@ -90,6 +90,7 @@ class OidcVerifier:
         }
 
     async def close(self) -> None:
+        await self.revoked.close()
         await self._http.aclose()
 
     async def authenticate(self, token: str, request_id: str, client_addr: str | None) -> Principal:

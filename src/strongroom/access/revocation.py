@@ -17,14 +17,13 @@ in all of them (``*``: a jti names one token, whichever tenant it claims).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import time
 from datetime import UTC, datetime, timedelta
 
 from strongroom.audit.actions import TokenAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.caching import SingleFlight
 from strongroom.config import OidcIssuer
 from strongroom.context import Actor
 from strongroom.store import tokens_repo
@@ -34,6 +33,8 @@ from strongroom.store.models import RevokedToken
 # Rows are still loaded this long after the token's expiry (covers issuer leeway).
 _AFTER_EXPIRY = timedelta(minutes=10)
 EVERY_TENANT = "*"  # not a tenant id: those are [A-Za-z0-9._-]
+_ALL = "all"  # the snapshot's one cache key
+Snapshot = frozenset[tuple[str, str]]  # (token id, tenant)
 
 
 def token_id(issuer: str, jti: str) -> str:
@@ -52,25 +53,26 @@ def scope(issuer: OidcIssuer, acting_tenant: str, spans_tenants: bool) -> str | 
 
 class RevokedTokens:
     def __init__(self, db: Database, audit: AuditSink, refresh: float = 5.0) -> None:
-        self._db, self._audit, self._refresh = db, audit, refresh
-        self._ids: frozenset[tuple[str, str]] = frozenset()  # (token id, tenant)
-        self._loaded_at: float | None = None
-        self._lock = asyncio.Lock()
+        self._db, self._audit = db, audit
+        # One snapshot, reloaded by one read however many requests want it, ahead of
+        # its expiry while in use; never served ``refresh`` s after its read started.
+        self._snapshot: SingleFlight[str, Snapshot] = SingleFlight(
+            ttl=refresh, maxsize=1, name="revoked_tokens"
+        )
 
     async def is_revoked(self, issuer: str, jti: str, tenant: str) -> bool:
         """Is the token revoked in ``tenant``, the one it acts in?"""
-        if self._loaded_at is None or time.monotonic() - self._loaded_at >= self._refresh:
-            async with self._lock:
-                if self._loaded_at is None or time.monotonic() - self._loaded_at >= self._refresh:
-                    await self._load()
+        ids = await self._snapshot.get(_ALL, self._load)
         tid = token_id(issuer, jti)
-        return (tid, tenant) in self._ids or (tid, EVERY_TENANT) in self._ids
+        return (tid, tenant) in ids or (tid, EVERY_TENANT) in ids
 
-    async def _load(self) -> None:
+    async def _load(self) -> Snapshot:
         since = datetime.now(UTC) - _AFTER_EXPIRY
         async with self._db.read() as s:
-            self._ids = await tokens_repo.unexpired(s, since)
-        self._loaded_at = time.monotonic()
+            return await tokens_repo.unexpired(s, since)
+
+    async def close(self) -> None:
+        await self._snapshot.close()
 
     async def revoke(
         self, actor: Actor, issuer: str, jti: str, tenant: str, expires_at: datetime | None
@@ -100,5 +102,7 @@ class RevokedTokens:
                 detail={"new": not existing, "scope": tenant},
             )
             self._audit.record_in(s, event)
-        self._ids = self._ids | {(tid, tenant)}
+        # At once here: the next check reads a snapshot that holds it (a read in
+        # flight now started before the commit and is not kept).
+        self._snapshot.forget(_ALL)
         return existing is None

@@ -12,7 +12,6 @@ Deleting a role in use is allowed: holders simply lose its grants.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from strongroom.access.rbac import BUILTIN_ROLES, Grant, Scope, covers
 from strongroom.audit.actions import RoleAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.caching import SingleFlight
 from strongroom.context import Actor
 from strongroom.errors import Forbidden, InvalidInput, NotFound, RoleConflict, RoleExists
 from strongroom.store import roles_repo
@@ -65,7 +65,11 @@ def _view(row: CustomRole) -> RoleView:
 class RoleService:
     def __init__(self, db: Database, audit: AuditSink, cache_ttl: float = 5.0) -> None:
         self._db, self._audit, self._ttl = db, audit, cache_ttl
-        self._cache: dict[str, tuple[float, dict[str, frozenset[Grant]]]] = {}
+        # Per tenant; ``cache_ttl`` from when the read started bounds how long a change
+        # made on another replica goes unseen here. Concurrent misses share one read.
+        self._cache: SingleFlight[str, dict[str, frozenset[Grant]]] = SingleFlight(
+            ttl=cache_ttl, maxsize=10_000, name="roles"
+        )
 
     async def resolve(self, tenant: str, names: Iterable[str]) -> frozenset[Grant]:
         """The grants of ``names`` in ``tenant``; unknown names grant nothing."""
@@ -140,7 +144,7 @@ class RoleService:
             self._audit.record_in(
                 s, AuditEvent(actor, action, Outcome.SUCCESS, name, detail=detail)
             )
-        self._cache.pop(actor.tenant, None)
+        self._cache.forget(actor.tenant)
         return _view(row), created
 
     async def delete(self, actor: Actor, name: str) -> None:
@@ -150,7 +154,7 @@ class RoleService:
             if not await roles_repo.delete_role(s, actor.tenant, name):
                 raise NotFound()
             self._audit.record_in(s, AuditEvent(actor, RoleAction.DELETE, Outcome.SUCCESS, name))
-        self._cache.pop(actor.tenant, None)
+        self._cache.forget(actor.tenant)
 
     async def _require_cover(
         self, actor: Actor, who: Principal, grants: frozenset[Grant], name: str
@@ -167,17 +171,15 @@ class RoleService:
             return await roles_repo.get(s, tenant, name)
 
     async def _custom(self, tenant: str) -> dict[str, frozenset[Grant]]:
-        hit = self._cache.get(tenant)
-        now = time.monotonic()
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        async with self._db.read() as s:
-            rows = await roles_repo.grants_by_name(s, tenant)
-        table = {
-            name: frozenset(Grant(g["pattern"], Scope(g["scope"])) for g in grants)
-            for name, grants in rows
-        }
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[tenant] = (now + self._ttl, table)
-        return table
+        async def read() -> dict[str, frozenset[Grant]]:
+            async with self._db.read() as s:
+                rows = await roles_repo.grants_by_name(s, tenant)
+            return {
+                name: frozenset(Grant(g["pattern"], Scope(g["scope"])) for g in grants)
+                for name, grants in rows
+            }
+
+        return await self._cache.get(tenant, read)
+
+    async def close(self) -> None:
+        await self._cache.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import time
 import uuid
 from datetime import UTC, datetime
 
@@ -21,6 +20,7 @@ from strongroom.access.usage import UsageBuffer
 from strongroom.audit.actions import AuthAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.caching import SingleFlight
 from strongroom.context import Actor
 from strongroom.errors import AuthenticationFailed
 from strongroom.kms.interfaces import Kms
@@ -46,10 +46,14 @@ class AccessService:
     ) -> None:
         self._db, self._kms, self._audit, self._env = db, kms, audit, env
         self._pepper: bytes | None = None
-        # Key rows by id. A replica trusts a cached row for ``cache_ttl`` seconds: the
-        # bound on how long a key revoked elsewhere still works here.
-        self._cache: dict[str, tuple[float, AccessKey]] = {}
-        self._ttl = cache_ttl
+        # Key rows by id. A replica trusts a cached row for ``cache_ttl`` seconds from
+        # when its read started: the bound on how long a key revoked elsewhere still
+        # works here. Concurrent lookups of one key share one read; hot keys are
+        # re-read in the background before they expire. Unknown ids are not kept
+        # (a key created elsewhere works here at once).
+        self._cache: SingleFlight[str, AccessKey | None] = SingleFlight(
+            ttl=cache_ttl, maxsize=100_000, keep=_is_row, name="access_keys"
+        )
         self.usage = UsageBuffer(db, usage_flush_seconds)
         self.roles = RoleService(db, audit, cache_ttl)
         self.admin = AccessKeyAdmin(
@@ -81,23 +85,22 @@ class AccessService:
 
     def forget(self, key_id: str) -> None:
         """Drop a cached row (after a change made by this replica)."""
-        self._cache.pop(key_id, None)
+        self._cache.forget(key_id)
 
     async def close(self) -> None:
+        await self._cache.close()
+        await self.roles.close()
         await self.usage.close()
 
     async def _lookup(self, key_id: str, fresh: bool = False) -> tuple[AccessKey | None, bool]:
-        """(row, whether it came from the cache)."""
-        hit = self._cache.get(key_id)
-        if not fresh and hit is not None and time.monotonic() - hit[0] < self._ttl:
-            return hit[1], True
-        async with self._db.read() as s:
-            row = await access_repo.get(s, key_id)
-        if row is not None:
-            self._cache[key_id] = (time.monotonic(), row)
-        else:
-            self._cache.pop(key_id, None)
-        return row, False
+        """(row, whether it may predate this call: a cached row or a shared read that
+        started earlier). ``fresh``: only a read started after this call will do."""
+
+        async def read() -> AccessKey | None:
+            async with self._db.read() as s:
+                return await access_repo.get(s, key_id)
+
+        return await self._cache.get(key_id, read, fresh=fresh), not fresh
 
     async def authenticate(
         self, header: str | None, request_id: str, client_addr: str | None
@@ -129,6 +132,10 @@ class AccessService:
             AuditEvent(actor, AuthAction.API_KEY, Outcome.FAILURE, detail={"reason": reason})
         )
         raise AuthenticationFailed()
+
+
+def _is_row(row: AccessKey | None) -> bool:
+    return row is not None
 
 
 def _reject_reason(row: AccessKey | None, digest: bytes) -> str | None:

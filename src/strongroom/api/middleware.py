@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import time
-import os
 from collections.abc import Callable
 from typing import Any
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from strongroom.crypto.codec import b64url
 from strongroom.crypto.suites import KeyType
+from strongroom.errors import StrongroomError
 from strongroom.keys.models import MAX_USER_ID_LENGTH, USER_ID_PATTERN, HistoryEntry, KeyInfo
 
 UserId = Annotated[
@@ -24,6 +25,15 @@ KeyTypeName = Literal[
     KeyType.X25519_HPKE, KeyType.P256_HPKE, KeyType.MLKEM768_X25519_HPKE, KeyType.AES256_GCM
 ]
 Context = Annotated[str | None, Field(default=None, description="Bound as AAD; must match")]
+# Opt-in per-item results (keys/per_item.py); the default stays all or nothing.
+Partial = Annotated[
+    bool,
+    Field(
+        default=False,
+        description="true: answer each item's result or error (HTTP 200) instead of "
+        "failing the whole batch on one bad item",
+    ),
+]
 
 
 class Strict(BaseModel):
@@ -43,11 +53,11 @@ class EncryptRequest(Strict):
 
 
 class DecryptRequest(EncryptRequest):
-    pass
+    partial: Partial = False
 
 
 class RewrapRequest(EncryptRequest):
-    pass
+    partial: Partial = False
 
 
 class RotateRequest(Strict):
@@ -75,6 +85,43 @@ class DecryptResponse(BaseModel):
     decryptedData: list[str]
 
 
+class ItemError(BaseModel):
+    """One item's failure in a per-item answer: the code and message the whole batch
+    would have failed with by default, and the item's index. Never the item itself."""
+
+    code: str
+    message: str
+    index: int
+
+    @classmethod
+    def of(cls, exc: StrongroomError, index: int) -> ItemError:
+        return cls(code=exc.code, message=exc.text, index=index)
+
+
+class DecryptItem(BaseModel):
+    decryptedData: str | None = None
+    error: ItemError | None = None
+
+
+class DecryptItemsResponse(BaseModel):
+    """``partial: true``: per item, in order, its plaintext or its error."""
+
+    results: list[DecryptItem]
+    succeeded: int
+    failed: int
+
+    @classmethod
+    def of(cls, results: list[str | StrongroomError]) -> DecryptItemsResponse:
+        items = [
+            DecryptItem(error=ItemError.of(r, i))
+            if isinstance(r, StrongroomError)
+            else DecryptItem(decryptedData=r)
+            for i, r in enumerate(results)
+        ]
+        failed = sum(1 for item in items if item.error is not None)
+        return cls(results=items, succeeded=len(items) - failed, failed=failed)
+
+
 class RotateResponse(BaseModel):
     rotatedData: list[Any]
     version: int
@@ -83,6 +130,31 @@ class RotateResponse(BaseModel):
 class RewrapResponse(BaseModel):
     rewrappedData: list[str]
     version: int
+
+
+class RewrapItem(BaseModel):
+    rewrappedData: str | None = None
+    error: ItemError | None = None
+
+
+class RewrapItemsResponse(BaseModel):
+    """``partial: true``: per item, in order, its new ciphertext or its error."""
+
+    results: list[RewrapItem]
+    succeeded: int
+    failed: int
+    version: int
+
+    @classmethod
+    def of(cls, results: list[str | StrongroomError], version: int) -> RewrapItemsResponse:
+        items = [
+            RewrapItem(error=ItemError.of(r, i))
+            if isinstance(r, StrongroomError)
+            else RewrapItem(rewrappedData=r)
+            for i, r in enumerate(results)
+        ]
+        failed = sum(1 for item in items if item.error is not None)
+        return cls(results=items, succeeded=len(items) - failed, failed=failed, version=version)
 
 
 class VersionOut(BaseModel):

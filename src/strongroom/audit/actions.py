@@ -107,6 +107,8 @@ class SecurityRule(StrEnum):
     AUTH_NEW_ADDRESS = "auth.new_address"
     DECRYPT_BULK = "decrypt.bulk"
     KEY_DELETION = "key.deletion"
+    RATE_LIMITED = "rate.limited"
+    USERS_BULK = "users.bulk"
 
 
 SECURITY_PREFIX = "security."
@@ -121,6 +123,8 @@ class SecurityAction(AuditAction):
     AUTH_NEW_ADDRESS = SECURITY_PREFIX + SecurityRule.AUTH_NEW_ADDRESS
     DECRYPT_BULK = SECURITY_PREFIX + SecurityRule.DECRYPT_BULK
     KEY_DELETION = SECURITY_PREFIX + SecurityRule.KEY_DELETION
+    RATE_LIMITED = SECURITY_PREFIX + SecurityRule.RATE_LIMITED
+    USERS_BULK = SECURITY_PREFIX + SecurityRule.USERS_BULK
 
     @classmethod
     def of(cls, rule: SecurityRule) -> SecurityAction:

@@ -66,7 +66,14 @@ class SecurityAlerts:
         """Called for every audit event as it is written (never for our own records)."""
         if event.action.startswith(SECURITY_PREFIX):
             return
-        raised = self.monitor.observe(event)
+        self._spawn(self.monitor.observe(event))
+
+    def rate_limited(self, subject: str, budget: str, tenant: str, request_id: str) -> None:
+        """Called by the guard for every 429 (access/guard.py); raises ``rate.limited``
+        at most once per subject and quiet period (audit/events.py)."""
+        self._spawn(self.monitor.rate_limited(subject, budget, tenant, request_id))
+
+    def _spawn(self, raised: list[SecurityEvent]) -> None:
         if raised:
             task = asyncio.get_running_loop().create_task(self._dispatch(raised))
             self._tasks.add(task)

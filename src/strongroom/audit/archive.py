@@ -37,6 +37,7 @@ from strongroom.audit.service import AuditLog
 from strongroom.audit.verify import check_checkpoints
 from strongroom.context import Actor
 from strongroom.errors import ArchiveRefused
+from strongroom.observability.progress import Progress, in_step
 from strongroom.store import audit_repo
 from strongroom.store.audit_repo import ARCHIVE_ACTOR
 from strongroom.store.db import Database
@@ -58,9 +59,11 @@ async def archive(
     key_id: str,
     before: datetime,
     out_dir: Path,
+    progress: Progress | None = None,
 ) -> Archived:
-    """Archive records up to the last checkpoint before ``before`` (``log`` started)."""
-    report = await queries.verify(public=public)
+    """Archive records up to the last checkpoint before ``before`` (``log`` started);
+    ``progress`` hears each step: "verify" the trail, "write" the file, "check" it."""
+    report = await queries.verify(public=public, progress=in_step(progress, "verify"))
     if report.findings:
         raise ArchiveRefused(f"the trail does not verify: {report.findings[0].message}")
     async with db.read() as s:
@@ -86,8 +89,17 @@ async def archive(
     sel = export.Selection(runs, legacy, cps)
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     path = out_dir / f"audit-archive-{c.number:010d}-{uuid.uuid4().hex[:8]}.jsonl"
-    written = await export.write(db, path, sel, kind="archive", key_id=key_id, start=None, end=None)
-    checked, sha = await asyncio.to_thread(_check_file, path, public)
+    written = await export.write(
+        db,
+        path,
+        sel,
+        kind="archive",
+        key_id=key_id,
+        start=None,
+        end=None,
+        progress=in_step(progress, "write"),
+    )
+    checked, sha = await asyncio.to_thread(_check_file, path, public, in_step(progress, "check"))
     if not checked.ok:
         raise ArchiveRefused(f"archive file does not verify: {checked.findings[0].describe()}")
     cuts = {r.seg: r.hi for r in runs}
@@ -102,8 +114,10 @@ async def archive(
     return Archived(path, c.number, written.records, sha)
 
 
-def _check_file(path: Path, public: Ed25519PublicKey) -> tuple[OfflineReport, str]:
+def _check_file(
+    path: Path, public: Ed25519PublicKey, progress: Progress | None
+) -> tuple[OfflineReport, str]:
     """Read back what was written: offline report and SHA-256 of the file."""
     with path.open(encoding="ascii") as f:
-        checked = offline.verify_lines(f, public)
+        checked = offline.verify_lines(f, public, progress)
     return checked, hashlib.sha256(path.read_bytes()).hexdigest()

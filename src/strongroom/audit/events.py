@@ -13,7 +13,14 @@ returns the security events it raises. Rules (thresholds are configuration):
   seen using before (after it has been seen at all, so first use is quiet);
 * ``decrypt.bulk`` — a principal decrypted for far more distinct users in the
   current window than its own baseline (the shape of bulk exfiltration);
-* ``key.deletion`` — a key was scheduled for deletion or destroyed.
+* ``users.bulk`` — the same measure over every other operation on a user's key
+  (encrypt, rewrap, rotate, policy, deletion, metadata reads): a principal suddenly
+  touching many users (system principals, such as the scheduler, excepted);
+* ``key.deletion`` — a key was scheduled for deletion or destroyed;
+* ``rate.limited`` — a principal or an address exceeded a rate-limit budget (a 429):
+  one event per subject and quiet period, however many requests were refused. Not
+  seen in the audit stream (a refused request may leave no record), so the guard
+  reports it (``rate_limited``).
 
 Each rule has one severity on the incident scale of the security policy (seed 001:
 P1 critical … P4 informational), ``SEVERITY`` below; docs/security-events.md lists
@@ -65,6 +72,8 @@ SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.AUTH_REVOKED_CREDENTIAL: Severity.P2,  # a withdrawn credential is in use
     SecurityRule.AUTH_FAILURES: Severity.P3,  # guessing or a misconfigured client
     SecurityRule.KEY_DELETION: Severity.P3,  # irreversible: confirm it was intended
+    SecurityRule.RATE_LIMITED: Severity.P3,  # a policy violation: abuse or a runaway client
+    SecurityRule.USERS_BULK: Severity.P3,  # suspicious: enumeration or a misused credential
     SecurityRule.AUTH_NEW_ADDRESS: Severity.P4,  # informational
 }
 
@@ -100,6 +109,7 @@ class Thresholds:
     bulk_window_seconds: float = 300.0
     bulk_min_users: int = 50  # below this many distinct users per window, never bulk
     bulk_factor: float = 10.0  # ... and above this multiple of the principal's baseline
+    rate_limited_quiet_seconds: float = 60.0  # one rate.limited per subject per period
 
 
 class SecurityMonitor:
@@ -112,6 +122,7 @@ class SecurityMonitor:
         self._quiet_until: LRUCache[tuple[SecurityRule, str], float] = LRUCache(_TRACKED)
         self._addresses: LRUCache[str, set[str]] = LRUCache(_TRACKED)
         self._decrypts: LRUCache[str, _Window] = LRUCache(_TRACKED)
+        self._touches: LRUCache[str, _Window] = LRUCache(_TRACKED)
         self._all_failures = _Rate()
 
     def observe(self, e: AuditEvent) -> list[SecurityEvent]:
@@ -119,13 +130,33 @@ class SecurityMonitor:
         if e.action in _AUTH:
             out += self._auth(e)
         elif e.action == KeyAction.DECRYPT and e.outcome is Outcome.SUCCESS:
-            out += self._decrypt(e)
+            out += self._bulk(SecurityRule.DECRYPT_BULK, self._decrypts, e)
         elif e.action in _DELETION and e.outcome is Outcome.SUCCESS:
             deleted = self._event(SecurityRule.KEY_DELETION, e.target or "-", e, str(e.action))
             out.append(replace(deleted, subject_kind="userId"))
         if e.outcome is Outcome.SUCCESS and e.actor.client_addr:
             out += self._address(e)
+        if (
+            e.target_kind == "userId"
+            and e.outcome is Outcome.SUCCESS
+            and e.action != KeyAction.DECRYPT
+            and not e.actor.principal.startswith("system:")
+        ):
+            out += self._bulk(SecurityRule.USERS_BULK, self._touches, e)
         return out
+
+    def rate_limited(
+        self, subject: str, budget: str, tenant: str, request_id: str
+    ) -> list[SecurityEvent]:
+        """A 429: ``subject`` is the principal id, or ``addr:<address>`` for an address's
+        budget (``*`` for the budget of all addresses); ``budget`` names the bucket
+        (access/limits.py). Cheap when quiet: one LRU lookup per refused request."""
+        rule = SecurityRule.RATE_LIMITED
+        if not self._once(rule, subject, self.t.rate_limited_quiet_seconds):
+            return []
+        detail = {"trigger": "RATE001", "request_id": request_id, "facts": [budget]}
+        kind = "clientAddr" if subject.startswith("addr:") else None
+        return [SecurityEvent(rule, SEVERITY[rule], subject, tenant, detail, subject_kind=kind)]
 
     # rules -----------------------------------------------------------------
     def _auth(self, e: AuditEvent) -> list[SecurityEvent]:
@@ -163,17 +194,18 @@ class SecurityMonitor:
         self._failures[subject] = window
         return len(window)
 
-    def _decrypt(self, e: AuditEvent) -> list[SecurityEvent]:
+    def _bulk(
+        self, rule: SecurityRule, windows: LRUCache[str, _Window], e: AuditEvent
+    ) -> list[SecurityEvent]:
+        """Distinct users per principal and window against its own baseline."""
         principal = e.actor.principal
-        window = self._decrypts.get(principal)
+        window = windows.get(principal)
         if window is None:
-            window = self._decrypts[principal] = _Window(self._clock(), self.t.bulk_window_seconds)
+            window = windows[principal] = _Window(self._clock(), self.t.bulk_window_seconds)
         users = window.add(self._clock(), e.target or "")
         limit = max(self.t.bulk_min_users, self.t.bulk_factor * window.baseline)
-        if users > limit and self._once(
-            SecurityRule.DECRYPT_BULK, principal, self.t.bulk_window_seconds
-        ):
-            return [self._event(SecurityRule.DECRYPT_BULK, principal, e, users, window.baseline)]
+        if users > limit and self._once(rule, principal, self.t.bulk_window_seconds):
+            return [self._event(rule, principal, e, users, window.baseline)]
         return []
 
     def _address(self, e: AuditEvent) -> list[SecurityEvent]:

@@ -11,7 +11,7 @@ covered. Records are read in windows so memory stays bounded on long trails.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from strongroom.audit.checkpoints import OPEN_MARGIN, Head, parse_heads
 from strongroom.audit.export_format import FORMAT, dumps, record_line
+from strongroom.observability.progress import Progress
 from strongroom.store import audit_repo
 from strongroom.store.db import Database
 from strongroom.store.models import AuditCheckpoint, AuditSegment
@@ -96,9 +97,19 @@ async def write(
     key_id: str,
     start: datetime | None,
     end: datetime | None,
+    progress: Progress | None = None,
 ) -> Written:
-    """Write ``sel`` to ``path`` (created new, fsynced before returning)."""
+    """Write ``sel`` to ``path`` (created new, fsynced before returning); ``progress``
+    hears how many records were written."""
     cps = sel.checkpoints
+    # The runs' seq ranges count the records a complete table holds (at most).
+    total = sum(r.hi - r.lo + 1 for r in sel.runs) + len(sel.unchained)
+    records = 0
+
+    def tell(more: int = 0) -> None:  # ``more``: written of the current run
+        if progress is not None:
+            progress(records + more, total)
+
     header = {
         "type": "export",
         "format": FORMAT,
@@ -109,16 +120,17 @@ async def write(
         "key_id": key_id,
         "checkpoints": [cps[0].number, cps[-1].number] if cps else None,
     }
-    records = 0
     with path.open("x", encoding="ascii") as f:
         f.write(dumps(header))
         async with db.read() as s:
             metas = {g.segment_id: g for g in await audit_repo.segments(s)}
+        tell()
         for run in sel.runs:
-            records += await _run(db, f, run, metas.get(run.seg))
+            records += await _run(db, f, run, metas.get(run.seg), tell)
         for row in sel.unchained:
             f.write(dumps(record_line(row)))
             records += 1
+        tell()
         for cp in cps:
             f.write(dumps(_checkpoint_line(cp)))
         f.write(dumps({"type": "end", "records": records, "checkpoints": len(cps)}))
@@ -127,7 +139,9 @@ async def write(
     return Written(path, records, len(cps))
 
 
-async def _run(db: Database, f: IO[str], run: Run, meta: AuditSegment | None) -> int:
+async def _run(
+    db: Database, f: IO[str], run: Run, meta: AuditSegment | None, tell: Callable[[int], None]
+) -> int:
     # Declares the range asked for: a record the table lacks shows up as missing.
     line = {
         "type": "segment",
@@ -144,6 +158,7 @@ async def _run(db: Database, f: IO[str], run: Run, meta: AuditSegment | None) ->
             rows = await audit_repo.chain_records(s, run.seg, seq, min(run.hi, seq + WINDOW - 1))
         f.writelines(dumps(record_line(r)) for r in rows)
         n, seq = n + len(rows), seq + WINDOW
+        tell(n)
     return n
 
 

@@ -18,7 +18,7 @@ head, which are reported as not covered.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -27,6 +27,7 @@ from strongroom.audit import verify as v
 from strongroom.audit.chain import ZERO
 from strongroom.audit.export_format import row_of
 from strongroom.audit.findings import Finding, OfflineReport
+from strongroom.observability.progress import Progress
 
 
 class Checkpoint(NamedTuple):
@@ -77,7 +78,10 @@ def _row(line: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def verify_lines(lines: Iterable[str], public: Ed25519PublicKey) -> OfflineReport:
+def verify_lines(
+    lines: Iterable[str], public: Ed25519PublicKey, progress: Progress | None = None
+) -> OfflineReport:
+    """``progress`` hears how many of the file's chained records were walked."""
     report, f = OfflineReport(), _File()
     for n, line in enumerate(lines, 1):
         if not line.strip():
@@ -100,8 +104,18 @@ def verify_lines(lines: Iterable[str], public: Ed25519PublicKey) -> OfflineRepor
     found, attested = v.check_checkpoints(f.cps, public, None, export=True)
     report.findings += found
     names = sorted(set(f.runs) | set(f.declared))
+    total, walked = sum(len(rows) for rows in f.runs.values()), 0
+
+    def tick(n: int) -> None:
+        if progress is not None:
+            progress(walked + n, total)
+
+    tick(0)
     for seg in names:
-        _segment(report, seg, f.runs.get(seg, []), f.declared.get(seg), attested.get(seg, []))
+        rows = f.runs.get(seg, [])
+        _segment(report, seg, rows, f.declared.get(seg), attested.get(seg, []), tick)
+        walked += len(rows)
+        tick(0)
     report.segments, report.checkpoints = len(names), len(f.cps)
     report.last_checkpoint = f.cps[-1].number if f.cps else None
     return report.finish()
@@ -113,6 +127,7 @@ def _segment(
     rows: list[dict[str, Any]],
     declared: dict[str, Any] | None,
     heads: list[v.Attested],
+    tick: Callable[[int], None] | None,
 ) -> None:
     if declared is None:
         msg = "records of a segment the export does not declare"
@@ -123,7 +138,7 @@ def _segment(
     # checkpoint attested just before it, if one did.
     before = {a.head.seq: a.head.hash for a in heads}.get(lo - 1)
     run = v.Run(seg, lo, ZERO if lo == 0 else before, hi=hi)
-    found, links = v.walk_segment(run, rows)
+    found, links = v.walk_segment(run, rows, tick)
     found = found or v.check_heads(run, rows, links, heads)
     if found is not None:
         report.findings.append(found)

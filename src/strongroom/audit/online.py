@@ -25,6 +25,7 @@ from strongroom.audit.checkpoints import Head, parse_heads
 from strongroom.audit.findings import Finding, VerifyReport
 from strongroom.audit.segments import segment_context
 from strongroom.kms.interfaces import Kms, KmsError, Wrapped
+from strongroom.observability.progress import Progress
 from strongroom.store import audit_repo
 from strongroom.store.db import Database
 from strongroom.store.models import AuditCheckpoint, AuditSegment
@@ -37,6 +38,13 @@ class _Trail:
     kms: Kms
     attested: v.Heads
     now: datetime
+    progress: Progress | None = None  # records walked, of about ``total``
+    total: int = 0
+
+    def tell(self, done: int) -> None:
+        # The total is counted before the walk: records written since may pass it.
+        if self.progress is not None:
+            self.progress(done, max(done, self.total))
 
 
 async def verify(
@@ -46,9 +54,11 @@ async def verify(
     start: datetime | None = None,
     end: datetime | None = None,
     now: datetime | None = None,
+    progress: Progress | None = None,
 ) -> VerifyReport:
     """Check the whole trail, or the records timed in [start, end] (tails and
-    checkpoints of segments that reach past ``end`` are then not judged)."""
+    checkpoints of segments that reach past ``end`` are then not judged); ``progress``
+    hears how many records were walked."""
     t0 = time.perf_counter()
     report = VerifyReport()
     async with db.read() as s:
@@ -66,7 +76,9 @@ async def verify(
             msg = "record without chain fields written after the chain began"
             report.findings.append(Finding("inserted", msg, record_id=rid))
         whole = start is None and end is None
-        trail = _Trail(kms, attested, now or datetime.now(UTC))
+        total = sum(count for seg, (_, _, count) in ranges.items() if seg is not None)
+        trail = _Trail(kms, attested, now or datetime.now(UTC), progress, total)
+        trail.tell(0)
         names = set(ranges) | (set(segments) | set(attested) if whole else set())
         for seg in sorted(n for n in names if n is not None):
             seq_range = ranges.get(seg)
@@ -77,6 +89,7 @@ async def verify(
             if cut is not None and lo <= cut.seq:  # archived up to an attested head
                 lo, anchor = cut.seq + 1, cut.hash
             await _segment(s, report, trail, segments.get(seg), v.Run(seg, lo, anchor), hi)
+        trail.tell(report.records)
     report.seconds = time.perf_counter() - t0
     return report.finish()
 
@@ -91,6 +104,7 @@ async def _segment(
 ) -> None:
     seg, lo = run.seg, run.lo
     rows = await audit_repo.chain_records(s, seg, lo, hi)
+    walked = report.records
     report.records += len(rows)
     report.segments += 1
     first = rows[0]["id"] if rows else None
@@ -109,7 +123,12 @@ async def _segment(
         return
     key = await asyncio.to_thread(v.key_at, k0, lo)
     run = replace(run, key=key)
-    found, links = await asyncio.to_thread(v.walk_segment, run, rows)
+
+    def tick(n: int) -> None:
+        trail.tell(walked + n)
+
+    found, links = await asyncio.to_thread(v.walk_segment, run, rows, tick)
+    trail.tell(report.records)
     if found is None and hi is None:  # walked to its end: its tail is judged
         opened = rows[0] if lo == 0 and rows else None
         if opened is None:

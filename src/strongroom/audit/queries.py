@@ -16,6 +16,7 @@ from strongroom.audit.findings import VerifyReport
 from strongroom.audit.redact import AuditHasher
 from strongroom.audit.service import AuditLog
 from strongroom.kms.interfaces import Kms
+from strongroom.observability.progress import Progress
 from strongroom.store import audit_repo
 from strongroom.store.audit_repo import RecordFilter
 from strongroom.store.db import Database
@@ -71,10 +72,11 @@ class AuditQueries:
         *,
         public: Ed25519PublicKey | None = None,
         now: datetime | None = None,
+        progress: Progress | None = None,
     ) -> VerifyReport:
         """Check the whole trail, or the records timed in [start, end] (audit/online.py)."""
         public = public or (await self.signer()).public
-        return await online.verify(self._db, self._kms, public, start, end, now)
+        return await online.verify(self._db, self._kms, public, start, end, now, progress)
 
     async def verify_tenant(
         self, tenant: str, start: datetime | None = None, end: datetime | None = None

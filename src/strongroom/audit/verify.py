@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -42,6 +42,7 @@ from strongroom.audit.checkpoints import Head, checkpoint_link, key_id, raw_publ
 from strongroom.audit.findings import Finding
 
 MAX_SHIFT = 16  # how far a renumbered record is looked for after a deletion
+TICK = 1000  # a walk tells how far it got every TICK records (a segment may hold millions)
 
 
 class CheckpointRow(Protocol):
@@ -172,10 +173,11 @@ def _broken(
 
 
 def walk_segment(
-    run: Run, rows: Sequence[dict[str, Any]]
+    run: Run, rows: Sequence[dict[str, Any]], tick: Callable[[int], None] | None = None
 ) -> tuple[Finding | None, dict[int, bytes]]:
     """Walk one segment's records (audit_records columns, seq order) from ``run.lo``.
-    Returns the first finding and the link value of every record checked."""
+    Returns the first finding and the link value of every record checked; ``tick``
+    hears how many were checked every ``TICK`` records."""
     seg, key = run.seg, run.key
     links: dict[int, bytes] = {}
     expected, prev, after_close = run.lo, run.anchor, False
@@ -211,6 +213,8 @@ def walk_segment(
         links[seq], prev, expected = link, link, expected + 1
         if key is not None:  # only a MAC makes the close record authentic
             key, after_close = evolve(key), row["action"] == ChainAction.CLOSE
+        if tick is not None and (i + 1) % TICK == 0:
+            tick(i + 1)
     if run.hi is not None and expected != run.hi + 1:
         msg = f"records {expected}..{run.hi} declared but missing"
         return Finding("deleted", msg, seg, expected), links

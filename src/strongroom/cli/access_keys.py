@@ -2,16 +2,17 @@
 
 The commands act as the operator; ``create`` and ``rotate`` print the key (the only
 line on stdout) once, the others print JSON on stdout: one object per key (``list``:
-one per line)."""
+one per line), with the API's field names and formats (``AccessKeyOut`` in
+api/routers/access_keys.py), so one parser reads both."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import typer
+from pydantic_core import to_jsonable_python
 
 from strongroom.access.views import AccessKeyView
 from strongroom.cli.runner import OPERATOR, note, operator, run
@@ -21,11 +22,28 @@ from strongroom.services.container import Services
 access_keys = typer.Typer(help="Access keys for the API.", no_args_is_help=True)
 
 
-def _view_json(view: AccessKeyView) -> str:
-    def plain(v: object) -> object:
-        return v.isoformat() if isinstance(v, datetime) else v
+def access_key_json(v: AccessKeyView) -> dict[str, object]:
+    """The API's answer for this key: its names, its time format (pydantic's)."""
+    doc = {
+        "id": v.id,
+        "tenant": v.tenant,
+        "roles": list(v.roles),
+        "description": v.description,
+        "state": v.state.value,
+        "createdAt": v.created_at,
+        "createdBy": v.created_by,
+        "expiresAt": v.expires_at,
+        "revokedAt": v.revoked_at,
+        "rotatedAt": v.rotated_at,
+        "previousKeyValidUntil": v.previous_valid_until,
+        "lastUsedAt": v.last_used_at,
+        "lastUsedAddr": v.last_used_addr,
+    }
+    return {k: to_jsonable_python(value) for k, value in doc.items()}
 
-    return json.dumps({k: plain(v) for k, v in dataclasses.asdict(view).items()})
+
+def _view_json(view: AccessKeyView) -> str:
+    return json.dumps(access_key_json(view))
 
 
 @access_keys.command("create")

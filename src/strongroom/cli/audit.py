@@ -17,6 +17,7 @@ from strongroom.audit.checkpoints import public_from_pem
 from strongroom.audit.export import Written, select_range, write
 from strongroom.audit.findings import VerifyReport
 from strongroom.audit.offline import verify_lines
+from strongroom.cli.progress import progress
 from strongroom.cli.runner import Opening, fail, one_line_errors, run
 from strongroom.services.container import Services
 
@@ -71,12 +72,13 @@ def verify(
     since, until = _when(start, "--from"), _when(end, "--to")
     with one_line_errors(name_type=True):
         pinned = _pinned(public_key)
-    report = run(
-        lambda svc: svc.audit_queries.verify(since, until, public=pinned),
-        opening=Opening.READ,
-        name_type=True,
-    )
-    if as_json:
+
+    async def go(svc: Services) -> VerifyReport:
+        with progress("audit verify") as shown:
+            return await svc.audit_queries.verify(since, until, public=pinned, progress=shown)
+
+    report = run(go, opening=Opening.READ, name_type=True)
+    if as_json:  # the API's field names (GET /api/v1/audit/verify), all findings
         out = {**dataclasses.asdict(report), "first_bad": report.first_bad}
         typer.echo(json.dumps(out, default=lambda o: dataclasses.asdict(o), indent=2))
     else:
@@ -107,7 +109,17 @@ def export_cmd(
     async def go(svc: Services) -> Written:
         kid, _ = await svc.audit_queries.public_key()
         sel = await select_range(svc.db, since, until)
-        return await write(svc.db, output, sel, kind="export", key_id=kid, start=since, end=until)
+        with progress("audit export") as shown:
+            return await write(
+                svc.db,
+                output,
+                sel,
+                kind="export",
+                key_id=kid,
+                start=since,
+                end=until,
+                progress=shown,
+            )
 
     w = run(go, opening=Opening.READ, name_type=True)
     typer.echo(f"wrote {w.records} records and {w.checkpoints} checkpoints to {w.path}")
@@ -123,7 +135,9 @@ def verify_export(
     """Check an export offline: no database, no KMS. Hash links and checkpoint
     signatures only (MACs need the KMS: use `audit verify` on the database)."""
     with one_line_errors(name_type=True), file.open(encoding="ascii") as f:
-        r = verify_lines(f, public_from_pem(public_key.read_bytes()))
+        pinned = public_from_pem(public_key.read_bytes())
+        with progress("audit verify-export") as shown:
+            r = verify_lines(f, pinned, shown)
     typer.echo(
         f"checked {r.records} records in {r.segments} segments and {r.checkpoints} "
         f"checkpoints: {r.covered} bound to a signature, {r.uncovered} after the last "
@@ -157,7 +171,8 @@ def archive_cmd(
         signer = await svc.audit_queries.signer()
         public = _pinned(public_key) or signer.public
         q = svc.audit_queries
-        return await archive(svc.db, svc.audit, q, public, kid, when, output)
+        with progress("audit archive") as shown:
+            return await archive(svc.db, svc.audit, q, public, kid, when, output, shown)
 
     a = run(go, opening=Opening.SEGMENT, name_type=True)
     if a.path is None:

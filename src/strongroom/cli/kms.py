@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from strongroom.cli.progress import progress
 from strongroom.cli.runner import fail, load_settings, note, one_line_errors, operator, run
 from strongroom.kms.recovery import export_shares, import_shares
 from strongroom.services.container import Services
@@ -81,11 +82,13 @@ def rewrap(
 
     To move backends, configure the new one as STRONGROOM_KMS and the old one in
     STRONGROOM_KMS_PREVIOUS (e.g. '["local"]'); rerun after an interruption.
-    Client ciphertexts are not touched and stay decryptable throughout.
+    Client ciphertexts are not touched and stay decryptable throughout. Progress on
+    stderr; the report (JSON) on stdout.
     """
 
     async def rewrap_all(svc: Services) -> RewrapReport:
-        return await KmsRewrap(svc.db, svc.kms, svc.audit, batch_size).run(operator())
+        with progress("kms rewrap", "wrapped keys") as shown:
+            return await KmsRewrap(svc.db, svc.kms, svc.audit, batch_size).run(operator(), shown)
 
     report = run(rewrap_all)
     typer.echo(

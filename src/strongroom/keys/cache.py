@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
-from cachetools import LRUCache, TTLCache
+from cachetools import LRUCache
 
+from strongroom.caching import DropMarks, SingleFlight
 from strongroom.crypto.envelope import DataKey
 from strongroom.keys.models import KeyInfo
 from strongroom.observability.metrics import KEY_CACHE
 
 UserRef = tuple[str, str]
 _T = TypeVar("_T")
-_MAX_DROP_MARKS = 100_000
 # Children bound once: a labels() lookup per cache read would cost more than the read.
 _COUNT = {
     (cache, hit): KEY_CACHE.labels(cache, "hit" if hit else "miss")
@@ -41,56 +41,76 @@ def _counted(cache: str, value: _T) -> _T:
     return value
 
 
-def _new(size: int, ttl: float) -> TTLCache[Hashable, Any]:
-    # A TTL of 0 disables the cache (``_enabled``), it never means "keep forever".
-    return TTLCache(maxsize=max(size, 1), ttl=max(ttl, 1e-9), timer=time.monotonic)
+def _now() -> float:
+    return time.monotonic()  # looked up per call: tests replace time.monotonic
+
+
+def _user(key: Hashable) -> Hashable:
+    # Every key starts with (tenant, userId): a user's entries drop together.
+    return key[:2] if isinstance(key, tuple) else key
 
 
 class KeyCaches:
     def __init__(
-        self, *, metadata_ttl: float, private_size: int, private_ttl: float, data_key_size: int
+        self,
+        *,
+        metadata_ttl: float,
+        private_size: int,
+        private_ttl: float,
+        data_key_size: int,
+        refresh_ahead: float = 0.8,
+        clock: Callable[[], float] = _now,
     ) -> None:
         self.metadata_ttl = metadata_ttl
-        self._metadata: TTLCache[Hashable, Any] | LRUCache[Hashable, Any] = _new(
-            max(private_size, 1024), metadata_ttl
-        )
-        self._private = _new(private_size, private_ttl)
-        self._data_keys = _new(data_key_size, private_ttl)
-        self._public: LRUCache[Hashable, Any] = LRUCache(max(private_size, 1024))
-        # Drop marks: ref -> sequence number of its last drop; loads started before it
-        # (token <= mark) are not cached. ``_floor`` forgets old marks in bulk.
-        self._seq = 0
-        self._floor = 0
-        self._dropped: dict[UserRef, int] = {}
-        self._enabled = {
-            "metadata": metadata_ttl > 0,
-            "private": private_size > 0 and private_ttl > 0,
-            "data": data_key_size > 0 and private_ttl > 0,
-        }
+        # One set of drop marks: a load of any kind that started before its user was
+        # dropped is not stored (single-flight loads, strongroom/caching.py).
+        self.marks = DropMarks()
 
-    # load tokens -----------------------------------------------------------
+        def flight(ttl: float, size: int, name: str) -> SingleFlight[Hashable, Any]:
+            # A TTL of 0 disables a cache (stores nothing), it never means "keep forever".
+            return SingleFlight(
+                ttl=ttl,
+                maxsize=size,
+                refresh_ahead=refresh_ahead,
+                clock=clock,
+                marks=self.marks,
+                group=_user,
+                name=name,
+            )
+
+        self._metadata = flight(metadata_ttl, max(private_size, 1024), "metadata")
+        self._private = flight(private_ttl, private_size, "private")
+        self._data_keys = flight(private_ttl, data_key_size, "data_key")
+        self._public: LRUCache[Hashable, Any] = LRUCache(max(private_size, 1024))
+
+    # load tokens (for values loaded outside ``info``/``private``/``data_key``) -----
     def token(self) -> int:
         """Take before loading anything that may be cached."""
-        return self._seq
-
-    def _stale(self, ref: UserRef, token: int) -> bool:
-        return token < self._floor or self._dropped.get(ref, -1) > token
+        return self.marks.token()
 
     # metadata -------------------------------------------------------------
+    async def info(
+        self,
+        ref: UserRef,
+        load: Callable[[], Awaitable[KeyInfo]],
+        *,
+        fresh: bool = False,
+        max_age: float | None = None,
+    ) -> KeyInfo:
+        """Cached metadata, else one shared ``load()`` for all concurrent callers."""
+        if not fresh:
+            _counted("metadata", self._metadata.peek(ref, max_age=max_age))
+        info: KeyInfo = await self._metadata.get(ref, load, fresh=fresh, max_age=max_age)
+        return info
+
     def get_info(self, ref: UserRef) -> KeyInfo | None:
-        info: KeyInfo | None = self._metadata.get(ref) if self._enabled["metadata"] else None
+        info: KeyInfo | None = self._metadata.peek(ref)
         return _counted("metadata", info)
 
-    def info_generation(self, ref: UserRef) -> int | None:
-        info = self._metadata.get(ref)
-        return None if info is None else int(info.generation)
-
     def put_info(self, info: KeyInfo, token: int) -> None:
-        ref = (info.tenant, info.user_id)
-        if self._enabled["metadata"] and not self._stale(ref, token):
-            self._metadata[ref] = info
+        self._metadata.put((info.tenant, info.user_id), info, token)
 
-    # loaded public keys (immutable per version) --------------------------
+    # loaded public keys (immutable per version, loaded without I/O) --------
     def get_public(self, ref: UserRef, version: int) -> Any:
         return _counted("public", self._public.get((*ref, version)))
 
@@ -98,39 +118,50 @@ class KeyCaches:
         self._public[(*ref, version)] = key
 
     # private keys ----------------------------------------------------------
+    async def private(self, ref: UserRef, version: int, load: Callable[[], Awaitable[Any]]) -> Any:
+        """The private key of a version: one unwrap for all concurrent callers."""
+        key = (*ref, version)
+        _counted("private", self._private.peek(key))
+        return await self._private.get(key, load)
+
     def get_private(self, ref: UserRef, version: int) -> Any:
-        return _counted("private", self._private.get((*ref, version)))
+        return _counted("private", self._private.peek((*ref, version)))
 
     def put_private(self, ref: UserRef, version: int, key: Any, token: int) -> None:
-        if self._enabled["private"] and not self._stale(ref, token):
-            self._private[(*ref, version)] = key
+        self._private.put((*ref, version), key, token)
 
     # data keys -------------------------------------------------------------
     @staticmethod
     def data_key_id(ref: UserRef, version: int, header: bytes, context: str) -> Hashable:
         return (*ref, version, hashlib.sha256(header).digest(), context)
 
+    async def data_key(self, key_id: Hashable, load: Callable[[], Awaitable[DataKey]]) -> DataKey:
+        _counted("data_key", self._data_keys.peek(key_id))
+        dk: DataKey = await self._data_keys.get(key_id, load)
+        return dk
+
     def get_data_key(self, key_id: Hashable) -> DataKey | None:
-        result: DataKey | None = _counted("data_key", self._data_keys.get(key_id))
+        result: DataKey | None = _counted("data_key", self._data_keys.peek(key_id))
         return result
 
     def put_data_key(self, key_id: Hashable, dk: DataKey, token: int) -> None:
-        ref = key_id[:2] if isinstance(key_id, tuple) else None
-        if self._enabled["data"] and ref is not None and not self._stale(ref, token):
-            self._data_keys[key_id] = dk
+        if isinstance(key_id, tuple):
+            self._data_keys.put(key_id, dk, token)
 
     # invalidation ------------------------------------------------------------
     def drop_user(self, ref: UserRef) -> None:
-        """Forget everything about one user (rotation, deletion, policy change)."""
-        self._seq += 1
-        if len(self._dropped) >= _MAX_DROP_MARKS:
-            self._floor, self._dropped = self._seq, {}
-        self._dropped[ref] = self._seq
-        self._metadata.pop(ref, None)
-        for cache in (self._private, self._data_keys):
-            for k in [k for k in list(cache.keys()) if isinstance(k, tuple) and k[:2] == ref]:
-                cache.pop(k, None)
+        """Forget everything about one user (rotation, deletion, policy change); loads
+        of that user in flight now are not stored, and callers from now on wait for a
+        new load rather than join them."""
+        self.marks.mark(ref)
+        for cache in (self._metadata, self._private, self._data_keys):
+            cache.drop_group_entries(ref)
 
     def clear(self) -> None:
-        for cache in (self._metadata, self._private, self._data_keys, self._public):
+        for cache in (self._metadata, self._private, self._data_keys):
             cache.clear()
+        self._public.clear()
+
+    async def close(self) -> None:
+        for cache in (self._metadata, self._private, self._data_keys):
+            await cache.close()

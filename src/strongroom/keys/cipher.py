@@ -14,7 +14,7 @@ import structlog
 from strongroom.crypto import codec, envelope, suites
 from strongroom.crypto.binding import Binding
 from strongroom.crypto.errors import CiphertextError
-from strongroom.errors import InternalError, InvalidCiphertext, KeyDestroyed
+from strongroom.errors import InternalError, InvalidCiphertext, KeyDestroyed, StrongroomError
 from strongroom.keys.cache import KeyCaches
 from strongroom.keys.models import KeyInfo, VersionState
 from strongroom.kms.interfaces import Kms, KmsError, Wrapped
@@ -77,13 +77,20 @@ class Cipher:
 
     # decrypt -----------------------------------------------------------------
     async def decrypt(
-        self, info: KeyInfo, items: Sequence[str], context: str, *, fresh: bool = False
+        self,
+        info: KeyInfo,
+        items: Sequence[str],
+        context: str,
+        *,
+        fresh: bool = False,
+        start: int = 0,
     ) -> list[bytes]:
-        """Open a batch. Raises ``StaleKeyInfo`` if an item names a version newer than
-        ``info`` (another replica rotated) unless ``fresh`` says ``info`` was just read."""
+        """Open a batch (from ``start``: errors name the index in ``items``). Raises
+        ``StaleKeyInfo`` if an item names a version newer than ``info`` (another replica
+        rotated) unless ``fresh`` says ``info`` was just read."""
         out: list[bytes] = []
         opened: dict[tuple[int, bytes], envelope.DataKey] = {}
-        index, n = 0, len(items)
+        index, n = start, len(items)
         while index < n:
             try:
                 version, payload = codec.parse_text(self.prefix, items[index])
@@ -109,6 +116,29 @@ class Cipher:
             index = stop
         return out
 
+    async def decrypt_each(
+        self, info: KeyInfo, items: Sequence[str], context: str, *, fresh: bool = False
+    ) -> list[bytes | StrongroomError]:
+        """Per-item results (opt-in, keys/per_item.py): each item's plaintext, or the
+        error naming its index. An error that names no item (KMS, a key destroyed
+        meanwhile) still fails the whole batch. The batch path does the work: after a
+        bad item, the items before it are opened again (at most twice each in all)."""
+        out: list[bytes | StrongroomError] = []
+        start, n = 0, len(items)
+        while start < n:
+            try:
+                out += await self.decrypt(info, items, context, fresh=fresh, start=start)
+                break
+            except (InvalidCiphertext, KeyDestroyed) as exc:
+                bad = exc.detail.get("index")
+                if not isinstance(bad, int):
+                    raise
+                if bad > start:
+                    out += await self.decrypt(info, items[start:bad], context, fresh=fresh)
+                out.append(exc)
+                start = bad + 1
+        return out
+
     @staticmethod
     def _reject(exc: CiphertextError, index: int) -> NoReturn:
         log.info("ciphertext_rejected", reason=exc.reason, index=index)
@@ -128,31 +158,29 @@ class Cipher:
             raise CiphertextError("suite-mismatch")
         ref = (info.tenant, info.user_id)
         cache_id = self._caches.data_key_id(ref, version, payload.header, context)
-        dk = self._caches.get_data_key(cache_id)
-        if dk is None:
-            token = self._caches.token()
+
+        async def load() -> envelope.DataKey:
             private = await self._private_key(info, version)
-            dk = envelope.open_data_key(
+            return envelope.open_data_key(
                 self.binding(info, version, context), private, payload.header
             )
-            self._caches.put_data_key(cache_id, dk, token)
-        return dk
+
+        return await self._caches.data_key(cache_id, load)
 
     async def _private_key(self, info: KeyInfo, version: int) -> Any:
-        ref = (info.tenant, info.user_id)
-        key = self._caches.get_private(ref, version)
-        if key is not None:
-            return key
-        token = self._caches.token()
-        material = await self._load_material(info.key_id, version)
-        if material is None:  # destroyed between metadata read and now
-            raise KeyDestroyed()
-        ctx = wrap_context(info.tenant, info.user_id, version, info.key_type)
-        try:
-            raw = await self._kms.unwrap(Wrapped(material.kms_key_ref, material.wrapped), ctx)
-        except KmsError as exc:  # 503 when unavailable, else 500; both SYS001
-            log.error("kms_unwrap_failed", error_type=type(exc).__name__, reason=exc.reason)
-            raise
-        key = suites.load_private(info.suite, raw) if suites.is_asymmetric(info.suite) else raw
-        self._caches.put_private(ref, version, key, token)
-        return key
+        """One database read and one KMS unwrap per (tenant, user, version), however
+        many requests want it at once."""
+
+        async def load() -> Any:
+            material = await self._load_material(info.key_id, version)
+            if material is None:  # destroyed between metadata read and now
+                raise KeyDestroyed()
+            ctx = wrap_context(info.tenant, info.user_id, version, info.key_type)
+            try:
+                raw = await self._kms.unwrap(Wrapped(material.kms_key_ref, material.wrapped), ctx)
+            except KmsError as exc:  # 503 when unavailable, else 500; both SYS001
+                log.error("kms_unwrap_failed", error_type=type(exc).__name__, reason=exc.reason)
+                raise
+            return suites.load_private(info.suite, raw) if suites.is_asymmetric(info.suite) else raw
+
+        return await self._caches.private((info.tenant, info.user_id), version, load)

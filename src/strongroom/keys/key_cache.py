@@ -19,6 +19,11 @@ from strongroom.keys.models import KeyInfo
 class Freshness(Protocol):
     def trusted(self) -> bool: ...
 
+    @property
+    def staleness_bound(self) -> float:
+        """interval + max_staleness: how old a change may be before it is acted on."""
+        ...
+
 
 class ChangePublisher(Protocol):
     def publish(self, ref: UserRef) -> None: ...
@@ -50,21 +55,35 @@ class KeyCache:
     async def info(
         self, ref: UserRef, read: Callable[[], Awaitable[KeyInfo]], *, fresh: bool = False
     ) -> KeyInfo:
-        """The key's metadata: cached unless ``fresh`` or the feed distrusts the caches,
-        else from the shared level, else ``read()`` from the database."""
-        trusted = not fresh and (self._feed is None or self._feed.trusted())
-        info = self.local.get_info(ref) if trusted else None
-        if info is not None:
+        """The key's metadata: cached unless ``fresh``, else from the shared level, else
+        ``read()`` from the database; concurrent callers share one load.
+
+        While the feed is not trusted, an entry whose load started less than
+        ``staleness_bound`` ago is still served: it saw every change committed before
+        it started, so the documented window holds without a read per request. With a
+        shared level, whose entries may predate their load, only a fresh load is."""
+        trusted = self._feed is None or self._feed.trusted()
+        max_age = None
+        if not trusted and self._feed is not None:
+            max_age = self._feed.staleness_bound
+            fresh = fresh or self._shared is not None
+        use_shared = self._shared is not None and not fresh
+
+        async def load() -> KeyInfo:
+            info = None
+            if (
+                self._shared is not None
+                and use_shared
+                and (self._feed is None or self._feed.trusted())
+            ):
+                info = await self._shared.get(ref)
+            if info is None:
+                info = await read()
+                if self._shared is not None:
+                    await self._shared.put(info)
             return info
-        token = self.local.token()
-        if trusted and self._shared is not None:
-            info = await self._shared.get(ref)
-        if info is None:
-            info = await read()
-            if self._shared is not None:
-                await self._shared.put(info)
-        self.local.put_info(info, token)
-        return info
+
+        return await self.local.info(ref, load, fresh=fresh, max_age=max_age)
 
     def changed(self, ref: UserRef) -> None:
         """After a committed rotation, deletion or policy change of ``ref``: drop it
@@ -78,5 +97,6 @@ class KeyCache:
             publish(ref)
 
     async def close(self) -> None:
+        await self.local.close()
         if self._shared is not None:
             await self._shared.close()

@@ -23,6 +23,7 @@ from strongroom.keys import unit
 from strongroom.keys.cipher import StaleKeyInfo, wrap_context
 from strongroom.keys.core import KeyCore
 from strongroom.keys.models import HistoryEntry, KeyInfo, KeyState, RotationReason
+from strongroom.keys.per_item import PerItem
 from strongroom.observability.metrics import CRYPTO_ITEMS
 from strongroom.store import keys_repo
 
@@ -34,6 +35,7 @@ _UNAUDITED = ("next_rotation_at", "updated_at")
 class KeyService:
     def __init__(self, core: KeyCore) -> None:
         self.core = core
+        self._per_item = PerItem(core)
 
     async def _audited(
         self,
@@ -183,6 +185,18 @@ class KeyService:
             return await self.core.cipher.encrypt(info, plain, ctx), info.current_version
 
         return await self._audited(actor, KeyAction.REWRAP, user_id, len(data), op)
+
+    async def decrypt_each(
+        self, actor: Actor, user_id: str, data: list[str], context: str | None
+    ) -> list[str | StrongroomError]:
+        """``decrypt`` answering each item's plaintext or error (opt-in: keys/per_item.py)."""
+        return await self._per_item.decrypt(actor, user_id, data, context)
+
+    async def rewrap_each(
+        self, actor: Actor, user_id: str, data: list[str], context: str | None
+    ) -> tuple[list[str | StrongroomError], int]:
+        """``rewrap`` answering each item's result or error (opt-in: keys/per_item.py)."""
+        return await self._per_item.rewrap(actor, user_id, data, context)
 
     # metadata ----------------------------------------------------------------
     async def metadata(self, actor: Actor, user_id: str) -> KeyInfo:

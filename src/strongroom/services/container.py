@@ -57,7 +57,7 @@ class Services:
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
-        self.guard = Guard(self.auth, self.limits, self.audit, self.mtls)
+        self.guard = Guard(self.auth, self.limits, self.audit, self.mtls, self.alerts)
 
     # What edges call, one service each (never reached through another's attributes).
     @property

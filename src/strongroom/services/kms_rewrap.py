@@ -14,6 +14,7 @@ and reported, and the run goes on; an unavailable KMS stops the run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -31,6 +32,7 @@ from strongroom.kms.interfaces import (
     Wrapped,
     service_key_context,
 )
+from strongroom.observability.progress import Progress
 from strongroom.store import wrapped_repo
 from strongroom.store.db import Database
 
@@ -46,6 +48,11 @@ class RewrapReport:
     remaining: dict[str, int] = field(default_factory=dict)
 
     @property
+    def done(self) -> int:
+        """Rows handled so far, whatever became of them."""
+        return self.moved + self.changed_meanwhile + len(self.refused)
+
+    @property
     def complete(self) -> bool:
         return not self.refused and set(self.remaining) <= {self.target}
 
@@ -58,14 +65,23 @@ class KmsRewrap:
         async with self._db.read() as s:
             return await wrapped_repo.count_by_key_ref(s)
 
-    async def run(self, actor: Actor) -> RewrapReport:
+    async def run(self, actor: Actor, progress: Progress | None = None) -> RewrapReport:
+        """``progress`` hears how many rows were handled, of those not under the target
+        when the run began."""
         # health() also refreshes backends that learn their newest version remotely.
         if not await self._kms.health():
             raise KmsUnavailable("target KMS is not healthy")
         report = RewrapReport(self._kms.key_ref)
+        total = sum(n for ref, n in (await self.status()).items() if ref != report.target)
+
+        def tell() -> None:
+            if progress is not None:  # rows written meanwhile may pass the first count
+                progress(report.done, max(report.done, total))
+
+        tell()
         try:
-            await self._small_rows(report)
-            await self._user_material(report)
+            await self._small_rows(report, tell)
+            await self._user_material(report, tell)
         finally:
             report.remaining = await self.status()
             outcome = Outcome.SUCCESS if report.complete else Outcome.FAILURE
@@ -75,7 +91,7 @@ class KmsRewrap:
             )
         return report
 
-    async def _user_material(self, report: RewrapReport) -> None:
+    async def _user_material(self, report: RewrapReport, tell: Callable[[], None]) -> None:
         after = 0
         while True:
             async with self._db.read() as s:
@@ -98,8 +114,9 @@ class KmsRewrap:
                     )
                     report.moved += ok
                     report.changed_meanwhile += not ok
+            tell()
 
-    async def _small_rows(self, report: RewrapReport) -> None:
+    async def _small_rows(self, report: RewrapReport, tell: Callable[[], None]) -> None:
         """Service keys and audit segment keys, one commit each."""
         async with self._db.read() as s:
             rows = await wrapped_repo.small_rows_not_under(s, report.target)
@@ -110,6 +127,7 @@ class KmsRewrap:
                 ctx, name = segment_context(row.ident), f"audit-segment/{row.ident}"
             new = await self._rewrap(report, row.kms_key_ref, row.wrapped, ctx, name)
             if new is None:
+                tell()
                 continue
             async with self._db.transaction() as s:
                 ok = await wrapped_repo.replace(
@@ -117,6 +135,7 @@ class KmsRewrap:
                 )
             report.moved += ok
             report.changed_meanwhile += not ok
+            tell()
 
     async def _rewrap(
         self, report: RewrapReport, ref: str, blob: bytes, ctx: dict[str, str], name: str

@@ -63,11 +63,15 @@ _SET_TENANT = text("SELECT set_config('strongroom.tenant', :t, true)")
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, dedicated: bool = False) -> None:
+        """``dedicated``: one connection and no writer pool of its own (``dedicated()``)."""
         self.url = normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
+        self._echo = echo
         kwargs: dict[str, Any] = {"echo": echo}
-        if not self.is_sqlite:
+        if dedicated:
+            kwargs.update(pool_size=1, max_overflow=0, pool_pre_ping=not self.is_sqlite)
+        elif not self.is_sqlite:
             kwargs.update(pool_size=8, max_overflow=8, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         # The audit writer's own small pool: no pre-ping round trip on each group
@@ -75,7 +79,7 @@ class Database:
         # is then replaced); it never waits behind request transactions for a slot.
         self.writer_engine: AsyncEngine = (
             self.engine
-            if self.is_sqlite
+            if self.is_sqlite or dedicated
             else create_async_engine(
                 self.url, echo=echo, pool_size=2, max_overflow=2, pool_recycle=300
             )
@@ -87,6 +91,18 @@ class Database:
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_TenantSession
         )
+
+    @property
+    def is_memory(self) -> bool:
+        """An in-memory SQLite database: another engine would see another database."""
+        u = make_url(self.url)
+        return self.is_sqlite and (u.database in (None, "", ":memory:") or "memory" in self.url)
+
+    def dedicated(self) -> Database:
+        """The same database over one connection of its own, for work that must never
+        wait behind requests for a pooled connection (the key change feed). Build, use
+        and dispose it on one event loop: asyncpg connections belong to their loop."""
+        return Database(self.url, echo=self._echo, dedicated=True)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

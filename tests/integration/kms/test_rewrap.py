@@ -120,6 +120,9 @@ async def test_local_to_softhsm_with_the_cli(
     # signing key, audit lookup HMAC key) and the first run's audit segment; u-new and
     # the later segments were under the HSM already.
     assert report["moved"] == 8 and report["refused"] == []
+    # Progress on stderr (not a terminal here: plain lines), the report alone on stdout.
+    assert "kms rewrap: 0/8 wrapped keys (0%)" in done.stderr.splitlines()
+    assert "kms rewrap: 8/8 wrapped keys (100%); done in " in done.stderr
     assert set(report["byKeyRef"]) == {hsm_ref}
     again = json.loads(run_cli(tmp_path, "kms", "rewrap", **hsm_env).stdout)
     assert again["moved"] == 0  # resumable: nothing left to move

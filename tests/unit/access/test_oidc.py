@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -40,6 +41,9 @@ class Revoked:
 
     async def is_revoked(self, issuer: str, jti: str, tenant: str) -> bool:
         return (issuer, jti, tenant) in self.ids
+
+    async def close(self) -> None:
+        pass
 
 
 class Clock:
@@ -207,6 +211,14 @@ async def test_unknown_kid_refetches_once_then_waits(
     env.clock.now += 61
     await env.ok(idp.token("ec-2"))
     assert jwks.hits == 3
+
+
+async def test_concurrent_first_tokens_fetch_the_keys_once(
+    env: Env, idp: Issuer, jwks: JwksServer
+) -> None:
+    tokens = [idp.token() for _ in range(100)]
+    await asyncio.gather(*(env.ok(t) for t in tokens))
+    assert jwks.hits == 1
 
 
 async def test_cognito_access_token(env: Env, cognito: Issuer) -> None:

@@ -121,3 +121,42 @@ def test_failures_spread_over_many_addresses_raise_the_global_rule_once() -> Non
     assert "auth.failures_global" in rules([m.observe(failed_auth("192.0.2.1")) for _ in range(5)])
     clock.now += 200  # two idle minutes: nothing carries over
     assert rules([m.observe(failed_auth(f"192.0.2.{i}")) for i in range(49)]) == []
+
+
+def test_rate_limit_violations_fire_once_per_subject_and_quiet_period() -> None:
+    clock = Clock()
+    m = SecurityMonitor(clock=clock)
+    first = m.rate_limited("ak1", "req", "default", "r1")
+    assert [(e.rule, e.severity, e.subject, e.detail["facts"]) for e in first] == [
+        ("rate.limited", "P3", "ak1", ["req"])
+    ]
+    assert all(m.rate_limited("ak1", "items", "default", "r2") == [] for _ in range(50))
+    # another subject has its own quiet period; an address is tagged where sensitive
+    (addr,) = m.rate_limited("addr:198.51.100.9", "addr", "-", "r3")
+    assert addr.subject_kind == "clientAddr"
+    clock.now += 61
+    assert rules([m.rate_limited("ak1", "req", "default", "r4")]) == ["rate.limited"]
+
+
+def touch(principal: str, user: str, action: KeyAction = KeyAction.ENCRYPT) -> AuditEvent:
+    actor = Actor(principal, "default", "rid", None)
+    return AuditEvent(actor, action, Outcome.SUCCESS, user, 1, target_kind="userId")
+
+
+def test_a_principal_suddenly_touching_many_users_fires() -> None:
+    clock = Clock()
+    m = SecurityMonitor(Thresholds(bulk_min_users=50, bulk_factor=10), clock=clock)
+    for window in range(3):  # an app that writes for ~10 users per window
+        for u in range(10):
+            assert m.observe(touch("app", f"w{window}-u{u}")) == []
+        clock.now += 300
+    actions = [KeyAction.ROTATE, KeyAction.POLICY, KeyAction.REWRAP, KeyAction.DELETE_CANCEL]
+    fired = [m.observe(touch("app", f"all-{u}", actions[u % 4])) for u in range(200)]
+    assert [(e.rule, e.severity, e.subject) for b in fired for e in b] == [
+        ("users.bulk", "P3", "app")
+    ]
+    # Decrypts have their own rule; system work (the scheduler) and one user never count.
+    decrypts = [m.observe(touch("reader", f"d{u}", KeyAction.DECRYPT)) for u in range(60)]
+    assert rules(decrypts) == ["decrypt.bulk"]
+    assert rules([m.observe(touch("system:rotation", f"s{u}")) for u in range(200)]) == []
+    assert rules([m.observe(touch("one", "u1")) for _ in range(200)]) == []

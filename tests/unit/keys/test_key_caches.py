@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from strongroom import caching
 from strongroom.crypto.binding import Binding
 from strongroom.crypto.envelope import DataKey
 from strongroom.crypto.suites import SuiteId
-from strongroom.keys import cache as cache_mod
 from strongroom.keys.cache import KeyCaches
 from strongroom.keys.models import KeyInfo, KeyState, VersionInfo, VersionState
 
@@ -276,7 +276,7 @@ def test_a_load_in_flight_during_a_drop_is_not_cached() -> None:
 def test_forgetting_drop_marks_refuses_older_loads() -> None:
     c = caches()
     token = c.token()
-    for i in range(cache_mod._MAX_DROP_MARKS + 1):
+    for i in range(caching._MAX_MARKS + 1):
         c.drop_user(("t", str(i)))
     c.put_private(("t", "never-dropped"), 1, "k", token)
     assert c.get_private(("t", "never-dropped"), 1) is None

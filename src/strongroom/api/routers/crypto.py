@@ -14,10 +14,12 @@ from fastapi import APIRouter, Depends, Response
 from strongroom.access.permissions import Permission
 from strongroom.api.deps import Call, authorized_call, body_doc, json_response
 from strongroom.api.schemas import (
+    DecryptItemsResponse,
     DecryptRequest,
     DecryptResponse,
     EncryptRequest,
     EncryptResponse,
+    RewrapItemsResponse,
     RewrapRequest,
     RewrapResponse,
     RotateRequest,
@@ -49,10 +51,18 @@ async def encrypt(call: EncryptCall) -> Response:
     return json_response(EncryptResponse(encryptedData=out))
 
 
-@router.post("/decrypt", response_model=DecryptResponse, openapi_extra=body_doc(DecryptRequest))
+@router.post(
+    "/decrypt",
+    response_model=DecryptResponse | DecryptItemsResponse,
+    openapi_extra=body_doc(DecryptRequest),
+)
 async def decrypt(call: DecryptCall) -> Response:
-    """Decrypt ciphertexts of this user; any bad item gives ENC001 with its index."""
+    """Decrypt ciphertexts of this user; any bad item gives ENC001 with its index. With
+    ``partial: true``, 200 with each item's plaintext or error instead."""
     b = call.body
+    if b.partial:
+        each = await call.svc.keys.decrypt_each(call.actor, b.userId, b.data, b.context)
+        return json_response(DecryptItemsResponse.of(each))
     out = await call.svc.keys.decrypt(call.actor, b.userId, b.data, b.context)
     return json_response(DecryptResponse(decryptedData=out))
 
@@ -66,9 +76,17 @@ async def rotate(call: RotateCall) -> Response:
     return json_response(RotateResponse(rotatedData=out, version=version))
 
 
-@router.post("/rewrap", response_model=RewrapResponse, openapi_extra=body_doc(RewrapRequest))
+@router.post(
+    "/rewrap",
+    response_model=RewrapResponse | RewrapItemsResponse,
+    openapi_extra=body_doc(RewrapRequest),
+)
 async def rewrap(call: RewrapCall) -> Response:
-    """Re-encrypt ciphertexts under the current version without rotating."""
+    """Re-encrypt ciphertexts under the current version without rotating. With
+    ``partial: true``, 200 with each item's new ciphertext or error instead."""
     b = call.body
+    if b.partial:
+        each, ver = await call.svc.keys.rewrap_each(call.actor, b.userId, b.data, b.context)
+        return json_response(RewrapItemsResponse.of(each, ver))
     out, version = await call.svc.keys.rewrap(call.actor, b.userId, b.data, b.context)
     return json_response(RewrapResponse(rewrappedData=out, version=version))
