@@ -127,7 +127,7 @@ def export_cmd(
     start: Annotated[str | None, typer.Option("--from", help="ISO time (UTC if no offset)")] = None,
     end: Annotated[str | None, typer.Option("--to", help="ISO time (UTC if no offset)")] = None,
 ) -> None:
-    """Write the records of [from, to], the checkpoints covering them and the segment
+    """Write the records from --from to --to, the checkpoints covering them and the segment
     info a verifier needs (docs/audit-format.md "Export"); check it with verify-export."""
 
     since, until = _when(start, "--from"), _when(end, "--to")

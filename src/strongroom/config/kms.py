@@ -13,43 +13,73 @@ KmsName = Literal["local", "aws", "openbao", "pkcs11"]
 
 
 class AwsKmsSettings(Section):
-    key_id: str | None = None  # key id, ARN or alias/...
+    """AWS KMS (kms/aws.py); credentials come from boto3's usual chain."""
+
+    key_id: str | None = None
+    """The root key: key id, ARN or ``alias/...``. Required when the backend is ``aws``."""
     region: str = "us-east-1"
+    """AWS region of the key."""
     endpoint_url: str | None = None
+    """Another endpoint (a VPC endpoint, or a stand-in in tests)."""
 
 
 class OpenBaoKmsSettings(Section):
+    """OpenBao or HashiCorp Vault transit (kms/openbao.py)."""
+
     addr: str = "http://127.0.0.1:8200"
+    """Server address."""
     token: SecretStr | None = None
-    role_id: str | None = None  # AppRole login instead of a token
+    """Token with the transit policy of docs/operations.md (or use AppRole)."""
+    role_id: str | None = None
+    """AppRole role id: log in with AppRole instead of a token."""
     secret_id: SecretStr | None = None
+    """AppRole secret id."""
     mount: str = "transit"
+    """Mount path of the transit engine."""
     key: str = "strongroom-root"
+    """Name of the transit key (type ``aes256-gcm96``)."""
     namespace: str | None = None
+    """Namespace (``X-Vault-Namespace``), if any."""
     ca_cert: Path | None = None
+    """CA bundle that verifies the server's certificate (else the system's)."""
 
 
 class Pkcs11KmsSettings(Section):
+    """A PKCS#11 token (HSM, SoftHSM2) holding an AES-256 root key (kms/pkcs11.py)."""
+
     library: str = "/usr/lib/softhsm/libsofthsm2.so"
+    """Path of the PKCS#11 module."""
     token_label: str = "strongroom"  # noqa: S105 - a label, not a secret
+    """Label of the token."""
     pin: SecretStr | None = None
+    """User PIN of the token. Required when the backend is ``pkcs11``."""
     key_label: str = "strongroom-root"
-    create_key: bool = False  # generate the root key in the token if absent
+    """Label of the root key; a new label is a new root key version."""
+    create_key: bool = False
+    """Generate a non-extractable AES-256 root key in the token if none has the label."""
 
 
 class KmsSettings(Section):
-    backend: KmsName = "local"  # STRONGROOM_KMS
-    # Backends whose wrapped keys are still read (during `strongroom kms rewrap`).
+    """Root keys (kms/): the backend that wraps every stored secret (docs/kms.md)."""
+
+    backend: KmsName = "local"
+    """The backend wrapping new keys: ``local``, ``aws``, ``openbao`` or ``pkcs11``."""
     previous: list[KmsName] = Field(default_factory=list)
-    master_key_file: Path = Path("./strongroom.key")  # the local backend's key
-    # Remote KMS calls: per-attempt timeout, attempts, one deadline for all the
-    # attempts of a call (a hung KMS costs a request this long), and the circuit
-    # breaker (reset: the longest wait between probes while the KMS is down).
+    """Backends whose wrapped keys are still read, while `strongroom kms rewrap` moves
+    them to the configured one."""
+    master_key_file: Path = Path("./strongroom.key")
+    """The ``local`` backend's master key file (mode 0600; created on first start)."""
     timeout_seconds: float = Field(default=2.0, gt=0)
+    """Remote KMS calls: timeout of one attempt."""
     retry_attempts: int = Field(default=3, ge=1)
+    """Remote KMS calls: attempts for a transient failure."""
     deadline_seconds: float = Field(default=2.0, gt=0)
+    """Remote KMS calls: one deadline for all the attempts of a call (the longest a
+    hung KMS holds a request)."""
     breaker_threshold: int = Field(default=5, ge=1)
+    """Failed calls in a row that open the circuit breaker (503 ``SYS001`` at once)."""
     breaker_reset_seconds: float = Field(default=5.0, gt=0)
+    """Longest wait between probes while the breaker is open."""
     aws: AwsKmsSettings = Field(default_factory=AwsKmsSettings)
     openbao: OpenBaoKmsSettings = Field(default_factory=OpenBaoKmsSettings)
     pkcs11: Pkcs11KmsSettings = Field(default_factory=Pkcs11KmsSettings)
