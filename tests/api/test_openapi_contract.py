@@ -1,7 +1,19 @@
-"""The API's public contract does not drift: every operation and schema of the OpenAPI
-document as it stood before the #13 restructuring (tests/fixtures/openapi_v1.json,
-written by that code) is still served identically, descriptions aside. New routes
-and schemas may be added; none may be removed or changed."""
+"""The API's public contract does not drift: every operation and schema of the v1
+OpenAPI document (tests/fixtures/openapi_v1.json) is still served identically,
+descriptions aside. New routes and schemas may be added; none may be removed or
+changed.
+
+The snapshot was first written before the #13 restructuring. It was rewritten once,
+deliberately, for #15 (items 16 and 18): request bodies refuse unknown fields
+(``additionalProperties: false``), every credential is a security scheme (bearer JWT
+and mutual TLS beside the API key), 429 and 503 carry ``Retry-After``, key types and
+states are enums, the schemas carry examples and the real constraints (role names,
+cursors, date-times), no 422 is documented (validation errors are 400), and the two
+``PublicKeyOut`` got distinct names (``AuditPublicKeyOut``). Nothing was removed:
+every path, operation, parameter, response status and field of the earlier snapshot
+is in the new one (checked when it was rewritten; git holds the earlier file).
+docs/openapi.json follows the code freely (tests/api/test_openapi_document.py); this
+snapshot changes only by such a deliberate decision."""
 
 from __future__ import annotations
 

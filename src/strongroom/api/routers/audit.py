@@ -20,6 +20,8 @@ from strongroom.api.deps import (
     require_context,
     services,
 )
+from strongroom.api.schemas import Timestamp, examples
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.search import MAX_PAGE, Page
 from strongroom.context import Actor
 from strongroom.errors import NotFound
@@ -27,6 +29,11 @@ from strongroom.services.container import Services
 from strongroom.store.audit_repo import RecordFilter
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")]  # audit/search.parse_cursor
+From = Annotated[Timestamp | None, Query(alias="from")]
+To = Annotated[Timestamp | None, Query(alias="to")]
+Tenant = Annotated[str | None, Query(max_length=64)]
 
 
 class FindingOut(BaseModel):
@@ -39,6 +46,20 @@ class FindingOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
+    model_config = examples(
+        {
+            "ok": True,
+            "records": 1200,
+            "segments": 3,
+            "checkpoints": 12,
+            "last_checkpoint": 12,
+            "unchained": 0,
+            "first_bad": None,
+            "findings": [],
+            "truncated": [],
+            "seconds": 0.42,
+        }
+    )
     ok: bool
     records: int
     segments: int
@@ -51,7 +72,14 @@ class VerifyOut(BaseModel):
     seconds: float
 
 
-class PublicKeyOut(BaseModel):
+class AuditPublicKeyOut(BaseModel):
+    model_config = examples(
+        {
+            "key_id": "ckpt-1",
+            "algorithm": "Ed25519",
+            "pem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA…\n-----END PUBLIC KEY-----\n",
+        }
+    )
     key_id: str
     algorithm: str = "Ed25519"
     pem: str
@@ -61,8 +89,8 @@ class PublicKeyOut(BaseModel):
 async def verify(
     ctx: Annotated[RequestContext, Depends(require_context(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: From = None,
+    end: To = None,
 ) -> VerifyOut:
     """Check the trail (or records timed in [from, to]); names the first bad record."""
     if ctx.principal.spans_tenants:
@@ -84,14 +112,14 @@ async def verify(
     )
 
 
-@router.get("/public-key", response_model=PublicKeyOut)
+@router.get("/public-key", response_model=AuditPublicKeyOut)
 async def public_key(
     _actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
-) -> PublicKeyOut:
+) -> AuditPublicKeyOut:
     """The Ed25519 key that signs checkpoints: verify them without any secret."""
     kid, pem = await svc.audit_queries.public_key()
-    return PublicKeyOut(key_id=kid, pem=pem)
+    return AuditPublicKeyOut(key_id=kid, pem=pem)
 
 
 @dataclass(frozen=True)
@@ -138,6 +166,29 @@ class RecordOut(BaseModel):
 
 
 class RecordsOut(BaseModel):
+    model_config = examples(
+        {
+            "records": [
+                {
+                    "id": 41,
+                    "ts": "2026-01-01T00:00:00Z",
+                    "requestId": "4b0c9f2e8d7a4c1b9e3f5a6d7c8b9a0f",
+                    "actor": "key:abcdefghijk23456",
+                    "tenant": "default",
+                    "action": KeyAction.ENCRYPT,
+                    "target": "alice",
+                    "outcome": "success",
+                    "itemCount": 1,
+                    "clientAddr": "203.0.113.7",
+                    "detail": None,
+                    "segment": "s1",
+                    "seq": 41,
+                    "hash": "9a0f…",
+                }
+            ],
+            "nextCursor": "41",
+        }
+    )
     records: list[RecordOut]
     nextCursor: str | None
 
@@ -168,11 +219,6 @@ def _page(p: Page) -> RecordsOut:
 
 
 Auditing = Annotated[Auditor, Depends(auditor)]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Cursor = Annotated[str | None, Query(max_length=19)]
-From = Annotated[datetime | None, Query(alias="from")]
-To = Annotated[datetime | None, Query(alias="to")]
-Tenant = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/records", response_model=RecordsOut)

@@ -10,6 +10,8 @@ from pydantic import BaseModel
 
 from strongroom.access.permissions import Permission
 from strongroom.api.deps import require, services
+from strongroom.api.schemas import examples
+from strongroom.audit.actions import SecurityRule
 from strongroom.context import Actor
 from strongroom.services.container import Services
 
@@ -27,6 +29,21 @@ class SecurityEventOut(BaseModel):
 
 
 class SecurityEventsOut(BaseModel):
+    model_config = examples(
+        {
+            "events": [
+                {
+                    "id": 7,
+                    "ts": "2026-01-01T00:00:00Z",
+                    "rule": SecurityRule.AUTH_FAILURES,
+                    "severity": "P2",
+                    "subject": "203.0.113.7",
+                    "tenant": "-",
+                    "detail": {"count": 20, "windowSeconds": 60},
+                }
+            ]
+        }
+    )
     events: list[SecurityEventOut]
 
 
