@@ -110,6 +110,7 @@ def test_server_and_schema_agree(sqlite_template: Path, tmp_path: Path) -> None:
         {
             "seed": 15,
             "headers": {"X-API-Key": key},
+            # Bounded: about 30 s of CPU on one core (fuzzing two thirds, coverage a third).
             "generation": {"max-examples": 20, "mode": "all"},
         }
     )
