@@ -96,6 +96,7 @@ async def test_an_integral_number_is_an_integer_and_a_fraction_is_not(app: App) 
         {"cursor": "abc"},
         {"limit": "0"},
         {"outcome": "maybe"},
+        {"tenat": "default"},  # unknown: refused, not ignored
     ],
 )
 async def test_a_bad_audit_query_is_req004_naming_the_parameter(
@@ -106,6 +107,16 @@ async def test_a_bad_audit_query_is_req004_naming_the_parameter(
     [name] = query
     assert error(r)["details"]["errors"][0]["loc"] == ["query", name]
     assert query[name] not in str(error(r)["details"])
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/access-keys", "/api/v1/security-events", "/api/v1/audit/verify"]
+)
+async def test_every_query_refuses_unknown_parameters(app: App, path: str) -> None:
+    r = await app.client.get(path, params={"limt": "5"}, headers=app.headers)
+    assert r.status_code == 400 and error(r)["code"] == "REQ004", r.text
+    assert error(r)["details"]["errors"] == [{"loc": ["query", "limt"], "type": "extra_forbidden"}]
+    assert (await app.client.get(path, headers=app.headers)).status_code == 200
 
 
 async def test_a_well_formed_audit_query_is_served(app: App) -> None:

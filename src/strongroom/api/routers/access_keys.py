@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from strongroom.access.models import Principal
 from strongroom.access.permissions import Permission
@@ -152,16 +152,21 @@ async def create_access_key(
     return IssuedAccessKeyOut.issued(view, key)
 
 
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown parameter is refused (REQ004)
+    tenant: Tenant | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: Annotated[str | None, Field(pattern=KEY_ID)] = None
+
+
 @router.get("", response_model=AccessKeyPage)
 async def list_access_keys(
     c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_READ))],
-    tenant: Annotated[Tenant | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(pattern=KEY_ID)] = None,
+    q: Annotated[ListQuery, Query()],
 ) -> AccessKeyPage:
     """Ordered by id. Without ``tenant``: the caller's tenant, or every tenant for a
     principal that spans tenants."""
-    views, after = await c.svc.access_keys.list_keys(c.who, tenant, limit, cursor)
+    views, after = await c.svc.access_keys.list_keys(c.who, q.tenant, q.limit, q.cursor)
     return AccessKeyPage(accessKeys=[AccessKeyOut.of(v) for v in views], nextCursor=after)
 
 

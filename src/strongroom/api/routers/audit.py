@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.access.guard import RequestContext
 from strongroom.access.permissions import Permission
@@ -29,11 +29,33 @@ from strongroom.services.container import Services
 from strongroom.store.audit_repo import RecordFilter
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Cursor = Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")]  # audit/search.parse_cursor
-From = Annotated[Timestamp | None, Query(alias="from")]
-To = Annotated[Timestamp | None, Query(alias="to")]
-Tenant = Annotated[str | None, Query(max_length=64)]
+
+
+class Window(BaseModel):
+    """Query parameters, as models so that an unknown one (a misspelled ``tenat``) is
+    refused (REQ004) instead of being ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: Timestamp | None = Field(default=None, alias="from")
+    end: Timestamp | None = Field(default=None, alias="to")
+
+
+class PageQuery(Window):
+    tenant: Annotated[str | None, Field(max_length=64)] = None
+    # audit/search.parse_cursor
+    cursor: Annotated[str | None, Field(pattern=r"^[0-9]{1,19}$")] = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 100
+
+
+class RecordsQuery(PageQuery):
+    actor: Annotated[str | None, Field(max_length=200)] = None
+    action: Annotated[str | None, Field(max_length=64, description="exact, or prefix*")] = None
+    target: Annotated[str | None, Field(max_length=200)] = None
+    outcome: Literal["success", "failure", "denied"] | None = None
+
+
+class LookupQuery(PageQuery):
+    value: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class FindingOut(BaseModel):
@@ -89,10 +111,10 @@ class AuditPublicKeyOut(BaseModel):
 async def verify(
     ctx: Annotated[RequestContext, Depends(require_context(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
-    start: From = None,
-    end: To = None,
+    q: Annotated[Window, Query()],
 ) -> VerifyOut:
     """Check the trail (or records timed in [from, to]); names the first bad record."""
+    start, end = q.start, q.end
     if ctx.principal.spans_tenants:
         r = await svc.audit_queries.verify(start, end)
     else:  # counts and findings of its own tenant only (audit/queries.py)
@@ -222,34 +244,16 @@ Auditing = Annotated[Auditor, Depends(auditor)]
 
 
 @router.get("/records", response_model=RecordsOut)
-async def records(
-    a: Auditing,
-    start: From = None,
-    end: To = None,
-    actor: Annotated[str | None, Query(max_length=200)] = None,
-    tenant: Tenant = None,
-    action: Annotated[str | None, Query(max_length=64, description="exact, or prefix*")] = None,
-    target: Annotated[str | None, Query(max_length=200)] = None,
-    outcome: Literal["success", "failure", "denied"] | None = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> RecordsOut:
+async def records(a: Auditing, q: Annotated[RecordsQuery, Query()]) -> RecordsOut:
     """Records in write order, filtered; ``target`` also matches its keyed HMAC."""
-    f = RecordFilter(start, end, actor, _tenants(a, tenant), action, outcome=outcome)
-    return _page(await a.svc.audit_queries.records(f, target, cursor, limit))
+    tenants = _tenants(a, q.tenant)
+    f = RecordFilter(q.start, q.end, q.actor, tenants, q.action, outcome=q.outcome)
+    return _page(await a.svc.audit_queries.records(f, q.target, q.cursor, q.limit))
 
 
 @router.get("/lookup", response_model=RecordsOut)
-async def lookup(
-    a: Auditing,
-    value: Annotated[str, Query(min_length=1, max_length=500)],
-    start: From = None,
-    end: To = None,
-    tenant: Tenant = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> RecordsOut:
+async def lookup(a: Auditing, q: Annotated[LookupQuery, Query()]) -> RecordsOut:
     """Which records mention ``value`` (an identifier in clear, or the keyed HMAC of a
     sensitive identifier or of free text), for an auditor who already knows it."""
-    f = RecordFilter(start, end, tenants=_tenants(a, tenant))
-    return _page(await a.svc.audit_queries.lookup(value, f, cursor, limit))
+    f = RecordFilter(q.start, q.end, tenants=_tenants(a, q.tenant))
+    return _page(await a.svc.audit_queries.lookup(q.value, f, q.cursor, q.limit))
