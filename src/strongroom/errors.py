@@ -71,6 +71,28 @@ class NotFound(StrongroomError):
     code, status, message = "REQ002", 404, "not found"
 
 
+class MethodNotAllowed(StrongroomError):
+    """405: the path exists but not with this method; ``Allow`` lists the ones it has."""
+
+    code, status, message = "REQ003", 405, "method not allowed"
+
+    def __init__(self, allow: str | None = None) -> None:
+        super().__init__()
+        self.headers = {"Allow": allow} if allow else {}
+
+
+class InvalidQuery(StrongroomError):
+    """A query parameter is malformed, out of range or unknown (``details`` names it)."""
+
+    code, status, message = "REQ004", 400, "invalid query parameter"
+
+
+class MalformedRequest(StrongroomError):
+    """The HTTP request itself is unusable (e.g. an unparseable ``Content-Length``)."""
+
+    code, status, message = "REQ005", 400, "malformed request"
+
+
 class AccessKeyInactive(StrongroomError):
     code, status, message = "ACC001", 409, "access key is revoked or expired"
 

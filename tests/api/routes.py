@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Answered without credentials by design.
 PUBLIC = frozenset(
-    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/docs/assets"}
 )
 
 

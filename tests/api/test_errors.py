@@ -182,7 +182,12 @@ async def test_unknown_route_and_method(app: App) -> None:
     r = await app.client.get("/api/v1/nothing", headers=app.headers)
     assert code(r) == (404, "REQ002")
     r = await app.client.get("/api/v1/encrypt", headers=app.headers)
-    assert r.status_code == 405 and r.json()["error"]["code"] == "ENC001"
+    assert code(r) == (405, "REQ003") and r.headers["allow"] == "POST"
+    # Every method of the path, not only those of the first route that matched it.
+    r = await app.client.put("/api/v1/access-keys", headers=app.headers)
+    assert code(r) == (405, "REQ003") and r.headers["allow"] == "GET, POST"
+    r = await app.client.request("TRACE", "/healthz")
+    assert code(r) == (405, "REQ003") and r.headers["allow"] == "GET"
 
 
 async def test_concurrent_bad_requests_never_500(app: App) -> None:

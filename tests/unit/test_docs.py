@@ -30,7 +30,7 @@ DOCS = [
     *sorted((ROOT / "docs").glob("*.md")),
 ]
 # Named in the documentation as what is not a setting (ignored with a warning).
-NOT_SETTINGS = {"STRONGROOM_MAX_USER_ID_LENGTH", "STRONGROOM_PROT"}
+NOT_SETTINGS = {"STRONGROOM_MAX_USER_ID_LENGTH", "STRONGROOM_PROT", "STRONGROOM_WRITE_OPENAPI"}
 # Upper-case names with an underscore that are constants or other programs' (not settings).
 OTHER_NAMES = {
     "AWS_PROFILE",

@@ -16,7 +16,7 @@ from pydantic_settings import SettingsError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strongroom import __version__
-from strongroom.api import errors
+from strongroom.api import errors, openapi
 from strongroom.api.admission import AdmissionMiddleware
 from strongroom.api.fastlane import FastLane
 from strongroom.api.middleware import RequestContextMiddleware
@@ -72,13 +72,18 @@ def create_app(
     app = StrongroomAPI(
         title="Strongroom",
         version=__version__,
-        description="Per-user encryption and key management. Every /api/v1 call needs X-API-Key.",
+        description="Per-user encryption and key management. Every /api/v1 call needs "
+        "credentials: an access key (X-API-Key), an OIDC bearer token or a client "
+        "certificate, as configured. Errors: README, table of error codes.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,  # type: ignore[arg-type]
+        docs_url=None,  # served by api/openapi.py from the package's own assets
+        redoc_url=None,  # ReDoc would load its script from a CDN
     )
     app.state.services = svc
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app)
     errors.install(app)
     if settings.server.cors_allow_origins:
         app.add_middleware(

@@ -169,14 +169,35 @@ def authorized_call(
 # Dependencies that take only the request, so that api/fastlane.py may run their
 # routes without FastAPI's dependency solver.
 FAST_LANE: set[Callable[[Request], Awaitable[Any]]] = set()
+# Constraints pydantic puts in an error's ``ctx`` that come from the schema, never from
+# the input: the allowed values of an enum or literal, bounds, lengths, patterns.
+_SCHEMA_CTX = {
+    "expected": "allowed",
+    "pattern": "pattern",
+    "min_length": "minLength",
+    "max_length": "maxLength",
+    "ge": "minimum",
+    "le": "maximum",
+    "gt": "exclusiveMinimum",
+    "lt": "exclusiveMaximum",
+}
+_LOC_PART = 64  # an unknown field's name is the caller's: named, but not at any length
 
 
 def validation_details(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Where and what kind only: pydantic's ``input`` and ``ctx`` may echo the caller's data."""
-    return [
-        {"loc": [*prefix, *(str(p) for p in e.get("loc", ()))], "type": e.get("type", "invalid")}
-        for e in errors[:20]
-    ]
+    """Where, what kind and what is allowed: never pydantic's ``input`` (the caller's
+    data) nor ``ctx`` entries other than the schema's own constraints."""
+    out = []
+    for e in errors[:20]:
+        loc = [*prefix, *(str(p)[:_LOC_PART] for p in e.get("loc", ()))]
+        item: dict[str, Any] = {"loc": loc, "type": e.get("type", "invalid")}
+        ctx = e.get("ctx") or {}
+        for key, name in _SCHEMA_CTX.items():
+            value = ctx.get(key)
+            if isinstance(value, str | int | float):
+                item[name] = value
+        out.append(item)
+    return out
 
 
 def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
@@ -192,10 +213,16 @@ def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     return parse
 
 
+# Bodies documented by ``body_doc``: api/openapi.py adds them to the named schemas.
+DOCUMENTED_BODIES: list[type[BaseModel]] = []
+
+
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` that documents a body parsed by ``json_body`` (and the API key
-    that ``authorized_call`` checks)."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    """``openapi_extra`` that documents a body parsed by ``json_body`` as a named schema
+    (and the credentials that ``authorized_call`` checks)."""
+    if model not in DOCUMENTED_BODIES:
+        DOCUMENTED_BODIES.append(model)
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     content = {"application/json": {"schema": schema}}
     return {"requestBody": {"required": True, "content": content}, **API_KEY_SECURITY}
 

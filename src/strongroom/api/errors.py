@@ -3,7 +3,7 @@ details}, "requestId"}``. No values, SQL or stack traces ever reach a body."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import structlog
@@ -13,12 +13,16 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
 from strongroom.api.deps import record_rejected, validation_details
 from strongroom.errors import (
     DatabaseUnavailable,
     InternalError,
     InvalidInput,
+    InvalidQuery,
+    MalformedRequest,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
@@ -58,9 +62,14 @@ async def _rejected(request: Request, code: str) -> None:
 
 
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    """REQ004 when only query parameters are wrong (a bad filter or cursor), else
+    ENC001 (the body or a path parameter)."""
     assert isinstance(exc, RequestValidationError)
-    await _rejected(request, InvalidInput.code)
-    return error_body(request, InvalidInput(errors=validation_details(list(exc.errors()))))
+    problems = list(exc.errors())
+    in_query = all(tuple(e.get("loc", ()))[:1] == ("query",) for e in problems)
+    err_type = InvalidQuery if problems and in_query else InvalidInput
+    await _rejected(request, err_type.code)
+    return error_body(request, err_type(errors=validation_details(problems)))
 
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
@@ -69,10 +78,29 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
         return error_body(request, NotFound())
     if exc.status_code == 413:
         return error_body(request, PayloadTooLarge())
-    err = InvalidInput("method not allowed" if exc.status_code == 405 else "bad request")
-    response = error_body(request, err)
+    if exc.status_code == 405:
+        return error_body(request, MethodNotAllowed(_allowed(request)))
+    response = error_body(request, MalformedRequest())
     response.status_code = exc.status_code if 400 <= exc.status_code < 500 else 400
     return response
+
+
+def _allowed(request: Request) -> str:
+    """Every method of the path, for ``Allow``: Starlette names only those of the first
+    route that matched the path, and a path may have several (GET and POST)."""
+    methods: set[str] = set()
+    for route in _routes(request.app.router.routes):
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match != Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+def _routes(routes: list[Any]) -> Iterator[Any]:
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # FastAPI's included routers
+        yield from _routes(inner.routes) if inner is not None else (route,)
 
 
 def known_error(exc: BaseException) -> StrongroomError | None:

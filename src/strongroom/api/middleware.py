@@ -32,7 +32,8 @@ def _error(status: int, code: str, message: str, rid: str) -> tuple[dict[str, An
 
 # On every response: responses carry key material, plaintext or metadata, so no
 # cache may keep them and no browser may sniff or frame them. The interactive docs
-# load Swagger UI's scripts and styles, so they get no Content-Security-Policy.
+# load Swagger UI's scripts and styles from this server (api/openapi.py), and run the
+# page's one inline script that starts it: their policy allows 'self' and that.
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"cache-control", b"no-store"),
@@ -40,14 +41,18 @@ _SECURITY_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
 ]
 _API_CSP = (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'")
+_DOCS_CSP = (
+    b"content-security-policy",
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; frame-ancestors 'none'",
+)
 _HSTS = (b"strict-transport-security", b"max-age=63072000; includeSubDomains")
 _DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
 
 
 def _security_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
     headers = list(_SECURITY_HEADERS)
-    if not scope["path"].startswith(_DOCS_PATHS):
-        headers.append(_API_CSP)
+    headers.append(_DOCS_CSP if scope["path"].startswith(_DOCS_PATHS) else _API_CSP)
     if scope.get("scheme") == "https":  # HSTS over plain HTTP is ignored by browsers
         headers.append(_HSTS)
     return headers
@@ -169,7 +174,7 @@ def _limited(receive: Receive, max_body: int) -> Receive:
 
 
 async def _reject(send: Send, rid: str, status: int, err: StrongroomError | None = None) -> None:
-    code, msg = _REJECTIONS.get(status, ("ENC001", "bad request"))
+    code, msg = _REJECTIONS.get(status, ("REQ005", "malformed request"))
     if err is not None:
         status, code, msg = err.status, err.code, err.text
     start, body = _error(status, code, msg, rid)

@@ -4,15 +4,23 @@ fields are only ever added."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 from strongroom.crypto.codec import b64url
 from strongroom.crypto.suites import KeyType
 from strongroom.errors import StrongroomError
-from strongroom.keys.models import MAX_USER_ID_LENGTH, USER_ID_PATTERN, HistoryEntry, KeyInfo
+from strongroom.keys.models import (
+    MAX_USER_ID_LENGTH,
+    USER_ID_PATTERN,
+    HistoryEntry,
+    KeyInfo,
+    KeyState,
+    VersionState,
+)
 
 UserId = Annotated[
     str,
@@ -36,52 +44,100 @@ Partial = Annotated[
 ]
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema counts ``3176.0`` as an integer, so clients may send it: taken as
+    3176; a fraction is still refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# The bounds before the validator: after it, pydantic writes them into the JSON
+# schema under its own names (ge, le) instead of minimum and maximum.
+Days = Annotated[int, Field(ge=1, le=3650), BeforeValidator(_integral)]
+Version = Annotated[int, Field(ge=1), BeforeValidator(_integral)]
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: Any) -> Any:
+    """What the schema's ``date-time`` format says (RFC 3339, with an offset): pydantic
+    alone would also take ``0.5`` or ``"0.5"`` as a Unix time."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise ValueError("expected an RFC 3339 date-time with an offset")
+
+
+# Not strict: a JSON body and a query carry a date-time as a string.
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), Field(strict=False)]
+EXAMPLE_CIPHERTEXT = "sr:v1:AQAgx25519hpke-base64url-payload"
+
+
+def examples(*values: dict[str, Any]) -> ConfigDict:
+    """A model's examples in the OpenAPI document (``json_schema_extra``)."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(strict=True, extra="ignore")
+    """Request bodies: strict types, and an unknown field (a misspelled ``contxt``) is
+    refused with its name rather than ignored."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class CreateKeyRequest(Strict):
+    model_config = examples(
+        {"userId": "alice", "keyType": KeyType.X25519_HPKE, "rotationPeriodDays": 90}
+    )
     userId: UserId
     keyType: KeyTypeName | None = None
-    rotationPeriodDays: Annotated[int | None, Field(ge=1, le=3650)] = None
+    rotationPeriodDays: Days | None = None
 
 
 class EncryptRequest(Strict):
+    model_config = examples({"userId": "alice", "data": ["hello"], "context": "invoice-42"})
     userId: UserId
     data: list[str]
     context: Context = None
 
 
 class DecryptRequest(EncryptRequest):
+    model_config = examples({"userId": "alice", "data": [EXAMPLE_CIPHERTEXT]})
     partial: Partial = False
 
 
 class RewrapRequest(EncryptRequest):
+    model_config = examples({"userId": "alice", "data": [EXAMPLE_CIPHERTEXT]})
     partial: Partial = False
 
 
 class RotateRequest(Strict):
+    model_config = examples(
+        {"userId": "alice", "data": [{"card": EXAMPLE_CIPHERTEXT}], "reason": "compliance"}
+    )
     userId: UserId
-    data: list[Any]
+    data: list[Any] = Field(description="Any JSON: every ciphertext string in it is rotated")
     reason: Literal["on-demand", "compliance", "compromise"] = "on-demand"
     context: Context = None
 
 
 class PolicyRequest(Strict):
-    model_config = ConfigDict(strict=True, extra="forbid")
-    minDecryptionVersion: Annotated[int | None, Field(ge=1)] = None
-    rotationPeriodDays: Annotated[int | None, Field(ge=1, le=3650)] = None
+    model_config = examples({"minDecryptionVersion": 2, "rotationPeriodDays": 30})
+    minDecryptionVersion: Version | None = None
+    rotationPeriodDays: Days | None = None
 
 
 class DeletionRequest(Strict):
+    model_config = examples({"waitingPeriodDays": 7})
     waitingPeriodDays: Annotated[float | None, Field(ge=0, le=365)] = None
 
 
 class EncryptResponse(BaseModel):
+    model_config = examples({"encryptedData": [EXAMPLE_CIPHERTEXT]})
     encryptedData: list[str]
 
 
 class DecryptResponse(BaseModel):
+    model_config = examples({"decryptedData": ["hello"]})
     decryptedData: list[str]
 
 
@@ -123,11 +179,13 @@ class DecryptItemsResponse(BaseModel):
 
 
 class RotateResponse(BaseModel):
+    model_config = examples({"rotatedData": [{"card": EXAMPLE_CIPHERTEXT}], "version": 2})
     rotatedData: list[Any]
     version: int
 
 
 class RewrapResponse(BaseModel):
+    model_config = examples({"rewrappedData": [EXAMPLE_CIPHERTEXT], "version": 2})
     rewrappedData: list[str]
     version: int
 
@@ -159,16 +217,38 @@ class RewrapItemsResponse(BaseModel):
 
 class VersionOut(BaseModel):
     version: int
-    state: str
+    state: VersionState
     createdAt: datetime
     destroyedAt: datetime | None
 
 
+_WHEN = "2026-01-01T00:00:00Z"
+
+
 class KeyMetadata(BaseModel):
+    model_config = examples(
+        {
+            "success": True,
+            "userId": "alice",
+            "keyType": KeyType.X25519_HPKE,
+            "state": "enabled",
+            "currentVersion": 1,
+            "minDecryptionVersion": 1,
+            "rotationPeriodDays": 90,
+            "nextRotationAt": "2026-04-01T00:00:00Z",
+            "deletionDate": None,
+            "createdAt": _WHEN,
+            "lastRotatedAt": _WHEN,
+            "publicKey": "kX8nVq3yW1cX6b0yHn0rL6G3dQeVb6vP9b1Y4oZ2mXc",
+            "versions": [
+                {"version": 1, "state": "active", "createdAt": _WHEN, "destroyedAt": None}
+            ],
+        }
+    )
     success: bool = True
     userId: str
-    keyType: str
-    state: str
+    keyType: KeyType
+    state: KeyState
     currentVersion: int
     minDecryptionVersion: int
     rotationPeriodDays: int
@@ -184,8 +264,8 @@ class KeyMetadata(BaseModel):
         pub = info.current.public_key
         return cls(
             userId=info.user_id,
-            keyType=info.key_type,
-            state=info.state.value,
+            keyType=KeyType(info.key_type),
+            state=info.state,
             currentVersion=info.current_version,
             minDecryptionVersion=info.min_decryption_version,
             rotationPeriodDays=info.rotation_period_days,
@@ -197,7 +277,7 @@ class KeyMetadata(BaseModel):
             versions=[
                 VersionOut(
                     version=v.version,
-                    state=v.state.value,
+                    state=v.state,
                     createdAt=v.created_at,
                     destroyedAt=v.destroyed_at,
                 )
@@ -207,8 +287,17 @@ class KeyMetadata(BaseModel):
 
 
 class PublicKeyOut(BaseModel):
+    model_config = examples(
+        {
+            "userId": "alice",
+            "keyType": KeyType.X25519_HPKE,
+            "version": 1,
+            "publicKey": "kX8nVq3yW1cX6b0yHn0rL6G3dQeVb6vP9b1Y4oZ2mXc",
+            "ciphertextPrefix": "sr",
+        }
+    )
     userId: str
-    keyType: str
+    keyType: KeyType
     version: int
     publicKey: str = Field(description="base64url, no padding; layout in docs/ciphertext.md")
     ciphertextPrefix: str
@@ -227,6 +316,14 @@ class HistoryItem(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    model_config = examples(
+        {
+            "userId": "alice",
+            "history": [
+                {"version": 1, "event": "created", "reason": None, "actor": "key:abc", "at": _WHEN}
+            ],
+        }
+    )
     userId: str
     history: list[HistoryItem]
 
@@ -238,6 +335,17 @@ class ErrorDetail(BaseModel):
 
 
 class ErrorOut(BaseModel):
+    model_config = examples(
+        {
+            "success": False,
+            "error": {
+                "code": "ENC001",
+                "message": "invalid input",
+                "details": {"errors": [{"loc": ["body", "contxt"], "type": "extra_forbidden"}]},
+            },
+            "requestId": "4b0c9f2e8d7a4c1b9e3f5a6d7c8b9a0f",
+        }
+    )
     success: Literal[False] = False
     error: ErrorDetail
     requestId: str | None

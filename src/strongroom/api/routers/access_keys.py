@@ -13,12 +13,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from strongroom.access.models import Principal
 from strongroom.access.permissions import Permission
-from strongroom.access.views import AccessKeyView
+from strongroom.access.roles import ROLE_NAME
+from strongroom.access.views import AccessKeyState, AccessKeyView
 from strongroom.api.deps import admit, api_key_header, app_services
+from strongroom.api.schemas import Strict, Timestamp, examples
 from strongroom.context import Actor
 from strongroom.services.container import Services
 
@@ -26,9 +28,10 @@ router = APIRouter(prefix="/api/v1/access-keys", tags=["access-keys"])
 
 KEY_ID = r"^[a-z2-7]{16}$"
 Tenant = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
-Role = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-KeyIdPath = Annotated[str, Path(max_length=32)]
+Role = Annotated[str, StringConstraints(pattern=f"^{ROLE_NAME.pattern}$")]
+KeyIdPath = Annotated[str, Path(max_length=32, examples=["abcdefghijk23456"])]
 MAX_GRACE_SECONDS = 30 * 86400
+_WHEN = "2027-01-01T00:00:00Z"
 
 
 @dataclass(frozen=True)
@@ -52,28 +55,48 @@ def caller(permission: Permission) -> Callable[..., Awaitable[Caller]]:
     return dependency
 
 
-class CreateAccessKeyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CreateAccessKeyRequest(Strict):
+    model_config = examples(
+        {"roles": ["encrypt-only"], "description": "billing service", "expiresAt": _WHEN}
+    )
     roles: Annotated[list[Role], Field(min_length=1, max_length=20)]
     description: Annotated[str, Field(max_length=500)] = ""
     tenant: Tenant | None = Field(default=None, description="Default: the request's tenant")
-    expiresAt: AwareDatetime | None = None
+    expiresAt: Timestamp | None = None
 
 
-class RotateAccessKeyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RotateAccessKeyRequest(Strict):
+    model_config = examples({"graceSeconds": 3600})
     graceSeconds: Annotated[float | None, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
         default=None,
         description="How long the previous key keeps working (default: configuration, 24 h)",
     )
 
 
+_KEY_EXAMPLE = {
+    "id": "abcdefghijk23456",
+    "tenant": "default",
+    "roles": ["encrypt-only"],
+    "description": "billing service",
+    "state": "active",
+    "createdAt": "2026-01-01T00:00:00Z",
+    "createdBy": "key:aaaaaaaaaaaaaaaa",
+    "expiresAt": _WHEN,
+    "revokedAt": None,
+    "rotatedAt": None,
+    "previousKeyValidUntil": None,
+    "lastUsedAt": None,
+    "lastUsedAddr": None,
+}
+
+
 class AccessKeyOut(BaseModel):
+    model_config = examples(_KEY_EXAMPLE)
     id: str
     tenant: str
     roles: list[str]
     description: str
-    state: str
+    state: AccessKeyState
     createdAt: datetime
     createdBy: str | None
     expiresAt: datetime | None
@@ -90,7 +113,7 @@ class AccessKeyOut(BaseModel):
             tenant=v.tenant,
             roles=list(v.roles),
             description=v.description,
-            state=v.state.value,
+            state=v.state,
             createdAt=v.created_at,
             createdBy=v.created_by,
             expiresAt=v.expires_at,
@@ -103,6 +126,7 @@ class AccessKeyOut(BaseModel):
 
 
 class IssuedAccessKeyOut(AccessKeyOut):
+    model_config = examples({**_KEY_EXAMPLE, "key": "srk_live_abcdefghijk23456_…"})
     key: str = Field(description="The full access key. Shown only in this response.")
 
     @classmethod
@@ -111,6 +135,7 @@ class IssuedAccessKeyOut(AccessKeyOut):
 
 
 class AccessKeyPage(BaseModel):
+    model_config = examples({"accessKeys": [_KEY_EXAMPLE], "nextCursor": "abcdefghijk23456"})
     accessKeys: list[AccessKeyOut]
     nextCursor: str | None = Field(description="Pass as `cursor` for the next page")
 
@@ -127,16 +152,21 @@ async def create_access_key(
     return IssuedAccessKeyOut.issued(view, key)
 
 
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown parameter is refused (REQ004)
+    tenant: Tenant | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: Annotated[str | None, Field(pattern=KEY_ID)] = None
+
+
 @router.get("", response_model=AccessKeyPage)
 async def list_access_keys(
     c: Annotated[Caller, Depends(caller(Permission.ACCESS_KEYS_READ))],
-    tenant: Annotated[Tenant | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    cursor: Annotated[str | None, Query(pattern=KEY_ID)] = None,
+    q: Annotated[ListQuery, Query()],
 ) -> AccessKeyPage:
     """Ordered by id. Without ``tenant``: the caller's tenant, or every tenant for a
     principal that spans tenants."""
-    views, after = await c.svc.access_keys.list_keys(c.who, tenant, limit, cursor)
+    views, after = await c.svc.access_keys.list_keys(c.who, q.tenant, q.limit, q.cursor)
     return AccessKeyPage(accessKeys=[AccessKeyOut.of(v) for v in views], nextCursor=after)
 
 

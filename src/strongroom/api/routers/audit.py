@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.access.guard import RequestContext
 from strongroom.access.permissions import Permission
@@ -20,6 +20,8 @@ from strongroom.api.deps import (
     require_context,
     services,
 )
+from strongroom.api.schemas import Timestamp, examples
+from strongroom.audit.actions import KeyAction
 from strongroom.audit.findings import Status
 from strongroom.audit.search import MAX_PAGE, Page
 from strongroom.context import Actor
@@ -28,6 +30,33 @@ from strongroom.services.container import Services
 from strongroom.store.audit_repo import RecordFilter
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+
+class Window(BaseModel):
+    """Query parameters, as models so that an unknown one (a misspelled ``tenat``) is
+    refused (REQ004) instead of being ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: Timestamp | None = Field(default=None, alias="from")
+    end: Timestamp | None = Field(default=None, alias="to")
+
+
+class PageQuery(Window):
+    tenant: Annotated[str | None, Field(max_length=64)] = None
+    # audit/search.parse_cursor
+    cursor: Annotated[str | None, Field(pattern=r"^[0-9]{1,19}$")] = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 100
+
+
+class RecordsQuery(PageQuery):
+    actor: Annotated[str | None, Field(max_length=200)] = None
+    action: Annotated[str | None, Field(max_length=64, description="exact, or prefix*")] = None
+    target: Annotated[str | None, Field(max_length=200)] = None
+    outcome: Literal["success", "failure", "denied"] | None = None
+
+
+class LookupQuery(PageQuery):
+    value: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class FindingOut(BaseModel):
@@ -40,6 +69,21 @@ class FindingOut(BaseModel):
 
 
 class VerifyOut(BaseModel):
+    model_config = examples(
+        {
+            "status": "ok",
+            "ok": True,
+            "records": 1200,
+            "segments": 3,
+            "checkpoints": 12,
+            "last_checkpoint": 12,
+            "unchained": 0,
+            "first_bad": None,
+            "findings": [],
+            "truncated": [],
+            "seconds": 0.42,
+        }
+    )
     # "failed": findings or a possibly truncated tail; "unconfirmed": nothing wrong
     # found, but a live tail or an unanchored checkpoint is not proven; "ok": neither.
     status: Status
@@ -57,7 +101,14 @@ class VerifyOut(BaseModel):
     seconds: float
 
 
-class PublicKeyOut(BaseModel):
+class AuditPublicKeyOut(BaseModel):
+    model_config = examples(
+        {
+            "key_id": "ckpt-1",
+            "algorithm": "Ed25519",
+            "pem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA…\n-----END PUBLIC KEY-----\n",
+        }
+    )
     key_id: str
     algorithm: str = "Ed25519"
     pem: str
@@ -67,12 +118,12 @@ class PublicKeyOut(BaseModel):
 async def verify(
     ctx: Annotated[RequestContext, Depends(require_context(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    q: Annotated[Window, Query()],
 ) -> VerifyOut:
     """Check the trail (or records timed in [from, to]) against the configured anchor
     log, if any; names the first bad record. ``status`` "unconfirmed": nothing wrong
     found, but a live tail is not proven whole (docs/audit-format.md, Verification)."""
+    start, end = q.start, q.end
     if ctx.principal.spans_tenants:
         r = await svc.audit_queries.verify(start, end)
     else:  # counts and findings of its own tenant only (audit/queries.py)
@@ -95,14 +146,14 @@ async def verify(
     )
 
 
-@router.get("/public-key", response_model=PublicKeyOut)
+@router.get("/public-key", response_model=AuditPublicKeyOut)
 async def public_key(
     _actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
     svc: Annotated[Services, Depends(services)],
-) -> PublicKeyOut:
+) -> AuditPublicKeyOut:
     """The Ed25519 key that signs checkpoints: verify them without any secret."""
     kid, pem = await svc.audit_queries.public_key()
-    return PublicKeyOut(key_id=kid, pem=pem)
+    return AuditPublicKeyOut(key_id=kid, pem=pem)
 
 
 @dataclass(frozen=True)
@@ -149,6 +200,29 @@ class RecordOut(BaseModel):
 
 
 class RecordsOut(BaseModel):
+    model_config = examples(
+        {
+            "records": [
+                {
+                    "id": 41,
+                    "ts": "2026-01-01T00:00:00Z",
+                    "requestId": "4b0c9f2e8d7a4c1b9e3f5a6d7c8b9a0f",
+                    "actor": "key:abcdefghijk23456",
+                    "tenant": "default",
+                    "action": KeyAction.ENCRYPT,
+                    "target": "alice",
+                    "outcome": "success",
+                    "itemCount": 1,
+                    "clientAddr": "203.0.113.7",
+                    "detail": None,
+                    "segment": "s1",
+                    "seq": 41,
+                    "hash": "9a0f…",
+                }
+            ],
+            "nextCursor": "41",
+        }
+    )
     records: list[RecordOut]
     nextCursor: str | None
 
@@ -179,42 +253,19 @@ def _page(p: Page) -> RecordsOut:
 
 
 Auditing = Annotated[Auditor, Depends(auditor)]
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-Cursor = Annotated[str | None, Query(max_length=19)]
-From = Annotated[datetime | None, Query(alias="from")]
-To = Annotated[datetime | None, Query(alias="to")]
-Tenant = Annotated[str | None, Query(max_length=64)]
 
 
 @router.get("/records", response_model=RecordsOut)
-async def records(
-    a: Auditing,
-    start: From = None,
-    end: To = None,
-    actor: Annotated[str | None, Query(max_length=200)] = None,
-    tenant: Tenant = None,
-    action: Annotated[str | None, Query(max_length=64, description="exact, or prefix*")] = None,
-    target: Annotated[str | None, Query(max_length=200)] = None,
-    outcome: Literal["success", "failure", "denied"] | None = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> RecordsOut:
+async def records(a: Auditing, q: Annotated[RecordsQuery, Query()]) -> RecordsOut:
     """Records in write order, filtered; ``target`` also matches its keyed HMAC."""
-    f = RecordFilter(start, end, actor, _tenants(a, tenant), action, outcome=outcome)
-    return _page(await a.svc.audit_queries.records(f, target, cursor, limit))
+    tenants = _tenants(a, q.tenant)
+    f = RecordFilter(q.start, q.end, q.actor, tenants, q.action, outcome=q.outcome)
+    return _page(await a.svc.audit_queries.records(f, q.target, q.cursor, q.limit))
 
 
 @router.get("/lookup", response_model=RecordsOut)
-async def lookup(
-    a: Auditing,
-    value: Annotated[str, Query(min_length=1, max_length=500)],
-    start: From = None,
-    end: To = None,
-    tenant: Tenant = None,
-    cursor: Cursor = None,
-    limit: Limit = 100,
-) -> RecordsOut:
+async def lookup(a: Auditing, q: Annotated[LookupQuery, Query()]) -> RecordsOut:
     """Which records mention ``value`` (an identifier in clear, or the keyed HMAC of a
     sensitive identifier or of free text), for an auditor who already knows it."""
-    f = RecordFilter(start, end, tenants=_tenants(a, tenant))
-    return _page(await a.svc.audit_queries.lookup(value, f, cursor, limit))
+    f = RecordFilter(q.start, q.end, tenants=_tenants(a, q.tenant))
+    return _page(await a.svc.audit_queries.lookup(q.value, f, q.cursor, q.limit))

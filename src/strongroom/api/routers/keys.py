@@ -20,12 +20,13 @@ from strongroom.api.schemas import (
 )
 from strongroom.context import Actor
 from strongroom.crypto.codec import b64url
+from strongroom.crypto.suites import KeyType
 from strongroom.errors import InvalidInput
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
 Svc = Annotated[Services, Depends(services)]
-UserPath = Annotated[UserId, Path()]
+UserPath = Annotated[UserId, Path(examples=["alice"])]
 
 
 @router.post("", status_code=201, response_model=KeyMetadata)
@@ -57,7 +58,7 @@ async def get_public_key(
         raise InvalidInput("symmetric key has no public key")
     return PublicKeyOut(
         userId=info.user_id,
-        keyType=info.key_type,
+        keyType=KeyType(info.key_type),
         version=info.current_version,
         publicKey=b64url(pub),
         ciphertextPrefix=svc.settings.keys.ciphertext_prefix,

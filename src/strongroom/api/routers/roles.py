@@ -10,25 +10,42 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from strongroom.access.permissions import Permission
-from strongroom.access.rbac import Grant
-from strongroom.access.roles import RoleView, parse_grants
+from strongroom.access.rbac import BUILTIN_ROLES, Grant
+from strongroom.access.roles import PATTERN, ROLE_NAME, RoleView, parse_grants
 from strongroom.api.routers.access_keys import Caller, caller
+from strongroom.api.schemas import Strict, examples
 
 router = APIRouter(prefix="/api/v1/roles", tags=["roles"])
-RoleName = Annotated[str, Path(max_length=64)]
+RoleName = Annotated[str, Path(pattern=f"^{ROLE_NAME.pattern}$", examples=["auditor"])]
+# A custom role may not take a built-in's name (the server refuses it: say so up front).
+CustomRoleName = Annotated[
+    str,
+    Path(
+        pattern=f"^{ROLE_NAME.pattern}$",
+        json_schema_extra={"not": {"enum": sorted(BUILTIN_ROLES)}},
+        description="A custom role's name: not one of the built-in roles",
+        examples=["billing"],
+    ),
+]
 
 
-class GrantIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    permission: str = Field(max_length=64, description="resource:action, resource:* or *")
+class GrantIn(Strict):
+    permission: str = Field(
+        pattern=f"^(?:{PATTERN.pattern})$", description="resource:action, resource:* or *"
+    )
     scope: Literal["tenant", "own"] = "tenant"
 
 
-class RoleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RoleIn(Strict):
+    model_config = examples(
+        {
+            "grants": [{"permission": Permission.KEYS_ENCRYPT, "scope": "tenant"}],
+            "description": "encrypts for the billing service",
+        }
+    )
     grants: Annotated[list[GrantIn], Field(min_length=1, max_length=64)]
     description: Annotated[str, Field(max_length=500)] = ""
 
@@ -42,7 +59,17 @@ class GrantOut(BaseModel):
         return cls(permission=g.pattern, scope=g.scope.value)
 
 
+_ROLE_EXAMPLE = {
+    "name": "billing",
+    "builtin": False,
+    "grants": [{"permission": Permission.KEYS_ENCRYPT, "scope": "tenant"}],
+    "description": "encrypts for the billing service",
+    "updatedAt": "2026-01-01T00:00:00Z",
+}
+
+
 class RoleOut(BaseModel):
+    model_config = examples(_ROLE_EXAMPLE)
     name: str
     builtin: bool
     grants: list[GrantOut]
@@ -62,6 +89,7 @@ class RoleOut(BaseModel):
 
 
 class RoleListOut(BaseModel):
+    model_config = examples({"roles": [_ROLE_EXAMPLE]})
     roles: list[RoleOut]
 
 
@@ -78,9 +106,13 @@ async def show_role(
     return RoleOut.of(await c.svc.roles.get(c.actor.tenant, name))
 
 
-@router.put("/{name}", response_model=RoleOut)
+@router.put(
+    "/{name}",
+    response_model=RoleOut,
+    responses={201: {"model": RoleOut, "description": "Created"}},
+)
 async def put_role(
-    name: RoleName,
+    name: CustomRoleName,
     body: RoleIn,
     response: Response,
     c: Annotated[Caller, Depends(caller(Permission.ROLES_WRITE))],
@@ -94,7 +126,7 @@ async def put_role(
 
 @router.delete("/{name}", status_code=204)
 async def delete_role(
-    name: RoleName, c: Annotated[Caller, Depends(caller(Permission.ROLES_WRITE))]
+    name: CustomRoleName, c: Annotated[Caller, Depends(caller(Permission.ROLES_WRITE))]
 ) -> Response:
     await c.svc.roles.delete(c.actor, name)
     return Response(status_code=204)

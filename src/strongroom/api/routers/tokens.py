@@ -10,26 +10,34 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from strongroom.access.guard import RequestContext
 from strongroom.access.permissions import Permission
 from strongroom.api.deps import require_context, services
+from strongroom.api.schemas import Strict, Timestamp, examples
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
 
-class RevokeTokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RevokeTokenRequest(Strict):
+    model_config = examples(
+        {
+            "issuer": "https://idp.example.com",
+            "jti": "9f8e7d6c",
+            "expiresAt": "2027-01-01T00:00:00Z",
+        }
+    )
     issuer: Annotated[str, Field(min_length=1, max_length=200)]
     jti: Annotated[str, Field(min_length=1, max_length=200)]
-    expiresAt: AwareDatetime | None = Field(
+    expiresAt: Timestamp | None = Field(
         default=None, description="The token's exp: the revocation can be forgotten after it"
     )
 
 
 class RevokeTokenOut(BaseModel):
+    model_config = examples({"revoked": True, "alreadyRevoked": False})
     revoked: bool = True
     alreadyRevoked: bool
 
