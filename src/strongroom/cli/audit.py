@@ -106,6 +106,7 @@ def verify(
     report = run(go, opening=Opening.READ, name_type=True)
     if as_json:  # the API's field names (GET /api/v1/audit/verify), all findings
         out = {**dataclasses.asdict(report), "first_bad": report.first_bad}
+        out.pop("anchors")  # the operator named that file; the API never shows a path
         typer.echo(json.dumps(out, default=lambda o: dataclasses.asdict(o), indent=2))
     else:
         for line in render(report):
