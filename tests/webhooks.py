@@ -42,3 +42,12 @@ def serving(receiver: R) -> Iterator[R]:
     yield receiver
     receiver.server.shutdown()
     receiver.server.server_close()
+
+
+# A Standard Webhooks secret for tests (base64 of 24 bytes), never a real one.
+TEST_SECRET = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def security_hook(receiver: HookReceiver) -> dict[str, str]:
+    """Settings that send security events to ``receiver``, signed with TEST_SECRET."""
+    return {"security_webhook_url": receiver.url, "security_webhook_secret": TEST_SECRET}

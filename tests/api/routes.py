@@ -40,6 +40,25 @@ def _walk(routes: list[Any]) -> Iterator[Any]:
             yield r
 
 
+def encrypt_scope(api_key: str, client: tuple[str, int]) -> dict[str, Any]:
+    """An ASGI scope for ``POST /api/v1/encrypt`` with ``api_key``, for tests that drive
+    the app with their own ``receive`` and ``send``."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/encrypt",
+        "raw_path": b"/api/v1/encrypt",
+        "query_string": b"",
+        "root_path": "",
+        "client": client,
+        "server": ("strongroom", 80),
+        "headers": [(b"x-api-key", api_key.encode()), (b"content-type", b"application/json")],
+    }
+
+
 def asgi_app(app: App) -> FastAPI:
     """The FastAPI app behind a tests.api.conftest.App's client."""
     transport = app.client._transport

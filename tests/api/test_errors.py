@@ -12,7 +12,7 @@ from starlette.types import Message
 
 from strongroom.crypto import codec
 from tests.api.conftest import App
-from tests.api.routes import asgi_app
+from tests.api.routes import asgi_app, encrypt_scope
 from tests.api.state import key_state
 
 
@@ -247,20 +247,7 @@ async def test_client_leaving_mid_body_is_not_an_error(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/v1/encrypt",
-        "raw_path": b"/api/v1/encrypt",
-        "query_string": b"",
-        "root_path": "",
-        "client": ("127.0.0.1", 1),
-        "server": None,
-        "headers": [(b"x-api-key", app.admin_key.encode()), (b"content-type", b"application/json")],
-    }
+    scope = encrypt_scope(app.admin_key, ("127.0.0.1", 1))
     await application(scope, receive, send)
     out = capsys.readouterr()
     assert "unhandled_exception" not in out.out + out.err

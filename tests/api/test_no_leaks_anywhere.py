@@ -4,12 +4,16 @@ the logs, the metrics or an error body.
 Canaries: a plaintext, the ciphertext made from it, a real access key (used as the
 credential, and tampered), a bearer-like token (as ``Authorization`` and as a jti),
 and free text (an access key's description). Routes come from ``app.routes``, so a
-route added later is driven too (tests/api/routes.py).
+route added later is driven too (tests/api/routes.py). Beside the trail, logs, metrics
+and error bodies, the places searched are every webhook the service sent (security
+events and checkpoint anchors) and the checkpoint anchor file.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,11 +24,29 @@ from strongroom.store.models import AuditCheckpoint, AuditRecord, AuditSegment
 from tests.api.access_helpers import issue
 from tests.api.conftest import App
 from tests.api.routes import Ctx, all_paths, asgi_app, order, request_for
+from tests.webhooks import TEST_SECRET, HookReceiver, security_hook, serving
 
 PLAINTEXT = "CANARY-plaintext-9d81e2"
 DESCRIPTION = "CANARY free text: call Ana re the merger 4b7a"
 CLIENT_LOGS = ("httpx", "httpcore")
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJDQU5BUlktYmVhcmVyIjoiNWMzZiJ9.Q0FOQVJZLXNpZw"
+
+
+@pytest.fixture
+def sink() -> Iterator[HookReceiver]:
+    yield from serving(HookReceiver())
+
+
+@pytest.fixture
+def settings_overrides(sink: HookReceiver, tmp_path: Path) -> dict[str, Any]:
+    """Every outbound sink on: security events and anchors to ``sink``, anchors to a
+    file too."""
+    return {
+        **security_hook(sink),
+        "audit_anchor_file": tmp_path / "anchors.jsonl",
+        "audit_anchor_webhook_url": sink.url,
+        "audit_anchor_webhook_secret": TEST_SECRET,
+    }
 
 
 async def _everything_stored(app: App) -> str:
@@ -40,7 +62,10 @@ async def _everything_stored(app: App) -> str:
 
 
 async def test_no_canary_anywhere(
-    app: App, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+    app: App,
+    sink: HookReceiver,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     caplog.set_level(logging.DEBUG)
     quiet_parameter_tracers(logging.DEBUG)  # as configure_logging("DEBUG") leaves them
@@ -80,6 +105,9 @@ async def test_no_canary_anywhere(
     assert len(errors) >= len(routes), "the bad credentials were not refused"
     metrics = (await app.client.get("/metrics", headers=app.headers)).text
     await app.services.alerts.drain()
+    assert await app.services.audit.checkpoint() is not None  # anchored to file and hook
+    anchor_file = app.settings.audit.anchors.file
+    assert anchor_file is not None
 
     out, err = capfd.readouterr()
     # The test's own HTTP client logs the URLs it calls; the service never sees them.
@@ -91,6 +119,8 @@ async def test_no_canary_anywhere(
         "logs": out + err + "\n".join(service_logs),
         "errors": "\n".join(errors),
         "metrics": metrics,
+        "webhooks": "\n".join(body.decode() for body in sink.bodies),
+        "anchor file": anchor_file.read_text(),
     }
     secret_part = access_key.rsplit("_", 1)[-1]
     canaries = {
@@ -115,3 +145,4 @@ async def test_no_canary_anywhere(
     assert not leaks, leaks
     # The trail did record the traffic (the test drove something).
     assert "access_key.create" in places["audit"] and "key.decrypt" in places["audit"]
+    assert '"rule"' in places["webhooks"] and '"digest"' in places["anchor file"]

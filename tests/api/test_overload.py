@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
@@ -15,7 +14,7 @@ from starlette.types import Message
 
 from strongroom.store.models import AuditRecord
 from tests.api.conftest import App
-from tests.api.routes import asgi_app
+from tests.api.routes import asgi_app, encrypt_scope
 
 ONE_SLOT = {"max_in_flight": 1, "max_queue": 0}
 
@@ -45,25 +44,19 @@ class Held:
         self.messages.append(message)
 
     def start(self) -> asyncio.Task[None]:
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"x-api-key", self._app.admin_key.encode()),
-        ]
-        scope: dict[str, Any] = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": "/api/v1/encrypt",
-            "raw_path": b"/api/v1/encrypt",
-            "root_path": "",
-            "query_string": b"",
-            "headers": headers,
-            "client": ("203.0.113.7", 4243),
-            "server": ("strongroom", 80),
-        }
+        scope = encrypt_scope(self._app.admin_key, ("203.0.113.7", 4243))
         return asyncio.create_task(asgi_app(self._app)(scope, self.receive, self.send))
+
+    @classmethod
+    async def one(cls, app: App) -> tuple[Held, asyncio.Task[None]]:
+        """One admitted request, held in its slot."""
+        await app.create_key("held")
+        held = cls(app)
+        task = held.start()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not task.done(), held.messages
+        return held, task
 
     @property
     def status(self) -> int:
@@ -72,12 +65,7 @@ class Held:
 
 @pytest.mark.parametrize("settings_overrides", [ONE_SLOT])
 async def test_past_the_bound_requests_are_shed_at_once(app: App) -> None:
-    await app.create_key("held")
-    held = Held(app)
-    task = held.start()
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert not task.done(), held.messages
+    held, task = await Held.one(app)
     before = _shed("queue_full")
     shed = await app.post("/api/v1/encrypt", {"userId": "held", "data": ["canary-3f9e1b"]})
     assert shed.status_code == 503
@@ -101,11 +89,7 @@ async def test_past_the_bound_requests_are_shed_at_once(app: App) -> None:
 
 @pytest.mark.parametrize("settings_overrides", [ONE_SLOT])
 async def test_a_shed_request_leaves_no_audit_record(app: App) -> None:
-    await app.create_key("held")
-    held = Held(app)
-    task = held.start()
-    for _ in range(20):
-        await asyncio.sleep(0)
+    held, task = await Held.one(app)
     records = await _audit_count(app)
     bad_key = {"X-API-Key": "srk_live_bad"}
     for _ in range(5):

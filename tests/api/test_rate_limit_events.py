@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import App
-from tests.webhooks import HookReceiver, serving
+from tests.webhooks import HookReceiver, security_hook, serving
 
 
 @pytest.fixture
@@ -22,8 +22,7 @@ def sink() -> Iterator[HookReceiver]:
 @pytest.fixture
 def settings_overrides(sink: HookReceiver) -> dict[str, Any]:
     return {
-        "security_webhook_url": sink.url,
-        "security_webhook_secret": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        **security_hook(sink),
         # Only the narrow role is throttled: the admin key sets up and reads freely.
         "rate_limit_role_requests_per_minute": {"decrypt-only": 3},
         "rate_limit_unauthenticated_per_minute": 3,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.api.conftest import App
-from tests.webhooks import HookReceiver, serving
+from tests.webhooks import HookReceiver, security_hook, serving
 
 CANARY = "canary-user-7f3a91"
 
@@ -24,8 +24,7 @@ def sink() -> Iterator[HookReceiver]:
 @pytest.fixture
 def settings_overrides(sink: HookReceiver) -> dict[str, Any]:
     return {
-        "security_webhook_url": sink.url,
-        "security_webhook_secret": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        **security_hook(sink),
         "audit_sensitive_identifiers": ["userId", "clientAddr"],
     }
 

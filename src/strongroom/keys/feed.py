@@ -41,6 +41,7 @@ from strongroom.store.tenancy import enter_system_scope
 log = structlog.get_logger("strongroom.keys.feed")
 Rows = Sequence[tuple[str, str, int]]
 _JOIN_SECONDS = 10.0  # shutdown waits this long for a read in flight to give up
+_DISPOSE_SECONDS = 2.0
 
 
 class ChangeFeed:
@@ -146,7 +147,10 @@ class ChangeFeed:
                     main.call_soon_threadsafe(self._apply, rows, started)
                 await asyncio.sleep(self.interval)
         finally:
-            await db.dispose()
+            # A connection left mid-read by the cancellation may not close politely:
+            # shutdown must not wait on it (the thread's loop closes it regardless).
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(db.dispose(), _DISPOSE_SECONDS)
 
     def _outcome(self, exc: Exception | None) -> None:
         if exc is None:
