@@ -45,6 +45,8 @@ PERMISSIONS = {
     *("keys:rotate", "keys:delete", "keys:admin"),
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
+    *("secrets:read", "secrets:write", "secrets:list", "secrets:delete", "secrets:destroy"),
+    *("secrets:share", "secrets:admin"),
 }
 
 
