@@ -38,7 +38,9 @@ ACTIONS = {
     *("security.auth.failures", "security.auth.revoked_credential"),
     "security.auth.failures_global",
     *("security.auth.new_address", "security.decrypt.bulk", "security.key.deletion"),
-    *("security.rate.limited", "security.users.bulk"),
+    *("security.rate.limited", "security.users.bulk", "security.secret.expiring"),
+    *("secret.write", "secret.read", "secret.list", "secret.metadata", "secret.delete"),
+    *("secret.undelete", "secret.destroy", "secret.purge", "secret.promote"),
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),

@@ -37,6 +37,7 @@ from strongroom.access.models import Principal
 from strongroom.access.mtls import ClientCertificates
 from strongroom.access.permissions import Permission
 from strongroom.access.policy import Authenticator, Credentials
+from strongroom.access.reach import Reach
 from strongroom.audit.actions import ApiAction, AuthAction, AuthzAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
@@ -213,6 +214,11 @@ class Guard:
             a = ctx.actor
             self._limited(exc, a.request_id, a.client_addr, a.principal, a.tenant)
             raise
+
+    def reach(self, ctx: RequestContext, *permissions: Permission) -> Reach:
+        """Which named resources the request may act on with every one of
+        ``permissions`` (a listing filters its items with it: access/reach.py)."""
+        return Reach(ctx.principal, ctx.actor.tenant, tuple(permissions))
 
     async def record_read(
         self,

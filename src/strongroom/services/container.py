@@ -27,6 +27,10 @@ from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
+from strongroom.secrets.factory import Vault, build_secrets
+from strongroom.secrets.lifecycle import SecretLifecycle
+from strongroom.secrets.listing import SecretListing
+from strongroom.secrets.service import SecretService
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
 from strongroom.store.notices import Notices
@@ -59,10 +63,15 @@ class Services:
     auth: Authenticator = field(init=False)
     # What every transport calls before a service (access/guard.py).
     guard: Guard = field(init=False)
+    # The secrets vault (secrets/), over the sealer and the notices.
+    vault: Vault = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
         self.guard = Guard(self.auth, self.limits, self.audit, self.mtls, self.alerts)
+        self.vault = build_secrets(
+            self.settings.secrets, self.db, self.sealer, self.audit, self.notices, self.alerts
+        )
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -72,6 +81,18 @@ class Services:
     @property
     def roles(self) -> RoleService:
         return self.access.roles
+
+    @property
+    def secrets(self) -> SecretService:
+        return self.vault.service
+
+    @property
+    def secret_lifecycle(self) -> SecretLifecycle:
+        return self.vault.lifecycle
+
+    @property
+    def secret_listing(self) -> SecretListing:
+        return self.vault.listing
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
