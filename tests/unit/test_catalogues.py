@@ -48,7 +48,7 @@ PERMISSIONS = {
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
     *("secrets:read", "secrets:write", "secrets:list", "secrets:delete", "secrets:destroy"),
-    *("secrets:share", "secrets:admin"),
+    "secrets:admin",
 }
 
 

@@ -44,7 +44,6 @@ class Permission(StrEnum):
     SECRETS_LIST = "secrets:list"
     SECRETS_DELETE = "secrets:delete"
     SECRETS_DESTROY = "secrets:destroy"
-    SECRETS_SHARE = "secrets:share"
     SECRETS_ADMIN = "secrets:admin"
 
     AUDIT_READ = "audit:read"

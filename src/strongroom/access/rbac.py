@@ -89,10 +89,9 @@ BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC),
     "decrypt-only": _grants(T, P.KEYS_DECRYPT),
     "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ),
-    # the vault, in the whole tenant; narrower ones are custom roles with a resource
-    "secrets-admin": _grants(T, "secrets:*"),
-    "secrets-writer": _grants(T, *_SECRETS_RW),
-    "secrets-reader": _grants(T, P.SECRETS_READ, P.SECRETS_LIST),
+    # No vault-only built-ins: a new reserved name would refuse a tenant's existing
+    # custom role of that name (the v1 contract). Service accounts for the vault are
+    # access keys with custom roles whose grants name paths (docs/secrets.md).
 }
 
 

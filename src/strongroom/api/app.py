@@ -25,6 +25,7 @@ from strongroom.api.schemas import ErrorOut
 from strongroom.config import Settings, describe_error_line
 from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
+from strongroom.secrets.reminders import run_reminders
 from strongroom.services.container import Services, build_services, enter_system_scope
 
 ERROR_RESPONSES = {
@@ -56,6 +57,9 @@ def create_app(
         if settings.keys.scheduler.enabled:
             interval = settings.keys.scheduler.interval_seconds
             tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
+        if settings.secrets.reminders_enabled and settings.keys.scheduler.enabled:
+            every = settings.secrets.reminder_interval_seconds
+            tasks.append(asyncio.create_task(run_reminders(svc.vault.reminders, every)))
         try:
             yield
         finally:

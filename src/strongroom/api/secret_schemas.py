@@ -24,7 +24,7 @@ MetaKey = Annotated[str, Field(min_length=1, max_length=MAX_META_KEY)]
 MetaValue = Annotated[str, Field(max_length=MAX_META_VALUE)]
 
 
-class WriteOptions(Strict):
+class SecretWriteOptions(Strict):
     cas: Annotated[int, Field(ge=0)] | None = Field(
         default=None,
         description="Check-and-set: 0 writes only if the secret does not exist, N only "
@@ -37,7 +37,7 @@ class SecretWrite(Strict):
         {"data": {"apiKey": "sk_live_…"}, "options": {"cas": 0}, "expiresAt": _WHEN}
     )
     data: dict[str, Any] = Field(description="The value: a JSON object (sealed at rest)")
-    options: WriteOptions = Field(default_factory=WriteOptions)
+    options: SecretWriteOptions = Field(default_factory=SecretWriteOptions)
     expiresAt: Timestamp | None = Field(
         default=None, description="After it this version reads 410 SEC004; reminders before"
     )
@@ -58,22 +58,22 @@ class SecretPatch(Strict):
     data: dict[str, Any] = Field(
         description="An RFC 7396 merge patch applied to the newest version (null removes)"
     )
-    options: WriteOptions = Field(default_factory=WriteOptions)
+    options: SecretWriteOptions = Field(default_factory=SecretWriteOptions)
     expiresAt: Timestamp | None = None
     requestToken: Annotated[str, Field(min_length=8, max_length=200)] | None = None
 
 
-class VersionsBody(Strict):
+class SecretVersionsBody(Strict):
     model_config = examples({"versions": [1, 2]})
     versions: Versions
 
 
-class PromoteBody(Strict):
+class SecretPromoteBody(Strict):
     model_config = examples({"version": 4})
     version: Version | None = Field(default=None, description="Default: the pending version")
 
 
-class MetadataPatch(Strict):
+class SecretMetadataPatch(Strict):
     model_config = examples(
         {"maxVersions": 5, "deleteVersionAfter": 0, "customMetadata": {"owner": "billing"}}
     )
@@ -98,7 +98,7 @@ _VERSION_EXAMPLE = {
 }
 
 
-class VersionOut(BaseModel):
+class SecretVersionOut(BaseModel):
     model_config = examples(_VERSION_EXAMPLE)
     version: int
     createdAt: datetime
@@ -110,7 +110,7 @@ class VersionOut(BaseModel):
     labels: list[Literal["current", "pending", "previous"]]
 
     @classmethod
-    def of(cls, v: VersionInfo) -> VersionOut:
+    def of(cls, v: VersionInfo) -> SecretVersionOut:
         return cls(
             version=v.version,
             createdAt=v.created_at,
@@ -134,7 +134,7 @@ class SecretOut(BaseModel):
     )
     path: str
     data: dict[str, Any]
-    metadata: VersionOut
+    metadata: SecretVersionOut
     customMetadata: dict[str, str]
 
     @classmethod
@@ -142,25 +142,25 @@ class SecretOut(BaseModel):
         return cls(
             path=d.path,
             data=d.data,
-            metadata=VersionOut.of(d.info),
+            metadata=SecretVersionOut.of(d.info),
             customMetadata=d.custom_metadata,
         )
 
 
-class WriteOut(BaseModel):
+class SecretWriteOut(BaseModel):
     model_config = examples(
         {"path": "apps/billing/stripe", "metadata": _VERSION_EXAMPLE, "replayed": False}
     )
     path: str
-    metadata: VersionOut
+    metadata: SecretVersionOut
     replayed: bool
 
     @classmethod
-    def of(cls, w: WriteResult) -> WriteOut:
-        return cls(path=w.path, metadata=VersionOut.of(w.info), replayed=w.replayed)
+    def of(cls, w: WriteResult) -> SecretWriteOut:
+        return cls(path=w.path, metadata=SecretVersionOut.of(w.info), replayed=w.replayed)
 
 
-class MetadataOut(BaseModel):
+class SecretMetadataOut(BaseModel):
     model_config = examples(
         {
             "path": "apps/billing/stripe",
@@ -188,10 +188,10 @@ class MetadataOut(BaseModel):
     customMetadata: dict[str, str]
     createdAt: datetime
     updatedAt: datetime
-    versions: list[VersionOut]
+    versions: list[SecretVersionOut]
 
     @classmethod
-    def of(cls, m: SecretMetadata) -> MetadataOut:
+    def of(cls, m: SecretMetadata) -> SecretMetadataOut:
         return cls(
             path=m.path,
             currentVersion=m.current_version,
@@ -204,17 +204,17 @@ class MetadataOut(BaseModel):
             customMetadata=m.custom_metadata,
             createdAt=m.created_at,
             updatedAt=m.updated_at,
-            versions=[VersionOut.of(v) for v in m.versions],
+            versions=[SecretVersionOut.of(v) for v in m.versions],
         )
 
 
-class VersionsOut(BaseModel):
+class SecretVersionsOut(BaseModel):
     model_config = examples({"path": "apps/billing/stripe", "versions": [1, 2]})
     path: str
     versions: list[int] = Field(description="The versions the request changed")
 
 
-class ListOut(BaseModel):
+class SecretListOut(BaseModel):
     model_config = examples({"keys": ["apps/billing/stripe"], "cursor": None})
     keys: list[str]
     cursor: str | None = Field(description="Pass as ?cursor= for the next page; null: last")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from strongroom.audit.actions import SecretAction
 from strongroom.audit.interfaces import AuditSink
@@ -20,12 +20,26 @@ from strongroom.store.db import Database
 from strongroom.store.models import Secret, SecretVersion
 
 
+class GoneHook(Protocol):
+    """Told after versions stop existing for good (destroyed, or the whole secret
+    deleted: ``version`` None), e.g. so shares of them end (secrets/shares*.py)."""
+
+    async def __call__(self, actor: Actor, tenant: str, path: str, version: int | None) -> int: ...
+
+
 @dataclass
 class SecretCore:
     db: Database
     sealer: Sealer
     audit: AuditSink
     settings: SecretsSettings
+    # Wired by services/container.py (e.g. shares' delete_for_version).
+    on_gone: list[GoneHook] = field(default_factory=list)
+
+    async def gone(self, actor: Actor, path: str, versions: Sequence[int] | None) -> None:
+        for hook in self.on_gone:
+            for v in versions if versions is not None else [None]:
+                await hook(actor, actor.tenant, path, v)
 
     async def seal(self, tenant: str, path: str, version: int, value: bytes) -> bytes:
         return await self.sealer.seal(tenant, Purpose.SECRET, (path, str(version), FIELD), value)

@@ -121,6 +121,7 @@ class SecretLifecycle:
             hit = await repo.destroy(s, row.id, numbers(row, versions), datetime.now(UTC))
             c.audit.record_in(s, c.event(actor, SecretAction.DESTROY, path, versions=hit))
         await self._purge_pages()
+        await c.gone(actor, path, hit)
         return hit
 
     async def purge(self, actor: Actor, path: str) -> None:
@@ -134,6 +135,7 @@ class SecretLifecycle:
                 s, c.event(actor, SecretAction.PURGE, path, versions=row.latest_version)
             )
         await self._purge_pages()
+        await c.gone(actor, path, None)
 
     async def promote(self, actor: Actor, path: str, version: int | None = None) -> SecretMetadata:
         """Make ``version`` (default: the pending one) ``current``; the old current
@@ -149,8 +151,10 @@ class SecretLifecycle:
                     raise SecretNotFound()
                 target = version if version is not None else row.pending_version
                 v = await repo.get_version(s, row.id, target) if target else None
-            if row.current_version == target and target:
-                return await self.metadata(actor, path)  # already done (a retry)
+            if row.current_version == target and target:  # already done (a retry)
+                detail = {"version": target, "unchanged": True}
+                await c.audit.append(c.event(actor, SecretAction.PROMOTE, path, **detail))
+                return await self.metadata(actor, path)
             if v is None or v.destroyed_at is not None:
                 raise NothingPending()
             labels: dict[str, object] = {

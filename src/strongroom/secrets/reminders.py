@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -66,8 +66,6 @@ class ExpiryReminders:
 
 async def run_reminders(reminders: ExpiryReminders, interval: float) -> None:
     """The loop ``serve`` runs beside the key scheduler (api/app.py)."""
-    from datetime import UTC
-
     while True:
         try:
             raised = await reminders.run_once(datetime.now(UTC))

@@ -215,6 +215,24 @@ class SecretService:
         await c.audit.append(c.event(actor, SecretAction.READ, path, version=v.version))
         return SecretData(path, data, info(row, v, now), dict(row.custom_metadata))
 
+    async def read_for_share(self, tenant: str, path: str, version: int) -> bytes:
+        """A live version's value as stored (compact JSON), for a share's own sealed
+        copy (secrets/shares*.py, ``SecretVersionSource``). The caller authorizes and
+        records the share; this raises the vault's not-found, gone or expired errors."""
+        check_path(path)
+        async with self._c.db.read() as s:
+            row = await repo.get_secret(s, tenant, path)
+            v = await repo.get_version(s, row.id, version) if row is not None else None
+            blob = await repo.sealed_value(s, v.id) if v is not None else None
+        if row is None or v is None:
+            raise SecretNotFound()
+        state = state_of(row, v, datetime.now(UTC))
+        if state is VersionState.EXPIRED:
+            raise SecretExpired()
+        if state is not VersionState.LIVE or blob is None:
+            raise SecretVersionGone(state=state.value)
+        return encode(await self._c.open(tenant, path, version, blob))
+
     async def _refused(
         self, actor: Actor, action: SecretAction, path: str, reason: str, **detail: Any
     ) -> None:

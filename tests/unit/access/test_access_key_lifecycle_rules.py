@@ -26,19 +26,13 @@ MAY_GRANT: dict[str, set[str]] = {
     "super-admin": set(BUILTIN_ROLES),
     "client-admin": set(BUILTIN_ROLES) - {"super-admin"},
     "admin": set(BUILTIN_ROLES) - {"super-admin"},
-    "company-admin": {
-        *("company-admin", "key-admin", "encrypt-only", "decrypt-only", "user"),
-        *("secrets-writer", "secrets-reader"),
-    },
+    "company-admin": {"company-admin", "key-admin", "encrypt-only", "decrypt-only", "user"},
     "integration-admin": {"integration-admin", "encrypt-only"},
     "key-admin": {"key-admin", "encrypt-only", "decrypt-only", "user"},
     "encrypt-only": {"encrypt-only"},
     "decrypt-only": {"decrypt-only"},
     "auditor": {"auditor"},
     "user": {"user"},
-    "secrets-admin": {"secrets-admin", "secrets-writer", "secrets-reader"},
-    "secrets-writer": {"secrets-writer", "secrets-reader"},
-    "secrets-reader": {"secrets-reader"},
 }
 
 

@@ -23,7 +23,10 @@ def test_good_paths() -> None:
 
 def test_merge_patch_follows_rfc_7396_examples() -> None:
     # RFC 7396 section 3's example, and appendix A's cases.
-    target: dict[str, object] = {"title": "Goodbye!", "author": {"givenName": "John", "familyName": "Doe"}}
+    target: dict[str, object] = {
+        "title": "Goodbye!",
+        "author": {"givenName": "John", "familyName": "Doe"},
+    }
     target |= {"tags": ["example", "sample"], "content": "This will be unchanged"}
     patch: dict[str, object] = {"title": "Hello!", "phoneNumber": "+01-123-456-7890"}
     patch |= {"author": {"familyName": None}, "tags": ["example"]}

@@ -25,23 +25,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.access.guard import RequestContext
 from strongroom.access.permissions import Permission
 from strongroom.api.deps import api_key_header, app_services, authenticate
 from strongroom.api.secret_schemas import (
-    ListOut,
-    MetadataOut,
-    MetadataPatch,
-    PromoteBody,
+    SecretListOut,
+    SecretMetadataOut,
+    SecretMetadataPatch,
     SecretOut,
     SecretPatch,
+    SecretPromoteBody,
+    SecretVersionsBody,
+    SecretVersionsOut,
     SecretWrite,
-    VersionsBody,
-    VersionsOut,
-    WriteOut,
+    SecretWriteOut,
 )
 from strongroom.context import Actor
 from strongroom.errors import InvalidQuery
@@ -51,7 +51,11 @@ from strongroom.secrets.service import WriteRequest
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/secrets", tags=["secrets"])
-PATH_DOC = "A secret's path: segments of [A-Za-z0-9._-] separated by /, e.g. apps/billing/stripe"
+PATH_DOC = "A secret's path: segments of [A-Za-z0-9._-] separated by /"
+# Checked by secrets.models.check_path (ENC001), after authentication.
+SecretPath = Annotated[
+    str, Path(description=PATH_DOC, max_length=512, examples=["apps/billing/stripe"])
+]
 META = "meta."
 
 
@@ -63,15 +67,17 @@ class SecretCall:
     ctx: RequestContext
 
 
-def on_path(permission: Permission) -> Callable[[Request], Awaitable[SecretCall]]:
+def on_path(permission: Permission) -> Callable[..., Awaitable[SecretCall]]:
     """Authenticate, check the path's form, then ``permission`` on that path."""
 
     async def dependency(
-        request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
+        request: Request,
+        path: SecretPath,
+        _doc: Annotated[str | None, Depends(api_key_header)] = None,
     ) -> SecretCall:
         svc = app_services(request)
         ctx = await authenticate(request, svc)
-        path = check_path(request.path_params.get("path", ""))
+        path = check_path(path)
         await svc.guard.authorize(ctx, permission, resource=path)
         return SecretCall(ctx.actor, path, svc, ctx)
 
@@ -99,8 +105,8 @@ async def read_secret(c: Reader, q: Annotated[ReadQuery, Query()]) -> SecretOut:
     return SecretOut.of(await c.svc.secrets.read(c.actor, c.path, q.version, label))
 
 
-@router.put("/data/{path:path}", response_model=WriteOut, summary="Write a new version")
-async def write_secret(c: Writer, body: SecretWrite) -> WriteOut:
+@router.put("/data/{path:path}", response_model=SecretWriteOut, summary="Write a new version")
+async def write_secret(c: Writer, body: SecretWrite) -> SecretWriteOut:
     req = WriteRequest(
         body.data,
         body.options.cas,
@@ -108,11 +114,13 @@ async def write_secret(c: Writer, body: SecretWrite) -> WriteOut:
         label=Label(body.label),
         request_token=body.requestToken,
     )
-    return WriteOut.of(await c.svc.secrets.write(c.actor, c.path, req))
+    return SecretWriteOut.of(await c.svc.secrets.write(c.actor, c.path, req))
 
 
-@router.patch("/data/{path:path}", response_model=WriteOut, summary="Merge-patch a new version")
-async def patch_secret(c: Writer, body: SecretPatch) -> WriteOut:
+@router.patch(
+    "/data/{path:path}", response_model=SecretWriteOut, summary="Merge-patch a new version"
+)
+async def patch_secret(c: Writer, body: SecretPatch) -> SecretWriteOut:
     req = WriteRequest(
         body.data,
         body.options.cas,
@@ -120,52 +128,56 @@ async def patch_secret(c: Writer, body: SecretPatch) -> WriteOut:
         expires_at=body.expiresAt,
         request_token=body.requestToken,
     )
-    return WriteOut.of(await c.svc.secrets.write(c.actor, c.path, req))
+    return SecretWriteOut.of(await c.svc.secrets.write(c.actor, c.path, req))
 
 
-@router.delete("/data/{path:path}", response_model=VersionsOut, summary="Soft-delete current")
-async def delete_current(c: Deleter) -> VersionsOut:
+@router.delete("/data/{path:path}", response_model=SecretVersionsOut, summary="Soft-delete current")
+async def delete_current(c: Deleter) -> SecretVersionsOut:
     hit = await c.svc.secret_lifecycle.delete(c.actor, c.path, None)
-    return VersionsOut(path=c.path, versions=hit)
+    return SecretVersionsOut(path=c.path, versions=hit)
 
 
-@router.post("/delete/{path:path}", response_model=VersionsOut, summary="Soft-delete versions")
-async def delete_versions(c: Deleter, body: VersionsBody) -> VersionsOut:
+@router.post(
+    "/delete/{path:path}", response_model=SecretVersionsOut, summary="Soft-delete versions"
+)
+async def delete_versions(c: Deleter, body: SecretVersionsBody) -> SecretVersionsOut:
     hit = await c.svc.secret_lifecycle.delete(c.actor, c.path, body.versions)
-    return VersionsOut(path=c.path, versions=hit)
+    return SecretVersionsOut(path=c.path, versions=hit)
 
 
-@router.post("/undelete/{path:path}", response_model=VersionsOut, summary="Undelete versions")
-async def undelete_versions(c: Deleter, body: VersionsBody) -> VersionsOut:
+@router.post("/undelete/{path:path}", response_model=SecretVersionsOut, summary="Undelete versions")
+async def undelete_versions(c: Deleter, body: SecretVersionsBody) -> SecretVersionsOut:
     hit = await c.svc.secret_lifecycle.undelete(c.actor, c.path, body.versions)
-    return VersionsOut(path=c.path, versions=hit)
+    return SecretVersionsOut(path=c.path, versions=hit)
 
 
-@router.post("/destroy/{path:path}", response_model=VersionsOut, summary="Destroy versions")
-async def destroy_versions(c: Destroyer, body: VersionsBody) -> VersionsOut:
+@router.post("/destroy/{path:path}", response_model=SecretVersionsOut, summary="Destroy versions")
+async def destroy_versions(c: Destroyer, body: SecretVersionsBody) -> SecretVersionsOut:
     """The sealed values of these versions leave the database for good."""
     hit = await c.svc.secret_lifecycle.destroy(c.actor, c.path, body.versions)
-    return VersionsOut(path=c.path, versions=hit)
+    return SecretVersionsOut(path=c.path, versions=hit)
 
 
-@router.post("/promote/{path:path}", response_model=MetadataOut, summary="Promote a version")
-async def promote(c: Writer, body: PromoteBody) -> MetadataOut:
+@router.post("/promote/{path:path}", response_model=SecretMetadataOut, summary="Promote a version")
+async def promote(c: Writer, body: SecretPromoteBody) -> SecretMetadataOut:
     """Rotation's last step: the pending version (or ``version``) becomes ``current``,
     the old current ``previous``. Repeating it changes nothing."""
-    return MetadataOut.of(await c.svc.secret_lifecycle.promote(c.actor, c.path, body.version))
+    return SecretMetadataOut.of(await c.svc.secret_lifecycle.promote(c.actor, c.path, body.version))
 
 
-@router.get("/metadata/{path:path}", response_model=MetadataOut, summary="Read metadata")
-async def read_metadata(c: Reader, request: Request) -> MetadataOut:
+@router.get("/metadata/{path:path}", response_model=SecretMetadataOut, summary="Read metadata")
+async def read_metadata(c: Reader, request: Request) -> SecretMetadataOut:
     route = getattr(request.scope.get("route"), "path", "-")
     await c.svc.guard.record_read(c.ctx, Permission.SECRETS_READ, route, c.path)
-    return MetadataOut.of(await c.svc.secret_lifecycle.metadata(c.actor, c.path))
+    return SecretMetadataOut.of(await c.svc.secret_lifecycle.metadata(c.actor, c.path))
 
 
-@router.patch("/metadata/{path:path}", response_model=MetadataOut, summary="Change settings")
-async def patch_metadata(c: Admin, body: MetadataPatch) -> MetadataOut:
+@router.patch("/metadata/{path:path}", response_model=SecretMetadataOut, summary="Change settings")
+async def patch_metadata(c: Admin, body: SecretMetadataPatch) -> SecretMetadataOut:
     change = MetadataChange(body.maxVersions, body.deleteVersionAfter, body.customMetadata)
-    return MetadataOut.of(await c.svc.secret_lifecycle.update_metadata(c.actor, c.path, change))
+    return SecretMetadataOut.of(
+        await c.svc.secret_lifecycle.update_metadata(c.actor, c.path, change)
+    )
 
 
 @router.delete("/metadata/{path:path}", status_code=204, summary="Delete the whole secret")
@@ -194,7 +206,7 @@ def _meta(q: ListQuery) -> list[tuple[str, str]]:
 
 @router.get(
     "",
-    response_model=ListOut,
+    response_model=SecretListOut,
     summary="List secrets the caller may read",
     openapi_extra={
         "parameters": [
@@ -212,7 +224,7 @@ async def list_secrets(
     request: Request,
     q: Annotated[ListQuery, Query()],
     _doc: Annotated[str | None, Depends(api_key_header)] = None,
-) -> ListOut:
+) -> SecretListOut:
     """Paths in order, only those the caller may both list and read (names it may not
     read never appear, however the grants are drawn); ``cursor`` pages on."""
     svc = app_services(request)
@@ -223,7 +235,7 @@ async def list_secrets(
     page = await svc.secret_listing.list(
         ctx.actor, reach, reach.prefixes, q.prefix, meta, q.cursor, q.limit
     )
-    return ListOut(keys=list(page.paths), cursor=page.cursor)
+    return SecretListOut(keys=list(page.paths), cursor=page.cursor)
 
 
-__all__ = ["PATH_DOC", "router"]
+__all__ = ["PATH_DOC", "SecretPath", "router"]
