@@ -113,17 +113,6 @@ def info(row: Secret, v: SecretVersion, now: datetime) -> VersionInfo:
     )
 
 
-def pick(row: Secret, version: int | None, label: Label | None) -> int:
-    """The version a read names: explicit, by label, or ``current``."""
-    if version is not None:
-        return version
-    if label is Label.PENDING:
-        return row.pending_version
-    if label is Label.PREVIOUS:
-        return row.previous_version
-    return row.current_version
-
-
 def numbers(row: Secret, versions: Sequence[int] | None) -> list[int]:
     """The versions a delete/undelete/destroy names (None: the current one)."""
     if versions is None:

@@ -37,6 +37,30 @@ async def get_version(s: AsyncSession, secret_id: int, version: int) -> SecretVe
     return (await s.execute(q)).scalar_one_or_none()
 
 
+async def read_version(
+    s: AsyncSession, tenant: str, path: str, version: int | None, label: str | None
+) -> tuple[Secret, SecretVersion, bytes | None] | None:
+    """The secret, the version a read names (``version``, else the ``label``ed one:
+    ``current`` by default) and its sealed value (None once destroyed), in one query:
+    the read path's only round trip."""
+    if version is not None:
+        which = SecretVersion.version == version
+    else:
+        column = {
+            "pending": Secret.pending_version,
+            "previous": Secret.previous_version,
+        }.get(label or "", Secret.current_version)
+        which = SecretVersion.version == column
+    q = (
+        select(Secret, SecretVersion, SecretValue.sealed)
+        .join(SecretVersion, and_(SecretVersion.secret_id == Secret.id, which))
+        .outerjoin(SecretValue, SecretValue.version_id == SecretVersion.id)
+        .where(Secret.tenant_id == tenant, Secret.path == path)
+    )
+    row = (await s.execute(q)).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 async def by_token(s: AsyncSession, secret_id: int, token: str) -> SecretVersion | None:
     q = select(SecretVersion).where(
         SecretVersion.secret_id == secret_id, SecretVersion.request_token == token
