@@ -19,6 +19,7 @@ whether one pattern covers another is decidable by a segment-wise comparison
 
 from __future__ import annotations
 
+import functools
 import re
 
 MAX_PATTERN_LENGTH = 512
@@ -31,8 +32,10 @@ def valid_segment(seg: str) -> bool:
     return bool(SEGMENT.fullmatch(seg)) and seg not in (".", "..")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_pattern(pattern: str) -> tuple[tuple[str, ...], bool] | None:
-    """(segments before a final ``*``, whether it ends in ``*``); None when malformed."""
+    """(segments before a final ``*``, whether it ends in ``*``); None when malformed.
+    Cached: a listing checks every candidate path against the same few grants."""
     if not pattern or len(pattern) > MAX_PATTERN_LENGTH:
         return None
     parts = pattern.split("/")

@@ -72,9 +72,11 @@ class SecretListing:
         found: list[str] = []
         last: str | None = None
         more = True
+        # A little beyond the page: most callers see most of what they may list.
+        size = min(_BATCH, 2 * limit + 1)
         for _ in range(_MAX_BATCHES):
             async with self._c.db.read() as s:
-                batch = await repo.page(s, actor.tenant, prefixes, meta, after, _BATCH)
+                batch = await repo.page(s, actor.tenant, prefixes, meta, after, size)
             for path in batch:
                 last = path
                 if visible(path):
@@ -82,9 +84,9 @@ class SecretListing:
                     if len(found) == limit:
                         break
             if len(found) == limit:
-                more = last != batch[-1] or len(batch) == _BATCH
+                more = last != batch[-1] or len(batch) == size
                 break
-            if len(batch) < _BATCH:
+            if len(batch) < size:
                 more = False
                 break
             after = batch[-1]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from strongroom.store.models import Secret, SecretMeta, SecretValue, SecretVersion
@@ -193,13 +193,12 @@ async def page(
             return []
         q = q.where(or_(*(Secret.path.like(_like_prefix(p), escape="\\") for p in prefixes)))
     for k, v in meta:
+        # An uncorrelated IN: the database reads the (tenant, key, value) index once
+        # per pair and tests membership while it walks the paths in order.
         q = q.where(
-            exists().where(
-                and_(
-                    SecretMeta.secret_id == Secret.id,
-                    SecretMeta.tenant_id == tenant,
-                    SecretMeta.key == k,
-                    SecretMeta.value == v,
+            Secret.id.in_(
+                select(SecretMeta.secret_id).where(
+                    SecretMeta.tenant_id == tenant, SecretMeta.key == k, SecretMeta.value == v
                 )
             )
         )

@@ -86,7 +86,8 @@ class SecretMeta(Base):
     ``secrets`` is what reads show; both are written in one transaction)."""
 
     __tablename__ = "secret_meta"
-    __table_args__ = (Index("ix_secret_meta_lookup", "tenant_id", "key", "value"),)
+    # Covering the listing filter: the ids come from the index alone.
+    __table_args__ = (Index("ix_secret_meta_lookup", "tenant_id", "key", "value", "secret_id"),)
 
     secret_id: Mapped[int] = mapped_column(
         ForeignKey("secrets.id", ondelete="CASCADE"), primary_key=True

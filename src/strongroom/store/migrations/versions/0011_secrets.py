@@ -81,7 +81,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["secret_id"], ["secrets.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("secret_id", "key"),
     )
-    op.create_index("ix_secret_meta_lookup", "secret_meta", ["tenant_id", "key", "value"])
+    op.create_index(
+        "ix_secret_meta_lookup", "secret_meta", ["tenant_id", "key", "value", "secret_id"]
+    )
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite: one process, no roles; isolation is in code
     policies = {t: "strongroom_tenant_visible(tenant_id)" for t in _DIRECT} | _CHILDREN
