@@ -26,6 +26,14 @@ MAX_PATTERN_LENGTH = 512
 MAX_SEGMENTS = 32
 SEGMENT = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ONE, REST = "+", "*"
+# The same rules as a regex (no look-around: pydantic's engine and JSON Schema's both
+# read it), for the API's documents. A segment of the alphabet that is not "." or "..".
+SEGMENT_REGEX = (
+    r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,126}"
+    r"|\.\.[A-Za-z0-9._-]{1,126})"
+)
+_SEG = rf"(?:\+|{SEGMENT_REGEX})"
+PATTERN_REGEX = rf"^(?:\*|{_SEG}(?:/{_SEG}){{0,31}}(?:/\*)?)$"
 
 
 def valid_segment(seg: str) -> bool:

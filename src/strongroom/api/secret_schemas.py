@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from strongroom.api.schemas import Strict, Timestamp, Version, examples
+from strongroom.api.schemas import Strict, Timestamp, Version, _integral, examples
 from strongroom.secrets.models import (
     MAX_META_KEY,
     MAX_META_PAIRS,
@@ -19,13 +19,15 @@ from strongroom.secrets.models import (
 )
 
 _WHEN = "2027-01-01T00:00:00Z"
+# Integers that JSON Schema also allows as 3176.0 (api/schemas.py _integral).
+Seconds = Annotated[int, Field(ge=0, le=10 * 365 * 86400), BeforeValidator(_integral)]
 Versions = Annotated[list[Version], Field(min_length=1, max_length=100)]
 MetaKey = Annotated[str, Field(min_length=1, max_length=MAX_META_KEY)]
 MetaValue = Annotated[str, Field(max_length=MAX_META_VALUE)]
 
 
 class SecretWriteOptions(Strict):
-    cas: Annotated[int, Field(ge=0)] | None = Field(
+    cas: Annotated[int, Field(ge=0), BeforeValidator(_integral)] | None = Field(
         default=None,
         description="Check-and-set: 0 writes only if the secret does not exist, N only "
         "if N is its newest version (else 409 SEC003)",
@@ -77,8 +79,8 @@ class SecretMetadataPatch(Strict):
     model_config = examples(
         {"maxVersions": 5, "deleteVersionAfter": 0, "customMetadata": {"owner": "billing"}}
     )
-    maxVersions: Annotated[int, Field(ge=1, le=1000)] | None = None
-    deleteVersionAfter: Annotated[int, Field(ge=0, le=10 * 365 * 86400)] | None = Field(
+    maxVersions: Annotated[int, Field(ge=1, le=1000), BeforeValidator(_integral)] | None = None
+    deleteVersionAfter: Seconds | None = Field(
         default=None, description="Seconds after which a version reads as deleted; 0: never"
     )
     customMetadata: Annotated[dict[MetaKey, MetaValue], Field(max_length=MAX_META_PAIRS)] | None = (

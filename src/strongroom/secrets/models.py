@@ -19,6 +19,13 @@ MAX_SEGMENTS = 32
 # The characters of a path segment, as access/resources.py reads grant patterns:
 # ``+`` and ``*`` are never part of a real path, so a pattern never mistakes one.
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# check_path's rules as a regex without look-around, for the API's documents: 1 to 32
+# segments of the alphabet that are not "." or "..".
+_SEG = (
+    r"(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,126}"
+    r"|\.\.[A-Za-z0-9._-]{1,126})"
+)
+PATH_REGEX = rf"^{_SEG}(?:/{_SEG}){{0,31}}$"
 FIELD = "data"  # the bound field of a version's sealed value (one per version today)
 
 

@@ -74,6 +74,8 @@ class SecretService:
         check_path(path)
         if req.label is Label.PREVIOUS:
             raise InvalidInput("a write is labelled current or pending")
+        if req.expires_at is not None and req.expires_at <= datetime.now(UTC):
+            raise InvalidInput("expiry must be in the future")
         token = _token_hash(req.request_token)
         for attempt in range(_ATTEMPTS):
             try:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from strongroom.access.permissions import Permission
 from strongroom.access.rbac import BUILTIN_ROLES, Grant
-from strongroom.access.resources import MAX_PATTERN_LENGTH
+from strongroom.access.resources import MAX_PATTERN_LENGTH, PATTERN_REGEX
 from strongroom.access.roles import PATTERN, ROLE_NAME, RoleView, parse_grants
 from strongroom.api.routers.access_keys import Caller, caller
 from strongroom.api.schemas import Strict, examples
@@ -38,11 +38,13 @@ class GrantIn(Strict):
         pattern=f"^(?:{PATTERN.pattern})$", description="resource:action, resource:* or *"
     )
     scope: Literal["tenant", "own"] = "tenant"
-    resource: Annotated[str, Field(max_length=MAX_PATTERN_LENGTH)] | None = Field(
-        default=None,
-        description="Only the objects this pattern reaches (docs/secrets.md, access): "
-        "a path, + for one segment, a final * for anything below; absent: all",
-        examples=["apps/billing/*"],
+    resource: Annotated[str, Field(max_length=MAX_PATTERN_LENGTH, pattern=PATTERN_REGEX)] | None = (
+        Field(
+            default=None,
+            description="Only the objects this pattern reaches (docs/secrets.md, access): "
+            "a path, + for one segment, a final * for anything below; absent: all",
+            examples=["apps/billing/*"],
+        )
     )
 
 

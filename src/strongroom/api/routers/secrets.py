@@ -46,7 +46,7 @@ from strongroom.api.secret_schemas import (
 from strongroom.context import Actor
 from strongroom.errors import InvalidQuery
 from strongroom.secrets.lifecycle import MetadataChange
-from strongroom.secrets.models import Label, check_path
+from strongroom.secrets.models import PATH_REGEX, Label, check_path
 from strongroom.secrets.service import WriteRequest
 from strongroom.services.container import Services
 
@@ -54,7 +54,13 @@ router = APIRouter(prefix="/api/v1/secrets", tags=["secrets"])
 PATH_DOC = "A secret's path: segments of [A-Za-z0-9._-] separated by /"
 # Checked by secrets.models.check_path (ENC001), after authentication.
 SecretPath = Annotated[
-    str, Path(description=PATH_DOC, max_length=512, examples=["apps/billing/stripe"])
+    str,
+    Path(
+        description=PATH_DOC,
+        max_length=512,
+        pattern=PATH_REGEX,
+        examples=["apps/billing/stripe"],
+    ),
 ]
 META = "meta."
 
