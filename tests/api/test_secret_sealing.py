@@ -1,0 +1,73 @@
+"""The vault's values at rest: sealed and bound to their record, gone after destroy,
+and out of another tenant's reach."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from tests.api.conftest import App
+from tests.api.secret_helpers import call, code, get, put
+
+P = "apps/billing/stripe"
+
+
+async def _sealed(app: App, version: int) -> bytes:
+    async with app.services.db.read() as s:
+        q = text(
+            "SELECT sv.sealed FROM secret_values sv JOIN secret_versions v"
+            " ON v.id = sv.version_id WHERE v.version = :v"
+        )
+        return bytes((await s.execute(q, {"v": version})).scalar_one())
+
+
+async def test_a_sealed_value_moved_to_another_version_fails_opaquely(app: App) -> None:
+    await put(app, P, {"v": "one"})
+    await put(app, P, {"v": "two"})
+    one = await _sealed(app, 1)
+    async with app.services.db.transaction() as s:  # an attacker with the database
+        await s.execute(
+            text(
+                "UPDATE secret_values SET sealed = :b WHERE version_id ="
+                " (SELECT id FROM secret_versions WHERE version = 2)"
+            ),
+            {"b": one},
+        )
+    r = await get(app, P)
+    assert r.status_code == 500 and code(r) == "SYS003", r.text
+    assert "one" not in r.text
+    assert (await get(app, P, version=1)).json()["data"] == {"v": "one"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_destroyed_ciphertext_leaves_the_database_file(app: App) -> None:
+    await put(app, P, {"v": "x" * 300})
+    await put(app, P, {"v": "y"})
+    sealed = await _sealed(app, 1)
+    assert app.db_path is not None
+
+    def file_bytes() -> bytes:
+        assert app.db_path is not None
+        wal = app.db_path.with_name(app.db_path.name + "-wal")
+        return app.db_path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+    assert sealed[-64:] in file_bytes()  # the test can see it while it is there
+    r = await call(app, "POST", f"/destroy/{P}", json={"versions": [1]})
+    assert r.json()["versions"] == [1]
+    assert sealed[-64:] not in file_bytes()
+    assert sealed[:32] not in file_bytes()
+
+
+async def test_another_tenant_sees_nothing(app: App) -> None:
+    await put(app, P, {"v": "a"})
+    _, other = await app.services.access.create("tenant-b", ["admin"], "other tenant")
+    r = await get(app, P, key=other)
+    assert r.status_code == 404 and code(r) == "SEC001"
+    assert (await call(app, "GET", "", key=other)).json()["keys"] == []
+    assert (await put(app, P, {"v": "b"}, key=other)).json()["metadata"]["version"] == 1
+    assert (await get(app, P)).json()["data"] == {"v": "a"}  # tenants apart
+    # naming the other tenant does not help a principal bound to its own
+    r = await app.client.get(
+        f"/api/v1/secrets/data/{P}", headers={"X-API-Key": other, "X-Tenant-Id": "default"}
+    )
+    assert r.status_code == 404
