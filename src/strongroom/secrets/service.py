@@ -204,9 +204,9 @@ class SecretService:
         a read whose record cannot be written does not happen."""
         check_path(path)
         c, now = self._c, datetime.now(UTC)
-        async with c.db.read() as s:
+        async with c.db.core_transaction() as conn:
             found = await repo.read_version(
-                s, actor.tenant, path, version, label.value if label else None
+                conn, actor.tenant, path, version, label.value if label else None
             )
         if found is None:
             raise SecretNotFound()
@@ -226,8 +226,8 @@ class SecretService:
         copy (secrets/shares*.py, ``SecretVersionSource``). The caller authorizes and
         records the share; this raises the vault's not-found, gone or expired errors."""
         check_path(path)
-        async with self._c.db.read() as s:
-            found = await repo.read_version(s, tenant, path, version, None)
+        async with self._c.db.core_transaction() as conn:
+            found = await repo.read_version(conn, tenant, path, version, None)
         if found is None:
             raise SecretNotFound()
         row, v, blob = found

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import and_, delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from strongroom.store.models import Secret, SecretMeta, SecretValue, SecretVersion
 
@@ -38,11 +38,12 @@ async def get_version(s: AsyncSession, secret_id: int, version: int) -> SecretVe
 
 
 async def read_version(
-    s: AsyncSession, tenant: str, path: str, version: int | None, label: str | None
+    conn: AsyncConnection, tenant: str, path: str, version: int | None, label: str | None
 ) -> tuple[Secret, SecretVersion, bytes | None] | None:
     """The secret, the version a read names (``version``, else the ``label``ed one:
-    ``current`` by default) and its sealed value (None once destroyed), in one query:
-    the read path's only round trip."""
+    ``current`` by default) and its sealed value (None once destroyed), in one Core
+    query (the read path's only round trip; no ORM session). The rows come back as
+    detached model objects."""
     if version is not None:
         which = SecretVersion.version == version
     else:
@@ -51,14 +52,21 @@ async def read_version(
             "previous": Secret.previous_version,
         }.get(label or "", Secret.current_version)
         which = SecretVersion.version == column
+    s_cols = [c for c in Secret.__table__.columns]
+    v_cols = [c for c in SecretVersion.__table__.columns]
     q = (
-        select(Secret, SecretVersion, SecretValue.sealed)
+        select(*s_cols, *[c.label(f"v_{c.key}") for c in v_cols], SecretValue.sealed)
+        .select_from(Secret)
         .join(SecretVersion, and_(SecretVersion.secret_id == Secret.id, which))
         .outerjoin(SecretValue, SecretValue.version_id == SecretVersion.id)
         .where(Secret.tenant_id == tenant, Secret.path == path)
     )
-    row = (await s.execute(q)).first()
-    return None if row is None else (row[0], row[1], row[2])
+    row = (await conn.execute(q)).mappings().first()
+    if row is None:
+        return None
+    secret = Secret(**{c.key: row[c.key] for c in s_cols})
+    ver = SecretVersion(**{c.key: row[f"v_{c.key}"] for c in v_cols})
+    return secret, ver, row["sealed"]
 
 
 async def by_token(s: AsyncSession, secret_id: int, token: str) -> SecretVersion | None:
