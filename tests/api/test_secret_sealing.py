@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from tests.api.conftest import App
 from tests.api.secret_helpers import call, code, get, put
+from tests.api.test_audit_and_leaks import rename_audit_table
 
 P = "apps/billing/stripe"
 
@@ -71,3 +72,19 @@ async def test_another_tenant_sees_nothing(app: App) -> None:
         f"/api/v1/secrets/data/{P}", headers={"X-API-Key": other, "X-Tenant-Id": "default"}
     )
     assert r.status_code == 404
+
+
+async def test_without_an_audit_trail_no_value_leaves_and_nothing_changes(app: App) -> None:
+    await put(app, P, {"v": "CANARY-kept-7"})
+    await rename_audit_table(app, "audit_records", "audit_records_gone")
+    try:
+        r = await get(app, P)
+        assert r.status_code == 503 and code(r) == "SYS001", r.text
+        assert "CANARY-kept-7" not in r.text
+        r = await put(app, P, {"v": "new"})
+        assert r.status_code == 503
+        assert (await call(app, "GET", "")).status_code == 503
+    finally:
+        await rename_audit_table(app, "audit_records_gone", "audit_records")
+    r = await get(app, P)
+    assert r.json()["data"] == {"v": "CANARY-kept-7"} and r.json()["metadata"]["version"] == 1

@@ -91,7 +91,7 @@ class SecretListing:
                 break
             after = batch[-1]
         next_cursor = await self._seal_cursor(actor, last) if more and last else None
-        await self._c.audit.append(
+        await self._c.audit.append_before_release(  # held at the edge (audit/release.py)
             self._c.event(actor, SecretAction.LIST, prefix or "*", count=len(found))
         )
         return ListPage(tuple(found), next_cursor)

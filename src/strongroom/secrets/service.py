@@ -201,7 +201,7 @@ class SecretService:
         self, actor: Actor, path: str, version: int | None = None, label: Label | None = None
     ) -> SecretData:
         """A version's value (default: ``current``). Recorded before it is returned:
-        a read whose record cannot be written does not happen."""
+        a read whose record cannot be written never reaches the caller."""
         check_path(path)
         c, now = self._c, datetime.now(UTC)
         async with c.db.core_transaction() as conn:
@@ -218,7 +218,11 @@ class SecretService:
         if state is not VersionState.LIVE or blob is None:
             raise SecretVersionGone(state=state.value)
         data = await c.open(actor.tenant, path, v.version, blob)
-        await c.audit.append(c.event(actor, SecretAction.READ, path, version=v.version))
+        # Its only effect is the response: the edge holds that until the record is
+        # durable (audit/release.py), still fail closed, without suspending us here.
+        await c.audit.append_before_release(
+            c.event(actor, SecretAction.READ, path, version=v.version)
+        )
         return SecretData(path, data, info(row, v, now), dict(row.custom_metadata))
 
     async def read_for_share(self, tenant: str, path: str, version: int) -> bytes:
