@@ -222,3 +222,29 @@ async def test_no_one_grants_a_wider_path_than_it_holds(app: App) -> None:
     r = await app.client.put("/api/v1/roles/narrower", json=ok, headers={"X-API-Key": narrow})
     assert r.status_code == 201, r.text
     assert r.json()["grants"][0]["resource"] == "apps/billing/eu/*"
+
+
+async def test_labelled_versions_survive_pruning(app: App) -> None:
+    await put(app, P, {"v": "1"})
+    await call(app, "PATCH", f"/metadata/{P}", json={"maxVersions": 2})
+    await put(app, P, {"v": "staged"}, label="pending")  # version 2
+    for n in range(3, 7):
+        await put(app, P, {"v": str(n)})
+    meta = (await call(app, "GET", f"/metadata/{P}")).json()
+    assert meta["pendingVersion"] == 2
+    assert (await get(app, P, label="pending")).json()["data"] == {"v": "staged"}
+    assert [v["version"] for v in meta["versions"]] == [2, 3, 4, 5, 6]
+
+
+async def test_a_write_racing_a_promotion_keeps_the_labels_consistent(app: App) -> None:
+    await put(app, P, {"v": "1"})
+    await put(app, P, {"v": "2"}, label="pending")
+    promote = call(app, "POST", f"/promote/{P}", json={"version": 2})
+    writes = [put(app, P, {"v": f"w{i}"}) for i in range(5)]
+    rs = await asyncio.gather(promote, *writes)
+    assert all(r.status_code == 200 for r in rs), [r.text for r in rs]
+    m = (await call(app, "GET", f"/metadata/{P}")).json()
+    # previous is always the version current replaced, whatever the interleaving
+    assert m["currentVersion"] != m["previousVersion"]
+    order = [v["version"] for v in m["versions"]]
+    assert m["currentVersion"] in order and m["previousVersion"] in order

@@ -78,6 +78,7 @@ class SecretLifecycle:
                 keep = min(
                     row.latest_version - change.max_versions + 1,
                     row.current_version or row.latest_version,
+                    row.pending_version or row.latest_version,
                 )
                 pruned = await repo.prune(s, row.id, keep)
             detail: dict[str, object] = {

@@ -2,9 +2,10 @@
 
 A write makes a new version: its value is sealed first (bound to tenant, path,
 version and field), then one transaction claims the secret row (compare-and-set on
-the newest version read), adds the version and its sealed value, prunes versions
-beyond ``maxVersions`` and appends the audit record. ``cas`` given: a lost race is
-``CasMismatch`` (409); not given: the write re-reads and tries again. A request
+the newest version and the ``current`` label read), adds the version and its sealed
+value, prunes versions beyond ``maxVersions`` and appends the audit record. A lost
+race re-reads and tries again: with ``cas`` the fresh read then sees the version
+that won and answers ``CasMismatch`` (409). A request
 token makes a retried write idempotent: the version it made is returned again.
 """
 
@@ -81,9 +82,7 @@ class SecretService:
             try:
                 return await self._attempt(actor, path, req, token)
             except _Lost:
-                if req.cas is not None:
-                    await self._refused(actor, SecretAction.WRITE, path, "cas")
-                    raise CasMismatch() from None
+                pass  # re-read: a cas write then sees the version that won (409)
             # Many writers on one path: step aside a little, at random, then re-read.
             await asyncio.sleep(random.random() * 0.002 * min(attempt + 1, 10))  # noqa: S311
         raise SecretConflict()
@@ -123,8 +122,12 @@ class SecretService:
                     size=len(plain),
                 )
                 await repo.add_version(s, v, sealed)
-                # Never prune what ``current`` serves (a long run of pending writes).
-                keep = min(version - current.max_versions + 1, current.current_version or version)
+                # Never prune a labelled version (a long run of pending or current writes).
+                keep = min(
+                    version - current.max_versions + 1,
+                    current.current_version or version,
+                    current.pending_version or version,
+                )
                 pruned = await repo.prune(s, current.id, keep)
                 detail: dict[str, Any] = {"version": version, "label": req.label.value}
                 if req.patch:
@@ -173,7 +176,8 @@ class SecretService:
                 labels["previous_version"] = row.current_version
         else:
             labels["pending_version"] = version
-        if not await repo.claim(s, row.id, row.latest_version, **labels):
+        # The labels moved from what was read too (a promotion) count as a lost race.
+        if not await repo.claim(s, row.id, row.latest_version, row.current_version, **labels):
             raise _Lost()
         for k, val in labels.items():
             setattr(row, k, val)

@@ -93,10 +93,16 @@ async def insert_secret(s: AsyncSession, row: Secret) -> int:
     return row.id
 
 
-async def claim(s: AsyncSession, secret_id: int, expect_latest: int, **values: object) -> bool:
+async def claim(
+    s: AsyncSession, secret_id: int, expect_latest: int, expect_current: int, **values: object
+) -> bool:
     q = (
         update(Secret)
-        .where(Secret.id == secret_id, Secret.latest_version == expect_latest)
+        .where(
+            Secret.id == secret_id,
+            Secret.latest_version == expect_latest,
+            Secret.current_version == expect_current,
+        )
         .values(**values)
     )
     return bool((await s.execute(q)).rowcount == 1)  # type: ignore[attr-defined]
