@@ -86,3 +86,13 @@ def test_pattern_covers_agrees_with_brute_force(held: str, wanted: str) -> None:
     assert pattern_covers(held, wanted) == (wanted_set <= held_set)
     for p in wanted_set:
         assert p.startswith(literal_prefix(wanted) or "")
+
+
+def test_oidc_scope_permissions_may_name_a_resource() -> None:
+    from strongroom.access.oidc import scope_grant
+
+    assert scope_grant("keys:encrypt") == Grant("keys:encrypt", T)
+    assert scope_grant("secrets:read on apps/billing/*") == Grant(
+        "secrets:read", T, "apps/billing/*"
+    )
+    assert scope_grant("secrets:read on apps/bill*") is None  # malformed: nothing
