@@ -53,6 +53,9 @@ from strongroom.store.tenancy import (
     system_scope,
 )
 
+# The identifier kind of a named resource in a denial's target (audit/redact.py KINDS):
+# today's only named resources are vault paths.
+RESOURCE_KIND = "secretPath"
 DECRYPT = Permission.KEYS_DECRYPT  # also draws on the distinct-users budget
 _TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -309,6 +312,6 @@ class Guard:
                 Outcome.DENIED,
                 owner if owner is not None else resource,
                 detail={"permission": permission},
-                target_kind="userId" if owner is not None else None,
+                target_kind="userId" if owner is not None else RESOURCE_KIND,
             )
         )

@@ -80,7 +80,7 @@ def get(
 ) -> None:
     """Print a version (value included) or, with --metadata, the secret's metadata."""
     if metadata:
-        meta = run(lambda svc: svc.secret_lifecycle.metadata(operator(tenant), path))
+        meta = run(lambda svc: svc.secret_lifecycle.metadata(operator(tenant), path, record=True))
         typer.echo(SecretMetadataOut.of(meta).model_dump_json())
         return
     got = run(lambda svc: svc.secrets.read(operator(tenant), path, version))

@@ -19,6 +19,8 @@ from strongroom.secrets.models import FIELD, Label, VersionInfo, VersionState
 from strongroom.store.db import Database
 from strongroom.store.models import Secret, SecretVersion
 
+PATH_KIND = "secretPath"  # audit/redact.py KINDS
+
 
 class GoneHook(Protocol):
     """Told after versions stop existing for good (destroyed, or the whole secret
@@ -58,8 +60,11 @@ class SecretCore:
         /,
         **detail: Any,
     ) -> AuditEvent:
-        # The path is the target (an identifier, like a userId); values never appear.
-        return AuditEvent(actor, action, outcome, path, detail=detail or None)
+        # The path is the target, an identifier an operator may mark sensitive (then a
+        # keyed tag: AUDIT_SENSITIVE_IDENTIFIERS secretPath); values never appear.
+        return AuditEvent(
+            actor, action, outcome, path, detail=detail or None, target_kind=PATH_KIND
+        )
 
 
 def labels_of(row: Secret, version: int) -> tuple[Label, ...]:

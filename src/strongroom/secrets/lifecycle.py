@@ -32,7 +32,9 @@ class SecretLifecycle:
     def __init__(self, core: SecretCore) -> None:
         self._c = core
 
-    async def metadata(self, actor: Actor, path: str) -> SecretMetadata:
+    async def metadata(self, actor: Actor, path: str, *, record: bool = False) -> SecretMetadata:
+        """``record``: a caller's read of the metadata (``secret.read`` with
+        ``detail.metadata``), not the answer of a change that recorded itself."""
         check_path(path)
         async with self._c.db.read() as s:
             row = await repo.get_secret(s, actor.tenant, path)
@@ -40,6 +42,9 @@ class SecretLifecycle:
                 raise SecretNotFound()
             versions = await repo.versions(s, row.id)
         now = datetime.now(UTC)
+        if record:
+            event = self._c.event(actor, SecretAction.READ, path, metadata=True)
+            await self._c.audit.append_before_release(event)
         return SecretMetadata(
             path=row.path,
             latest_version=row.latest_version,

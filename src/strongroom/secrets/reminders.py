@@ -20,7 +20,7 @@ import structlog
 from strongroom.audit.actions import SecurityRule
 from strongroom.audit.alerts import SecurityAlerts
 from strongroom.audit.events import SEVERITY, SecurityEvent
-from strongroom.secrets.core import SecretCore
+from strongroom.secrets.core import PATH_KIND, SecretCore
 from strongroom.store import secrets_repo as repo
 from strongroom.store.notices import Notices
 
@@ -57,8 +57,10 @@ class ExpiryReminders:
                     f"days={nearest}",
                     f"expiresAt={expires.isoformat()}",
                 ]
-                detail = {"facts": facts, "path": path}
-                events.append(SecurityEvent(RULE, SEVERITY[RULE], path, tenant, detail))
+                event = SecurityEvent(
+                    RULE, SEVERITY[RULE], path, tenant, {"facts": facts}, subject_kind=PATH_KIND
+                )
+                events.append(event)
         if events:
             self._alerts.raise_events(events)
         return len(events)

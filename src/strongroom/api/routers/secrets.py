@@ -172,10 +172,9 @@ async def promote(c: Writer, body: SecretPromoteBody) -> SecretMetadataOut:
 
 
 @router.get("/metadata/{path:path}", response_model=SecretMetadataOut, summary="Read metadata")
-async def read_metadata(c: Reader, request: Request) -> SecretMetadataOut:
-    route = getattr(request.scope.get("route"), "path", "-")
-    await c.svc.guard.record_read(c.ctx, Permission.SECRETS_READ, route, c.path)
-    return SecretMetadataOut.of(await c.svc.secret_lifecycle.metadata(c.actor, c.path))
+async def read_metadata(c: Reader) -> SecretMetadataOut:
+    meta = await c.svc.secret_lifecycle.metadata(c.actor, c.path, record=True)
+    return SecretMetadataOut.of(meta)
 
 
 @router.patch("/metadata/{path:path}", response_model=SecretMetadataOut, summary="Change settings")
