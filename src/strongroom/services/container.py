@@ -4,6 +4,7 @@ settings section. The one place that wires domains together."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from strongroom.access.factory import build_access, build_limits
 from strongroom.access.guard import Guard
@@ -26,6 +27,8 @@ from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
+from strongroom.services.jobs import JobRunner
+from strongroom.store import cluster
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
 from strongroom.store.tenancy import ALL, enter_system_scope, set_tenant
@@ -54,10 +57,14 @@ class Services:
     auth: Authenticator = field(init=False)
     # What every transport calls before a service (access/guard.py).
     guard: Guard = field(init=False)
+    # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
+    # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
+    jobs: JobRunner = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
         self.guard = Guard(self.auth, self.limits, self.audit, self.mtls, self.alerts)
+        self.jobs = build_jobs(self)
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -122,6 +129,22 @@ def build_services(
         limits=build_limits(settings.limits, settings.redis.url),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
+
+
+def build_jobs(svc: Services) -> JobRunner:
+    """The scheduled jobs every replica offers to run (each runs once per period
+    cluster-wide): due rotations and destructions, and the purge of expired shared
+    counters."""
+    runner = JobRunner(svc.db, svc.audit)
+    interval = svc.settings.keys.scheduler.interval_seconds
+    runner.register("keys.rotate_due", svc.lifecycle.rotate_due, interval)
+    runner.register("keys.destroy_due", svc.lifecycle.destroy_due, interval)
+
+    async def purge(now: datetime) -> int:
+        return await cluster.purge_expired(svc.db, now)
+
+    runner.register("cluster.purge", purge, 300.0)
+    return runner
 
 
 def scope_to_tenant(tenant: str | None) -> None:
