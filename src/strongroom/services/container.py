@@ -111,7 +111,9 @@ def build_services(
     are injection points for tests and benchmarks (e.g. bench/'s null audit sink)."""
     db = Database(settings.database.url)
     kms = kms or build_kms(settings.kms)
-    audit, alerts = build_audit(settings.audit, settings.security_events, db, kms, audit_class)
+    audit, alerts = build_audit(
+        settings.audit, settings.security_events, db, kms, audit_class, settings.redis.url
+    )
     keys = build_keys(settings.keys, settings.redis.url, db, kms, audit)
     return Services(
         settings=settings,
