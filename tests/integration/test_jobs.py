@@ -9,9 +9,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from strongroom.audit.actions import JobAction
 from strongroom.context import Actor
@@ -19,6 +20,8 @@ from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
 from strongroom.services.jobs import JobRunner, period_of
 from strongroom.store import cluster, keys_repo
+from strongroom.store.db import Database
+from strongroom.store.migrate import upgrade
 from strongroom.store.models import AuditRecord
 from strongroom.store.tenancy import enter_system_scope
 from tests.api.conftest import make_settings
@@ -216,3 +219,18 @@ def test_registration_is_checked(tmp_path: Path) -> None:
         runner.register("x", job, 1.0)
     with pytest.raises(ValueError, match="positive"):
         runner.register("y", job, 0)
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_together_migrate_one_after_another(postgres_server: Any) -> None:
+    """Without the advisory lock, concurrent first starts fail on duplicate tables."""
+    url = postgres_server.create_database()
+    dbs = [Database(url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(db) for db in dbs))
+        async with dbs[0].engine.connect() as conn:
+            version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        assert version == "0014"
+    finally:
+        for db in dbs:
+            await db.dispose()
