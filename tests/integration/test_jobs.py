@@ -234,3 +234,32 @@ async def test_replicas_starting_together_migrate_one_after_another(postgres_ser
     finally:
         for db in dbs:
             await db.dispose()
+
+
+async def test_a_runner_knocks_only_when_a_job_may_be_due(
+    replicas: list[Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = replicas
+    clock, claims = Clock(), []
+    real_claim = cluster.claim_job
+
+    async def counting(*args: Any, **kw: Any) -> datetime | None:
+        claims.append(args[1])
+        return await real_claim(*args, **kw)
+
+    monkeypatch.setattr(cluster, "claim_job", counting)
+
+    async def job(now: datetime) -> int:
+        return 0
+
+    runner = JobRunner(a.db, a.audit, clock=clock)
+    runner.register("test.quiet", job, 60.0)
+    assert runner.sleep_time() == 0.0  # never looked: at once
+    assert await runner.run_due() == {"test.quiet": 0}
+    for _ in range(5):  # polls within the period and MAX_SLEEP: no claim attempted
+        assert await runner.run_due() == {}
+    assert claims == ["test.quiet"]
+    assert 4.9 <= runner.sleep_time() <= 5.3  # MAX_SLEEP, plus jitter
+    clock.now += timedelta(seconds=60)
+    assert await runner.run_due() == {"test.quiet": 0}
+    assert len(claims) == 2

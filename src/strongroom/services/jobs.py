@@ -78,6 +78,7 @@ class JobRunner:
         self._db, self._audit, self._clock = db, audit, clock
         self.holder = holder or replica_id()
         self.jobs: dict[str, Job] = {}
+        self._next: dict[str, datetime] = {}  # when each job may next be due, as last read
 
     def register(
         self,
@@ -100,13 +101,19 @@ class JobRunner:
         Returns {job: count} of the jobs this replica ran."""
         ran: dict[str, int] = {}
         for job in list(self.jobs.values()):
-            count = await self._try(job)
+            now = self._clock()
+            if self._next.get(job.name, now) > now:
+                continue  # known not to be due yet: no write to find that out
+            count = await self._try(job, now)
             if count is not None:
                 ran[job.name] = count
+            # One read: when to knock next (at the latest MAX_SLEEP from now, so a
+            # lease released early, or a period moved by another replica, is seen).
+            due = await cluster.next_due(self._db, job.name) or now
+            self._next[job.name] = min(due, now + timedelta(seconds=MAX_SLEEP))
         return ran
 
-    async def _try(self, job: Job) -> int | None:
-        now = self._clock()
+    async def _try(self, job: Job, now: datetime) -> int | None:
         claimed = await cluster.claim_job(
             self._db, job.name, self.holder, now, timedelta(seconds=job.lease)
         )
@@ -134,19 +141,15 @@ class JobRunner:
         detail = {"job": job.name, "period": start.isoformat(), "replica": self.holder}
         return AuditEvent(actor, JobAction.RUN, outcome, job.name, count, detail)
 
-    async def sleep_time(self) -> float:
-        """Until the earliest job may be due again (bounded, with jitter so replicas
-        do not all knock at once)."""
+    def sleep_time(self) -> float:
+        """Until the earliest job may be due again (at most MAX_SLEEP), with jitter so
+        replicas do not all knock at once."""
         now = self._clock()
-        wait = MAX_SLEEP
-        for job in self.jobs.values():
-            due = await cluster.next_due(self._db, job.name)
-            if due is None:
-                return 0.0
-            wait = min(wait, max(0.0, (due - now).total_seconds()))
-        return wait + random.uniform(  # noqa: S311 (jitter, not a secret)
-            0.0, min(0.2, wait / 4 + 0.05)
-        )
+        if any(name not in self._next for name in self.jobs):
+            return 0.0
+        waits = [(t - now).total_seconds() for t in self._next.values()]
+        wait = max(0.0, min([MAX_SLEEP, *waits]))
+        return wait + random.uniform(0.0, min(0.2, wait / 4 + 0.05))  # noqa: S311 (jitter)
 
     async def run(self) -> None:
         """Forever: run what is due, sleep until the next job may be. Errors (the
@@ -154,7 +157,7 @@ class JobRunner:
         while True:
             try:
                 await self.run_due()
-                wait = await self.sleep_time()
+                wait = self.sleep_time()
             except Exception as exc:
                 log.error("jobs_pass_failed", error_type=type(exc).__name__)
                 wait = MAX_SLEEP
