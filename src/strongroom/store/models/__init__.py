@@ -5,6 +5,7 @@ from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
 from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
 from strongroom.store.models.base import Base, BigId, UTCDateTime
 from strongroom.store.models.cluster import ClusterCounter, ClusterLease
+from strongroom.store.models.datakeys import NoticeSent, TenantDataKey
 from strongroom.store.models.keys import (
     KeyMaterial,
     KeyTombstone,
@@ -26,8 +27,10 @@ __all__ = [
     "CustomRole",
     "KeyMaterial",
     "KeyTombstone",
+    "NoticeSent",
     "RevokedToken",
     "ServiceKey",
+    "TenantDataKey",
     "UTCDateTime",
     "UserKey",
     "UserKeyHistory",
