@@ -6,6 +6,7 @@ counting per replica, never a lost or failed request."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,12 @@ from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.redact import AuditHasher
 from strongroom.audit.shared_rules import SharedAuthRules
 from strongroom.context import Actor
-from strongroom.store.cluster import DatabaseCounters, RedisCounters, SharedCounters
+from strongroom.store.cluster import (
+    DatabaseCounters,
+    RedisCounters,
+    SharedCounters,
+    purge_expired,
+)
 from strongroom.store.db import Database
 from tests.databases import clone_sqlite
 
@@ -131,3 +137,22 @@ async def test_a_failing_shared_store_means_counting_here() -> None:
     a, ta = replica(Broken())
     await feed(a, 0, 5)
     assert raised(ta) == [f"addr:{ADDR}"]
+
+
+async def test_expired_database_counts_are_purged(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = clone_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "p.db")
+    db = Database(url)
+    try:
+        counters = DatabaseCounters(db)
+        past = 1_000_000.0  # long ago: every window and claim has expired
+        assert await counters.add("auth-failures:x", 60.0, past) == 1
+        assert await counters.add("auth-failures:x", 60.0, past + 1) == 2
+        assert await counters.once("auth.failures:x", 60.0, past) is True
+        assert await counters.once("auth.failures:x", 60.0, past + 1) is False
+        assert await purge_expired(db, datetime.now(UTC)) == 2  # one counter, one claim
+        assert await purge_expired(db, datetime.now(UTC)) == 0
+        assert await counters.once("auth.failures:x", 60.0, past + 2) is True  # claimable
+    finally:
+        await db.dispose()
