@@ -263,3 +263,25 @@ async def test_a_runner_knocks_only_when_a_job_may_be_due(
     clock.now += timedelta(seconds=60)
     assert await runner.run_due() == {"test.quiet": 0}
     assert len(claims) == 2
+
+
+@pytest.mark.postgres
+async def test_replicas_starting_together_print_one_bootstrap_key(
+    postgres_server: Any, postgres_template: str, tmp_path: Path
+) -> None:
+    from strongroom.cli.server import _bootstrap
+
+    url = postgres_server.create_database(template=postgres_template)
+    create_master_key_file(tmp_path / "strongroom.key")
+    settings = make_settings(postgres_server.app_role_url(url.rsplit("/", 1)[1]), tmp_path)
+    enter_system_scope()
+    started = [build_services(settings) for _ in range(3)]
+    try:
+        for svc in started:
+            await svc.start()
+        keys = await asyncio.gather(*(_bootstrap(svc) for svc in started))
+        assert sum(k is not None for k in keys) == 1, keys
+        assert await started[0].access.count() == 1
+    finally:
+        for svc in started:
+            await svc.close()

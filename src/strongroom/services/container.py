@@ -3,6 +3,7 @@ settings section. The one place that wires domains together."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -34,6 +35,8 @@ from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
 from strongroom.store.notices import Notices
 from strongroom.store.tenancy import ALL, enter_system_scope, set_tenant
+
+START_LOCK = 0x53524F4F4D  # the advisory lock of exclusive_start ("SROOM")
 
 # enter_system_scope: for the app lifespan (api/app.py), which holds no store import.
 __all__ = ["Services", "build_limits", "build_services", "enter_system_scope", "scope_to_tenant"]
@@ -85,6 +88,11 @@ class Services:
             await upgrade(self.db)
         await self.audit.start()  # opens this process's audit segment
         await self.access.load_pepper()
+
+    def exclusive_start(self) -> AbstractAsyncContextManager[None]:
+        """Start-up work one replica at a time across the cluster (the bootstrap admin
+        key: replicas that start together must not each create and print one)."""
+        return self.db.exclusive(START_LOCK)
 
     async def readiness(self) -> tuple[bool, dict[str, bool]]:
         """(ready, checks). Redis is optional: down means slower, so it is reported
