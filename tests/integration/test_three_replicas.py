@@ -31,6 +31,7 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 
 from strongroom.audit.actions import JobAction, KeyAction, SecurityAction
+from strongroom.config import Settings
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import build_services
 from strongroom.store.db import Database
@@ -95,8 +96,6 @@ async def cluster(
         STRONGROOM_RATE_LIMIT_ROLE_REQUESTS_PER_MINUTE=f'{{"encrypt-only": {RATE}}}',
     )
     # The first admin key, made as an operator would (`strongroom access-keys create`).
-    from strongroom.config import Settings
-
     enter_system_scope()
     svc = build_services(
         Settings(database_url=app_url, master_key_file=tmp_path / "strongroom.key")
