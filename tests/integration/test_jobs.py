@@ -194,7 +194,9 @@ async def test_a_failed_run_is_audited_and_retried(replicas: list[Services]) -> 
     runner = JobRunner(a.db, a.audit, clock=clock)
     runner.register("test.flaky", job, 60.0)
     assert await runner.run_due() == {}
-    assert await runner.run_due() == {"test.flaky": 3}  # same period, retried at once
+    assert await runner.run_due() == {}  # backing off: a failing job does not spin
+    clock.now += timedelta(seconds=5)
+    assert await runner.run_due() == {"test.flaky": 3}  # same period, retried
     assert outcomes == []
     await a.audit.close()
     async with a.db.read() as s:

@@ -13,8 +13,9 @@ If the holder dies mid-run its lease lapses after ``lease_seconds`` and another
 replica runs the period again: a job must be safe to repeat. The key jobs are: each
 rotation and destruction re-checks under its compare-and-set that it is still due
 (keys/lifecycle.py), so a repeated or concurrent pass changes nothing twice. A run
-that raises releases the lease without moving on: the next poll of any replica
-retries it, and the failure is audited (outcome failure).
+that raises releases the lease without moving on and is audited (outcome
+failure); any replica may retry it, the one where it failed after a back-off
+(the interval, at most ``MAX_SLEEP``).
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class JobRunner:
             count = await self._try(job, now)
             if count is not None:
                 ran[job.name] = count
+            if self._next.get(job.name, now) > now:
+                continue  # it failed: this replica backs off (others may try)
             # One read: when to knock next (at the latest MAX_SLEEP from now, so a
             # lease released early, or a period moved by another replica, is seen).
             due = await cluster.next_due(self._db, job.name) or now
@@ -124,6 +127,8 @@ class JobRunner:
             count = await job.run_once(now)
         except Exception as exc:
             log.error("job_failed", job=job.name, error_type=type(exc).__name__)
+            # Back off here (a failing job must not spin), let any replica try.
+            self._next[job.name] = now + timedelta(seconds=min(job.interval, MAX_SLEEP))
             await cluster.release_job(self._db, job.name, self.holder)
             await self._audit.append(self._event(job, start, None, Outcome.FAILURE))
             return None
