@@ -89,12 +89,15 @@ class JobRunner:
         lease_seconds: float | None = None,
     ) -> None:
         """``lease_seconds``: how long a run may take before another replica may
-        assume its holder died (default: the interval, at least 60 s)."""
+        assume its holder died and run the period again (default: the interval,
+        within 60 s to 10 min)."""
         if name in self.jobs:
             raise ValueError(f"job {name!r} is registered twice")
         if interval_seconds <= 0:
             raise ValueError("a job's interval must be positive")
-        lease = lease_seconds if lease_seconds is not None else max(60.0, interval_seconds)
+        lease = (
+            lease_seconds if lease_seconds is not None else min(max(60.0, interval_seconds), 600.0)
+        )
         self.jobs[name] = Job(name, run_once, interval_seconds, lease)
 
     async def run_due(self) -> dict[str, int]:
