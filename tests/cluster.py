@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.services import HOST, free_port
+from tests.services import HOST, _spawn, free_port
 
 CLI = shutil.which("strongroom", path=str(Path(sys.executable).parent)) or "strongroom"
 START_TIMEOUT = 45.0
@@ -140,16 +140,10 @@ class Replica:
         return self.workdir / f"{self.name}.log"
 
     def start(self) -> None:
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [CLI, "serve", "--host", HOST, "--port", str(self.port)],
-                cwd=self.workdir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        # Its own session (killpg reaches uvicorn's workers too), and SIGKILL if the
+        # test process dies without cleaning up (tests/services.py).
+        argv = [CLI, "serve", "--host", HOST, "--port", str(self.port)]
+        self.proc = _spawn(argv, self.log, cwd=self.workdir, env=self.env)
 
     def wait_ready(self, deadline: float) -> None:
         assert self.proc is not None
