@@ -49,6 +49,14 @@ def test_multi_stage_non_root_exec_form_health_checked() -> None:
     assert len(checks) == 1 and "/readyz" in checks[0] and "CMD [" in checks[0]
 
 
+def test_the_image_sets_nothing_deployments_read_from_files() -> None:
+    """A set variable wins over its ``_FILE`` twin (config/settings.py): an image
+    default for these would hide the Compose and Kubernetes secret files."""
+    env = " ".join(args for word, args in instructions() if word == "ENV")
+    for name in ("DATABASE_URL", "REDIS_URL", "MASTER_KEY_FILE", "KMS_OPENBAO_TOKEN"):
+        assert f"STRONGROOM_{name}=" not in env
+
+
 def test_no_secret_in_a_layer() -> None:
     for word, args in instructions():
         if word in ("ENV", "ARG", "LABEL"):
