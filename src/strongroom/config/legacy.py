@@ -60,6 +60,7 @@ FLAT: dict[str, Path] = {
     "max_items_per_batch": ("keys", "max_items_per_batch"),
     "max_item_bytes": ("keys", "max_item_bytes"),
     "max_context_length": ("keys", "max_context_length"),
+    "key_statement_ttl_seconds": ("keys", "statement_ttl_seconds"),
     "private_key_cache_size": ("keys", "cache", "private_key_size"),
     "private_key_cache_ttl_seconds": ("keys", "cache", "private_key_ttl_seconds"),
     "data_key_cache_size": ("keys", "cache", "data_key_size"),

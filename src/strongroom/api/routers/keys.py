@@ -21,7 +21,7 @@ from strongroom.api.schemas import (
 from strongroom.context import Actor
 from strongroom.crypto.codec import b64url
 from strongroom.crypto.suites import KeyType
-from strongroom.errors import InvalidInput
+from strongroom.keys.statement import unix_time
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
@@ -52,16 +52,22 @@ async def get_public_key(
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.KEYS_READ_PUBLIC))],
 ) -> PublicKeyOut:
-    info = await svc.keys.metadata(actor, userId)
-    pub = info.current.public_key
-    if pub is None:
-        raise InvalidInput("symmetric key has no public key")
+    """The current public key with the service's signed statement over it (tenant, user,
+    version, key type, key, prefix, validity): verify it before encrypting offline."""
+    signed = await svc.statements.public_key(actor, userId)
+    f = signed.fields
     return PublicKeyOut(
-        userId=info.user_id,
-        keyType=KeyType(info.key_type),
-        version=info.current_version,
-        publicKey=b64url(pub),
-        ciphertextPrefix=svc.settings.keys.ciphertext_prefix,
+        userId=f.user_id,
+        keyType=KeyType(f.key_type),
+        version=f.version,
+        publicKey=b64url(f.public_key),
+        ciphertextPrefix=f.ciphertext_prefix,
+        tenant=f.tenant,
+        statement=b64url(signed.statement),
+        signature=b64url(signed.signature),
+        serviceKeyId=f.service_key_id,
+        notBefore=unix_time(f.not_before),
+        notAfter=unix_time(f.not_after),
     )
 
 
