@@ -9,6 +9,7 @@ a header, a query value or a path parameter's value.
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import time
@@ -19,7 +20,13 @@ from typing import Any
 import httpx
 
 from strongroom_client._config import Config, RetryPolicy
-from strongroom_client.errors import ApiError, StrongroomError, TransportError, from_response
+from strongroom_client.errors import (
+    ApiError,
+    InvalidInputError,
+    StrongroomError,
+    TransportError,
+    from_response,
+)
 
 log = logging.getLogger("strongroom_client")
 
@@ -39,6 +46,16 @@ class Request:
     idempotent: bool = False
     raw: bool = False  # answer text, not JSON (metrics)
     ok_statuses: tuple[int, ...] = ()  # error statuses whose body is the answer (readyz)
+
+    def body(self) -> bytes | None:
+        """The JSON body; an item that is not valid Unicode (a lone surrogate) is
+        refused here, naming its kind only, before anything is sent."""
+        if self.json is None:
+            return None
+        try:
+            return json.dumps(self.json, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (UnicodeEncodeError, ValueError, TypeError):
+            raise InvalidInputError("request body is not valid JSON text") from None
 
     def url(self) -> str:
         path = self.path
@@ -71,7 +88,7 @@ def http_options(config: Config) -> dict[str, Any]:
     options: dict[str, Any] = {
         "base_url": config.addr,
         "timeout": config.timeout,
-        "headers": config.headers(),
+        "headers": {**config.headers(), "Content-Type": "application/json"},
     }
     if config.client_cert:
         options["cert"] = (

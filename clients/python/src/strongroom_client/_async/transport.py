@@ -28,12 +28,12 @@ class AsyncTransport:
         self.http = httpx.AsyncClient(transport=transport, **http_options(config))
 
     async def call(self, request: Request) -> Any:
-        attempt = 0
+        attempt, content = 0, request.body()
         while True:
             error: StrongroomError
             try:
                 response = await self.http.request(
-                    request.method, request.url(), json=request.json, params=request.query()
+                    request.method, request.url(), content=content, params=request.query()
                 )
                 log_attempt(request, response.status_code, attempt)
                 return result(request, response)

@@ -29,12 +29,12 @@ class Transport:
         self.http = httpx.Client(transport=transport, **http_options(config))
 
     def call(self, request: Request) -> Any:
-        attempt = 0
+        attempt, content = 0, request.body()
         while True:
             error: StrongroomError
             try:
                 response = self.http.request(
-                    request.method, request.url(), json=request.json, params=request.query()
+                    request.method, request.url(), content=content, params=request.query()
                 )
                 log_attempt(request, response.status_code, attempt)
                 return result(request, response)
