@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,3 +142,13 @@ def test_a_swapped_key_statement_is_refused(
         pytest.raises(StrongroomError),  # a tenant-bound key may not name another tenant
     ):
         c.encrypt_offline(alice, ["x"])
+
+
+def test_the_client_ships_the_services_vectors() -> None:
+    root = Path(__file__).parents[2]
+    for name in ("ciphertext_v1.json", "hpke_mlkem768_x25519.json"):
+        ours = root / "clients" / "python" / "tests" / "vectors" / name
+        assert (
+            ours.read_bytes()
+            == (root / "tests" / "unit" / "crypto" / "vectors" / name).read_bytes()
+        )

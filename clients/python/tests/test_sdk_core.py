@@ -105,3 +105,13 @@ def test_generated_sync_client_is_current() -> None:
         check=False,
     )
     assert check.returncode == 0, check.stdout
+
+
+def test_api_reference_is_current() -> None:
+    check = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "apidoc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout

@@ -152,6 +152,8 @@ def delay(
             return None  # a spent budget that waiting does not refill
         if error.code in _CONFLICTS and not request.idempotent:
             return None
+        if error.code == "SYS001" and not request.idempotent:
+            return None  # it may have failed after its work was done
     else:
         return None
     # Jitter spreads retries; it protects nothing, so no CSPRNG is needed.

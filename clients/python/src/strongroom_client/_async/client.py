@@ -119,6 +119,7 @@ class AsyncClient:
         return await self.offline.encrypt(user_id, items, context)
 
     async def close(self) -> None:
+        """Close the connections (``async with`` does it on exit)."""
         await self._transport.close()
 
     async def __aenter__(self) -> AsyncClient:

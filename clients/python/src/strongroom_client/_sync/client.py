@@ -120,6 +120,7 @@ class Client:
         return self.offline.encrypt(user_id, items, context)
 
     def close(self) -> None:
+        """Close the connections (``with`` does it on exit)."""
         self._transport.close()
 
     def __enter__(self) -> Client:
