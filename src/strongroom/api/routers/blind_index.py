@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from strongroom.access.permissions import Permission
 from strongroom.api.deps import Call, authorized_call, body_doc, json_response
-from strongroom.api.schemas import Strict, UserId, examples
+from strongroom.api.schemas import Strict, UserId, _integral, examples
 from strongroom.keys.blind_index import MAX_LENGTH, MIN_LENGTH
 
 router = APIRouter(prefix="/api/v1", tags=["data"])
@@ -29,7 +29,8 @@ class BlindIndexRequest(Strict):
     normalize: list[Normalisation] = Field(
         default_factory=list, description="Applied in the order digits, whitespace, case"
     )
-    length: Annotated[int, Field(ge=MIN_LENGTH, le=MAX_LENGTH)] = Field(
+    # Bounds before the validator, as in api/schemas.py (Days): JSON Schema's integer 8.0.
+    length: Annotated[int, Field(ge=MIN_LENGTH, le=MAX_LENGTH), BeforeValidator(_integral)] = Field(
         default=MAX_LENGTH, description="Bytes kept of each token (fewer: more false positives)"
     )
 
