@@ -12,6 +12,7 @@ import email.utils
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -90,13 +91,18 @@ def http_options(config: Config) -> dict[str, Any]:
         "timeout": config.timeout,
         "headers": {**config.headers(), "Content-Type": "application/json"},
     }
-    if config.client_cert:
-        options["cert"] = (
-            (config.client_cert, config.client_key) if config.client_key else config.client_cert
-        )
-    if config.ca_cert:
-        options["verify"] = config.ca_cert
+    if config.client_cert or config.ca_cert:
+        options["verify"] = ssl_context(config)
     return options
+
+
+def ssl_context(config: Config) -> ssl.SSLContext:
+    """TLS with the system's CAs (or ``ca_cert``) and, for mTLS, the client certificate
+    (httpx takes a context; its ``cert=`` and path ``verify=`` are deprecated)."""
+    context = ssl.create_default_context(cafile=config.ca_cert)
+    if config.client_cert:
+        context.load_cert_chain(config.client_cert, config.client_key)
+    return context
 
 
 def retry_after(response: httpx.Response) -> float | None:

@@ -123,6 +123,23 @@ class AsyncData(AsyncResource):
         self._cache.note_version(user_id, version)
         return Rewrapped(out, version)
 
+    async def rewrap_each(
+        self, user_id: str, items: Sequence[str], context: str | None = None
+    ) -> list[ItemResult]:
+        """Each item's new ciphertext or error (``partial: true``)."""
+        offset = [0]
+
+        async def send(chunk: list[str]) -> list[ItemResult]:
+            body = {**self._body(user_id, chunk, context), "partial": True}
+            req = Request("POST", "/api/v1/rewrap", json=body, idempotent=True)
+            answer = await self._t.call(req)
+            self._cache.note_version(user_id, int(answer["version"]))
+            out = [_item(r, "rewrappedData", offset[0]) for r in answer["results"]]
+            offset[0] += len(chunk)
+            return out
+
+        return await self._batched(items, send)
+
     async def rotate(
         self,
         user_id: str,

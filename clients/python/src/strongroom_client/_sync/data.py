@@ -124,6 +124,23 @@ class Data(Resource):
         self._cache.note_version(user_id, version)
         return Rewrapped(out, version)
 
+    def rewrap_each(
+        self, user_id: str, items: Sequence[str], context: str | None = None
+    ) -> list[ItemResult]:
+        """Each item's new ciphertext or error (``partial: true``)."""
+        offset = [0]
+
+        def send(chunk: list[str]) -> list[ItemResult]:
+            body = {**self._body(user_id, chunk, context), "partial": True}
+            req = Request("POST", "/api/v1/rewrap", json=body, idempotent=True)
+            answer = self._t.call(req)
+            self._cache.note_version(user_id, int(answer["version"]))
+            out = [_item(r, "rewrappedData", offset[0]) for r in answer["results"]]
+            offset[0] += len(chunk)
+            return out
+
+        return self._batched(items, send)
+
     def rotate(
         self,
         user_id: str,
