@@ -18,6 +18,7 @@ from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
+from strongroom.datakeys import Sealer
 from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
 from strongroom.keys.feed import ChangeFeed
@@ -30,6 +31,7 @@ from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
+from strongroom.store.notices import Notices
 from strongroom.store.tenancy import ALL, enter_system_scope, set_tenant
 
 # enter_system_scope: for the app lifespan (api/app.py), which holds no store import.
@@ -50,6 +52,9 @@ class Services:
     alerts: SecurityAlerts
     audit_queries: AuditQueries
     limits: RateLimits
+    # Seals secrets, shares, CA keys, stored API keys under per-tenant data keys.
+    sealer: Sealer
+    notices: Notices  # once-only reminders and alerts across replicas
     statements: KeyStatements  # signed public keys (keys/statement.py)
     blind_index: BlindIndex  # equality tokens for encrypted fields (keys/blind_index.py)
     hints: RedisHints | None = None
@@ -95,6 +100,7 @@ class Services:
         if self.hints is not None:
             await self.hints.close()
         await self.keys.core.cache.close()
+        await self.sealer.close()
         await self.limits.close()
         await self.audit.close()
         await self.kms.close()
@@ -126,6 +132,8 @@ def build_services(
         statements=keys.statements,
         blind_index=keys.blind_index,
         limits=build_limits(settings.limits, settings.redis.url),
+        sealer=Sealer(db, kms),
+        notices=Notices(db),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
 
