@@ -5,12 +5,20 @@ blind index endpoint with its audit record."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
 from strongroom_client import KeyStatementError, ServiceKey
 from strongroom_client.statement import verify_statement
 from tests.api.conftest import App
+
+TTL = 30 * 86400  # the longest allowed: the next scheduled rotation ends it sooner
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"key_statement_ttl_seconds": TTL}
 
 
 async def test_public_key_answer_carries_a_statement_the_client_verifies(app: App) -> None:
@@ -32,6 +40,17 @@ async def test_public_key_answer_carries_a_statement_the_client_verifies(app: Ap
     assert s.not_after - s.not_before == ttl and abs(s.not_before - time.time()) < 60
     with pytest.raises(KeyStatementError, match="expired"):
         verify_statement(answer, pinned, "alice", now=s.not_after)
+    # A rotation due sooner than the TTL ends the statement's validity there.
+    created = await app.post("/api/v1/keys", {"userId": "carol", "rotationPeriodDays": 1})
+    assert created.status_code == 201
+    soon = verify_statement((await app.get("/api/v1/keys/carol/public")).json(), pinned, "carol")
+    assert abs(soon.not_after - (soon.not_before + 86400)) < 5
+    # A key scheduled for deletion still shows its public key, but unsigned.
+    assert (await app.post("/api/v1/keys/carol/deletion", {})).status_code == 202
+    pending = (await app.get("/api/v1/keys/carol/public")).json()
+    assert pending["publicKey"] and pending["statement"] is None
+    with pytest.raises(KeyStatementError, match="no key statement"):
+        verify_statement(pending, pinned, "carol")
     # One key per deployment: asked again, the same key (stored wrapped, made once).
     again = (await app.get("/api/v1/service-keys")).json()["keyStatement"]
     assert again["publicKey"] == r.json()["keyStatement"]["publicKey"]

@@ -30,11 +30,15 @@ from strongroom.crypto.binding import lp
 from strongroom.crypto.suites import KEY_TYPES
 from strongroom.errors import InvalidInput
 from strongroom.keys.core import KeyCore
+from strongroom.keys.models import KeyInfo, KeyState
 from strongroom.kms.secrets import service_secret
 from strongroom.store.service_keys import ServiceKeys
 
 STATEMENT_TAG = b"sr-key-stmt-1"
 SIGNING_KEY_NAME = "key-statement-signing-key"
+# A statement shorter-lived than this would expire on the wire: past a scheduled
+# rotation that is due so soon, the full TTL applies.
+MIN_VALIDITY = 60
 ALGORITHM = "Ed25519"
 
 
@@ -78,6 +82,14 @@ class SignedStatement:
 
 
 @dataclass(frozen=True)
+class PublicKey:
+    """A key's metadata and, while it may encrypt, its signed statement."""
+
+    info: KeyInfo
+    signed: SignedStatement | None
+
+
+@dataclass(frozen=True)
 class ServiceKeyInfo:
     key_id: str
     algorithm: str
@@ -115,17 +127,27 @@ class KeyStatements:
         ).decode()
         return ServiceKeyInfo(service_key_id(raw), ALGORITHM, raw, pem)
 
-    async def public_key(self, actor: Actor, user_id: str) -> SignedStatement:
-        """The current version's public key, signed for ``ttl_seconds`` from now."""
+    async def public_key(self, actor: Actor, user_id: str) -> PublicKey:
+        """The current version's public key, and, while the key may encrypt, the
+        statement over it: valid ``ttl_seconds`` from now, or until the next scheduled
+        rotation if that comes first (so offline encryptors refetch at rotation). A
+        key scheduled for deletion keeps answering its public key (the v1 contract)
+        but gets no statement: offline encryption to it stops."""
         info = await self._core.load(actor.tenant, user_id, fresh=True)
         pub = info.current.public_key
         if pub is None:
             raise InvalidInput("symmetric key has no public key")
+        if info.state is not KeyState.ENABLED:
+            return PublicKey(info, None)
         signer = await self._signer()
         raw = signer.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
         now = int(self._core.clock().timestamp())
+        due = info.last_rotated_at + timedelta(days=info.rotation_period_days)
+        not_after = now + self._ttl
+        if due.timestamp() > now + MIN_VALIDITY:
+            not_after = min(not_after, int(due.timestamp()))
         fields = StatementFields(
             service_key_id=service_key_id(raw),
             tenant=info.tenant,
@@ -135,10 +157,10 @@ class KeyStatements:
             public_key=pub,
             ciphertext_prefix=self._core.settings.ciphertext_prefix,
             not_before=now,
-            not_after=now + self._ttl,
+            not_after=not_after,
         )
         statement = fields.encode()
-        return SignedStatement(fields, statement, signer.sign(statement))
+        return PublicKey(info, SignedStatement(fields, statement, signer.sign(statement)))
 
 
 def unix_time(seconds: int) -> datetime:

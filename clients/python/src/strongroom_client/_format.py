@@ -74,6 +74,8 @@ def b64url(data: bytes) -> str:
 
 def unb64url(text: str) -> bytes:
     """Strict: URL-safe alphabet, no padding, canonical trailing bits."""
+    if not isinstance(text, str):
+        raise TypeError("not text")
     if len(text) % 4 == 1 or any(c in "=+/ \n" for c in text):
         raise ValueError("not canonical base64url")
     raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -138,10 +138,13 @@ def verify_statement(
     a statement signed by another key, for another user (or tenant, when given),
     outside its validity window, or malformed; and an answer without one."""
     try:
-        raw = unb64url(str(answer["statement"]))
-        signature = unb64url(str(answer["signature"]))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise KeyStatementError("the answer carries no key statement") from exc
+        raw = unb64url(answer["statement"])
+        signature = unb64url(answer["signature"])
+    except (KeyError, ValueError, TypeError) as exc:  # absent, null or not text
+        raise KeyStatementError(
+            "the answer carries no key statement (the key is not enabled, or the "
+            "service does not sign statements)"
+        ) from exc
     s = parse_statement(raw)
     if s.service_key_id != pinned.key_id:
         raise KeyStatementError("key statement signed by another service key")

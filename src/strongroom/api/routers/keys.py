@@ -54,21 +54,24 @@ async def get_public_key(
 ) -> PublicKeyOut:
     """The current public key with the service's signed statement over it (tenant, user,
     version, key type, key, prefix, validity): verify it before encrypting offline."""
-    signed = await svc.statements.public_key(actor, userId)
-    f = signed.fields
-    return PublicKeyOut(
-        userId=f.user_id,
-        keyType=KeyType(f.key_type),
-        version=f.version,
-        publicKey=b64url(f.public_key),
-        ciphertextPrefix=f.ciphertext_prefix,
-        tenant=f.tenant,
-        statement=b64url(signed.statement),
-        signature=b64url(signed.signature),
-        serviceKeyId=f.service_key_id,
-        notBefore=unix_time(f.not_before),
-        notAfter=unix_time(f.not_after),
+    answer = await svc.statements.public_key(actor, userId)
+    info, signed = answer.info, answer.signed
+    out = PublicKeyOut(
+        userId=info.user_id,
+        keyType=KeyType(info.key_type),
+        version=info.current_version,
+        publicKey=b64url(info.current.public_key or b""),
+        ciphertextPrefix=svc.settings.keys.ciphertext_prefix,
+        tenant=info.tenant,
     )
+    if signed is not None:
+        f = signed.fields
+        out.statement = b64url(signed.statement)
+        out.signature = b64url(signed.signature)
+        out.serviceKeyId = f.service_key_id
+        out.notBefore = unix_time(f.not_before)
+        out.notAfter = unix_time(f.not_after)
+    return out
 
 
 @router.get("/{userId}/history", response_model=HistoryOut)
