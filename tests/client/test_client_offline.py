@@ -22,6 +22,7 @@ from strongroom_client import (
     StrongroomError,
 )
 from strongroom_client._format import b64url
+from strongroom_client.errors import PayloadTooLargeError
 from tests.client.conftest import ThreadServer
 
 SUITES = ["x25519-hpke", "p256-hpke", "mlkem768-x25519-hpke"]
@@ -46,6 +47,16 @@ async def test_offline_ciphertexts_of_every_suite_open_on_the_service(
     # ... and the service's own ciphertexts rewrap alongside them.
     rewrapped = await sr.rewrap(alice, ct, context="profile")
     assert await sr.decrypt(alice, rewrapped.items, context="profile") == items
+
+
+async def test_items_the_service_would_refuse_are_refused_offline(sr: Any) -> None:
+    dave = user()
+    await sr.keys.create(dave)
+    largest = "x" * 65536  # the service's default MAX_ITEM_BYTES
+    assert await sr.decrypt(dave, await sr.encrypt_offline(dave, [largest])) == [largest]
+    with pytest.raises(PayloadTooLargeError) as big:
+        await sr.encrypt_offline(dave, ["ok", largest + "x"])
+    assert big.value.details == {"index": 1, "limit": 65536}
 
 
 async def test_rotation_refreshes_the_cached_statement(sr: Any) -> None:

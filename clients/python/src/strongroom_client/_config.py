@@ -48,6 +48,9 @@ class Config:
     timeout: float = 10.0
     batch_size: int = DEFAULT_BATCH_SIZE
     statement_ttl: float = 300.0
+    # The service's MAX_ITEM_BYTES (default 64 KiB): a larger item sealed offline would
+    # be refused when decrypted, so offline encryption refuses it first.
+    max_item_bytes: int = 65536
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __repr__(self) -> str:

@@ -49,6 +49,7 @@ class AsyncClient:
         timeout: float | None = None,
         batch_size: int | None = None,
         statement_ttl: float | None = None,
+        max_item_bytes: int | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         env: Mapping[str, str] | None = None,
@@ -66,6 +67,7 @@ class AsyncClient:
             timeout=timeout,
             batch_size=batch_size,
             statement_ttl=statement_ttl,
+            max_item_bytes=max_item_bytes,
             retry=retry,
         )
         self._transport = AsyncTransport(self.config, transport)
@@ -74,7 +76,9 @@ class AsyncClient:
         self.keys = AsyncKeys(self._transport, cache)
         self.data = AsyncData(self._transport, cache)
         self.blind_index = AsyncBlindIndex(self._transport)
-        self.offline = AsyncOffline(self.keys, cache, pinned, self.config.tenant)
+        self.offline = AsyncOffline(
+            self.keys, cache, pinned, self.config.tenant, self.config.max_item_bytes
+        )
         self.access_keys = AsyncAccessKeys(self._transport)
         self.roles = AsyncRoles(self._transport)
         self.tokens = AsyncTokens(self._transport)

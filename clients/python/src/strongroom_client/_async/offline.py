@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from strongroom_client._async.keys import AsyncKeys
 from strongroom_client._cache import StatementCache
 from strongroom_client._format import SUITES, load_public, seal
-from strongroom_client.errors import ConfigurationError, InvalidInputError
+from strongroom_client.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    PayloadTooLargeError,
+)
 from strongroom_client.statement import KeyStatement, ServiceKey, verify_statement
 
 
@@ -26,11 +30,13 @@ class AsyncOffline:
         cache: StatementCache,
         pinned: ServiceKey | None,
         tenant: str | None,
+        max_item_bytes: int,
     ) -> None:
         self._keys = keys
         self._cache = cache
         self._pinned = pinned
         self._tenant = tenant
+        self._max_item_bytes = max_item_bytes
 
     async def statement(self, user_id: str, refresh: bool = False) -> KeyStatement:
         """The user's verified key statement (cached unless ``refresh``)."""
@@ -60,6 +66,10 @@ class AsyncOffline:
             raw = [item.encode() for item in items]
         except UnicodeEncodeError:
             raise InvalidInputError("item is not valid Unicode") from None
+        for index, item in enumerate(raw):
+            if len(item) > self._max_item_bytes:
+                details = {"index": index, "limit": self._max_item_bytes}
+                raise PayloadTooLargeError("item too large", details=details)
         key = load_public(suite, s.public_key)
         return seal(
             suite, key, s.ciphertext_prefix, s.tenant, s.user_id, s.version, context or "", raw

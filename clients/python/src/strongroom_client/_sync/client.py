@@ -50,6 +50,7 @@ class Client:
         timeout: float | None = None,
         batch_size: int | None = None,
         statement_ttl: float | None = None,
+        max_item_bytes: int | None = None,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         env: Mapping[str, str] | None = None,
@@ -67,6 +68,7 @@ class Client:
             timeout=timeout,
             batch_size=batch_size,
             statement_ttl=statement_ttl,
+            max_item_bytes=max_item_bytes,
             retry=retry,
         )
         self._transport = Transport(self.config, transport)
@@ -75,7 +77,9 @@ class Client:
         self.keys = Keys(self._transport, cache)
         self.data = Data(self._transport, cache)
         self.blind_index = BlindIndex(self._transport)
-        self.offline = Offline(self.keys, cache, pinned, self.config.tenant)
+        self.offline = Offline(
+            self.keys, cache, pinned, self.config.tenant, self.config.max_item_bytes
+        )
         self.access_keys = AccessKeys(self._transport)
         self.roles = Roles(self._transport)
         self.tokens = Tokens(self._transport)
