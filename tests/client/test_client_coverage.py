@@ -89,3 +89,19 @@ def test_every_route_has_a_client_method(caplog: pytest.LogCaptureFixture) -> No
     }
     # Templates name their parameters like the app ({userId}, {keyId}, {name}).
     assert called == routes
+
+
+def _subclasses(cls: type) -> set[type]:
+    out = set(cls.__subclasses__())
+    for sub in list(out):
+        out |= _subclasses(sub)
+    return out
+
+
+def test_every_service_error_code_has_a_client_error() -> None:
+    import strongroom.api.app  # noqa: F401 (loads every module that defines an error)
+    from strongroom.errors import StrongroomError as ServiceError
+    from strongroom_client.errors import ERRORS
+
+    codes = {c.code for c in _subclasses(ServiceError)}
+    assert codes - set(ERRORS) == set()

@@ -158,6 +158,12 @@ class ServiceError(ApiError):
     code = "SYS001"
 
 
+class IntegrityCheckError(ApiError):
+    """SYS003: stored data failed an integrity check (not retried: it will again)."""
+
+    code, status = "SYS003", 500
+
+
 class AuditArchiveError(ApiError):
     code, status = "AUD001", 409
 
@@ -186,6 +192,7 @@ ERRORS: dict[str, type[ApiError]] = {
         RateLimitedError,
         OverloadedError,
         ServiceError,
+        IntegrityCheckError,
         AuditArchiveError,
     )
 }
