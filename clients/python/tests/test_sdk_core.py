@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from strongroom_client import Client, Config, RetryPolicy, Secret
-from strongroom_client._core import Request, delay
+from strongroom_client._core import Request, delay, retry_after
 from strongroom_client.errors import (
     ApiError,
     KeyNotFoundError,
@@ -89,6 +89,15 @@ def test_masking_and_config_from_environment() -> None:
     assert Config.resolve(env, addr="http://127.0.0.1:1").addr == "http://127.0.0.1:1"
     with pytest.raises(Exception, match="addr"):
         Config.resolve({"STRONGROOM_ADDR": "ftp://x"})
+
+
+def test_retry_after_forms() -> None:
+    def answer(value: str) -> float | None:
+        return retry_after(httpx.Response(429, headers={"Retry-After": value}))
+
+    assert answer("3") == 3.0 and answer("-1") == 0.0
+    assert answer("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+    assert answer("soon") is None and answer("") is None
 
 
 def test_request_paths_are_encoded_and_logged_as_templates() -> None:
