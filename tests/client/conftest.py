@@ -5,6 +5,7 @@ process, on a SQLite copy of the migrated template. One per test module."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
@@ -118,6 +119,10 @@ class Either:
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             result = attr(*args, **kwargs)
+            if inspect.isasyncgen(result):
+                return [item async for item in result]
+            if inspect.isgenerator(result):
+                return list(result)
             return await result if self._async else result
 
         return call

@@ -104,6 +104,7 @@ async def test_access_keys_roles_and_typed_auth_errors(sr: Any, service: ThreadS
     assert (await sr.access_keys.get(key_id))["state"] == "active"
     page = await sr.access_keys.list(limit=100)
     assert key_id in {k["id"] for k in page["accessKeys"]}
+    assert key_id in {k["id"] for k in await sr.access_keys.iter_all(page_size=1)}
 
     from strongroom_client import Client
 
@@ -143,6 +144,8 @@ async def test_token_revocation_audit_and_health(sr: Any) -> None:
     await sr.blind_index.tokens("email", ["e@example.com"], user_id=erin)
     found = await sr.audit.records(action="key.blind_index", limit=1000)
     assert any(r["target"] == erin for r in found["records"])
+    walked = await sr.audit.iter_records(page_size=2, action="key.*", target=erin)
+    assert [r["action"] for r in walked] == ["key.create", "key.blind_index"]
     looked = await sr.audit.lookup(erin)
     assert {r["action"] for r in looked["records"]} >= {"key.create", "key.blind_index"}
     verified = await sr.audit.verify()

@@ -3,7 +3,7 @@ is a ``Secret`` (masked in ``repr``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,19 @@ class AsyncAccessKeys(AsyncResource):
         req = Request("GET", "/api/v1/access-keys", params=params, idempotent=True)
         answer: dict[str, Any] = await self._t.call(req)
         return answer
+
+    async def iter_all(
+        self, tenant: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every access key's metadata, following ``nextCursor``."""
+        cursor = None
+        while True:
+            page = await self.list(tenant, page_size, cursor)
+            for key in page["accessKeys"]:
+                yield key
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
 
     async def get(self, key_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = await self._t.call(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,20 @@ class AsyncAudit(AsyncResource):
             "limit": limit,
         }
         return await self._get("/api/v1/audit/records", params)
+
+    async def iter_records(
+        self, page_size: int = 500, **filters: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every record matching ``filters`` (``records``' arguments), following
+        ``nextCursor`` page by page."""
+        cursor = None
+        while True:
+            page = await self.records(cursor=cursor, limit=page_size, **filters)
+            for record in page["records"]:
+                yield record
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
 
     async def lookup(
         self,

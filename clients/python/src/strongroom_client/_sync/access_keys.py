@@ -4,7 +4,7 @@ is a ``Secret`` (masked in ``repr``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,19 @@ class AccessKeys(Resource):
         req = Request("GET", "/api/v1/access-keys", params=params, idempotent=True)
         answer: dict[str, Any] = self._t.call(req)
         return answer
+
+    def iter_all(
+        self, tenant: str | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every access key's metadata, following ``nextCursor``."""
+        cursor = None
+        while True:
+            page = self.list(tenant, page_size, cursor)
+            for key in page["accessKeys"]:
+                yield key
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
 
     def get(self, key_id: str) -> dict[str, Any]:
         answer: dict[str, Any] = self._t.call(

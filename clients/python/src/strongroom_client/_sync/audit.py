@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,20 @@ class Audit(Resource):
             "limit": limit,
         }
         return self._get("/api/v1/audit/records", params)
+
+    def iter_records(
+        self, page_size: int = 500, **filters: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every record matching ``filters`` (``records``' arguments), following
+        ``nextCursor`` page by page."""
+        cursor = None
+        while True:
+            page = self.records(cursor=cursor, limit=page_size, **filters)
+            for record in page["records"]:
+                yield record
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return
 
     def lookup(
         self,
