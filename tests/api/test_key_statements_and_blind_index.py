@@ -36,6 +36,7 @@ async def test_public_key_answer_carries_a_statement_the_client_verifies(app: Ap
         "sr",
     )
     assert answer["tenant"] == "default" and answer["serviceKeyId"] == pinned.key_id
+    assert answer["suite"] == 3 and answer["ciphertextPrefix"] == "sr"
     ttl = app.settings.keys.statement_ttl_seconds
     assert s.not_after - s.not_before == ttl and abs(s.not_before - time.time()) < 60
     with pytest.raises(KeyStatementError, match="expired"):

@@ -304,6 +304,9 @@ class PublicKeyOut(BaseModel):
     # Added by issue 20 (docs/key-statement.md): what an offline encryptor binds and
     # the service's signature over it.
     tenant: str | None = Field(default=None, description="The tenant bound into ciphertexts")
+    suite: int | None = Field(
+        default=None, description="The payload's suite id (docs/ciphertext.md)"
+    )
     statement: str | None = Field(
         default=None, description="base64url of the signed key statement (docs/key-statement.md)"
     )

@@ -20,7 +20,7 @@ from strongroom.api.schemas import (
 )
 from strongroom.context import Actor
 from strongroom.crypto.codec import b64url
-from strongroom.crypto.suites import KeyType
+from strongroom.crypto.suites import KEY_TYPES, KeyType
 from strongroom.keys.statement import unix_time
 from strongroom.services.container import Services
 
@@ -63,6 +63,7 @@ async def get_public_key(
         publicKey=b64url(info.current.public_key or b""),
         ciphertextPrefix=svc.settings.keys.ciphertext_prefix,
         tenant=info.tenant,
+        suite=KEY_TYPES[info.key_type],
     )
     if signed is not None:
         f = signed.fields
