@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from strongroom.cli import app
 from strongroom.config import unknown_variables
+from strongroom_client import ServiceKey
 from tests.client.conftest import ThreadServer
 
 runner = CliRunner()
@@ -79,3 +80,18 @@ def test_client_variables_draw_no_unknown_setting_warning() -> None:
     env = {"STRONGROOM_ADDR": "http://x", "STRONGROOM_API_KEY": "k", "STRONGROOM_ADR": "y"}
     warnings = unknown_variables(env)
     assert len(warnings) == 1 and warnings[0].startswith("warning: STRONGROOM_ADR ")
+
+
+def test_statement_key_from_the_database_matches_the_route(
+    service: ThreadServer, service_key: str
+) -> None:
+    settings = service.settings
+    env = {
+        "STRONGROOM_DATABASE_URL": settings.database.url,
+        "STRONGROOM_MASTER_KEY_FILE": str(settings.kms.master_key_file),
+    }
+    result = runner.invoke(app, ["keys", "statement-key"], env=env)
+    assert result.exit_code == 0, result.output
+    pem = own_output(result.stdout)
+    assert ServiceKey.load(pem).key_id == ServiceKey.load(service_key).key_id
+    assert result.stderr.startswith("key id ")
