@@ -30,6 +30,7 @@ ISSUER = "https://idp.example.test"
 
 class ThreadServer:
     def __init__(self, tmp: Path, template: Path) -> None:
+        self.tmp = tmp  # strongroom.db and strongroom.key, as `strongroom` finds them there
         url = clone_sqlite(template, tmp / "strongroom.db")
         issuer = issuer_config("http://127.0.0.1:9/jwks", issuer=ISSUER)
         self.settings = make_settings(url, tmp, oidc_issuers=[issuer])

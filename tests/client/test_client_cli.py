@@ -15,6 +15,7 @@ from strongroom.cli import app
 from strongroom.config import unknown_variables
 from strongroom_client import ServiceKey
 from tests.client.conftest import ThreadServer
+from tests.integration.test_cli import run_cli
 
 runner = CliRunner()
 # The test service runs in this process, and its access log (structlog's default
@@ -85,13 +86,9 @@ def test_client_variables_draw_no_unknown_setting_warning() -> None:
 def test_statement_key_from_the_database_matches_the_route(
     service: ThreadServer, service_key: str
 ) -> None:
-    settings = service.settings
-    env = {
-        "STRONGROOM_DATABASE_URL": settings.database.url,
-        "STRONGROOM_MASTER_KEY_FILE": str(settings.kms.master_key_file),
-    }
-    result = runner.invoke(app, ["keys", "statement-key"], env=env)
-    assert result.exit_code == 0, result.output
-    pem = own_output(result.stdout)
-    assert ServiceKey.load(pem).key_id == ServiceKey.load(service_key).key_id
+    # A subprocess: in this process the command would configure logging for the test
+    # service's thread too (to the runner's streams, closed after invoke()).
+    result = run_cli(service.tmp, "keys", "statement-key")
+    assert result.returncode == 0, result.stderr
+    assert ServiceKey.load(result.stdout).key_id == ServiceKey.load(service_key).key_id
     assert result.stderr.startswith("key id ")
