@@ -56,7 +56,7 @@ class ThreadServer:
 
     def start(self) -> None:
         self.thread.start()
-        for _ in range(300):
+        for _ in range(900):  # 45 s: start-up under load on 2 shared cores
             if self.server.started:
                 return
             if not self.thread.is_alive():
