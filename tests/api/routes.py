@@ -131,6 +131,12 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", f"{_VAULT}/promote/{{path:path}}"): {"version": 2},
         ("PATCH", f"{_VAULT}/metadata/{{path:path}}"): {"customMetadata": {"note": "n"}},
         ("DELETE", f"{_VAULT}/metadata/{{path:path}}"): None,
+        ("POST", "/api/v1/blind-index"): {
+            "userId": ctx.user,
+            "field": "email",
+            "data": [ctx.plaintext],
+            "normalize": ["case"],
+        },
     }
     key = (route.method, route.path)
     if key == ("POST", "/api/v1/keys"):

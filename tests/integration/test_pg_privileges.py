@@ -49,6 +49,8 @@ EXPECTED = {
     "secret_versions": RW,
     "secret_values": RW,
     "secret_meta": RW,
+    "cluster_leases": RW,
+    "cluster_counters": RW,
     "revoked_tokens": APPEND,
     "service_keys": APPEND,
     "tenant_data_keys": APPEND,

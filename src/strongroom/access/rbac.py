@@ -80,14 +80,23 @@ BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
         T, "keys:*", P.ACCESS_KEYS_READ, P.AUDIT_READ, *_SECRETS_RW, P.SECRETS_DELETE
     ),
     "integration-admin": _grants(
-        T, "access-keys:*", P.KEYS_CREATE, P.KEYS_READ, P.KEYS_READ_PUBLIC, P.KEYS_ENCRYPT
+        T,
+        "access-keys:*",
+        P.KEYS_CREATE,
+        P.KEYS_READ,
+        P.KEYS_READ_PUBLIC,
+        P.KEYS_ENCRYPT,
+        P.KEYS_BLIND_INDEX,
     ),
-    "user": _grants(OWN, P.KEYS_READ, P.KEYS_READ_PUBLIC, P.KEYS_ENCRYPT, P.KEYS_DECRYPT),
+    "user": _grants(
+        OWN, P.KEYS_READ, P.KEYS_READ_PUBLIC, P.KEYS_ENCRYPT, P.KEYS_DECRYPT, P.KEYS_BLIND_INDEX
+    ),
     # narrow service roles
     "admin": _grants(T, "*"),  # the bootstrap admin of its tenant
     "key-admin": _grants(T, "keys:*"),
-    "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC),
-    "decrypt-only": _grants(T, P.KEYS_DECRYPT),
+    # Writers and readers of encrypted fields both search them (blind index).
+    "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC, P.KEYS_BLIND_INDEX),
+    "decrypt-only": _grants(T, P.KEYS_DECRYPT, P.KEYS_BLIND_INDEX),
     "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ),
     # No vault-only built-ins: a new reserved name would refuse a tenant's existing
     # custom role of that name (the v1 contract). Service accounts for the vault are

@@ -1,19 +1,20 @@
 """Reminders before a secret version expires: a ``secret.expiring`` security event
 (audit record, metric, webhook) once per (version, threshold) across replicas.
 
-``run_once(now)`` is one pass, a plain coroutine any scheduler may call on every
-replica: each reminder is claimed in the database first (store/notices.py), so only
-one replica sends it. A version that passed several thresholds since the last pass
-(created 5 days before expiry: 30 and 7) claims all of them and sends one event, for
-the nearest. A crash between claim and send loses that reminder rather than sending
-it twice; the expiry itself stays visible in the metadata and reads answer 410.
+``run_once(now)`` is one pass, registered as the cluster job ``secrets.reminders``
+(services/container.py ``build_jobs``: once per period across replicas), and safe on
+any number of replicas at once anyway: each reminder is claimed in the database
+first (store/notices.py), so only one replica sends it. A version that passed
+several thresholds since the last pass (created 5 days before expiry: 30 and 7)
+claims all of them and sends one event, for the nearest. A crash between claim and
+send loses that reminder rather than sending it twice; the expiry itself stays
+visible in the metadata and reads answer 410.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -64,15 +65,3 @@ class ExpiryReminders:
         if events:
             self._alerts.raise_events(events)
         return len(events)
-
-
-async def run_reminders(reminders: ExpiryReminders, interval: float) -> None:
-    """The loop ``serve`` runs beside the key scheduler (api/app.py)."""
-    while True:
-        try:
-            raised = await reminders.run_once(datetime.now(UTC))
-            if raised:
-                log.info("secret_reminders", raised=raised)
-        except Exception as exc:  # keep the loop alive; the next pass retries
-            log.error("secret_reminders_failed", error_type=type(exc).__name__)
-        await asyncio.sleep(interval)

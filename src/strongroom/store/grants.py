@@ -43,6 +43,8 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "secret_versions": _RW,
     "secret_values": _RW,
     "secret_meta": _RW,
+    "cluster_leases": _RW,  # scheduled jobs and once-per-period claims (store/cluster.py)
+    "cluster_counters": _RW,
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
     "tenant_data_keys": _APPEND,
