@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from strongroom.secrets.errors import SecretNotFound, SecretVersionGone
 from tests.api.conftest import App
 from tests.api.secret_helpers import call, code, get, put
 from tests.api.test_audit_and_leaks import rename_audit_table
@@ -88,3 +89,31 @@ async def test_without_an_audit_trail_no_value_leaves_and_nothing_changes(app: A
         await rename_audit_table(app, "audit_records_gone", "audit_records")
     r = await get(app, P)
     assert r.json()["data"] == {"v": "CANARY-kept-7"} and r.json()["metadata"]["version"] == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_gone_hooks_hear_destroyed_versions_and_deleted_secrets(app: App) -> None:
+    """What shares of a version rely on (``Vault.core.on_gone``)."""
+    heard: list[tuple[str, str, int | None]] = []
+
+    async def hook(actor: object, tenant: str, path: str, version: int | None) -> int:
+        heard.append((tenant, path, version))
+        return 0
+
+    app.services.vault.core.on_gone.append(hook)
+    await put(app, P, {"v": "1"})
+    await put(app, P, {"v": "2"})
+    await call(app, "POST", f"/destroy/{P}", json={"versions": [1, 9]})
+    await call(app, "DELETE", f"/metadata/{P}")
+    assert heard == [("default", P, 1), ("default", P, None)]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_read_for_share_gives_the_stored_value_of_a_live_version(app: App) -> None:
+    await put(app, P, {"b": "2", "a": "1"})
+    assert await app.services.secrets.read_for_share("default", P, 1) == b'{"a":"1","b":"2"}'
+    await call(app, "POST", f"/delete/{P}", json={"versions": [1]})
+    with pytest.raises(SecretVersionGone):
+        await app.services.secrets.read_for_share("default", P, 1)
+    with pytest.raises(SecretNotFound):
+        await app.services.secrets.read_for_share("default", "apps/none", 1)

@@ -23,6 +23,9 @@ class Vault:
     lifecycle: SecretLifecycle  # metadata, delete, undelete, destroy, purge, promote
     listing: SecretListing
     reminders: ExpiryReminders
+    # Shared state; ``core.on_gone`` takes hooks told when versions are gone for good
+    # (shares of them end: wired in services/container.py).
+    core: SecretCore
 
 
 def build_secrets(
@@ -39,4 +42,5 @@ def build_secrets(
         SecretLifecycle(core),
         SecretListing(core),
         ExpiryReminders(core, notices, alerts),
+        core,
     )
