@@ -39,7 +39,9 @@ ACTIONS = {
     *("security.auth.failures", "security.auth.revoked_credential"),
     "security.auth.failures_global",
     *("security.auth.new_address", "security.decrypt.bulk", "security.key.deletion"),
-    *("security.rate.limited", "security.users.bulk"),
+    *("security.rate.limited", "security.users.bulk", "security.secret.expiring"),
+    *("secret.write", "secret.read", "secret.list", "secret.metadata", "secret.delete"),
+    *("secret.undelete", "secret.destroy", "secret.purge", "secret.promote"),
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
@@ -47,6 +49,8 @@ PERMISSIONS = {
     *("keys:rotate", "keys:delete", "keys:admin"),
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
+    *("secrets:read", "secrets:write", "secrets:list", "secrets:delete", "secrets:destroy"),
+    "secrets:admin",
 }
 
 

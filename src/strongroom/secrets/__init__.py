@@ -1,0 +1,1 @@
+"""The secrets vault: versioned values with check-and-set, staging labels and expiry."""
