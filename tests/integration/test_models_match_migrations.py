@@ -47,6 +47,8 @@ def test_every_table_is_mapped() -> None:
         "notices_sent",
         "revoked_tokens",
         "service_keys",
+        "share_accesses",
+        "shares",
         "tenant_data_keys",
         "user_key_history",
         "user_key_versions",

@@ -34,6 +34,7 @@ ACTIONS = {
     *("role.create", "role.update", "role.delete", "role.write", "token.revoke"),
     *("auth.api_key", "auth.bearer", "auth.mtls", "auth.policy", "authz.denied"),
     *("api.read", "api.rejected", "kms.rewrap"),
+    *("share.create", "share.redeem", "share.revoke", "share.end", "share.purge"),
     *("audit.open", "audit.heartbeat", "audit.close", "audit.void", "audit.archive"),
     *("security.auth.failures", "security.auth.revoked_credential"),
     "security.auth.failures_global",
@@ -45,6 +46,7 @@ PERMISSIONS = {
     *("keys:rotate", "keys:delete", "keys:admin"),
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
+    *("shares:create", "shares:read", "shares:revoke"),
 }
 
 

@@ -25,6 +25,7 @@ from strongroom.api.schemas import ErrorOut
 from strongroom.config import Settings, describe_error_line
 from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
+from strongroom.secrets.shares_jobs import run_purger
 from strongroom.services.container import Services, build_services, enter_system_scope
 
 ERROR_RESPONSES = {
@@ -56,6 +57,10 @@ def create_app(
         if settings.keys.scheduler.enabled:
             interval = settings.keys.scheduler.interval_seconds
             tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
+            # Ends expired shares and purges ended ones (moves to the cluster-wide job
+            # runner when it lands).
+            every = settings.shares.purge_interval_seconds
+            tasks.append(asyncio.create_task(run_purger(svc.shares, every)))
         try:
             yield
         finally:

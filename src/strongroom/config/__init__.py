@@ -35,6 +35,7 @@ from strongroom.config.sections import (
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.settings import Settings, client_certificates_used
+from strongroom.config.shares import FipsSettings, SharesSettings
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -45,6 +46,7 @@ __all__ = [
     "AuthSettings",
     "AwsKmsSettings",
     "DatabaseSettings",
+    "FipsSettings",
     "KeyCacheSettings",
     "KeyFeedSettings",
     "KeysSettings",
@@ -62,6 +64,7 @@ __all__ = [
     "SecurityEventsSettings",
     "ServerSettings",
     "Settings",
+    "SharesSettings",
     "TelemetrySettings",
     "TlsSettings",
     "client_certificates_used",

@@ -27,6 +27,7 @@ from strongroom.config.sections import (
     TelemetrySettings,
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
+from strongroom.config.shares import FipsSettings, SharesSettings
 
 
 class Settings(BaseSettings):
@@ -51,6 +52,8 @@ class Settings(BaseSettings):
     mtls: MtlsSettings = Field(default_factory=MtlsSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    shares: SharesSettings = Field(default_factory=SharesSettings)
+    fips: FipsSettings = Field(default_factory=FipsSettings)
 
     @classmethod
     def settings_customise_sources(

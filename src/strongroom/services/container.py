@@ -27,6 +27,8 @@ from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
+from strongroom.secrets.shares import ShareService
+from strongroom.secrets.shares_factory import build_shares
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
 from strongroom.store.notices import Notices
@@ -53,6 +55,7 @@ class Services:
     # Seals secrets, shares, CA keys, stored API keys under per-tenant data keys.
     sealer: Sealer
     notices: Notices  # once-only reminders and alerts across replicas
+    shares: ShareService  # shares of one value (secrets/shares.py)
     hints: RedisHints | None = None
     mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
     # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
@@ -112,6 +115,7 @@ def build_services(
     kms = kms or build_kms(settings.kms)
     audit, alerts = build_audit(settings.audit, settings.security_events, db, kms, audit_class)
     keys = build_keys(settings.keys, settings.redis.url, db, kms, audit)
+    sealer = Sealer(db, kms)
     return Services(
         settings=settings,
         db=db,
@@ -126,8 +130,9 @@ def build_services(
         audit_queries=AuditQueries(db, kms, audit),
         hints=keys.hints,
         limits=build_limits(settings.limits, settings.redis.url),
-        sealer=Sealer(db, kms),
+        sealer=sealer,
         notices=Notices(db),
+        shares=build_shares(settings.shares, settings.fips, db, kms, audit, sealer),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
 

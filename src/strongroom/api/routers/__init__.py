@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from strongroom.api.routers import access_keys, crypto, health, keys, metrics, security
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
+from strongroom.api.routers import shares as share_routes
 from strongroom.api.routers import tokens as token_routes
 
 # The data endpoints first: route matching is linear and they carry the load.
@@ -18,4 +19,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit_routes.router,
     token_routes.router,
     role_routes.router,
+    share_routes.router,
 )

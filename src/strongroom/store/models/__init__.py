@@ -13,6 +13,7 @@ from strongroom.store.models.keys import (
     UserKeyVersion,
 )
 from strongroom.store.models.service import ServiceKey
+from strongroom.store.models.shares import Share, ShareAccess
 
 __all__ = [
     "AccessKey",
@@ -27,6 +28,8 @@ __all__ = [
     "NoticeSent",
     "RevokedToken",
     "ServiceKey",
+    "Share",
+    "ShareAccess",
     "TenantDataKey",
     "UTCDateTime",
     "UserKey",

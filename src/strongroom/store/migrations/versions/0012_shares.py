@@ -48,9 +48,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_shares_tenant_created", "shares", ["tenant_id", "created_at"])
-    op.create_index(
-        "ix_shares_source", "shares", ["tenant_id", "source_path", "source_version"]
-    )
+    op.create_index("ix_shares_source", "shares", ["tenant_id", "source_path", "source_version"])
     op.create_index("ix_shares_token_hash", "shares", ["token_hash"], unique=True)
     op.create_index("ix_shares_expires_at", "shares", ["expires_at"])
     op.create_table(

@@ -1,0 +1,366 @@
+"""Shares: create, list, show, revoke, access log (``/api/v1/shares``) and redeem.
+
+Redeeming is ``POST /api/v1/shares/redeem`` with the token in the body: a token never
+travels in a URL the server sees (access logs, traces and proxies record URLs), and a
+GET or HEAD of anything reveals and consumes nothing (link previewers fetch links).
+Credentials are optional there: needed only for a share restricted to principals.
+
+Management permissions (``shares:read``, ``shares:revoke``) held at ``tenant`` scope
+cover every share of the tenant; at ``own`` scope only those the caller created.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from strongroom.access.guard import RequestContext
+from strongroom.access.permissions import Permission
+from strongroom.api.deps import api_key_header, app_services, authenticate, presented
+from strongroom.api.schemas import Strict, examples
+from strongroom.errors import InvalidInput
+from strongroom.secrets.shares import Redeemer
+from strongroom.secrets.shares_models import (
+    AccessView,
+    Encoding,
+    NewShare,
+    PassphraseRequired,
+    ShareGone,
+    ShareState,
+    ShareView,
+)
+from strongroom.services.container import Services
+
+router = APIRouter(prefix="/api/v1/shares", tags=["shares"])
+
+SHARE_ID = r"^[a-z2-7]{16}$"
+ShareIdPath = Annotated[str, Path(pattern=SHARE_ID, examples=["abcdefghijk23456"])]
+PrincipalId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+SecretPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,512}$")]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Passphrase = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+_TOKEN_EXAMPLE = "srs_" + "a" * 52 + "_bcdefgh"
+
+
+class SourceIn(Strict):
+    path: SecretPath
+    version: Annotated[int, Field(ge=1)]
+
+
+class CreateShareRequest(Strict):
+    model_config = examples(
+        {"value": "the wifi password", "expiresInSeconds": 3600, "views": 1},
+        {"source": {"path": "apps/billing/stripe", "version": 3}, "expiresInSeconds": 86400},
+    )
+    expiresInSeconds: int = Field(description="Required; at most the configured maximum")
+    views: int = Field(default=1, description="How many reveals before the share ends")
+    value: str | None = Field(default=None, description="The value to share (ad hoc)")
+    encoding: Literal["utf-8", "base64"] = Field(
+        default="utf-8", description="How `value` is written: text, or base64 of bytes"
+    )
+    source: SourceIn | None = Field(default=None, description="A vault secret's version")
+    passphrase: Passphrase | None = Field(
+        default=None, description="Wanted on redeem (Argon2id; PBKDF2-SHA256 in FIPS mode)"
+    )
+    clientEncrypted: bool = Field(
+        default=False,
+        description="`value` is ciphertext whose key only the link's fragment carries",
+    )
+    tenantOnly: bool = Field(default=False, description="Only principals of this tenant")
+    principals: Annotated[list[PrincipalId], Field(max_length=20)] = Field(
+        default_factory=list, description="Only these principals (implies tenantOnly)"
+    )
+
+
+class SourceOut(BaseModel):
+    path: str
+    version: int
+
+
+_SHARE_EXAMPLE = {
+    "id": "abcdefghijk23456",
+    "tenant": "default",
+    "state": "active",
+    "createdBy": "key:aaaaaaaaaaaaaaaa",
+    "createdAt": "2026-12-02T16:00:00Z",
+    "expiresAt": "2026-12-02T17:00:00Z",
+    "maxViews": 1,
+    "viewsLeft": 1,
+    "failedAttempts": 0,
+    "passphrase": False,
+    "clientEncrypted": False,
+    "source": None,
+    "tenantOnly": False,
+    "principals": [],
+    "endedAt": None,
+    "lastAccessAt": None,
+}
+
+
+class ShareOut(BaseModel):
+    model_config = examples(_SHARE_EXAMPLE)
+    id: str
+    tenant: str
+    state: Literal[
+        ShareState.ACTIVE,
+        ShareState.USED,
+        ShareState.REVOKED,
+        ShareState.EXPIRED,
+        ShareState.LOCKED,
+        ShareState.SOURCE_DELETED,
+    ]
+    createdBy: str
+    createdAt: datetime
+    expiresAt: datetime
+    maxViews: int
+    viewsLeft: int
+    failedAttempts: int
+    passphrase: bool
+    clientEncrypted: bool
+    source: SourceOut | None
+    tenantOnly: bool
+    principals: list[str]
+    endedAt: datetime | None
+    lastAccessAt: datetime | None
+
+    @classmethod
+    def of(cls, v: ShareView) -> ShareOut:
+        source = None
+        if v.source_path is not None and v.source_version is not None:
+            source = SourceOut(path=v.source_path, version=v.source_version)
+        return cls(
+            id=v.id,
+            tenant=v.tenant,
+            state=v.state,
+            createdBy=v.created_by,
+            createdAt=v.created_at,
+            expiresAt=v.expires_at,
+            maxViews=v.max_views,
+            viewsLeft=v.views_left,
+            failedAttempts=v.failed_attempts,
+            passphrase=v.passphrase,
+            clientEncrypted=v.client_encrypted,
+            source=source,
+            tenantOnly=v.tenant_only,
+            principals=list(v.principals),
+            endedAt=v.ended_at,
+            lastAccessAt=v.last_access_at,
+        )
+
+
+class CreatedShareOut(BaseModel):
+    model_config = examples({"share": _SHARE_EXAMPLE, "token": _TOKEN_EXAMPLE})
+    share: ShareOut
+    token: str = Field(description="The holder's token. Shown only in this response.")
+
+
+class SharePage(BaseModel):
+    model_config = examples({"shares": [_SHARE_EXAMPLE], "nextCursor": None})
+    shares: list[ShareOut]
+    nextCursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class AccessOut(BaseModel):
+    model_config = examples(
+        {
+            "at": "2026-12-02T16:05:00Z",
+            "outcome": "revealed",
+            "actor": "anonymous",
+            "requestId": "r1",
+        }
+    )
+    at: datetime
+    outcome: str = Field(description="revealed, passphrase, unauthenticated, denied or gone")
+    actor: str
+    requestId: str = Field(description="Its audit record's request id (client address there)")
+
+    @classmethod
+    def of(cls, v: AccessView) -> AccessOut:
+        return cls(at=v.at, outcome=v.outcome, actor=v.actor, requestId=v.request_id)
+
+
+class AccessPage(BaseModel):
+    model_config = examples({"accesses": [], "nextCursor": None})
+    accesses: list[AccessOut]
+    nextCursor: int | None
+
+
+class RedeemRequest(Strict):
+    model_config = examples({"token": _TOKEN_EXAMPLE}, {"token": _TOKEN_EXAMPLE, "passphrase": "x"})
+    token: Token
+    passphrase: Passphrase | None = None
+
+
+class RevealedOut(BaseModel):
+    model_config = examples(
+        {
+            "value": "the wifi password",
+            "encoding": "utf-8",
+            "clientEncrypted": False,
+            "viewsLeft": 0,
+            "expiresAt": "2026-12-02T17:00:00Z",
+        }
+    )
+    value: str
+    encoding: Literal["utf-8", "base64"]
+    clientEncrypted: bool
+    viewsLeft: int
+    expiresAt: datetime
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: Annotated[str | None, Field(pattern=SHARE_ID)] = None
+    mine: bool = Field(default=False, description="Only the shares the caller created")
+
+
+class AccessQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    cursor: Annotated[int | None, Field(ge=0)] = None
+
+
+Scoped = tuple[Services, RequestContext, str | None]
+
+
+async def _scoped(
+    request: Request, permission: Permission
+) -> tuple[Services, RequestContext, str | None]:
+    """Authenticate; (services, context, None) when ``permission`` is held for the whole
+    tenant, else (…, the caller's own id) when it is held for its own objects only.
+    Neither: 403, audited by the guard."""
+    svc = app_services(request)
+    ctx = await authenticate(request, svc)
+    if ctx.principal.can(permission, ctx.actor.tenant):
+        mine = None
+    else:
+        await svc.guard.authorize(ctx, permission, ctx.principal.id)
+        mine = ctx.principal.id
+    if request.method == "GET":
+        route = getattr(request.scope.get("route"), "path", "-")
+        target = request.path_params.get("shareId")
+        await svc.guard.record_read(ctx, permission, route, target)
+    return svc, ctx, mine
+
+
+def _caller(permission: Permission) -> Callable[..., Awaitable[Scoped]]:
+    async def dependency(
+        request: Request, _doc: Annotated[str | None, Depends(api_key_header)] = None
+    ) -> tuple[Services, RequestContext, str | None]:
+        return await _scoped(request, permission)
+
+    return dependency
+
+
+def _value(body: CreateShareRequest) -> bytes | None:
+    if body.value is None:
+        return None
+    if body.encoding == "base64":
+        try:
+            return base64.b64decode(body.value, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput("value is not base64", field="value") from None
+    return body.value.encode()
+
+
+@router.post("", status_code=201, response_model=CreatedShareOut)
+async def create_share(
+    body: CreateShareRequest, c: Annotated[Scoped, Depends(_caller(Permission.SHARES_CREATE))]
+) -> CreatedShareOut:
+    """A share of one value (``value``) or of a vault secret's version (``source``).
+    The token is returned once; hand it to the holder (``/s#<token>`` opens the page)."""
+    svc, ctx, _ = c
+    new = NewShare(
+        expires_in_seconds=body.expiresInSeconds,
+        views=body.views,
+        value=_value(body),
+        encoding=Encoding(body.encoding),
+        source=(body.source.path, body.source.version) if body.source else None,
+        passphrase=body.passphrase,
+        client_encrypted=body.clientEncrypted,
+        tenant_only=body.tenantOnly,
+        principals=tuple(body.principals),
+    )
+    view, token = await svc.shares.create(ctx.actor, new)
+    return CreatedShareOut(share=ShareOut.of(view), token=token)
+
+
+@router.post("/redeem", response_model=RevealedOut)
+async def redeem_share(request: Request, body: RedeemRequest) -> RevealedOut:
+    """Reveal the value and take one view. Credentials only for a restricted share.
+    Unknown, used-up, expired, revoked and locked shares all answer 404 ``SHR001``; a
+    missing or wrong passphrase 403 ``SHR002`` (counted, never a view)."""
+    svc = app_services(request)
+    p = presented(request, svc)
+    cert = p.certificate
+    if p.api_key or p.bearer or (cert is not None and (cert.chain or cert.forwarded)):
+        ctx = await authenticate(request, svc)
+        who = Redeemer(ctx.actor, ctx.principal.id)
+    else:
+        who = Redeemer(await svc.guard.anonymous(p))
+    try:
+        out = await svc.shares.redeem(who, body.token, body.passphrase)
+    except (ShareGone, PassphraseRequired):
+        if who.principal is None:
+            await svc.guard.anonymous_failed(who.actor)
+        raise
+    if out.encoding == Encoding.BASE64:
+        text = base64.b64encode(out.value).decode()
+    else:
+        text = out.value.decode()
+    return RevealedOut(
+        value=text,
+        encoding=out.encoding.value,
+        clientEncrypted=out.client_encrypted,
+        viewsLeft=out.views_left,
+        expiresAt=out.expires_at,
+    )
+
+
+@router.get("", response_model=SharePage)
+async def list_shares(
+    c: Annotated[Scoped, Depends(_caller(Permission.SHARES_READ))],
+    q: Annotated[ListQuery, Query()],
+) -> SharePage:
+    """The tenant's shares ordered by id (only the caller's own with ``mine=true``, or
+    when ``shares:read`` is held at ``own`` scope). Never a token or a value."""
+    svc, ctx, mine = c
+    created_by = ctx.principal.id if q.mine else mine
+    views, after = await svc.shares.list_shares(ctx.actor.tenant, created_by, q.limit, q.cursor)
+    return SharePage(shares=[ShareOut.of(v) for v in views], nextCursor=after)
+
+
+@router.get("/{shareId}", response_model=ShareOut)
+async def show_share(
+    shareId: ShareIdPath, c: Annotated[Scoped, Depends(_caller(Permission.SHARES_READ))]
+) -> ShareOut:
+    svc, ctx, mine = c
+    return ShareOut.of(await svc.shares.show(ctx.actor.tenant, shareId, mine))
+
+
+@router.get("/{shareId}/accesses", response_model=AccessPage)
+async def share_accesses(
+    shareId: ShareIdPath,
+    c: Annotated[Scoped, Depends(_caller(Permission.SHARES_READ))],
+    q: Annotated[AccessQuery, Query()],
+) -> AccessPage:
+    """Every redeem attempt that found the share: when, who, how it ended. No values."""
+    svc, ctx, mine = c
+    views, after = await svc.shares.accesses(ctx.actor.tenant, shareId, mine, q.limit, q.cursor)
+    return AccessPage(accesses=[AccessOut.of(v) for v in views], nextCursor=after)
+
+
+@router.post("/{shareId}/revoke", response_model=ShareOut)
+async def revoke_share(
+    shareId: ShareIdPath, c: Annotated[Scoped, Depends(_caller(Permission.SHARES_REVOKE))]
+) -> ShareOut:
+    """End the share now; its value is wiped. Idempotent."""
+    svc, ctx, mine = c
+    return ShareOut.of(await svc.shares.revoke(ctx.actor, shareId, mine))

@@ -1,0 +1,378 @@
+"""Shares: one value behind a token that reveals it a few times (default once), then
+never again.
+
+A share keeps its own copy of the value, sealed under the tenant's data key and bound
+to the share's id (datakeys ``Purpose.SHARE``), taken either from a version of a vault
+secret (``SecretVersionSource``) or posted by the creator; in client-encrypted mode
+that value is ciphertext whose key only the link's fragment carries.
+
+Redeeming (the only way to a value) is an explicit POST carrying the token:
+1. the token's keyed hash finds the share, in system scope (the holder's tenant is not
+   known before), then everything else runs in the share's tenant;
+2. a share restricted to the tenant or to named principals wants a principal of its
+   tenant (401 without credentials; another principal gets the answer of a missing
+   share);
+3. a passphrase, when set, must match; a wrong or missing one is counted (never a
+   view), recorded and audited, and the share ends after ``passphrase_attempts``;
+4. one view is taken by a single conditional UPDATE (shares_repo.take_view), committed
+   with its audit record: of any number of parallel redeems of a one-view share,
+   exactly one reveals. The last view wipes the sealed value in the same statement.
+
+Every ending (used up, revoked, expired, locked, source deleted) wipes the value at
+once; the rows stay listed for ``keep_ended_days``, then the purge job deletes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from strongroom.audit.actions import ShareAction
+from strongroom.audit.interfaces import AuditSink
+from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.context import Actor
+from strongroom.datakeys import Purpose, Sealer
+from strongroom.errors import AuthenticationFailed, InvalidInput, PayloadTooLarge
+from strongroom.kms.interfaces import Kms
+from strongroom.kms.secrets import service_secret
+from strongroom.secrets import shares_tokens as tokens
+from strongroom.secrets.shares_kdf import PassphraseHasher
+from strongroom.secrets.shares_models import (
+    AccessOutcome,
+    AccessView,
+    Encoding,
+    NewShare,
+    PassphraseRequired,
+    Revealed,
+    SecretVersionSource,
+    ShareGone,
+    ShareView,
+    live,
+)
+from strongroom.store import shares_repo
+from strongroom.store.db import Database
+from strongroom.store.models import Share, ShareAccess
+from strongroom.store.service_keys import ServiceKeys
+from strongroom.store.tenancy import isolated_scope, set_tenant, system_scope
+
+PEPPER_NAME = "share-token-pepper"
+MAX_PRINCIPALS = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class ShareLimits:
+    max_ttl_seconds: int = 30 * 86400
+    max_views: int = 100
+    max_value_bytes: int = 65536
+    passphrase_attempts: int = 5
+    keep_ended_days: float = 7.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Redeemer:
+    """Who redeems: the acting ``actor`` (``anonymous`` without credentials) and, when
+    authenticated, the principal id and the tenant the request acts in."""
+
+    actor: Actor
+    principal: str | None = None
+
+
+@contextmanager
+def _in_tenant(tenant: str) -> Iterator[None]:
+    with isolated_scope():
+        set_tenant(tenant)
+        yield
+
+
+class ShareService:
+    def __init__(
+        self,
+        db: Database,
+        kms: Kms,
+        audit: AuditSink,
+        sealer: Sealer,
+        hasher: PassphraseHasher,
+        limits: ShareLimits,
+        source: SecretVersionSource | None = None,
+    ) -> None:
+        self._db, self._kms, self._audit, self._sealer = db, kms, audit, sealer
+        self._hasher, self.limits, self.source = hasher, limits, source
+        self._pepper: bytes | None = None
+        self._pepper_lock = asyncio.Lock()
+
+    async def _token_hash(self, token: str) -> bytes:
+        if self._pepper is None:
+            async with self._pepper_lock:
+                if self._pepper is None:
+                    with system_scope():
+                        self._pepper = await service_secret(
+                            self._kms, ServiceKeys(self._db), PEPPER_NAME, lambda: os.urandom(32)
+                        )
+        return tokens.digest(self._pepper, token)
+
+    # creating --------------------------------------------------------------
+    async def create(self, actor: Actor, new: NewShare) -> tuple[ShareView, str]:
+        """A new share in ``actor.tenant``: its view and the token (shown only here)."""
+        value, encoding = await self._value(actor.tenant, new)
+        self._check(new, value)
+        now = datetime.now(UTC)
+        share_id, token = tokens.new_id(), tokens.generate()
+        sealed = await self._sealer.seal(actor.tenant, Purpose.SHARE, (share_id,), value)
+        pp = new.passphrase
+        row = Share(
+            id=share_id,
+            tenant_id=actor.tenant,
+            token_hash=await self._token_hash(token),
+            created_by=actor.principal,
+            created_at=now,
+            expires_at=now + timedelta(seconds=new.expires_in_seconds),
+            max_views=new.views,
+            views_left=new.views,
+            failed_attempts=0,
+            max_attempts=self.limits.passphrase_attempts,
+            passphrase_hash=await self._hasher.hash_async(pp) if pp else None,
+            sealed=sealed,
+            encoding=encoding.value,
+            client_encrypted=new.client_encrypted,
+            source_path=new.source[0] if new.source else None,
+            source_version=new.source[1] if new.source else None,
+            tenant_only=new.tenant_only or bool(new.principals),
+            allowed_principals=list(new.principals) or None,
+        )
+        detail = {
+            "views": new.views,
+            "expiresInSeconds": new.expires_in_seconds,
+            "passphrase": pp is not None,
+            "passphraseKdf": self._hasher.algorithm if pp else None,
+            "clientEncrypted": new.client_encrypted,
+            "restricted": row.tenant_only,
+            "sourceVersion": row.source_version,
+        }
+        private = {"sourcePath": row.source_path} if row.source_path else None
+        event = AuditEvent(
+            actor, ShareAction.CREATE, Outcome.SUCCESS, share_id, detail=detail, private=private
+        )
+        async with self._db.transaction() as s:
+            shares_repo.add(s, row)
+            self._audit.record_in(s, event)
+        return ShareView.of(row, now), token
+
+    async def _value(self, tenant: str, new: NewShare) -> tuple[bytes, Encoding]:
+        if (new.value is None) == (new.source is None):
+            raise InvalidInput("give either a value or a source")
+        if new.value is not None:
+            return new.value, new.encoding
+        if self.source is None:
+            raise InvalidInput("sharing vault secrets is not available")
+        assert new.source is not None
+        raw = await self.source.read_for_share(tenant, *new.source)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw, Encoding.BASE64
+        return raw, Encoding.UTF8
+
+    def _check(self, new: NewShare, value: bytes) -> None:
+        lim = self.limits
+        if not 60 <= new.expires_in_seconds <= lim.max_ttl_seconds:
+            raise InvalidInput("expiry out of range", minimum=60, maximum=lim.max_ttl_seconds)
+        if not 1 <= new.views <= lim.max_views:
+            raise InvalidInput("views out of range", minimum=1, maximum=lim.max_views)
+        if len(new.principals) > MAX_PRINCIPALS:
+            raise InvalidInput("too many principals", maximum=MAX_PRINCIPALS)
+        if len(value) > lim.max_value_bytes:
+            raise PayloadTooLarge("share value too large", maximum=lim.max_value_bytes)
+        if new.client_encrypted and new.source is not None:
+            raise InvalidInput("a vault secret cannot be shared client-encrypted")
+
+    # redeeming -------------------------------------------------------------
+    async def redeem(self, who: Redeemer, token: str, passphrase: str | None) -> Revealed:
+        row = await self._lookup(token) if tokens.well_formed(token) else None
+        if row is None:
+            await self._fail(who.actor, None, "unknown")
+            raise ShareGone()
+        actor = dataclasses.replace(who.actor, tenant=row.tenant_id)
+        with _in_tenant(row.tenant_id):
+            return await self._redeem(actor, who.principal, row, passphrase)
+
+    async def _lookup(self, token: str) -> Share | None:
+        digest = await self._token_hash(token)
+        with system_scope():
+            async with self._db.read() as s:
+                return await shares_repo.by_token(s, digest)
+
+    async def _redeem(
+        self, actor: Actor, principal: str | None, row: Share, passphrase: str | None
+    ) -> Revealed:
+        now = datetime.now(UTC)
+        if not live(row, now):
+            await self._fail(actor, row, "ended", AccessOutcome.GONE)
+            raise ShareGone()
+        if row.tenant_only:
+            if principal is None:
+                await self._fail(actor, row, "unauthenticated", AccessOutcome.UNAUTHENTICATED)
+                raise AuthenticationFailed()
+            allowed = row.allowed_principals
+            if actor.tenant != row.tenant_id or (allowed and principal not in allowed):
+                await self._fail(actor, row, "principal", AccessOutcome.DENIED, Outcome.DENIED)
+                raise ShareGone()
+        if row.passphrase_hash is not None and not (
+            passphrase and await self._hasher.verify_async(row.passphrase_hash, passphrase)
+        ):
+            await self._wrong_passphrase(actor, row, now)
+        assert row.sealed is not None  # live
+        # Opened before the view is taken: a record failing its integrity check (SYS003)
+        # costs the holder no view.
+        value = await self._sealer.open(row.tenant_id, Purpose.SHARE, (row.id,), row.sealed)
+        async with self._db.transaction() as s:
+            if not await shares_repo.take_view(s, row.id, now):
+                taken = False
+            else:
+                taken = True
+                self._log(s, actor, row, AccessOutcome.REVEALED, now)
+                left = row.views_left - 1
+                event = AuditEvent(
+                    actor, ShareAction.REDEEM, Outcome.SUCCESS, row.id, detail={"viewsLeft": left}
+                )
+                self._audit.record_in(s, event)
+        if not taken:  # another redeem took the last view meanwhile
+            await self._fail(actor, row, "ended", AccessOutcome.GONE)
+            raise ShareGone()
+        encoding = Encoding(row.encoding)
+        return Revealed(value, encoding, row.client_encrypted, row.views_left - 1, row.expires_at)
+
+    async def _wrong_passphrase(self, actor: Actor, row: Share, now: datetime) -> None:
+        async with self._db.transaction() as s:
+            left = await shares_repo.fail_attempt(s, row.id, now)
+            if left is None:  # ended meanwhile
+                gone = True
+            else:
+                gone = False
+                self._log(s, actor, row, AccessOutcome.PASSPHRASE, now)
+                detail: dict[str, Any] = {"reason": "passphrase", "attemptsLeft": left}
+                if left == 0:
+                    detail["locked"] = True
+                event = AuditEvent(
+                    actor, ShareAction.REDEEM, Outcome.FAILURE, row.id, detail=detail
+                )
+                self._audit.record_in(s, event)
+        if gone or left == 0:
+            raise ShareGone()
+        raise PassphraseRequired()
+
+    async def _fail(
+        self,
+        actor: Actor,
+        row: Share | None,
+        reason: str,
+        outcome: AccessOutcome | None = None,
+        result: Outcome = Outcome.FAILURE,
+    ) -> None:
+        target = row.id if row is not None else None
+        event = AuditEvent(actor, ShareAction.REDEEM, result, target, detail={"reason": reason})
+        if row is None or outcome is None:
+            await self._audit.append(event)
+            return
+        async with self._db.transaction() as s:
+            self._log(s, actor, row, outcome, datetime.now(UTC))
+            self._audit.record_in(s, event)
+
+    @staticmethod
+    def _log(s: Any, actor: Actor, row: Share, outcome: AccessOutcome, now: datetime) -> None:
+        shares_repo.log_access(
+            s,
+            ShareAccess(
+                share_id=row.id,
+                tenant_id=row.tenant_id,
+                at=now,
+                outcome=outcome.value,
+                actor=actor.principal,
+                request_id=actor.request_id,
+            ),
+        )
+
+    # managing --------------------------------------------------------------
+    async def list_shares(
+        self, tenant: str, created_by: str | None, limit: int, after: str | None
+    ) -> tuple[list[ShareView], str | None]:
+        """One page ordered by id and the next cursor (None: last page); only the shares
+        ``created_by`` made, when given."""
+        async with self._db.read() as s:
+            rows = await shares_repo.page(s, tenant, created_by, limit + 1, after)
+        now = datetime.now(UTC)
+        views = [ShareView.of(r, now) for r in rows[:limit]]
+        return views, (rows[limit - 1].id if len(rows) > limit else None)
+
+    async def show(self, tenant: str, share_id: str, created_by: str | None) -> ShareView:
+        return ShareView.of(await self._get(tenant, share_id, created_by), datetime.now(UTC))
+
+    async def _get(self, tenant: str, share_id: str, created_by: str | None) -> Share:
+        async with self._db.read() as s:
+            row = await shares_repo.get(s, tenant, share_id)
+        if row is None or (created_by is not None and row.created_by != created_by):
+            raise ShareGone()
+        return row
+
+    async def revoke(self, actor: Actor, share_id: str, created_by: str | None) -> ShareView:
+        """End the share now (its value is wiped). Revoking an ended share changes and
+        records nothing."""
+        await self._get(actor.tenant, share_id, created_by)
+        now = datetime.now(UTC)
+        async with self._db.transaction() as s:
+            if await shares_repo.end(s, share_id, now, "revoked"):
+                event = AuditEvent(actor, ShareAction.REVOKE, Outcome.SUCCESS, share_id)
+                self._audit.record_in(s, event)
+        return await self.show(actor.tenant, share_id, created_by)
+
+    async def accesses(
+        self, tenant: str, share_id: str, created_by: str | None, limit: int, after: int | None
+    ) -> tuple[list[AccessView], int | None]:
+        await self._get(tenant, share_id, created_by)
+        async with self._db.read() as s:
+            rows = await shares_repo.accesses(s, tenant, share_id, limit + 1, after)
+        views = [AccessView.of(r) for r in rows[:limit]]
+        return views, (rows[limit - 1].id if len(rows) > limit else None)
+
+    # the vault's hooks and the purge job ------------------------------------
+    async def delete_for_version(
+        self, actor: Actor, tenant: str, path: str, version: int | None
+    ) -> int:
+        """The vault destroyed or deleted a version (every version: None): delete its
+        shares. For a vault that wants it inside its own transaction:
+        ``shares_repo.delete_for_version(session, ...)``."""
+        async with self._db.transaction() as s:
+            n = await shares_repo.delete_for_version(s, tenant, path, version)
+            if n:
+                event = AuditEvent(
+                    dataclasses.replace(actor, tenant=tenant),
+                    ShareAction.PURGE,
+                    Outcome.SUCCESS,
+                    item_count=n,
+                    detail={"reason": "source-deleted", "sourceVersion": version},
+                    private={"sourcePath": path},
+                )
+                self._audit.record_in(s, event)
+        return n
+
+    async def end_due(self, now: datetime, rid: str) -> tuple[int, int]:
+        """End live shares past expiry (wiping their values) and delete the rows of
+        shares ended more than ``keep_ended_days`` ago: (ended, deleted)."""
+        before = now - timedelta(days=self.limits.keep_ended_days)
+        async with self._db.transaction() as s:
+            ended = await shares_repo.expire_due(s, now)
+            for tenant, share_id in ended:
+                actor = Actor("system:shares", tenant, rid, None)
+                detail = {"reason": "expired"}
+                event = AuditEvent(actor, ShareAction.END, Outcome.SUCCESS, share_id, detail=detail)
+                self._audit.record_in(s, event)
+            purged = await shares_repo.purge_ended(s, before)
+            for tenant, count in purged.items():
+                actor = Actor("system:shares", tenant, rid, None)
+                event = AuditEvent(actor, ShareAction.PURGE, Outcome.SUCCESS, item_count=count)
+                self._audit.record_in(s, event)
+        return len(ended), sum(purged.values())
