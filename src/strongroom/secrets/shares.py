@@ -81,6 +81,11 @@ class Redeemer:
     actor: Actor
     principal: str | None = None
 
+    @property
+    def tenant(self) -> str | None:
+        """The tenant an authenticated request acts in (None: anonymous)."""
+        return self.actor.tenant if self.principal is not None else None
+
 
 @contextmanager
 def _in_tenant(tenant: str) -> Iterator[None]:
@@ -198,7 +203,7 @@ class ShareService:
             raise ShareGone()
         actor = dataclasses.replace(who.actor, tenant=row.tenant_id)
         with _in_tenant(row.tenant_id):
-            return await self._redeem(actor, who.principal, row, passphrase)
+            return await self._redeem(actor, who, row, passphrase)
 
     async def _lookup(self, token: str) -> Share | None:
         digest = await self._token_hash(token)
@@ -207,18 +212,18 @@ class ShareService:
                 return await shares_repo.by_token(s, digest)
 
     async def _redeem(
-        self, actor: Actor, principal: str | None, row: Share, passphrase: str | None
+        self, actor: Actor, who: Redeemer, row: Share, passphrase: str | None
     ) -> Revealed:
         now = datetime.now(UTC)
         if not live(row, now):
             await self._fail(actor, row, "ended", AccessOutcome.GONE)
             raise ShareGone()
         if row.tenant_only:
-            if principal is None:
+            if who.principal is None:
                 await self._fail(actor, row, "unauthenticated", AccessOutcome.UNAUTHENTICATED)
                 raise AuthenticationFailed()
             allowed = row.allowed_principals
-            if actor.tenant != row.tenant_id or (allowed and principal not in allowed):
+            if who.tenant != row.tenant_id or (allowed and who.principal not in allowed):
                 await self._fail(actor, row, "principal", AccessOutcome.DENIED, Outcome.DENIED)
                 raise ShareGone()
         if row.passphrase_hash is not None and not (
