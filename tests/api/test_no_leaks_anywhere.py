@@ -3,7 +3,9 @@ the logs, the metrics or an error body.
 
 Canaries: a plaintext, the ciphertext made from it, a real access key (used as the
 credential, and tampered), a bearer-like token (as ``Authorization`` and as a jti),
-and free text (an access key's description). Routes come from ``app.routes``, so a
+free text (an access key's description), and a share's value, passphrase and token
+(these three are also searched for in the database itself: the SQLite file with its
+WAL, and every row of the share tables on either backend). Routes come from ``app.routes``, so a
 route added later is driven too (tests/api/routes.py). Beside the trail, logs, metrics
 and error bodies, the places searched are every webhook the service sent (security
 events and checkpoint anchors) and the checkpoint anchor file.
@@ -20,7 +22,13 @@ import pytest
 from sqlalchemy import select
 
 from strongroom.logging import quiet_parameter_tracers
-from strongroom.store.models import AuditCheckpoint, AuditRecord, AuditSegment
+from strongroom.store.models import (
+    AuditCheckpoint,
+    AuditRecord,
+    AuditSegment,
+    Share,
+    ShareAccess,
+)
 from tests.api.access_helpers import issue
 from tests.api.conftest import App
 from tests.api.routes import Ctx, all_paths, asgi_app, order, request_for
@@ -30,6 +38,7 @@ PLAINTEXT = "CANARY-plaintext-9d81e2"
 DESCRIPTION = "CANARY free text: call Ana re the merger 4b7a"
 CLIENT_LOGS = ("httpx", "httpcore")
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJDQU5BUlktYmVhcmVyIjoiNWMzZiJ9.Q0FOQVJZLXNpZw"
+PASSPHRASE = "CANARY-passphrase-3e1f7a"
 
 
 @pytest.fixture
@@ -40,25 +49,36 @@ def sink() -> Iterator[HookReceiver]:
 @pytest.fixture
 def settings_overrides(sink: HookReceiver, tmp_path: Path) -> dict[str, Any]:
     """Every outbound sink on: security events and anchors to ``sink``, anchors to a
-    file too."""
+    file too; a failed-request budget that the bad credentials do not exhaust."""
     return {
         **security_hook(sink),
         "audit_anchor_file": tmp_path / "anchors.jsonl",
         "audit_anchor_webhook_url": sink.url,
         "audit_anchor_webhook_secret": TEST_SECRET,
+        # Two of the credential sets fail on every route: more routes than the address's
+        # default budget of failures (60 a minute) would turn the rest into 429s.
+        "rate_limit_unauthenticated_per_minute": 1000,
     }
 
 
-async def _everything_stored(app: App) -> str:
-    """Every column of every audit table, bytes as hex, as one string."""
+async def _everything_stored(app: App, models: tuple[type[Any], ...]) -> str:
+    """Every column of every row of ``models``, bytes as hex, as one string."""
     parts: list[str] = []
     async with app.services.db.read() as s:
-        for model in (AuditRecord, AuditCheckpoint, AuditSegment):
+        for model in models:
             for row in (await s.execute(select(model))).scalars():
                 for column in model.__table__.columns:
                     value = getattr(row, column.key)
                     parts.append(value.hex() if isinstance(value, bytes) else repr(value))
     return "\n".join(parts)
+
+
+def _database_files(app: App) -> str:
+    """The SQLite file and its WAL, as text (latin-1 keeps every byte)."""
+    if app.db_path is None:
+        return ""
+    files = [app.db_path, app.db_path.with_name(app.db_path.name + "-wal")]
+    return "".join(p.read_bytes().decode("latin-1") for p in files if p.exists())
 
 
 async def test_no_canary_anywhere(
@@ -75,6 +95,12 @@ async def test_no_canary_anywhere(
     await app.create_key("leak-victim")
     [ciphertext] = await app.encrypt("leak-user", [PLAINTEXT])
     target = await issue(app, ["user"])
+    share = await app.post(
+        "/api/v1/shares",
+        {"value": PLAINTEXT, "expiresInSeconds": 600, "views": 5, "passphrase": PASSPHRASE},
+    )
+    assert share.status_code == 201, share.text
+    share_token, share_id = share.json()["token"], share.json()["share"]["id"]
     ctx = Ctx(
         "leak-user",
         "leak-victim",
@@ -83,6 +109,9 @@ async def test_no_canary_anywhere(
         plaintext=PLAINTEXT,
         description=DESCRIPTION,
         token=TOKEN,
+        share_id=share_id,
+        share_token=share_token,
+        passphrase=PASSPHRASE,
     )
     tampered = access_key[:-3] + ("aaa" if not access_key.endswith("aaa") else "bbb")
     credentials: list[dict[str, str]] = [
@@ -115,7 +144,7 @@ async def test_no_canary_anywhere(
         caplog.handler.format(r) for r in caplog.records if not r.name.startswith(CLIENT_LOGS)
     ]
     places = {
-        "audit": await _everything_stored(app),
+        "audit": await _everything_stored(app, (AuditRecord, AuditCheckpoint, AuditSegment)),
         "logs": out + err + "\n".join(service_logs),
         "errors": "\n".join(errors),
         "metrics": metrics,
@@ -143,6 +172,17 @@ async def test_no_canary_anywhere(
         if canary in text
     ]
     assert not leaks, leaks
+    # The database never holds a share's value, passphrase or token in clear.
+    stored = _database_files(app) + await _everything_stored(app, (Share, ShareAccess))
+    share_canaries = {
+        "shared value": PLAINTEXT,
+        "passphrase": PASSPHRASE,
+        "share token": share_token,
+        "share token secret": share_token[4:56],
+    }
+    assert [n for n, c in {**share_canaries}.items() if c in stored] == []
+    assert [n for n, c in share_canaries.items() for t in places.values() if c in t] == []
     # The trail did record the traffic (the test drove something).
     assert "access_key.create" in places["audit"] and "key.decrypt" in places["audit"]
+    assert "share.redeem" in places["audit"] and "share.create" in places["audit"]
     assert '"rule"' in places["webhooks"] and '"digest"' in places["anchor file"]

@@ -35,7 +35,7 @@ from strongroom.config.sections import (
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.settings import Settings, client_certificates_used
-from strongroom.config.shares import FipsSettings, SharesSettings
+from strongroom.config.shares import ComplianceSettings, SharesSettings
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -45,8 +45,8 @@ __all__ = [
     "AuthMethod",
     "AuthSettings",
     "AwsKmsSettings",
+    "ComplianceSettings",
     "DatabaseSettings",
-    "FipsSettings",
     "KeyCacheSettings",
     "KeyFeedSettings",
     "KeysSettings",

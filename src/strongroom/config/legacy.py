@@ -122,7 +122,7 @@ FLAT: dict[str, Path] = {
     "oidc_jwks_ttl_seconds": ("auth", "oidc", "jwks_ttl_seconds"),
     "oidc_jwks_timeout_seconds": ("auth", "oidc", "jwks_timeout_seconds"),
     "oidc_revocation_refresh_seconds": ("auth", "oidc", "revocation_refresh_seconds"),
-    "fips": ("fips", "enabled"),
+    "fips": ("compliance", "fips"),
     "share_max_ttl_seconds": ("shares", "max_ttl_seconds"),
     "share_max_views": ("shares", "max_views"),
     "share_max_value_bytes": ("shares", "max_value_bytes"),

@@ -27,7 +27,7 @@ from strongroom.config.sections import (
     TelemetrySettings,
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
-from strongroom.config.shares import FipsSettings, SharesSettings
+from strongroom.config.shares import ComplianceSettings, SharesSettings
 
 
 class Settings(BaseSettings):
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     shares: SharesSettings = Field(default_factory=SharesSettings)
-    fips: FipsSettings = Field(default_factory=FipsSettings)
+    compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -1,4 +1,4 @@
-"""Settings of shares (secrets/shares.py) and of FIPS mode."""
+"""Settings of shares (secrets/shares.py) and of FIPS mode (``compliance``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pydantic import Field
 from strongroom.config.base import Section
 
 
-class FipsSettings(Section):
-    """FIPS mode: only FIPS-approved algorithms where the service chooses one."""
+class ComplianceSettings(Section):
+    """Compliance modes that restrict the algorithms the service chooses."""
 
-    enabled: bool = False
+    fips: bool = False
     """``STRONGROOM_FIPS=1``: passphrases are hashed with PBKDF2-SHA256 instead of
     Argon2id (which is not FIPS-approved)."""
 

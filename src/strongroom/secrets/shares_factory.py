@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from strongroom.audit.interfaces import AuditSink
-from strongroom.config import FipsSettings, SharesSettings
+from strongroom.config import ComplianceSettings, SharesSettings
 from strongroom.datakeys import Sealer
 from strongroom.kms.interfaces import Kms
 from strongroom.secrets.shares import ShareLimits, ShareService
@@ -13,7 +13,7 @@ from strongroom.store.db import Database
 
 def build_shares(
     settings: SharesSettings,
-    fips: FipsSettings,
+    compliance: ComplianceSettings,
     db: Database,
     kms: Kms,
     audit: AuditSink,
@@ -21,7 +21,7 @@ def build_shares(
 ) -> ShareService:
     hasher = PassphraseHasher(
         KdfParams(
-            fips=fips.enabled,
+            fips=compliance.fips,
             argon2_time_cost=settings.argon2_time_cost,
             argon2_memory_kib=settings.argon2_memory_kib,
             argon2_parallelism=settings.argon2_parallelism,

@@ -132,7 +132,7 @@ def build_services(
         limits=build_limits(settings.limits, settings.redis.url),
         sealer=sealer,
         notices=Notices(db),
-        shares=build_shares(settings.shares, settings.fips, db, kms, audit, sealer),
+        shares=build_shares(settings.shares, settings.compliance, db, kms, audit, sealer),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
 

@@ -53,5 +53,5 @@ def test_async_forms_run_off_the_loop() -> None:
 
 
 def test_fips_mode_is_one_setting(monkeypatch: object) -> None:
-    assert Settings(fips=True).fips.enabled
+    assert Settings(fips=True).compliance.fips
     assert Settings().shares.pbkdf2_iterations == 600_000

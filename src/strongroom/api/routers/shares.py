@@ -292,7 +292,11 @@ async def create_share(
     return CreatedShareOut(share=ShareOut.of(view), token=token)
 
 
-@router.post("/redeem", response_model=RevealedOut)
+# Credentials are optional here ({}): only a restricted share wants them.
+_OPTIONAL_CREDENTIALS = {"security": [{}, {"APIKeyHeader": []}]}
+
+
+@router.post("/redeem", response_model=RevealedOut, openapi_extra=_OPTIONAL_CREDENTIALS)
 async def redeem_share(request: Request, body: RedeemRequest) -> RevealedOut:
     """Reveal the value and take one view. Credentials only for a restricted share.
     Unknown, used-up, expired, revoked and locked shares all answer 404 ``SHR001``; a
