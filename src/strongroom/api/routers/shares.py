@@ -15,7 +15,7 @@ import base64
 import binascii
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -293,7 +293,7 @@ async def create_share(
 
 
 # Credentials are optional here ({}): only a restricted share wants them.
-_OPTIONAL_CREDENTIALS = {"security": [{}, {"APIKeyHeader": []}]}
+_OPTIONAL_CREDENTIALS: dict[str, Any] = {"security": [{}, {"APIKeyHeader": []}]}
 
 
 @router.post("/redeem", response_model=RevealedOut, openapi_extra=_OPTIONAL_CREDENTIALS)
