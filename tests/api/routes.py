@@ -23,7 +23,7 @@ MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC = frozenset(
     {
         *("/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"),
-        *("/docs/assets", "/api/v1/shares/redeem"),
+        *("/docs/assets", "/api/v1/shares/redeem", "/s", "/s/share.js", "/s/share.css"),
     }
 )
 

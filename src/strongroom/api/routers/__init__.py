@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from strongroom.api.routers import access_keys, crypto, health, keys, metrics, security
+from strongroom.api.routers import access_keys, crypto, health, keys, metrics, security, share_page
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
 from strongroom.api.routers import shares as share_routes
@@ -20,4 +20,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     token_routes.router,
     role_routes.router,
     share_routes.router,
+    share_page.router,
 )
