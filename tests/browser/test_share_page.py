@@ -9,6 +9,7 @@ socket); Chromium comes from Debian (`chromium`, `chromium-driver`, installed by
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import shutil
@@ -63,7 +64,7 @@ async def server(sqlite_template: Path, tmp_path: Path) -> Any:
     thread.start()
     deadline = time.monotonic() + 20
     while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+        await asyncio.sleep(0.05)
     assert srv.started, "uvicorn did not start"
     yield f"http://127.0.0.1:{port}", admin
     srv.should_exit = True
@@ -142,9 +143,7 @@ def test_client_encrypted_value_opens_only_in_the_browser(server: Any, browser: 
     base, admin = server
     key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(12)
-    sealed = nonce + AESGCM(key).encrypt(
-        nonce, "only the fragment opens this".encode(), b"sr-share-v1"
-    )
+    sealed = nonce + AESGCM(key).encrypt(nonce, b"only the fragment opens this", b"sr-share-v1")
     value = base64.urlsafe_b64encode(sealed).decode().rstrip("=")
     token, _ = _share(base, admin, value=value, clientEncrypted=True)
     fragment = base64.urlsafe_b64encode(key).decode().rstrip("=")
