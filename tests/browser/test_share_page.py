@@ -62,13 +62,17 @@ async def server(sqlite_template: Path, tmp_path: Path) -> Any:
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
+    await asyncio.to_thread(_wait_started, srv)
     yield f"http://127.0.0.1:{port}", admin
     srv.should_exit = True
-    thread.join(timeout=20)
+    await asyncio.to_thread(thread.join, 20)
+
+
+def _wait_started(srv: uvicorn.Server) -> None:
+    deadline = time.monotonic() + 20
+    while not srv.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "uvicorn did not start"
 
 
 @pytest.fixture
