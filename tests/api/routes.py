@@ -111,7 +111,8 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     """(url, JSON body) that should succeed for an admin of the default tenant."""
     deletion = route.path.endswith("/deletion")
     url = route.path.replace("{userId}", ctx.victim if deletion else ctx.user)
-    url = url.replace("{keyId}", ctx.access_key_id).replace("{shareId}", ctx.share_id)
+    url = url.replace("{keyId}", ctx.access_key_id)
+    url = re.sub(r"\{shareId(:\w+)?\}", ctx.share_id, url)
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
@@ -133,7 +134,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
             "passphrase": ctx.passphrase,
         },
         ("POST", "/api/v1/shares/redeem"): {"token": ctx.share_token, "passphrase": ctx.passphrase},
-        ("POST", "/api/v1/shares/{shareId}/revoke"): None,
+        ("POST", "/api/v1/shares/{shareId:shareid}/revoke"): None,
     }
     key = (route.method, route.path)
     if key == ("POST", "/api/v1/keys"):

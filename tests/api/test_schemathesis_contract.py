@@ -47,6 +47,13 @@ SEMANTIC_REFUSALS = frozenset(
         ("ENC001", "built-in roles cannot be deleted"),
         ("KEY006", "minDecryptionVersion must be between 1 and current version"),
         ("KEY006", "key is not scheduled for deletion"),
+        # Shares: maxima the operator configures below the schema's caps, a base64
+        # value that does not decode, a vault source where no vault is wired.
+        ("ENC001", "expiry beyond the configured maximum"),
+        ("ENC001", "views beyond the configured maximum"),
+        ("ENC001", "value is not base64"),
+        ("ENC001", "sharing vault secrets is not available"),
+        ("ENC001", "a vault secret cannot be shared client-encrypted"),
     }
 )
 

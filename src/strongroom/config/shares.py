@@ -18,11 +18,11 @@ class ComplianceSettings(Section):
 class SharesSettings(Section):
     """Shares: one value behind a link that works a few times, then never again."""
 
-    max_ttl_seconds: int = Field(default=30 * 86400, ge=60)
+    max_ttl_seconds: int = Field(default=30 * 86400, ge=60, le=365 * 86400)
     """The longest a share may live (its ``expiresInSeconds`` is required and bounded
-    by this); default 30 days."""
-    max_views: int = Field(default=100, ge=1)
-    """The most views a share may allow (default per share: 1)."""
+    by this); default 30 days, at most 365."""
+    max_views: int = Field(default=100, ge=1, le=10_000)
+    """The most views a share may allow (default per share: 1); at most 10,000."""
     max_value_bytes: int = Field(default=65536, ge=1)
     """Bytes of a shared value (more: 413 ``REQ001``)."""
     passphrase_attempts: int = Field(default=5, ge=1, le=100)

@@ -62,6 +62,9 @@ from strongroom.store.tenancy import isolated_scope, set_tenant, system_scope
 
 PEPPER_NAME = "share-token-pepper"
 MAX_PRINCIPALS = 20
+# Hard caps; the configured maxima (config/shares.py) are at most these.
+MAX_TTL_SECONDS = 365 * 86400
+MAX_VIEWS = 10_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,9 +188,9 @@ class ShareService:
     def _check(self, new: NewShare, value: bytes) -> None:
         lim = self.limits
         if not 60 <= new.expires_in_seconds <= lim.max_ttl_seconds:
-            raise InvalidInput("expiry out of range", minimum=60, maximum=lim.max_ttl_seconds)
+            raise InvalidInput("expiry beyond the configured maximum", maximum=lim.max_ttl_seconds)
         if not 1 <= new.views <= lim.max_views:
-            raise InvalidInput("views out of range", minimum=1, maximum=lim.max_views)
+            raise InvalidInput("views beyond the configured maximum", maximum=lim.max_views)
         if len(new.principals) > MAX_PRINCIPALS:
             raise InvalidInput("too many principals", maximum=MAX_PRINCIPALS)
         if len(value) > lim.max_value_bytes:

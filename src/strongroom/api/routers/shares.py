@@ -18,14 +18,22 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from strongroom.access.guard import RequestContext
 from strongroom.access.permissions import Permission
 from strongroom.api.deps import api_key_header, app_services, authenticate, presented
-from strongroom.api.schemas import Strict, examples
+from strongroom.api.schemas import Strict, Version, _integral, examples
 from strongroom.errors import InvalidInput
-from strongroom.secrets.shares import Redeemer
+from strongroom.secrets.shares import MAX_TTL_SECONDS, MAX_VIEWS, Redeemer
 from strongroom.secrets.shares_models import (
     AccessView,
     Encoding,
@@ -40,26 +48,58 @@ from strongroom.services.container import Services
 router = APIRouter(prefix="/api/v1/shares", tags=["shares"])
 
 SHARE_ID = r"^[a-z2-7]{16}$"
+
+
+class ShareIdConvertor(StringConvertor):
+    """Only a share id matches ``{shareId:shareid}``: ``/api/v1/shares/redeem`` is
+    then no GET of a share named "redeem" (and its 405 names only POST in ``Allow``)."""
+
+    regex = SHARE_ID[1:-1]
+
+
+register_url_convertor("shareid", ShareIdConvertor())
+ID = "/{shareId:shareid}"
 ShareIdPath = Annotated[str, Path(pattern=SHARE_ID, examples=["abcdefghijk23456"])]
 PrincipalId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 SecretPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,512}$")]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Passphrase = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+# JSON Schema counts 3600.0 as an integer, so clients may send it (api/schemas.py).
+Integral = BeforeValidator(_integral)
 _TOKEN_EXAMPLE = "srs_" + "a" * 52 + "_bcdefgh"
 
 
 class SourceIn(Strict):
     path: SecretPath
-    version: Annotated[int, Field(ge=1)]
+    version: Version
 
 
 class CreateShareRequest(Strict):
-    model_config = examples(
-        {"value": "the wifi password", "expiresInSeconds": 3600, "views": 1},
-        {"source": {"path": "apps/billing/stripe", "version": 3}, "expiresInSeconds": 86400},
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"value": "the wifi password", "expiresInSeconds": 3600, "views": 1},
+                {
+                    "source": {"path": "apps/billing/stripe", "version": 3},
+                    "expiresInSeconds": 86400,
+                },
+            ],
+            # Exactly one of them (checked below as well).
+            "oneOf": [
+                {"required": ["value"], "properties": {"value": {"type": "string"}}},
+                {"required": ["source"], "properties": {"source": {"type": "object"}}},
+            ],
+        },
     )
-    expiresInSeconds: int = Field(description="Required; at most the configured maximum")
-    views: int = Field(default=1, description="How many reveals before the share ends")
+    expiresInSeconds: Annotated[int, Field(ge=60, le=MAX_TTL_SECONDS), Integral] = Field(
+        description="Required; at most the configured maximum"
+    )
+    views: Annotated[int, Field(ge=1, le=MAX_VIEWS), Integral] = Field(
+        default=1,
+        description="How many reveals before the share ends (at most the configured maximum)",
+    )
     value: str | None = Field(default=None, description="The value to share (ad hoc)")
     encoding: Literal["utf-8", "base64"] = Field(
         default="utf-8", description="How `value` is written: text, or base64 of bytes"
@@ -76,6 +116,12 @@ class CreateShareRequest(Strict):
     principals: Annotated[list[PrincipalId], Field(max_length=20)] = Field(
         default_factory=list, description="Only these principals (implies tenantOnly)"
     )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CreateShareRequest:
+        if (self.value is None) == (self.source is None):
+            raise ValueError("give either value or source")
+        return self
 
 
 class SourceOut(BaseModel):
@@ -341,7 +387,7 @@ async def list_shares(
     return SharePage(shares=[ShareOut.of(v) for v in views], nextCursor=after)
 
 
-@router.get("/{shareId}", response_model=ShareOut)
+@router.get(ID, response_model=ShareOut)
 async def show_share(
     shareId: ShareIdPath, c: Annotated[Scoped, Depends(_caller(Permission.SHARES_READ))]
 ) -> ShareOut:
@@ -349,7 +395,7 @@ async def show_share(
     return ShareOut.of(await svc.shares.show(ctx.actor.tenant, shareId, mine))
 
 
-@router.get("/{shareId}/accesses", response_model=AccessPage)
+@router.get(ID + "/accesses", response_model=AccessPage)
 async def share_accesses(
     shareId: ShareIdPath,
     c: Annotated[Scoped, Depends(_caller(Permission.SHARES_READ))],
@@ -361,7 +407,7 @@ async def share_accesses(
     return AccessPage(accesses=[AccessOut.of(v) for v in views], nextCursor=after)
 
 
-@router.post("/{shareId}/revoke", response_model=ShareOut)
+@router.post(ID + "/revoke", response_model=ShareOut)
 async def revoke_share(
     shareId: ShareIdPath, c: Annotated[Scoped, Depends(_caller(Permission.SHARES_REVOKE))]
 ) -> ShareOut:
