@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from strongroom.context import Actor
-from strongroom.errors import NotFound
+from strongroom.errors import InvalidInput, NotFound
 from strongroom.secrets.shares_jobs import run_once
+from strongroom.secrets.shares_models import NewShare
 from strongroom.store.models import AuditRecord, Share
 from tests.api.conftest import App
 from tests.api.share_helpers import SHARES, make_share, redeem, sealed_of, share_rows
@@ -67,23 +69,29 @@ async def test_share_of_a_vault_version_and_its_deletion(app: App) -> None:
     vault = FakeVault()
     vault.versions[("default", "apps/billing/stripe", 3)] = b'{"key": "sk_live_canary"}'
     app.services.shares.source = vault
+    shares = app.services.shares
+    actor = Actor("key:creator", "default", "rid-create", None)
     try:
-        source = {"path": "apps/billing/stripe", "version": 3}
-        a = await make_share(app, source=source, value=None, views=2)
-        b = await make_share(app, source=source, value=None)
+        new = NewShare(expires_in_seconds=600, views=2, source=("apps/billing/stripe", 3))
+        a, token_a = await shares.create(actor, new, source_authorized=True)
+        _, token_b = await shares.create(actor, new, source_authorized=True)
         other = await make_share(app)
-        assert a["share"]["source"] == source
-        r = await redeem(app, a["token"])
+        assert (a.source_path, a.source_version) == ("apps/billing/stripe", 3)
+        r = await redeem(app, token_a)
         assert r.status_code == 200 and r.json()["value"] == '{"key": "sk_live_canary"}'
-        missing = {"path": "apps/billing/stripe", "version": 4}
-        r = await app.post(SHARES, {"source": missing, "expiresInSeconds": 60})
-        assert r.status_code == 404
-        # The vault destroys version 3: both of its shares go, the other stays.
-        actor = Actor("key:vault", "default", "rid-destroy", None)
-        n = await app.services.shares.delete_for_version(actor, "default", "apps/billing/stripe", 3)
+        with pytest.raises(NotFound):  # the vault's own error for a missing version
+            missing = NewShare(expires_in_seconds=600, source=("apps/billing/stripe", 4))
+            await shares.create(actor, missing, source_authorized=True)
+        # Over HTTP nobody may share a vault version until the vault's path grants
+        # decide who may read it (api/routers/shares.py ``_may_share``).
+        body = {"source": {"path": "apps/billing/stripe", "version": 3}, "expiresInSeconds": 60}
+        assert (await app.post(SHARES, body)).status_code == 400
+        # The vault destroys version 3 (its "gone" hook): both of its shares go.
+        destroyer = Actor("key:vault", "default", "rid-destroy", None)
+        n = await shares.delete_for_version(destroyer, "default", "apps/billing/stripe", 3)
         assert n == 2 and await share_rows(app) == 1
-        for made in (a, b):
-            assert (await redeem(app, made["token"])).status_code == 404
+        for token in (token_a, token_b):
+            assert (await redeem(app, token)).status_code == 404
         assert (await redeem(app, other["token"])).status_code == 200
     finally:
         app.services.shares.source = None
@@ -93,3 +101,7 @@ async def test_vault_sources_are_refused_when_no_vault_is_wired(app: App) -> Non
     body = {"source": {"path": "a/b", "version": 1}, "expiresInSeconds": 60}
     r = await app.post(SHARES, body)
     assert r.status_code == 400 and r.json()["error"]["code"] == "ENC001"
+    actor = Actor("key:creator", "default", "rid", None)
+    with pytest.raises(InvalidInput):
+        new = NewShare(expires_in_seconds=600, source=("a/b", 1))
+        await app.services.shares.create(actor, new, source_authorized=True)

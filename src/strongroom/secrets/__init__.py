@@ -1,1 +1,1 @@
-"""The secrets vault (versions, paths, grants) and shares of one value (shares*.py)."""
+"""The secrets vault: versioned values with check-and-set, staging labels and expiry."""

@@ -124,8 +124,14 @@ class ShareService:
         return tokens.digest(self._pepper, token)
 
     # creating --------------------------------------------------------------
-    async def create(self, actor: Actor, new: NewShare) -> tuple[ShareView, str]:
-        """A new share in ``actor.tenant``: its view and the token (shown only here)."""
+    async def create(
+        self, actor: Actor, new: NewShare, *, source_authorized: bool = False
+    ) -> tuple[ShareView, str]:
+        """A new share in ``actor.tenant``: its view and the token (shown only here).
+        ``source_authorized``: the caller checked that ``actor`` may read the vault
+        version it shares (a share must never reach further than its creator)."""
+        if new.source is not None and not source_authorized:
+            raise InvalidInput("sharing vault secrets is not available")
         value, encoding = await self._value(actor.tenant, new)
         self._check(new, value)
         now = datetime.now(UTC)

@@ -316,6 +316,13 @@ def _value(body: CreateShareRequest) -> bytes | None:
     return body.value.encode()
 
 
+async def _may_share(svc: Services, ctx: RequestContext, path: str) -> bool:
+    """May the caller share what it names? Only what it may read itself: with the
+    vault wired (its path grants), ``guard.authorize(ctx, Permission.SECRETS_READ,
+    resource=path)`` and True. Until then no one may (the service refuses, 400)."""
+    return False
+
+
 @router.post("", status_code=201, response_model=CreatedShareOut)
 async def create_share(
     body: CreateShareRequest, c: Annotated[Scoped, Depends(_caller(Permission.SHARES_CREATE))]
@@ -334,7 +341,8 @@ async def create_share(
         tenant_only=body.tenantOnly,
         principals=tuple(body.principals),
     )
-    view, token = await svc.shares.create(ctx.actor, new)
+    authorized = body.source is not None and await _may_share(svc, ctx, body.source.path)
+    view, token = await svc.shares.create(ctx.actor, new, source_authorized=authorized)
     return CreatedShareOut(share=ShareOut.of(view), token=token)
 
 
