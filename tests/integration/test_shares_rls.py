@@ -13,8 +13,8 @@ from sqlalchemy import text
 
 from strongroom.context import Actor
 from strongroom.kms.local import create_master_key_file
-from strongroom.secrets.shares import Redeemer
 from strongroom.secrets.shares_models import NewShare
+from strongroom.secrets.shares_redeem import Redeemer
 from strongroom.services.container import Services, build_services
 from strongroom.store.migrate import upgrade
 from strongroom.store.tenancy import NONE, enter_system_scope, isolated_scope, set_tenant
