@@ -118,7 +118,6 @@ class ShareOut(BaseModel):
         ShareState.REVOKED,
         ShareState.EXPIRED,
         ShareState.LOCKED,
-        ShareState.SOURCE_DELETED,
     ]
     createdBy: str
     createdAt: datetime

@@ -18,7 +18,7 @@ Redeeming (the only way to a value) is an explicit POST carrying the token:
    with its audit record: of any number of parallel redeems of a one-view share,
    exactly one reveals. The last view wipes the sealed value in the same statement.
 
-Every ending (used up, revoked, expired, locked, source deleted) wipes the value at
+Every ending (used up, revoked, expired, locked) wipes the value at
 once; the rows stay listed for ``keep_ended_days``, then the purge job deletes them.
 """
 

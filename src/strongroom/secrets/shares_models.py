@@ -41,7 +41,6 @@ class ShareState(StrEnum):
     REVOKED = "revoked"
     EXPIRED = "expired"
     LOCKED = "locked"  # too many wrong passphrases
-    SOURCE_DELETED = "source-deleted"
 
 
 class Encoding(StrEnum):

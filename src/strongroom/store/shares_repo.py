@@ -96,25 +96,6 @@ async def end(s: AsyncSession, share_id: str, now: datetime, reason: str) -> boo
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
-async def end_for_version(
-    s: AsyncSession, tenant: str, path: str, version: int | None, now: datetime
-) -> list[str]:
-    """End every live share of a vault secret's version (every version: None); the
-    ids ended."""
-    cond = [Share.tenant_id == tenant, Share.source_path == path, Share.ended_at.is_(None)]
-    if version is not None:
-        cond.append(Share.source_version == version)
-    ids = list((await s.execute(select(Share.id).where(*cond))).scalars())
-    if ids:
-        await s.execute(
-            update(Share)
-            .where(Share.id.in_(ids))
-            .values(sealed=None, ended_at=now, end_reason="source-deleted")
-            .execution_options(synchronize_session=False)
-        )
-    return ids
-
-
 async def delete_for_version(s: AsyncSession, tenant: str, path: str, version: int | None) -> int:
     """Delete the shares of a vault secret's version (every version: None) with their
     access log; the number deleted."""
@@ -128,32 +109,32 @@ async def delete_for_version(s: AsyncSession, tenant: str, path: str, version: i
 
 
 async def expire_due(s: AsyncSession, now: datetime) -> list[tuple[str, str]]:
-    """End live shares past their expiry (wiping their values): (tenant, id) of each."""
-    q = select(Share.tenant_id, Share.id).where(Share.ended_at.is_(None), Share.expires_at <= now)
-    due = [(t, i) for t, i in await s.execute(q)]
-    if due:
-        await s.execute(
-            update(Share)
-            .where(Share.id.in_([i for _, i in due]), Share.ended_at.is_(None))
-            .values(sealed=None, ended_at=now, end_reason="expired")
-            .execution_options(synchronize_session=False)
-        )
-    return due
+    """End live shares past their expiry (wiping their values): (tenant, id) of each
+    share this statement ended (replicas running it at once never both end one)."""
+    done = await s.execute(
+        update(Share)
+        .where(Share.ended_at.is_(None), Share.expires_at <= now)
+        .values(sealed=None, ended_at=now, end_reason="expired")
+        .returning(Share.tenant_id, Share.id)
+        .execution_options(synchronize_session=False)
+    )
+    return [(t, i) for t, i in done]
 
 
 async def purge_ended(s: AsyncSession, before: datetime) -> dict[str, int]:
-    """Delete shares that ended before ``before``, with their access log: how many per
-    tenant."""
-    q = select(Share.tenant_id, Share.id).where(Share.ended_at < before)
-    found = [(t, i) for t, i in await s.execute(q)]
+    """Delete shares that ended before ``before``, with their access log: how many
+    this statement deleted, per tenant."""
+    ended = select(Share.id).where(Share.ended_at < before)
+    await s.execute(delete(ShareAccess).where(ShareAccess.share_id.in_(ended)))
+    done = await s.execute(
+        delete(Share)
+        .where(Share.ended_at < before)
+        .returning(Share.tenant_id)
+        .execution_options(synchronize_session=False)
+    )
     counts: dict[str, int] = {}
-    for tenant, _ in found:
+    for (tenant,) in done:
         counts[tenant] = counts.get(tenant, 0) + 1
-    ids = [i for _, i in found]
-    for chunk in range(0, len(ids), 500):
-        part = ids[chunk : chunk + 500]
-        await s.execute(delete(ShareAccess).where(ShareAccess.share_id.in_(part)))
-        await s.execute(delete(Share).where(Share.id.in_(part)))
     return counts
 
 

@@ -4,7 +4,8 @@ link to a value, sealed under the tenant's data key and bound to the share's id.
 The holder's token is never stored, only its keyed hash (``token_hash``); ``id`` is
 the creator's handle for listing and revoking and is never handed to a holder.
 ``sealed`` is wiped (NULL) the moment a share ends (used up, revoked, expired,
-locked, its source version destroyed); the row itself is purged later.
+locked); the row itself is purged later. A share of a vault version that is deleted
+or destroyed is deleted with it.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Share(Base):
     tenant_only: Mapped[bool] = mapped_column(Boolean, default=False)
     allowed_principals: Mapped[list[str] | None] = mapped_column(JSON)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # used | revoked | expired | locked | source-deleted
+    # used | revoked | expired | locked (a share of a deleted vault version is deleted)
     end_reason: Mapped[str | None] = mapped_column(String(16))
     last_access_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
