@@ -99,20 +99,20 @@ class Ctx:
     ciphertext: str
     access_key_id: str
     plaintext: str = "plain"
-    description: str = "a description"
-    token: str = "token"
-    new_user: int = 0
     share_id: str = "aaaaaaaaaaaaaaaa"  # a share's id (the default names none)
     share_token: str = "srs_none"  # a share's token (the default redeems nothing)
     passphrase: str = "a passphrase"
+    description: str = "a description"
+    token: str = "token"
+    new_user: int = 0
 
 
 def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     """(url, JSON body) that should succeed for an admin of the default tenant."""
     deletion = route.path.endswith("/deletion")
     url = route.path.replace("{userId}", ctx.victim if deletion else ctx.user)
-    url = url.replace("{keyId}", ctx.access_key_id)
     url = re.sub(r"\{shareId(:\w+)?\}", ctx.share_id, url)
+    url = url.replace("{keyId}", ctx.access_key_id)
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
@@ -125,8 +125,6 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("DELETE", "/api/v1/keys/{userId}/deletion"): None,
         ("POST", "/api/v1/access-keys"): {"roles": ["user"], "description": ctx.description},
         ("POST", "/api/v1/access-keys/{keyId}/rotate"): {},
-        ("POST", "/api/v1/access-keys/{keyId}/revoke"): None,
-        ("POST", "/api/v1/tokens/revoked"): {"issuer": "https://idp.example", "jti": ctx.token},
         ("POST", "/api/v1/shares"): {
             "value": ctx.plaintext,
             "expiresInSeconds": 3600,
@@ -135,6 +133,8 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         },
         ("POST", "/api/v1/shares/redeem"): {"token": ctx.share_token, "passphrase": ctx.passphrase},
         ("POST", "/api/v1/shares/{shareId:shareid}/revoke"): None,
+        ("POST", "/api/v1/access-keys/{keyId}/revoke"): None,
+        ("POST", "/api/v1/tokens/revoked"): {"issuer": "https://idp.example", "jti": ctx.token},
     }
     key = (route.method, route.path)
     if key == ("POST", "/api/v1/keys"):

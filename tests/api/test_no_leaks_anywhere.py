@@ -3,12 +3,14 @@ the logs, the metrics or an error body.
 
 Canaries: a plaintext, the ciphertext made from it, a real access key (used as the
 credential, and tampered), a bearer-like token (as ``Authorization`` and as a jti),
-free text (an access key's description), and a share's value, passphrase and token
-(these three are also searched for in the database itself: the SQLite file with its
-WAL, and every row of the share tables on either backend). Routes come from ``app.routes``, so a
+and free text (an access key's description). Routes come from ``app.routes``, so a
 route added later is driven too (tests/api/routes.py). Beside the trail, logs, metrics
 and error bodies, the places searched are every webhook the service sent (security
 events and checkpoint anchors) and the checkpoint anchor file.
+
+Shares: the plaintext is also a share's value, with a passphrase canary and the
+share's token; these three are searched for in the database itself too (the SQLite
+file with its WAL, and every row of the share tables on either backend).
 """
 
 from __future__ import annotations

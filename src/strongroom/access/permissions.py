@@ -34,11 +34,11 @@ class Permission(StrEnum):
 
     TOKENS_REVOKE = "tokens:revoke"
 
+    AUDIT_READ = "audit:read"
+    METRICS_READ = "metrics:read"
+
     # Shares (secrets/shares.py). Held at ``own`` scope they cover the shares the
     # principal created; at ``tenant`` scope every share of the tenant.
     SHARES_CREATE = "shares:create"
     SHARES_READ = "shares:read"
     SHARES_REVOKE = "shares:revoke"
-
-    AUDIT_READ = "audit:read"
-    METRICS_READ = "metrics:read"

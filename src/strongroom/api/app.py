@@ -55,12 +55,13 @@ def create_app(
         if svc.hints is not None:
             tasks.append(asyncio.create_task(svc.hints.run()))
         if settings.keys.scheduler.enabled:
-            interval = settings.keys.scheduler.interval_seconds
-            tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
-            # Ends expired shares and purges ended ones (moves to the cluster-wide job
-            # runner when it lands).
+            # Ends expired shares and purges ended ones (to move to the cluster-wide
+            # job runner when it lands); switched with the key scheduler.
             every = settings.shares.purge_interval_seconds
             tasks.append(asyncio.create_task(run_purger(svc.shares, every)))
+        if settings.keys.scheduler.enabled:
+            interval = settings.keys.scheduler.interval_seconds
+            tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
         try:
             yield
         finally:

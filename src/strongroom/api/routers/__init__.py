@@ -2,10 +2,18 @@
 
 from fastapi import APIRouter
 
-from strongroom.api.routers import access_keys, crypto, health, keys, metrics, security, share_page
+from strongroom.api.routers import (
+    access_keys,
+    crypto,
+    health,
+    keys,
+    metrics,
+    security,
+    share_page,
+    shares,
+)
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
-from strongroom.api.routers import shares as share_routes
 from strongroom.api.routers import tokens as token_routes
 
 # The data endpoints first: route matching is linear and they carry the load.
@@ -15,10 +23,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     security.router,
     health.router,
     metrics.router,
+    shares.router,
+    share_page.router,
     access_keys.router,
     audit_routes.router,
     token_routes.router,
     role_routes.router,
-    share_routes.router,
-    share_page.router,
 )
