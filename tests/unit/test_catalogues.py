@@ -44,9 +44,9 @@ ACTIONS = {
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
     *("keys:rotate", "keys:delete", "keys:admin"),
+    *("shares:create", "shares:read", "shares:revoke"),
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
-    *("shares:create", "shares:read", "shares:revoke"),
 }
 
 
