@@ -4,8 +4,6 @@ ended rows go after ``keep_ended_days``), shares of a vault secret's version thr
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +11,7 @@ from sqlalchemy import select, update
 
 from strongroom.context import Actor
 from strongroom.errors import InvalidInput, NotFound
-from strongroom.secrets.shares_jobs import run_once, run_purger
+from strongroom.secrets.shares_jobs import run_once
 from strongroom.secrets.shares_models import NewShare
 from strongroom.store.models import AuditRecord, Share
 from tests.api.conftest import App
@@ -109,19 +107,13 @@ async def test_vault_sources_are_refused_when_no_vault_is_wired(app: App) -> Non
         await app.services.shares.create(actor, new, source_authorized=True)
 
 
-async def test_the_purger_loop_ends_expired_shares(app: App) -> None:
+async def test_the_cluster_job_ends_expired_shares(app: App) -> None:
+    """Registered with the job runner (services/jobs.py): once per period cluster-wide."""
     made = await make_share(app, expiresInSeconds=60)
     async with app.services.db.transaction() as s:
         await s.execute(update(Share).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
-    task = asyncio.create_task(run_purger(app.services.shares, 0.05))
-    try:
-        for _ in range(100):
-            if await sealed_of(app, made["share"]["id"]) is None:
-                break
-            await asyncio.sleep(0.05)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    assert "shares.purge" in app.services.jobs.jobs
+    ran = await app.services.jobs.run_due()
+    assert ran.get("shares.purge") == 1
     assert await sealed_of(app, made["share"]["id"]) is None
     assert (await app.get(f"{SHARES}/{made['share']['id']}")).json()["state"] == "expired"

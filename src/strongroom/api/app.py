@@ -23,9 +23,7 @@ from strongroom.api.middleware import RequestContextMiddleware
 from strongroom.api.routers import ROUTERS
 from strongroom.api.schemas import ErrorOut
 from strongroom.config import Settings, describe_error_line
-from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
-from strongroom.secrets.shares_jobs import run_purger
 from strongroom.services.container import Services, build_services, enter_system_scope
 
 ERROR_RESPONSES = {
@@ -54,14 +52,8 @@ def create_app(
         tasks = [asyncio.create_task(svc.feed.run())]
         if svc.hints is not None:
             tasks.append(asyncio.create_task(svc.hints.run()))
-        if settings.keys.scheduler.enabled:
-            # Ends expired shares and purges ended ones (to move to the cluster-wide
-            # job runner when it lands); switched with the key scheduler.
-            every = settings.shares.purge_interval_seconds
-            tasks.append(asyncio.create_task(run_purger(svc.shares, every)))
-        if settings.keys.scheduler.enabled:
-            interval = settings.keys.scheduler.interval_seconds
-            tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
+        if settings.keys.scheduler.enabled:  # scheduled jobs, once cluster-wide
+            tasks.append(asyncio.create_task(svc.jobs.run()))
         try:
             yield
         finally:

@@ -1,12 +1,13 @@
 """The share purge job: ends expired shares (wiping their values) and deletes the rows
-of shares ended ``keep_ended_days`` ago. Started beside the key scheduler in the
-server's lifespan (api/app.py); ``run_once`` is safe on several replicas at once
-(each statement is conditional, so a share is ended and recorded once)."""
+of shares ended ``keep_ended_days`` ago. Registered with the cluster-wide job runner
+(services/container.py ``build_jobs``: once per period across replicas); each pass is
+also safe to repeat or to run on several replicas at once (its statements are
+conditional, so a share is ended and recorded once)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -21,12 +22,13 @@ async def run_once(shares: ShareService, now: datetime | None = None) -> tuple[i
     return await shares.end_due(now or datetime.now(UTC), f"job-{os.urandom(8).hex()}")
 
 
-async def run_purger(shares: ShareService, interval: float) -> None:
-    while True:
-        try:
-            ended, deleted = await run_once(shares)
-            if ended or deleted:
-                log.info("share_purge_pass", ended=ended, deleted=deleted)
-        except Exception as exc:  # keep the loop alive; the next pass retries
-            log.error("share_purge_failed", error_type=type(exc).__name__)
-        await asyncio.sleep(interval)
+def purge_job(shares: ShareService) -> Callable[[datetime], Awaitable[int]]:
+    """``run_once`` as the job runner calls it: ``now`` in, how much it did out."""
+
+    async def run(now: datetime) -> int:
+        ended, deleted = await run_once(shares, now)
+        if ended or deleted:
+            log.info("share_purge_pass", ended=ended, deleted=deleted)
+        return ended + deleted
+
+    return run

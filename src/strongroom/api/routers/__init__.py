@@ -4,11 +4,13 @@ from fastapi import APIRouter
 
 from strongroom.api.routers import (
     access_keys,
+    blind_index,
     crypto,
     health,
     keys,
     metrics,
     security,
+    service_keys,
     share_page,
     shares,
 )
@@ -20,6 +22,8 @@ from strongroom.api.routers import tokens as token_routes
 ROUTERS: tuple[APIRouter, ...] = (
     crypto.router,
     keys.router,
+    blind_index.router,
+    service_keys.router,
     security.router,
     health.router,
     metrics.router,
