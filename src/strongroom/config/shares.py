@@ -38,8 +38,8 @@ class SharesSettings(Section):
     pbkdf2_iterations: int = Field(default=600_000, ge=600_000)
     """PBKDF2-SHA256 iterations in FIPS mode (at least 600,000, OWASP)."""
     purge_interval_seconds: float = Field(default=60.0, gt=0)
-    """How often the server ends expired shares (wiping their values) and purges ended
-    ones past ``keep_ended_days``."""
+    """How often the job ``shares.purge`` (once per period across replicas) ends expired
+    shares, wiping their values, and deletes ended ones past ``keep_ended_days``."""
     keep_ended_days: float = Field(default=7.0, ge=0)
     """How long an ended share (its value already wiped) stays listed with its access
     log before it is deleted; the audit trail keeps its records regardless."""
