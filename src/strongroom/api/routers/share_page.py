@@ -13,10 +13,10 @@ from the address bar and history. Scripts and styles come from this server only
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter()
 
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -129,17 +129,23 @@ def _answer(body: str, media_type: str) -> Response:
     return Response(body, media_type=media_type, headers=_HEADERS)
 
 
-@router.api_route("/s", methods=["GET", "HEAD"])
-async def share_page() -> Response:
+async def share_page(_: Request) -> Response:
     """The page itself: static, the same for every share."""
     return _answer(PAGE, "text/html")
 
 
-@router.api_route("/s/share.js", methods=["GET", "HEAD"])
-async def share_script() -> Response:
+async def share_script(_: Request) -> Response:
     return _answer(SCRIPT, "text/javascript")
 
 
-@router.api_route("/s/share.css", methods=["GET", "HEAD"])
-async def share_style() -> Response:
+async def share_style(_: Request) -> Response:
     return _answer(STYLE, "text/css")
+
+
+# Plain routes, not API operations: no OpenAPI entry, no client method.
+for _path, _endpoint in (
+    ("/s", share_page),
+    ("/s/share.js", share_script),
+    ("/s/share.css", share_style),
+):
+    router.add_route(_path, _endpoint, methods=["GET", "HEAD"], include_in_schema=False)
