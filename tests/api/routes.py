@@ -19,9 +19,12 @@ if TYPE_CHECKING:
     from tests.api.conftest import App
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Answered without credentials by design.
+# Answered without credentials by design (a share's holder redeems with its token).
 PUBLIC = frozenset(
-    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/docs/assets"}
+    {
+        *("/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"),
+        *("/docs/assets", "/api/v1/shares/redeem", "/s", "/s/share.js", "/s/share.css"),
+    }
 )
 
 
@@ -96,6 +99,9 @@ class Ctx:
     ciphertext: str
     access_key_id: str
     plaintext: str = "plain"
+    share_id: str = "aaaaaaaaaaaaaaaa"  # a share's id (the default names none)
+    share_token: str = "srs_none"  # a share's token (the default redeems nothing)
+    passphrase: str = "a passphrase"
     description: str = "a description"
     token: str = "token"
     new_user: int = 0
@@ -106,6 +112,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     """(url, JSON body) that should succeed for an admin of the default tenant."""
     deletion = route.path.endswith("/deletion")
     url = route.path.replace("{userId}", ctx.victim if deletion else ctx.user)
+    url = re.sub(r"\{shareId(:\w+)?\}", ctx.share_id, url)
     url = url.replace("{keyId}", ctx.access_key_id)
     url = url.replace("{path:path}", ctx.secret)
     url = re.sub(r"\{[^}]+\}", "x", url)
@@ -120,6 +127,14 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("DELETE", "/api/v1/keys/{userId}/deletion"): None,
         ("POST", "/api/v1/access-keys"): {"roles": ["user"], "description": ctx.description},
         ("POST", "/api/v1/access-keys/{keyId}/rotate"): {},
+        ("POST", "/api/v1/shares"): {
+            "value": ctx.plaintext,
+            "expiresInSeconds": 3600,
+            "views": 3,
+            "passphrase": ctx.passphrase,
+        },
+        ("POST", "/api/v1/shares/redeem"): {"token": ctx.share_token, "passphrase": ctx.passphrase},
+        ("POST", "/api/v1/shares/{shareId:shareid}/revoke"): None,
         ("POST", "/api/v1/access-keys/{keyId}/revoke"): None,
         ("POST", "/api/v1/tokens/revoked"): {"issuer": "https://idp.example", "jti": ctx.token},
         ("PUT", f"{_VAULT}/data/{{path:path}}"): {"data": {"value": ctx.plaintext}},

@@ -8,6 +8,10 @@ secret's value, and searched for in the database file itself. Routes come from `
 route added later is driven too (tests/api/routes.py). Beside the trail, logs, metrics
 and error bodies, the places searched are every webhook the service sent (security
 events and checkpoint anchors) and the checkpoint anchor file.
+
+Shares: the plaintext is also a share's value, with a passphrase canary and the
+share's token; these three are searched for in the database itself too (the SQLite
+file with its WAL, and every row of the share tables on either backend).
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ import pytest
 from sqlalchemy import select
 
 from strongroom.logging import quiet_parameter_tracers
-from strongroom.store.models import AuditCheckpoint, AuditRecord, AuditSegment
+from strongroom.store.models import (
+    AuditCheckpoint,
+    AuditRecord,
+    AuditSegment,
+    Share,
+    ShareAccess,
+)
 from tests.api.access_helpers import issue
 from tests.api.conftest import App
 from tests.api.routes import Ctx, all_paths, asgi_app, order, request_for
@@ -31,6 +41,7 @@ PLAINTEXT = "CANARY-plaintext-9d81e2"
 DESCRIPTION = "CANARY free text: call Ana re the merger 4b7a"
 CLIENT_LOGS = ("httpx", "httpcore")
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJDQU5BUlktYmVhcmVyIjoiNWMzZiJ9.Q0FOQVJZLXNpZw"
+PASSPHRASE = "CANARY-passphrase-3e1f7a"
 
 
 @pytest.fixture
@@ -53,16 +64,24 @@ def settings_overrides(sink: HookReceiver, tmp_path: Path) -> dict[str, Any]:
     }
 
 
-async def _everything_stored(app: App) -> str:
-    """Every column of every audit table, bytes as hex, as one string."""
+async def _everything_stored(app: App, models: tuple[type[Any], ...]) -> str:
+    """Every column of every row of ``models``, bytes as hex, as one string."""
     parts: list[str] = []
     async with app.services.db.read() as s:
-        for model in (AuditRecord, AuditCheckpoint, AuditSegment):
+        for model in models:
             for row in (await s.execute(select(model))).scalars():
                 for column in model.__table__.columns:
                     value = getattr(row, column.key)
                     parts.append(value.hex() if isinstance(value, bytes) else repr(value))
     return "\n".join(parts)
+
+
+def _database_files(app: App) -> str:
+    """The SQLite file and its WAL, as text (latin-1 keeps every byte)."""
+    if app.db_path is None:
+        return ""
+    files = [app.db_path, app.db_path.with_name(app.db_path.name + "-wal")]
+    return "".join(p.read_bytes().decode("latin-1") for p in files if p.exists())
 
 
 async def test_no_canary_anywhere(
@@ -79,6 +98,12 @@ async def test_no_canary_anywhere(
     await app.create_key("leak-victim")
     [ciphertext] = await app.encrypt("leak-user", [PLAINTEXT])
     target = await issue(app, ["user"])
+    share = await app.post(
+        "/api/v1/shares",
+        {"value": PLAINTEXT, "expiresInSeconds": 600, "views": 5, "passphrase": PASSPHRASE},
+    )
+    assert share.status_code == 201, share.text
+    share_token, share_id = share.json()["token"], share.json()["share"]["id"]
     ctx = Ctx(
         "leak-user",
         "leak-victim",
@@ -87,6 +112,9 @@ async def test_no_canary_anywhere(
         plaintext=PLAINTEXT,
         description=DESCRIPTION,
         token=TOKEN,
+        share_id=share_id,
+        share_token=share_token,
+        passphrase=PASSPHRASE,
     )
     # A vault secret holding the plaintext, read back (the route walk below sends an
     # unknown query parameter, which strict GET routes refuse before reading).
@@ -125,7 +153,7 @@ async def test_no_canary_anywhere(
         caplog.handler.format(r) for r in caplog.records if not r.name.startswith(CLIENT_LOGS)
     ]
     places = {
-        "audit": await _everything_stored(app),
+        "audit": await _everything_stored(app, (AuditRecord, AuditCheckpoint, AuditSegment)),
         "logs": out + err + "\n".join(service_logs),
         "errors": "\n".join(errors),
         "metrics": metrics,
@@ -167,3 +195,14 @@ async def test_no_canary_anywhere(
     assert "access_key.create" in places["audit"] and "key.decrypt" in places["audit"]
     assert "secret.write" in places["audit"] and "secret.read" in places["audit"]
     assert '"rule"' in places["webhooks"] and '"digest"' in places["anchor file"]
+    # The database never holds a share's value, passphrase or token in clear.
+    stored = _database_files(app) + await _everything_stored(app, (Share, ShareAccess))
+    share_canaries = {
+        "shared value": PLAINTEXT,
+        "passphrase": PASSPHRASE,
+        "share token": share_token,
+        "share token secret": share_token[4:56],
+    }
+    assert [n for n, c in {**share_canaries}.items() if c in stored] == []
+    assert [n for n, c in share_canaries.items() for t in places.values() if c in t] == []
+    assert "share.redeem" in places["audit"] and "share.create" in places["audit"]

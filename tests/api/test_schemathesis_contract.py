@@ -49,6 +49,13 @@ SEMANTIC_REFUSALS = frozenset(
         ("KEY006", "key is not scheduled for deletion"),
         # A vault listing's cursor is sealed by the server: only one it issued opens.
         ("REQ004", "bad cursor"),
+        # Shares: maxima the operator configures below the schema's caps, a base64
+        # value that does not decode, a vault source where no vault is wired.
+        ("ENC001", "expiry beyond the configured maximum"),
+        ("ENC001", "views beyond the configured maximum"),
+        ("ENC001", "value is not base64"),
+        ("ENC001", "sharing vault secrets is not available"),
+        ("ENC001", "a vault secret cannot be shared client-encrypted"),
     }
 )
 

@@ -156,3 +156,31 @@ async def test_token_revocation_audit_and_health(sr: Any) -> None:
     assert (await sr.health.live())["status"] == "ok"
     assert (await sr.health.ready())["status"] == "ready"
     assert "strongroom_" in await sr.health.metrics()
+
+
+async def test_shares_once_encrypted_passphrase_and_management(sr: Any) -> None:
+    from strongroom_client._async.shares import AsyncShares
+    from strongroom_client.errors import PassphraseRequiredError, ShareGoneError
+
+    made = await sr.shares.create(600, "wifi: hunter2", passphrase="pw")
+    assert isinstance(made["token"], Secret) and "srs_" not in repr(made)
+    with pytest.raises(PassphraseRequiredError):
+        await sr.shares.redeem(made["token"], "wrong")
+    out = await sr.shares.redeem(made["token"], "pw")
+    assert out["value"] == "wifi: hunter2" and isinstance(out["value"], Secret)
+    with pytest.raises(ShareGoneError):
+        await sr.shares.redeem(made["token"], "pw")
+    sid = made["share"]["id"]
+    assert (await sr.shares.get(sid))["state"] == "used"
+    outcomes = [a["outcome"] for a in (await sr.shares.accesses(sid))["accesses"]]
+    assert outcomes == ["passphrase", "revealed", "gone"]
+
+    sealed = await sr.shares.create_encrypted(600, "only the link opens this", views=2)
+    got = await sr.shares.redeem(sealed["token"])
+    assert got["clientEncrypted"] is True and "only the link" not in got["value"]
+    plain = AsyncShares.decrypt_fragment(got["value"], sealed["fragment"])
+    assert plain == "only the link opens this"
+    revoked = await sr.shares.revoke(sealed["share"]["id"])
+    assert revoked["state"] == "revoked"
+    listed = await sr.shares.list(mine=True)
+    assert {sid, sealed["share"]["id"]} <= {s["id"] for s in listed["shares"]}

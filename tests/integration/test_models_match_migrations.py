@@ -53,6 +53,8 @@ def test_every_table_is_mapped() -> None:
         "secret_versions",
         "secrets",
         "service_keys",
+        "share_accesses",
+        "shares",
         "tenant_data_keys",
         "user_key_history",
         "user_key_versions",

@@ -43,6 +43,8 @@ EXPECTED = {
     "key_material": RW,
     "user_key_history": RW,
     "key_tombstones": RW,
+    "shares": RW,
+    "share_accesses": RW,
     "access_keys": RW,
     "custom_roles": RW,
     "secrets": RW,

@@ -183,6 +183,26 @@ class Guard:
         set_tenant(ALL if who.spans_tenants else tenant)
         return RequestContext(Actor(who.id, tenant, p.request_id, p.client_addr), who, mtls, quota)
 
+    async def anonymous(self, p: Presented) -> Actor:
+        """A request that presents no credentials where none are needed (redeeming a
+        share): the address's budget is checked like before authentication; the actor
+        is ``anonymous``, its tenant left for the service to set."""
+        try:
+            await self._limits.before_authentication(p.client_addr)
+        except RateLimited as exc:
+            self._limited(exc, p.request_id, p.client_addr)
+            raise
+        return Actor("anonymous", "-", p.request_id, p.client_addr)
+
+    async def anonymous_failed(self, actor: Actor) -> None:
+        """An anonymous request failed (an unknown token, a wrong passphrase): it draws
+        on its address's budget like a failed authentication, so guessing is bounded."""
+        try:
+            await self._limits.authentication_failed(actor.client_addr)
+        except RateLimited as exc:
+            self._limited(exc, actor.request_id, actor.client_addr)
+            raise
+
     async def authorize(
         self,
         ctx: RequestContext,

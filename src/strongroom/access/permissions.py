@@ -49,3 +49,9 @@ class Permission(StrEnum):
 
     AUDIT_READ = "audit:read"
     METRICS_READ = "metrics:read"
+
+    # Shares (secrets/shares.py). Held at ``own`` scope they cover the shares the
+    # principal created; at ``tenant`` scope every share of the tenant.
+    SHARES_CREATE = "shares:create"
+    SHARES_READ = "shares:read"
+    SHARES_REVOKE = "shares:revoke"

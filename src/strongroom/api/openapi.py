@@ -101,7 +101,9 @@ def _complete(op: dict[str, Any]) -> None:
     responses = op.setdefault("responses", {})
     responses.pop("422", None)
     if "security" in op:
-        op["security"] = SECURITY
+        # An operation that also answers without credentials keeps its empty option.
+        anonymous: list[dict[str, list[str]]] = [{}] if {} in op["security"] else []
+        op["security"] = anonymous + SECURITY
         responses["429"] = TOO_MANY
     if "503" in responses:
         responses["503"] = {**responses["503"], "headers": _RETRY_AFTER}

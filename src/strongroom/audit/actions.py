@@ -76,6 +76,17 @@ class TokenAction(AuditAction):
     REVOKE = "token.revoke"
 
 
+class ShareAction(AuditAction):
+    """Shares of one value (secrets/shares.py). ``END`` is the system ending a share
+    (expired, its vault version deleted); ``PURGE`` deletes ended shares' rows."""
+
+    CREATE = "share.create"
+    REDEEM = "share.redeem"
+    REVOKE = "share.revoke"
+    END = "share.end"
+    PURGE = "share.purge"
+
+
 class AuthAction(AuditAction):
     """Refused authentication, one action per credential kind (recorded as failures)."""
 

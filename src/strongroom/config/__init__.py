@@ -36,6 +36,7 @@ from strongroom.config.sections import (
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.settings import Settings, client_certificates_used
+from strongroom.config.shares import ComplianceSettings, SharesSettings
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -45,6 +46,7 @@ __all__ = [
     "AuthMethod",
     "AuthSettings",
     "AwsKmsSettings",
+    "ComplianceSettings",
     "DatabaseSettings",
     "KeyCacheSettings",
     "KeyFeedSettings",
@@ -64,6 +66,7 @@ __all__ = [
     "SecurityEventsSettings",
     "ServerSettings",
     "Settings",
+    "SharesSettings",
     "TelemetrySettings",
     "TlsSettings",
     "client_certificates_used",

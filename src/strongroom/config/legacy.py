@@ -128,6 +128,17 @@ FLAT: dict[str, Path] = {
     "oidc_jwks_ttl_seconds": ("auth", "oidc", "jwks_ttl_seconds"),
     "oidc_jwks_timeout_seconds": ("auth", "oidc", "jwks_timeout_seconds"),
     "oidc_revocation_refresh_seconds": ("auth", "oidc", "revocation_refresh_seconds"),
+    "fips": ("compliance", "fips"),
+    "share_max_ttl_seconds": ("shares", "max_ttl_seconds"),
+    "share_max_views": ("shares", "max_views"),
+    "share_max_value_bytes": ("shares", "max_value_bytes"),
+    "share_passphrase_attempts": ("shares", "passphrase_attempts"),
+    "share_argon2_time_cost": ("shares", "argon2_time_cost"),
+    "share_argon2_memory_kib": ("shares", "argon2_memory_kib"),
+    "share_argon2_parallelism": ("shares", "argon2_parallelism"),
+    "share_pbkdf2_iterations": ("shares", "pbkdf2_iterations"),
+    "share_purge_interval_seconds": ("shares", "purge_interval_seconds"),
+    "share_keep_ended_days": ("shares", "keep_ended_days"),
 }
 ENV_NAMES: dict[Path, str] = {path: f"STRONGROOM_{name.upper()}" for name, path in FLAT.items()}
 

@@ -29,6 +29,7 @@ from strongroom.config.sections import (
     TelemetrySettings,
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
+from strongroom.config.shares import ComplianceSettings, SharesSettings
 
 
 class Settings(BaseSettings):
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     mtls: MtlsSettings = Field(default_factory=MtlsSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    shares: SharesSettings = Field(default_factory=SharesSettings)
+    compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
 
     @classmethod
     def settings_customise_sources(

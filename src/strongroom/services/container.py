@@ -35,6 +35,9 @@ from strongroom.secrets.factory import Vault, build_secrets
 from strongroom.secrets.lifecycle import SecretLifecycle
 from strongroom.secrets.listing import SecretListing
 from strongroom.secrets.service import SecretService
+from strongroom.secrets.shares import ShareService
+from strongroom.secrets.shares_factory import build_shares
+from strongroom.secrets.shares_jobs import purge_job
 from strongroom.services.jobs import JobRunner
 from strongroom.store import cluster
 from strongroom.store.db import Database
@@ -65,6 +68,7 @@ class Services:
     # Seals secrets, shares, CA keys, stored API keys under per-tenant data keys.
     sealer: Sealer
     notices: Notices  # once-only reminders and alerts across replicas
+    shares: ShareService  # shares of one value (secrets/shares.py)
     statements: KeyStatements  # signed public keys (keys/statement.py)
     blind_index: BlindIndex  # equality tokens for encrypted fields (keys/blind_index.py)
     hints: RedisHints | None = None
@@ -85,6 +89,9 @@ class Services:
         self.vault = build_secrets(
             self.settings.secrets, self.db, self.sealer, self.audit, self.notices, self.alerts
         )
+        # Shares of vault versions: read through the vault, and gone with their version.
+        self.shares.source = self.vault.service
+        self.vault.core.on_gone.append(self.shares.delete_for_version)
         self.jobs = build_jobs(self)
 
     # What edges call, one service each (never reached through another's attributes).
@@ -154,6 +161,7 @@ def build_services(
         settings.audit, settings.security_events, db, kms, audit_class, settings.redis.url
     )
     keys = build_keys(settings.keys, settings.redis.url, db, kms, audit)
+    sealer = Sealer(db, kms)
     return Services(
         settings=settings,
         db=db,
@@ -170,8 +178,9 @@ def build_services(
         statements=keys.statements,
         blind_index=keys.blind_index,
         limits=build_limits(settings.limits, settings.redis.url),
-        sealer=Sealer(db, kms),
+        sealer=sealer,
         notices=Notices(db),
+        shares=build_shares(settings.shares, settings.compliance, db, kms, audit, sealer),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
 
@@ -179,7 +188,7 @@ def build_services(
 def build_jobs(svc: Services) -> JobRunner:
     """The scheduled jobs every replica offers to run (each runs once per period
     cluster-wide): due rotations and destructions, the purge of expired shared
-    counters, and the vault's expiry reminders."""
+    counters, the vault's expiry reminders and the end of expired shares."""
     runner = JobRunner(svc.db, svc.audit)
     interval = svc.settings.keys.scheduler.interval_seconds
     runner.register("keys.rotate_due", svc.lifecycle.rotate_due, interval)
@@ -194,6 +203,9 @@ def build_jobs(svc: Services) -> JobRunner:
         runner.register(
             "secrets.reminders", svc.vault.reminders.run_once, vault.reminder_interval_seconds
         )
+    runner.register(
+        "shares.purge", purge_job(svc.shares), svc.settings.shares.purge_interval_seconds
+    )
     return runner
 
 

@@ -37,6 +37,8 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "key_material": _RW,
     "user_key_history": _RW,
     "key_tombstones": _RW,
+    "shares": _RW,
+    "share_accesses": _RW,
     "access_keys": _RW,
     "custom_roles": _RW,
     "secrets": _RW,

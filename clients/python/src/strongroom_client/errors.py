@@ -168,6 +168,18 @@ class AuditArchiveError(ApiError):
     code, status = "AUD001", 409
 
 
+class ShareGoneError(ApiError):
+    """SHR001: no such share, or used up, expired, revoked or locked (one answer)."""
+
+    code, status = "SHR001", 404
+
+
+class PassphraseRequiredError(ApiError):
+    """SHR002: the share wants a passphrase; none or the wrong one was given."""
+
+    code, status = "SHR002", 403
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -194,6 +206,8 @@ ERRORS: dict[str, type[ApiError]] = {
         ServiceError,
         IntegrityCheckError,
         AuditArchiveError,
+        ShareGoneError,
+        PassphraseRequiredError,
     )
 }
 

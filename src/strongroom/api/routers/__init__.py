@@ -11,6 +11,8 @@ from strongroom.api.routers import (
     metrics,
     security,
     service_keys,
+    share_page,
+    shares,
 )
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
@@ -26,6 +28,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     security.router,
     health.router,
     metrics.router,
+    shares.router,
+    share_page.router,
     access_keys.router,
     audit_routes.router,
     token_routes.router,

@@ -15,6 +15,7 @@ from strongroom.store.models.keys import (
 )
 from strongroom.store.models.secrets import Secret, SecretMeta, SecretValue, SecretVersion
 from strongroom.store.models.service import ServiceKey
+from strongroom.store.models.shares import Share, ShareAccess
 
 __all__ = [
     "AccessKey",
@@ -35,6 +36,8 @@ __all__ = [
     "SecretValue",
     "SecretVersion",
     "ServiceKey",
+    "Share",
+    "ShareAccess",
     "TenantDataKey",
     "UTCDateTime",
     "UserKey",

@@ -17,6 +17,7 @@ from strongroom_client._async.health import AsyncHealth
 from strongroom_client._async.keys import AsyncKeys
 from strongroom_client._async.offline import AsyncOffline
 from strongroom_client._async.roles import AsyncRoles
+from strongroom_client._async.shares import AsyncShares
 from strongroom_client._async.tokens import AsyncTokens
 from strongroom_client._async.transport import AsyncTransport
 from strongroom_client._cache import StatementCache
@@ -82,6 +83,7 @@ class AsyncClient:
         self.access_keys = AsyncAccessKeys(self._transport)
         self.roles = AsyncRoles(self._transport)
         self.tokens = AsyncTokens(self._transport)
+        self.shares = AsyncShares(self._transport)
         self.audit = AsyncAudit(self._transport)
         self.health = AsyncHealth(self._transport)
 

@@ -18,6 +18,7 @@ from strongroom_client._sync.health import Health
 from strongroom_client._sync.keys import Keys
 from strongroom_client._sync.offline import Offline
 from strongroom_client._sync.roles import Roles
+from strongroom_client._sync.shares import Shares
 from strongroom_client._sync.tokens import Tokens
 from strongroom_client._sync.transport import Transport
 from strongroom_client._cache import StatementCache
@@ -83,6 +84,7 @@ class Client:
         self.access_keys = AccessKeys(self._transport)
         self.roles = Roles(self._transport)
         self.tokens = Tokens(self._transport)
+        self.shares = Shares(self._transport)
         self.audit = Audit(self._transport)
         self.health = Health(self._transport)
 

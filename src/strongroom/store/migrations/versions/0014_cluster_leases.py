@@ -1,7 +1,7 @@
 """cluster leases and counters: scheduled jobs once cluster-wide, shared security counts
 
 Revision ID: 0014
-Revises: 0011 (re-chained on the secrets branch: 0011 came first)
+Revises: 0013 (re-chained at merge: 0010 -> 0011 -> 0012 -> 0013 -> 0014)
 Create Date: 2026-12-02 16:00:00
 
 ``cluster_leases``: one row per scheduled job (who holds it, until when, and the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
