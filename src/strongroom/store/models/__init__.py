@@ -11,6 +11,13 @@ from strongroom.store.models.keys import (
     UserKeyHistory,
     UserKeyVersion,
 )
+from strongroom.store.models.pki import (
+    Certificate,
+    CertificateAuthority,
+    CertificateKey,
+    CertificateRole,
+    CertificateSan,
+)
 from strongroom.store.models.service import ServiceKey
 
 __all__ = [
@@ -20,6 +27,11 @@ __all__ = [
     "AuditSegment",
     "Base",
     "BigId",
+    "Certificate",
+    "CertificateAuthority",
+    "CertificateKey",
+    "CertificateRole",
+    "CertificateSan",
     "CustomRole",
     "KeyMaterial",
     "KeyTombstone",
