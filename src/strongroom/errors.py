@@ -144,6 +144,14 @@ class Overloaded(ServiceUnavailable):
     code, message = "SYS002", "service overloaded; retry later"
 
 
+class SealedDataInvalid(StrongroomError):
+    """500 ``SYS003``: a stored sealed record (a vault secret, a share, a CA key) did not
+    open under its tenant's data key: the database was tampered with or a record was
+    moved. Server-side integrity, never the caller's input; the reason goes to logs."""
+
+    code, status, message = "SYS003", 500, "stored data failed an integrity check"
+
+
 class RateLimited(StrongroomError):
     """429 with ``Retry-After`` (seconds) when waiting can help, and the budget's
     ``RateLimit`` headers."""

@@ -52,6 +52,8 @@ EXPECTED = {
     "certificate_roles": RW,
     "revoked_tokens": APPEND,
     "service_keys": APPEND,
+    "tenant_data_keys": APPEND,
+    "notices_sent": APPEND,
     "audit_records": APPEND,
     "audit_segments": APPEND,
     "audit_checkpoints": APPEND,
@@ -180,6 +182,9 @@ TAMPERING = (
     "UPDATE audit_records SET actor = 'x'",
     "DELETE FROM audit_checkpoints",
     "UPDATE service_keys SET wrapped = '\\x00'::bytea",
+    "UPDATE tenant_data_keys SET wrapped = '\\x00'::bytea",
+    "DELETE FROM tenant_data_keys",
+    "DELETE FROM notices_sent",
 )
 
 

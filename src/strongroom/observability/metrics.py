@@ -59,6 +59,10 @@ ADMISSION_SHED = Counter(
     "strongroom_http_shed_total", "Requests shed by admission control", ["reason"]
 )
 
+SEALED_FAILURES = Counter(
+    "strongroom_sealed_record_failures_total",
+    "Stored sealed records (secrets, shares, CA keys) that failed to open: tampering",
+)
 AUDIT_RECORDS = Counter(
     "strongroom_audit_records_total", "Audit records by write outcome", ["outcome"]
 )

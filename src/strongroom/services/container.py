@@ -18,6 +18,7 @@ from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
+from strongroom.datakeys import Sealer
 from strongroom.keys.factory import build_keys
 from strongroom.keys.feed import ChangeFeed
 from strongroom.keys.hints import RedisHints
@@ -28,6 +29,7 @@ from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
+from strongroom.store.notices import Notices
 from strongroom.store.tenancy import ALL, enter_system_scope, set_tenant
 
 # enter_system_scope: for the app lifespan (api/app.py), which holds no store import.
@@ -48,6 +50,9 @@ class Services:
     alerts: SecurityAlerts
     audit_queries: AuditQueries
     limits: RateLimits
+    # Seals secrets, shares, CA keys, stored API keys under per-tenant data keys.
+    sealer: Sealer
+    notices: Notices  # once-only reminders and alerts across replicas
     hints: RedisHints | None = None
     mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
     # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
@@ -91,6 +96,7 @@ class Services:
         if self.hints is not None:
             await self.hints.close()
         await self.keys.core.cache.close()
+        await self.sealer.close()
         await self.limits.close()
         await self.audit.close()
         await self.kms.close()
@@ -120,6 +126,8 @@ def build_services(
         audit_queries=AuditQueries(db, kms, audit),
         hints=keys.hints,
         limits=build_limits(settings.limits, settings.redis.url),
+        sealer=Sealer(db, kms),
+        notices=Notices(db),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
 

@@ -24,6 +24,7 @@ from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.segments import segment_context
 from strongroom.context import Actor
+from strongroom.datakeys.sealer import data_key_context
 from strongroom.keys.cipher import wrap_context
 from strongroom.kms.interfaces import (
     Kms,
@@ -117,12 +118,15 @@ class KmsRewrap:
             tell()
 
     async def _small_rows(self, report: RewrapReport, tell: Callable[[], None]) -> None:
-        """Service keys and audit segment keys, one commit each."""
+        """Service keys, audit segment keys and tenant data keys, one commit each."""
         async with self._db.read() as s:
             rows = await wrapped_repo.small_rows_not_under(s, report.target)
         for row in rows:
             if row.kind == "service_key":
                 ctx, name = service_key_context(row.ident), row.ident
+            elif row.kind == "tenant_data_key":
+                ctx = data_key_context(row.tenant, row.version)
+                name = f"tenant-data-key/{row.tenant}/v{row.version}"
             else:
                 ctx, name = segment_context(row.ident), f"audit-segment/{row.ident}"
             new = await self._rewrap(report, row.kms_key_ref, row.wrapped, ctx, name)

@@ -6,8 +6,10 @@ name gets nothing (fail closed), and a test compares the catalogue with the sche
 and with the privileges the role really holds (tests/integration/test_pg_privileges.py).
 
 - Domain tables: read and write (row-level security narrows them to the tenant).
-- ``service_keys``: read and insert only. Re-wrapping them (``kms rewrap``) is the
-  owner's work, so the serving role cannot replace a signing key or the pepper.
+- ``service_keys`` and ``tenant_data_keys``: read and insert only. Re-wrapping them
+  (``kms rewrap``) is the owner's work, so the serving role cannot replace a signing
+  key, the pepper or a tenant's data key (which would make its sealed records garbage).
+- ``notices_sent``: read and insert only (a sent notice is history).
 - Audit tables: read and insert only. Archival deletes as ``strongroom_audit_archiver``
   and re-wrapping segment keys updates as the owner or ``strongroom_audit_rewrapper``
   (migrations 0005 and 0009); triggers refuse everyone else even with wider grants.
@@ -44,6 +46,8 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "certificate_roles": _RW,
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
+    "tenant_data_keys": _APPEND,
+    "notices_sent": _APPEND,
     "audit_records": _APPEND,
     "audit_segments": _APPEND,
     "audit_checkpoints": _APPEND,

@@ -1,8 +1,9 @@
 """SQL for every row that holds KMS-wrapped material (for ``strongroom kms rewrap``).
 
-Three tables hold wrapped material: ``key_material`` (one row per user key version),
+Four tables hold wrapped material: ``key_material`` (one row per user key version),
 ``service_keys`` (service-wide secrets: the access-key pepper, the audit checkpoint
-signing key) and ``audit_segments`` (each audit segment's first MAC key).
+signing key), ``audit_segments`` (each audit segment's first MAC key) and
+``tenant_data_keys`` (each tenant's data keys, which seal secrets: datakeys/).
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from strongroom.store.models import AuditSegment, KeyMaterial, ServiceKey, UserKey, UserKeyVersion
+from strongroom.store.models import (
+    AuditSegment,
+    KeyMaterial,
+    ServiceKey,
+    TenantDataKey,
+    UserKey,
+    UserKeyVersion,
+)
 
 
 @dataclass(frozen=True)
@@ -59,27 +67,37 @@ _KINDS: dict[str, tuple[Any, Any, Any]] = {
     "user_material": (KeyMaterial, KeyMaterial.version_id, KeyMaterial.wrapped),
     "service_key": (ServiceKey, ServiceKey.name, ServiceKey.wrapped),
     "audit_segment": (AuditSegment, AuditSegment.segment_id, AuditSegment.wrapped_key),
+    "tenant_data_key": (TenantDataKey, TenantDataKey.id, TenantDataKey.wrapped),
 }
 
 
 @dataclass(frozen=True)
 class WrappedRow:
-    """A service key or an audit segment key: few rows, read in one go."""
+    """A service key, an audit segment key or a tenant data key: few rows, read in one
+    go. ``tenant`` and ``version`` only for tenant data keys (their wrap context)."""
 
     kind: str
     ident: str
     kms_key_ref: str
     wrapped: bytes
+    tenant: str = ""
+    version: int = 0
 
 
 async def small_rows_not_under(s: AsyncSession, key_ref: str) -> list[WrappedRow]:
-    """Service keys and audit segment keys not wrapped under ``key_ref``."""
+    """Service keys, audit segment keys and tenant data keys not under ``key_ref``."""
     out: list[WrappedRow] = []
     for kind in ("service_key", "audit_segment"):
         table, ident, blob = _KINDS[kind]
         q = select(ident, table.kms_key_ref, blob).where(table.kms_key_ref != key_ref)
         rows = (await s.execute(q.order_by(ident))).all()
         out += [WrappedRow(kind, str(i), ref, bytes(b)) for i, ref, b in rows]
+    t = TenantDataKey
+    q = select(t.id, t.kms_key_ref, t.wrapped, t.tenant_id, t.version)
+    for i, ref, b, tenant, version in (
+        await s.execute(q.where(t.kms_key_ref != key_ref).order_by(t.id))
+    ).all():
+        out.append(WrappedRow("tenant_data_key", str(i), ref, bytes(b), tenant, version))
     return out
 
 
@@ -89,6 +107,8 @@ async def replace(
     """Compare-and-set on the old blob: False if the row changed or was destroyed
     meanwhile (for audit segments, the PostgreSQL trigger allows only this update)."""
     table, id_col, blob_col = _KINDS[kind]
+    if kind == "tenant_data_key":
+        ident = int(ident)
     q = (
         update(table)
         .where(id_col == ident, blob_col == old_blob)
@@ -98,9 +118,15 @@ async def replace(
 
 
 async def count_by_key_ref(s: AsyncSession) -> dict[str, int]:
-    """How many wrapped rows each root key reference holds (both tables)."""
+    """How many wrapped rows each root key reference holds (every table)."""
     counts: dict[str, int] = {}
-    for col in (KeyMaterial.kms_key_ref, ServiceKey.kms_key_ref, AuditSegment.kms_key_ref):
+    cols = (
+        KeyMaterial.kms_key_ref,
+        ServiceKey.kms_key_ref,
+        AuditSegment.kms_key_ref,
+        TenantDataKey.kms_key_ref,
+    )
+    for col in cols:
         for ref, n in (await s.execute(select(col, func.count()).group_by(col))).all():
             counts[ref] = counts.get(ref, 0) + int(n)
     return counts

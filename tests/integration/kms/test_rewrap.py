@@ -16,6 +16,7 @@ import httpx
 
 from strongroom.api.app import create_app
 from strongroom.context import Actor
+from strongroom.datakeys import Purpose
 from strongroom.kms.local import create_master_key_file
 from strongroom.services.container import Services, build_services
 from strongroom.services.kms_rewrap import KmsRewrap
@@ -158,6 +159,8 @@ async def test_rotated_openbao_key_then_old_version_retired(
     base = f"/v1/transit/keys/{openbao_transit.key}"
     async with running(settings) as app:
         cts = await seed(app)
+        sealer = app.services.sealer
+        sealed = await sealer.seal("acme", Purpose.SECRET, ["apps/x", "1"], b"sealed value")
         before = await key_refs(app.services)
         assert set(before) == {f"openbao:transit/{openbao_transit.key}:v1"}
         bao_request(openbao_transit.addr, openbao_transit.token, "POST", f"{base}/rotate")
@@ -175,3 +178,6 @@ async def test_rotated_openbao_key_then_old_version_retired(
     )
     async with running(settings, admin_key) as app:  # fresh process: empty caches
         await check_all(app, cts)
+        # The tenant data key moved too: its sealed records still open.
+        opened = await app.services.sealer.open("acme", Purpose.SECRET, ["apps/x", "1"], sealed)
+        assert opened == b"sealed value"

@@ -4,6 +4,7 @@ this package registers them all on ``Base.metadata`` (what Alembic compares)."""
 from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
 from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
 from strongroom.store.models.base import Base, BigId, UTCDateTime
+from strongroom.store.models.datakeys import NoticeSent, TenantDataKey
 from strongroom.store.models.keys import (
     KeyMaterial,
     KeyTombstone,
@@ -35,8 +36,10 @@ __all__ = [
     "CustomRole",
     "KeyMaterial",
     "KeyTombstone",
+    "NoticeSent",
     "RevokedToken",
     "ServiceKey",
+    "TenantDataKey",
     "UTCDateTime",
     "UserKey",
     "UserKeyHistory",
