@@ -39,12 +39,18 @@ ACTIONS = {
     "security.auth.failures_global",
     *("security.auth.new_address", "security.decrypt.bulk", "security.key.deletion"),
     *("security.rate.limited", "security.users.bulk"),
+    *("certificate.import", "certificate.export", "certificate.revoke", "certificate.issue"),
+    *("certificate.ca.create", "certificate.role.write"),
+    *("security.certificate.expiring", "security.certificate.expired"),
+    *("security.certificate.chain_expires_first", "security.certificate.key_reused"),
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
     *("keys:rotate", "keys:delete", "keys:admin"),
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
+    *("certificates:read", "certificates:import", "certificates:export"),
+    *("certificates:issue", "certificates:revoke", "certificates:admin"),
 }
 
 

@@ -32,6 +32,8 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "auth_required_for": ('{"keys:decrypt": ["mtls"]}', {"keys:decrypt": ["mtls"]}),
     "otel_sample_ratio": ("0.25", 0.25),
     "default_key_type": ("aes256-gcm", "aes256-gcm"),
+    "pki_expiry_days": ("[7, 60]", [60, 7]),
+    "pki_expiry_fractions": ("[0.1, 0.25]", [0.25, 0.1]),
 }
 ISSUER = {"issuer": "https://idp", "jwks_uri": "https://idp/jwks", "audiences": ["sr"]}
 

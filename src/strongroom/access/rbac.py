@@ -65,7 +65,13 @@ BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     "key-admin": _grants(T, "keys:*"),
     "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC),
     "decrypt-only": _grants(T, P.KEYS_DECRYPT),
-    "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ),
+    "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ, P.CERTIFICATES_READ),
+    # certificates (pki/): only cert-admin may export private keys or run the CA
+    "cert-admin": _grants(T, "certificates:*"),
+    "cert-operator": _grants(
+        T, P.CERTIFICATES_READ, P.CERTIFICATES_IMPORT, P.CERTIFICATES_ISSUE, P.CERTIFICATES_REVOKE
+    ),
+    "cert-reader": _grants(T, P.CERTIFICATES_READ),
 }
 
 

@@ -75,6 +75,12 @@ SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.RATE_LIMITED: Severity.P3,  # a policy violation: abuse or a runaway client
     SecurityRule.USERS_BULK: Severity.P3,  # suspicious: enumeration or a misused credential
     SecurityRule.AUTH_NEW_ADDRESS: Severity.P4,  # informational
+    # Certificates (pki/monitor.py): an expired certificate is an outage or a
+    # connection accepted past its validity; one about to expire is work to schedule.
+    SecurityRule.CERTIFICATE_EXPIRED: Severity.P2,
+    SecurityRule.CERTIFICATE_CHAIN: Severity.P3,  # the chain breaks before the leaf
+    SecurityRule.CERTIFICATE_EXPIRING: Severity.P3,
+    SecurityRule.CERTIFICATE_KEY_REUSED: Severity.P4,  # a renewal kept its old key
 }
 
 

@@ -20,6 +20,11 @@ from strongroom.config.kms import (
     Pkcs11KmsSettings,
 )
 from strongroom.config.legacy import unknown_variables
+from strongroom.config.pki import (
+    CertificateAuthoritySettings,
+    CertificateMonitorSettings,
+    PkiSettings,
+)
 from strongroom.config.sections import (
     AuditAnchorSettings,
     AuditSettings,
@@ -44,6 +49,8 @@ __all__ = [
     "AuthMethod",
     "AuthSettings",
     "AwsKmsSettings",
+    "CertificateAuthoritySettings",
+    "CertificateMonitorSettings",
     "DatabaseSettings",
     "KeyCacheSettings",
     "KeyFeedSettings",
@@ -57,6 +64,7 @@ __all__ = [
     "OidcSettings",
     "OpenBaoKmsSettings",
     "Pkcs11KmsSettings",
+    "PkiSettings",
     "RedisSettings",
     "SchedulerSettings",
     "SecurityEventsSettings",

@@ -17,6 +17,7 @@ from pydantic_settings import (
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FLAT, Path, nest
+from strongroom.config.pki import PkiSettings
 from strongroom.config.sections import (
     AuditSettings,
     DatabaseSettings,
@@ -51,6 +52,7 @@ class Settings(BaseSettings):
     mtls: MtlsSettings = Field(default_factory=MtlsSettings)
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    pki: PkiSettings = Field(default_factory=PkiSettings)
 
     @classmethod
     def settings_customise_sources(

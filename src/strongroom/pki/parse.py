@@ -19,9 +19,7 @@ from strongroom.pki.errors import BadCertificate, BadPassword, BundleTooLarge
 T = TypeVar("T")
 _SHA256 = hashes.SHA256()
 MAX_CERTIFICATES = 50  # per bundle: a chain is a handful; more is a mistake or abuse
-_BLOCK = re.compile(
-    rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL
-)
+_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL)
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _KEY_LABELS = {
     b"PRIVATE KEY",
@@ -49,9 +47,9 @@ def parse_pem(data: bytes, password: bytes | None, max_bytes: int) -> Bundle:
     for match in _BLOCK.finditer(data):
         label, block = match.group(1), match.group(0)
         if label in _CERT_LABELS:
-            certs.append(_guard(lambda: x509.load_pem_x509_certificate(block)))
+            certs.append(_guard(x509.load_pem_x509_certificate, block))
         elif label in _PKCS7_LABELS:
-            certs += _guard(lambda: pkcs7.load_pem_pkcs7_certificates(block))
+            certs += _guard(pkcs7.load_pem_pkcs7_certificates, block)
         elif label in _KEY_LABELS:
             if key is not None:
                 raise BadCertificate("more than one private key")
@@ -68,7 +66,7 @@ def parse_der(data: bytes, max_bytes: int) -> Bundle:
         return _bundle([x509.load_der_x509_certificate(data)], None)
     except ValueError:
         pass
-    return _bundle(_guard(lambda: pkcs7.load_der_pkcs7_certificates(data)), None)
+    return _bundle(_guard(pkcs7.load_der_pkcs7_certificates, data), None)
 
 
 def parse_pkcs12(data: bytes, password: bytes | None, max_bytes: int) -> Bundle:
@@ -117,9 +115,9 @@ def _size(data: bytes, max_bytes: int) -> None:
         raise BadCertificate("empty input")
 
 
-def _guard(load: Callable[[], T]) -> T:
+def _guard(load: Callable[[bytes], T], data: bytes) -> T:
     try:
-        return load()
+        return load(data)
     except Exception:  # any parse failure of untrusted bytes is the caller's 400
         raise BadCertificate() from None
 
@@ -131,5 +129,3 @@ def _looks_like_pfx(data: bytes) -> bool:
     n = data[1]
     offset = 2 if n < 0x80 else 2 + (n & 0x7F)
     return data[offset : offset + 3] == b"\x02\x01\x03"
-
-

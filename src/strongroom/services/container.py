@@ -27,6 +27,10 @@ from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
+from strongroom.pki.authority import CertificateAuthorities
+from strongroom.pki.factory import Pki, build_pki
+from strongroom.pki.inventory import CertificateInventory
+from strongroom.pki.monitor import ExpiryMonitor
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
 from strongroom.store.notices import Notices
@@ -59,10 +63,15 @@ class Services:
     auth: Authenticator = field(init=False)
     # What every transport calls before a service (access/guard.py).
     guard: Guard = field(init=False)
+    # Certificates (pki/): inventory, expiry monitor, internal CA.
+    pki: Pki = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
         self.guard = Guard(self.auth, self.limits, self.audit, self.mtls, self.alerts)
+        self.pki = build_pki(
+            self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
+        )
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -72,6 +81,18 @@ class Services:
     @property
     def roles(self) -> RoleService:
         return self.access.roles
+
+    @property
+    def certificates(self) -> CertificateInventory:
+        return self.pki.inventory
+
+    @property
+    def certificate_monitor(self) -> ExpiryMonitor:
+        return self.pki.monitor
+
+    @property
+    def authorities(self) -> CertificateAuthorities:
+        return self.pki.authorities
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:

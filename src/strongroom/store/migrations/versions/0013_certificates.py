@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
@@ -82,9 +82,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_certificate_sans_value", "certificate_sans", ["tenant_id", "value"])
-    op.create_index(
-        "ix_certificate_sans_certificate_id", "certificate_sans", ["certificate_id"]
-    )
+    op.create_index("ix_certificate_sans_certificate_id", "certificate_sans", ["certificate_id"])
     op.create_table(
         "certificate_keys",
         sa.Column("certificate_id", _ID, nullable=False),
