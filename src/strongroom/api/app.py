@@ -25,6 +25,7 @@ from strongroom.api.schemas import ErrorOut
 from strongroom.config import Settings, describe_error_line
 from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
+from strongroom.pki.monitor import run_monitor
 from strongroom.services.container import Services, build_services, enter_system_scope
 
 ERROR_RESPONSES = {
@@ -56,6 +57,13 @@ def create_app(
         if settings.keys.scheduler.enabled:
             interval = settings.keys.scheduler.interval_seconds
             tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
+        # Certificate expiry alerts; every replica runs it, claims keep alerts single.
+        # (The lead moves it to the cluster-wide job runner when that lands.)
+        monitor = settings.pki.monitor
+        if monitor.enabled:
+            tasks.append(
+                asyncio.create_task(run_monitor(svc.certificate_monitor, monitor.interval_seconds))
+            )
         try:
             yield
         finally:

@@ -2,7 +2,15 @@
 
 from fastapi import APIRouter
 
-from strongroom.api.routers import access_keys, crypto, health, keys, metrics, security
+from strongroom.api.routers import (
+    access_keys,
+    certificates,
+    crypto,
+    health,
+    keys,
+    metrics,
+    security,
+)
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
 from strongroom.api.routers import tokens as token_routes
@@ -18,4 +26,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit_routes.router,
     token_routes.router,
     role_routes.router,
+    certificates.router,
+    certificates.ca_router,
 )
