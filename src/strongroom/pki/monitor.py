@@ -41,7 +41,7 @@ _CHAIN_DEPTH = 10
 
 @dataclass(frozen=True)
 class Due:
-    threshold: str  # the claim's key: "days:7", "fraction:0.1", "expired", "chain:<fp>"
+    threshold: str  # the claim's key: "days:7", "fraction:0.1", "expired", "chain:<fp…>"
     rule: SecurityRule
     window: timedelta  # how much time the threshold allows (tightest first)
     fact: str
@@ -153,7 +153,8 @@ def _chain(c: Certificate, links: dict[int, tuple[int | None, datetime, str]]) -
             break
         grand, not_after, fp = found
         if not_after < c.not_after:
-            out.append(Due(f"chain:{fp}", SecurityRule.CERTIFICATE_CHAIN, timedelta(0), fp))
+            # notices_sent.threshold holds 64 characters: 128 bits of the issuer's id
+            out.append(Due(f"chain:{fp[:32]}", SecurityRule.CERTIFICATE_CHAIN, timedelta(0), fp))
         parent = grand
     return out
 

@@ -56,9 +56,7 @@ class RolePolicy:
 
     @classmethod
     def load(cls, raw: dict[str, Any]) -> RolePolicy:
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()
-        }
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
         return cls(**values)
 
     # checks ------------------------------------------------------------------
