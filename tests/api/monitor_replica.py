@@ -1,7 +1,7 @@
 """One service process for the replica test of the expiry monitor
 (tests/api/test_certificate_monitor_replicas.py): builds the services from the
-configuration in ``STRONGROOM_TEST_REPLICA`` (JSON), says ``ready``, waits for the
-start file, runs a monitor pass at each injected instant, prints how many alerts it
+configuration in ``STRONGROOM_TEST_REPLICA`` (JSON), says ``ready``, waits for a
+line on stdin, runs a monitor pass at each injected instant, prints how many alerts it
 raised, and exits."""
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ async def main() -> None:
     enter_system_scope()
     await services.start()
     print("ready", flush=True)
-    go = Path(config["go"])
-    while not go.exists():
-        await asyncio.sleep(0.005)
+    await asyncio.to_thread(sys.stdin.readline)  # "go": all replicas start together
     raised = 0
     for instant in config["instants"]:
         raised += len(await services.certificate_monitor.run_once(datetime.fromisoformat(instant)))

@@ -4,9 +4,9 @@ exactly once (webhook and audit record), never twice, never lost."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -57,36 +57,39 @@ async def test_three_replicas_alert_once_per_threshold(
         )
         leaves.append(done.leaf)
     inter_fp = done.certificates[1].fingerprint
-    go = tmp_path / "go"
     config = {
         "database_url": app.settings.database.url,
         "home": str(tmp_path),
         "overrides": {k: str(v) for k, v in settings_overrides.items()},
-        "go": str(go),
         "instants": [(END - timedelta(days=d)).isoformat() for d in DAYS_LEFT],
     }
     env = {**os.environ, "STRONGROOM_TEST_REPLICA": json.dumps(config)}
     procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.api.monitor_replica"],
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.api.monitor_replica",
             cwd=ROOT,
             env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
         )
         for _ in range(REPLICAS)
     ]
     try:
         for p in procs:
-            assert p.stdout is not None and p.stdout.readline().strip() == "ready"
-        go.touch()  # all three start their passes together
-        raised = [json.loads(p.communicate(timeout=120)[0])["raised"] for p in procs]
+            assert p.stdout is not None
+            assert (await p.stdout.readline()).strip() == b"ready"
+        outs = await asyncio.wait_for(
+            asyncio.gather(*(p.communicate(b"go\n") for p in procs)), timeout=120
+        )  # all three start their passes together
+        raised = [json.loads(out)["raised"] for out, _ in outs]
     finally:
         for p in procs:
-            if p.poll() is None:
+            if p.returncode is None:
                 p.kill()
-                p.communicate()
+                await p.wait()
     events = [json.loads(b) for b in sink.bodies]
     seen = Counter((e["subject"], e["rule"], e["detail"]["facts"][0]) for e in events)
     assert all(n == 1 for n in seen.values()), [k for k, n in seen.items() if n > 1]
