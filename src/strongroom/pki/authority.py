@@ -244,7 +244,8 @@ class CertificateAuthorities:
             if key is not None
             else None
         )
-        return Issued(stored.certificates[0], _pem(chain), key_pem)
+        detail = await self.inv.get(actor, stored.leaf)  # with its PEM and chain
+        return Issued(detail, _pem(chain), key_pem)
 
     async def crl(self, actor: Actor, authority: str) -> bytes:
         """The CA's CRL (DER), signed now: every revoked certificate it issued, expired
