@@ -75,6 +75,7 @@ async def test_explicit_renewal_with_the_same_key_is_flagged(app: App, sink: Hoo
             AuditRecord.action == "certificate.import", AuditRecord.target == fp(v2)
         )
         [detail] = (await s.execute(q)).scalars().all()
+    assert detail is not None
     assert detail["renewedFrom"] == fp(v1) and detail["keyReused"] is True
 
 
