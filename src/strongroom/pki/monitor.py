@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from strongroom.audit.actions import SecurityRule
+from strongroom.audit.actions import CertificateAction, SecurityRule
 from strongroom.audit.alerts import SecurityAlerts
 from strongroom.audit.events import SEVERITY, SecurityEvent
 from strongroom.config import CertificateMonitorSettings
@@ -125,7 +125,7 @@ class ExpiryMonitor:
         """Heard from the inventory when a renewal keeps its predecessor's key."""
         rule = SecurityRule.CERTIFICATE_KEY_REUSED
         detail = {
-            "trigger": "certificate.import",
+            "trigger": str(CertificateAction.IMPORT),
             "request_id": actor.request_id,
             "facts": [renewed],
         }
