@@ -99,6 +99,13 @@ class Ctx:
     description: str = "a description"
     token: str = "token"
     new_user: int = 0
+    # Certificates (api/routers/certificates.py): a held certificate with its key, the
+    # PEM bundle the import route sends, a CA and one of its roles.
+    certificate: str = "00" * 32
+    certificate_pem: str = ""
+    password: str = "a password"
+    authority: str = "x"
+    role: str = "x"
 
 
 def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
@@ -106,6 +113,8 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     deletion = route.path.endswith("/deletion")
     url = route.path.replace("{userId}", ctx.victim if deletion else ctx.user)
     url = url.replace("{keyId}", ctx.access_key_id)
+    url = url.replace("{fingerprint}", ctx.certificate)
+    url = url.replace("{authority}", ctx.authority).replace("{role}", ctx.role)
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
@@ -120,11 +129,28 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", "/api/v1/access-keys/{keyId}/rotate"): {},
         ("POST", "/api/v1/access-keys/{keyId}/revoke"): None,
         ("POST", "/api/v1/tokens/revoked"): {"issuer": "https://idp.example", "jti": ctx.token},
+        ("POST", "/api/v1/certificates"): {"pem": ctx.certificate_pem or ctx.plaintext},
+        ("POST", "/api/v1/certificates/{fingerprint}/export"): {
+            "format": "pkcs12",
+            "password": ctx.password,
+        },
+        ("POST", "/api/v1/certificates/{fingerprint}/revoke"): {"reason": "superseded"},
+        ("PUT", "/api/v1/certificate-authorities/{authority}/roles/{role}"): {
+            "allowedDomains": ["example.com"],
+            "allowSubdomains": True,
+        },
+        ("POST", "/api/v1/certificate-authorities/{authority}/issue"): {
+            "role": ctx.role,
+            "dnsNames": ["routes.example.com"],
+        },
     }
     key = (route.method, route.path)
     if key == ("POST", "/api/v1/keys"):
         ctx.new_user += 1
         return url, {"userId": f"{ctx.user}-new-{ctx.new_user}"}
+    if key == ("POST", "/api/v1/certificate-authorities"):
+        ctx.new_user += 1
+        return url, {"name": f"routes-ca-{ctx.new_user}", "commonName": "Routes CA"}
     if key in bodies:
         return url, bodies[key]
     if route.method in MUTATING:  # unknown route: every value a client could send
