@@ -7,6 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from strongroom.api.certificate_examples import (
+    EXAMPLE_AUTHORITY,
+    EXAMPLE_CERT,
+    EXAMPLE_DETAIL,
+    EXAMPLE_ROLE,
+    FP,
+    PEM,
+)
 from strongroom.api.schemas import Strict, Timestamp, examples
 from strongroom.pki.models import CertificateView
 from strongroom.pki.policy import RolePolicy
@@ -34,7 +42,7 @@ Reason = Literal[
 ]
 
 
-class ImportRequest(Strict):
+class CertificateImportRequest(Strict):
     """Exactly one of ``pem`` (text: certificates, a chain, PKCS#7, optionally one
     private key), ``der`` (base64) or ``pkcs12`` (base64)."""
 
@@ -56,18 +64,19 @@ class ImportRequest(Strict):
     )
 
     @model_validator(mode="after")
-    def _one(self) -> ImportRequest:
+    def _one(self) -> CertificateImportRequest:
         if sum(x is not None for x in (self.pem, self.der, self.pkcs12)) != 1:
             raise ValueError("give exactly one of pem, der, pkcs12")
         return self
 
 
-class San(BaseModel):
+class CertificateSanOut(BaseModel):
     type: str
     value: str
 
 
 class CertificateOut(BaseModel):
+    model_config = examples(EXAMPLE_CERT)
     fingerprint: str = Field(description="SHA-256 of the DER, hex: the certificate's id")
     subject: str
     issuer: str
@@ -76,7 +85,7 @@ class CertificateOut(BaseModel):
     keySize: int
     notBefore: datetime
     notAfter: datetime
-    sans: list[San]
+    sans: list[CertificateSanOut]
     isCa: bool
     source: str = Field(description="import, issued (internal CA) or authority")
     hasPrivateKey: bool
@@ -96,6 +105,7 @@ class CertificateOut(BaseModel):
 
 
 class CertificateDetail(CertificateOut):
+    model_config = examples(EXAMPLE_DETAIL)
     pem: str
     chain: list[str] = Field(description="Issuers' fingerprints, up the chain")
 
@@ -114,7 +124,7 @@ def _fields(v: CertificateView) -> dict[str, Any]:
         "keySize": v.key_size,
         "notBefore": v.not_before,
         "notAfter": v.not_after,
-        "sans": [San(type=k, value=val) for k, val in v.sans],
+        "sans": [CertificateSanOut(type=k, value=val) for k, val in v.sans],
         "isCa": v.is_ca,
         "source": v.source,
         "hasPrivateKey": v.has_key,
@@ -128,18 +138,20 @@ def _fields(v: CertificateView) -> dict[str, Any]:
     }
 
 
-class ImportOut(BaseModel):
+class CertificateImportOut(BaseModel):
+    model_config = examples({"leaf": FP, "certificates": [EXAMPLE_CERT], "created": [True]})
     leaf: str = Field(description="Fingerprint of the bundle's end-entity certificate")
     certificates: list[CertificateOut]
     created: list[bool] = Field(description="Per certificate: new (true) or already held")
 
 
 class CertificateList(BaseModel):
+    model_config = examples({"items": [EXAMPLE_CERT], "nextCursor": None})
     items: list[CertificateOut]
     nextCursor: str | None = None
 
 
-class ListQuery(BaseModel):
+class CertificateListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     expiresBefore: Timestamp | None = None
     issuer: Annotated[str | None, Field(min_length=1, max_length=256)] = Field(
@@ -152,7 +164,7 @@ class ListQuery(BaseModel):
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 
 
-class ExportRequest(Strict):
+class CertificateExportRequest(Strict):
     model_config = examples({"format": "pkcs12", "password": "correct horse battery"})
     format: Literal["pem", "pkcs12"] = "pem"
     password: Password | None = Field(
@@ -160,17 +172,19 @@ class ExportRequest(Strict):
     )
 
 
-class ExportOut(BaseModel):
+class CertificateExportOut(BaseModel):
+    model_config = examples({"fingerprint": FP, "format": "pkcs12", "data": "MIIJ..."})
     fingerprint: str
     format: str
     data: str = Field(description="PEM text, or base64 of the PKCS#12")
 
 
-class RevokeRequest(Strict):
+class CertificateRevokeRequest(Strict):
+    model_config = examples({"reason": "keyCompromise"})
     reason: Reason = "unspecified"
 
 
-class AuthorityRequest(Strict):
+class CertificateAuthorityRequest(Strict):
     model_config = examples({"name": "internal", "commonName": "Acme Internal CA"})
     name: Name
     commonName: Annotated[str, Field(min_length=1, max_length=64)]
@@ -179,15 +193,17 @@ class AuthorityRequest(Strict):
     parent: Name | None = Field(default=None, description="Issuing CA: an intermediate")
 
 
-class AuthorityOut(BaseModel):
+class CertificateAuthorityOut(BaseModel):
+    model_config = examples(EXAMPLE_AUTHORITY)
     name: str
     parent: str | None
     certificate: CertificateOut
     chainPem: str
 
 
-class AuthorityList(BaseModel):
-    items: list[AuthorityOut]
+class CertificateAuthorityList(BaseModel):
+    model_config = examples({"items": [EXAMPLE_AUTHORITY]})
+    items: list[CertificateAuthorityOut]
 
 
 def _default_usage() -> list[KeyUsage]:
@@ -198,7 +214,7 @@ def _default_eku() -> list[ExtKeyUsage]:
     return ["serverAuth"]
 
 
-class RoleRequest(Strict):
+class CertificateRoleRequest(Strict):
     model_config = examples(
         {"allowedDomains": ["example.com"], "allowSubdomains": True, "maxTtlDays": 30}
     )
@@ -226,12 +242,16 @@ class RoleRequest(Strict):
         )
 
 
-class RoleOut(RoleRequest):
-    model_config = ConfigDict(extra="forbid")
+class CertificateRoleOut(CertificateRoleRequest):
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={"examples": [{"name": "web", **EXAMPLE_ROLE}]},
+    )
     name: str
 
     @classmethod
-    def of(cls, name: str, p: RolePolicy) -> RoleOut:
+    def of(cls, name: str, p: RolePolicy) -> CertificateRoleOut:
         return cls.model_validate(
             {
                 "name": name,
@@ -247,11 +267,12 @@ class RoleOut(RoleRequest):
         )
 
 
-class RoleList(BaseModel):
-    items: list[RoleOut]
+class CertificateRoleList(BaseModel):
+    model_config = examples({"items": [{"name": "web", **EXAMPLE_ROLE}]})
+    items: list[CertificateRoleOut]
 
 
-class IssueRequestBody(Strict):
+class CertificateIssueRequest(Strict):
     model_config = examples(
         {"role": "web", "commonName": "www.example.com", "dnsNames": ["www.example.com"]}
     )
@@ -271,7 +292,8 @@ class IssueRequestBody(Strict):
     keyType: KeyType = "ec-p256"
 
 
-class IssuedOut(BaseModel):
+class IssuedCertificateOut(BaseModel):
+    model_config = examples({"certificate": EXAMPLE_DETAIL, "chainPem": PEM, "privateKeyPem": None})
     certificate: CertificateDetail
     chainPem: str = Field(description="The issuing CA and its issuers")
     privateKeyPem: str | None = Field(

@@ -11,23 +11,23 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from strongroom.access.permissions import Permission
 from strongroom.api.certificate_schemas import (
-    AuthorityList,
-    AuthorityOut,
-    AuthorityRequest,
+    CertificateAuthorityList,
+    CertificateAuthorityOut,
+    CertificateAuthorityRequest,
     CertificateDetail,
+    CertificateExportOut,
+    CertificateExportRequest,
+    CertificateImportOut,
+    CertificateImportRequest,
+    CertificateIssueRequest,
     CertificateList,
+    CertificateListQuery,
     CertificateOut,
-    ExportOut,
-    ExportRequest,
-    ImportOut,
-    ImportRequest,
-    IssuedOut,
-    IssueRequestBody,
-    ListQuery,
-    RevokeRequest,
-    RoleList,
-    RoleOut,
-    RoleRequest,
+    CertificateRevokeRequest,
+    CertificateRoleList,
+    CertificateRoleOut,
+    CertificateRoleRequest,
+    IssuedCertificateOut,
 )
 from strongroom.api.deps import require, services
 from strongroom.context import Actor
@@ -53,12 +53,12 @@ def _b64(text: str) -> bytes:
         raise BadCertificate("not base64") from None
 
 
-@router.post("", status_code=201, response_model=ImportOut)
+@router.post("", status_code=201, response_model=CertificateImportOut)
 async def import_certificates(
-    body: ImportRequest,
+    body: CertificateImportRequest,
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_IMPORT))],
-) -> ImportOut:
+) -> CertificateImportOut:
     fmt: Format
     if body.pem is not None:
         fmt, data = "pem", body.pem.encode()
@@ -73,7 +73,7 @@ async def import_certificates(
         body.password,
         body.renews.lower().replace(":", "") if body.renews else None,
     )
-    return ImportOut(
+    return CertificateImportOut(
         leaf=done.leaf,
         certificates=[CertificateOut.of(c) for c in done.certificates],
         created=list(done.created),
@@ -82,7 +82,7 @@ async def import_certificates(
 
 @router.get("", response_model=CertificateList)
 async def list_certificates(
-    q: Annotated[ListQuery, Query()],
+    q: Annotated[CertificateListQuery, Query()],
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_READ))],
 ) -> CertificateList:
@@ -102,23 +102,23 @@ async def get_certificate(
     return CertificateDetail.of(await svc.certificates.get(actor, fingerprint))
 
 
-@router.post("/{fingerprint}/export", response_model=ExportOut)
+@router.post("/{fingerprint}/export", response_model=CertificateExportOut)
 async def export_certificate(
     fingerprint: FingerprintPath,
-    body: ExportRequest,
+    body: CertificateExportRequest,
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_EXPORT))],
-) -> ExportOut:
+) -> CertificateExportOut:
     """The certificate, its chain and its private key (audited before it answers)."""
     out = await svc.certificates.export(actor, fingerprint, body.format, body.password)
     data = out.data.decode("ascii") if out.format == "pem" else base64.b64encode(out.data).decode()
-    return ExportOut(fingerprint=out.fingerprint, format=out.format, data=data)
+    return CertificateExportOut(fingerprint=out.fingerprint, format=out.format, data=data)
 
 
 @router.post("/{fingerprint}/revoke", response_model=CertificateDetail)
 async def revoke_certificate(
     fingerprint: FingerprintPath,
-    body: RevokeRequest,
+    body: CertificateRevokeRequest,
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_REVOKE))],
 ) -> CertificateDetail:
@@ -127,8 +127,8 @@ async def revoke_certificate(
 
 
 # internal CA ----------------------------------------------------------------------
-def _authority(a: AuthorityView) -> AuthorityOut:
-    return AuthorityOut(
+def _authority(a: AuthorityView) -> CertificateAuthorityOut:
+    return CertificateAuthorityOut(
         name=a.name,
         parent=a.parent,
         certificate=CertificateOut.of(a.certificate),
@@ -136,12 +136,12 @@ def _authority(a: AuthorityView) -> AuthorityOut:
     )
 
 
-@ca_router.post("", status_code=201, response_model=AuthorityOut)
+@ca_router.post("", status_code=201, response_model=CertificateAuthorityOut)
 async def create_authority(
-    body: AuthorityRequest,
+    body: CertificateAuthorityRequest,
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_ADMIN))],
-) -> AuthorityOut:
+) -> CertificateAuthorityOut:
     """A root CA, or with ``parent`` an intermediate under one of the tenant's CAs."""
     made = await svc.authorities.create(
         actor, body.name, body.commonName, body.keyType, body.ttlDays, body.parent
@@ -149,42 +149,44 @@ async def create_authority(
     return _authority(made)
 
 
-@ca_router.get("", response_model=AuthorityList)
+@ca_router.get("", response_model=CertificateAuthorityList)
 async def list_authorities(
     svc: Svc, actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_READ))]
-) -> AuthorityList:
-    return AuthorityList(items=[_authority(a) for a in await svc.authorities.list(actor)])
+) -> CertificateAuthorityList:
+    return CertificateAuthorityList(
+        items=[_authority(a) for a in await svc.authorities.list(actor)]
+    )
 
 
-@ca_router.put("/{authority}/roles/{role}", response_model=RoleOut)
+@ca_router.put("/{authority}/roles/{role}", response_model=CertificateRoleOut)
 async def put_role(
     authority: AuthorityPath,
     role: RolePath,
-    body: RoleRequest,
+    body: CertificateRoleRequest,
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_ADMIN))],
-) -> RoleOut:
+) -> CertificateRoleOut:
     policy = await svc.authorities.put_role(actor, authority, role, body.policy())
-    return RoleOut.of(role, policy)
+    return CertificateRoleOut.of(role, policy)
 
 
-@ca_router.get("/{authority}/roles", response_model=RoleList)
+@ca_router.get("/{authority}/roles", response_model=CertificateRoleList)
 async def list_roles(
     authority: AuthorityPath,
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_READ))],
-) -> RoleList:
+) -> CertificateRoleList:
     found = await svc.authorities.roles(actor, authority)
-    return RoleList(items=[RoleOut.of(n, p) for n, p in found.items()])
+    return CertificateRoleList(items=[CertificateRoleOut.of(n, p) for n, p in found.items()])
 
 
-@ca_router.post("/{authority}/issue", status_code=201, response_model=IssuedOut)
+@ca_router.post("/{authority}/issue", status_code=201, response_model=IssuedCertificateOut)
 async def issue_certificate(
     authority: AuthorityPath,
-    body: IssueRequestBody,
+    body: CertificateIssueRequest,
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.CERTIFICATES_ISSUE))],
-) -> IssuedOut:
+) -> IssuedCertificateOut:
     """Within the role's limits, or refused (``PKI011``, never truncated)."""
     req = IssueRequest(
         csr_pem=body.csr,
@@ -196,7 +198,7 @@ async def issue_certificate(
         key_type=body.keyType,
     )
     done = await svc.authorities.issue(actor, authority, body.role, req)
-    return IssuedOut(
+    return IssuedCertificateOut(
         certificate=CertificateDetail.of(done.certificate),
         chainPem=done.chain_pem,
         privateKeyPem=done.private_key_pem,
