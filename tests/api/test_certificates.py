@@ -165,3 +165,20 @@ async def test_unknown_certificate_is_404(app: App) -> None:
     for fp in ("ab" * 32, "zz"):
         r = await app.get(f"/api/v1/certificates/{fp}")
         assert (r.status_code, r.json()["error"]["code"]) == (404, "PKI004")
+
+
+async def test_another_tenants_certificates_do_not_exist(app: App) -> None:
+    ca = make_ca("Tenant CA")
+    cert, key = leaf(ca, "t.example.com", ["t.example.com"], START, END)
+    fp = (await import_pem(app, pem(cert) + key_pem(key)))["leaf"]
+    _, other = await app.services.access.create("acme", ["admin"], "acme admin")
+    headers = {"X-API-Key": other}
+    r = await app.client.get(f"/api/v1/certificates/{fp}", headers=headers)
+    assert (r.status_code, r.json()["error"]["code"]) == (404, "PKI004")
+    r = await app.client.get("/api/v1/certificates", headers=headers)
+    assert r.json()["items"] == []
+    r = await app.post(f"/api/v1/certificates/{fp}/export", {"format": "pem"}, key=other)
+    assert r.status_code == 404
+    # acme imports the same certificate: its own row, with no key of the default tenant's.
+    r = await app.post("/api/v1/certificates", {"pem": pem(cert)}, key=other)
+    assert r.status_code == 201 and r.json()["certificates"][0]["hasPrivateKey"] is False

@@ -13,8 +13,8 @@ events and checkpoint anchors) and the checkpoint anchor file.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 

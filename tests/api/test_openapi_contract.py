@@ -3,7 +3,8 @@ OpenAPI document (tests/fixtures/openapi_v1.json) is still served identically,
 descriptions aside, or compatibly: an object may gain optional properties (a client
 that never sends them is served as before), and an answer that a request must opt into
 may be offered beside the old one (``anyOf``), for the operations listed in
-``OPT_IN_ANSWERS``; the reserved built-in role names may grow with a new built-in role. New routes and schemas may be added; none may be removed or
+``OPT_IN_ANSWERS``; the reserved built-in role names may grow with a new built-in
+role. New routes and schemas may be added; none may be removed or
 changed otherwise.
 
 The snapshot was first written before the #13 restructuring. It was rewritten once,
