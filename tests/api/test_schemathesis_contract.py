@@ -47,6 +47,18 @@ SEMANTIC_REFUSALS = frozenset(
         ("ENC001", "built-in roles cannot be deleted"),
         ("KEY006", "minDecryptionVersion must be between 1 and current version"),
         ("KEY006", "key is not scheduled for deletion"),
+        # Certificates: what a PEM, DER, PKCS#12 or CSR holds, and what a CA's role
+        # and validity allow, are beyond a schema (pki/errors.py).
+        ("PKI001", "unreadable certificate or key"),
+        ("PKI001", "no certificate found"),
+        ("PKI001", "unsupported PEM block"),
+        ("PKI001", "more than one private key"),
+        ("PKI001", "not base64"),
+        ("PKI001", "CSR signature does not verify"),
+        ("PKI002", "wrong or missing password"),
+        ("PKI005", "private key matches no certificate in the bundle"),
+        ("PKI011", "issuance refused by policy"),
+        ("ENC001", "a PKCS#12 export needs a password"),
     }
 )
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from strongroom.api.certificate_examples import (
     EXAMPLE_AUTHORITY,
@@ -15,7 +16,7 @@ from strongroom.api.certificate_examples import (
     FP,
     PEM,
 )
-from strongroom.api.schemas import Strict, Timestamp, examples
+from strongroom.api.schemas import Days, Strict, Timestamp, examples
 from strongroom.pki.models import CertificateView
 from strongroom.pki.policy import RolePolicy
 
@@ -49,11 +50,15 @@ class CertificateImportRequest(Strict):
     model_config = ConfigDict(
         strict=True,
         extra="forbid",
-        json_schema_extra={"examples": [{"pem": "-----BEGIN CERTIFICATE-----\n..."}]},
+        json_schema_extra={
+            "examples": [{"pem": "-----BEGIN CERTIFICATE-----\n..."}],
+            "oneOf": [{"required": ["pem"]}, {"required": ["der"]}, {"required": ["pkcs12"]}],
+        },
     )
-    pem: Annotated[str | None, Field(max_length=1_000_000)] = None
-    der: Annotated[str | None, Field(max_length=1_400_000)] = None
-    pkcs12: Annotated[str | None, Field(max_length=1_400_000)] = None
+    # Not nullable in the schema: a field is either given, or absent.
+    pem: Annotated[str, Field(min_length=1, max_length=1_000_000)] | SkipJsonSchema[None] = None
+    der: Annotated[str, Field(min_length=1, max_length=1_400_000)] | SkipJsonSchema[None] = None
+    pkcs12: Annotated[str, Field(min_length=1, max_length=1_400_000)] | SkipJsonSchema[None] = None
     password: Password | None = Field(
         default=None, description="Of the PKCS#12, or of an encrypted PEM private key"
     )
@@ -160,15 +165,17 @@ class CertificateListQuery(BaseModel):
     san: Annotated[str | None, Field(min_length=1, max_length=512)] = Field(
         default=None, description="A host name, IP, e-mail or URI the certificate covers"
     )
-    cursor: Annotated[str | None, Field(max_length=200)] = None
+    cursor: Annotated[str | None, Field(pattern=r"^[0-9]{1,12}-[0-9a-f]{64}$")] = Field(
+        default=None, description="nextCursor of the previous page"
+    )
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 
 
 class CertificateExportRequest(Strict):
     model_config = examples({"format": "pkcs12", "password": "correct horse battery"})
     format: Literal["pem", "pkcs12"] = "pem"
-    password: Password | None = Field(
-        default=None, description="Encrypts the key (required for pkcs12; at least 8)"
+    password: Annotated[str, Field(min_length=8, max_length=1024)] | None = Field(
+        default=None, description="Encrypts the key (required for pkcs12)"
     )
 
 
@@ -189,7 +196,7 @@ class CertificateAuthorityRequest(Strict):
     name: Name
     commonName: Annotated[str, Field(min_length=1, max_length=64)]
     keyType: KeyType = "ec-p256"
-    ttlDays: Annotated[int, Field(ge=1, le=36500)] = 3650
+    ttlDays: Days = 3650
     parent: Name | None = Field(default=None, description="Issuing CA: an intermediate")
 
 
@@ -225,7 +232,7 @@ class CertificateRoleRequest(Strict):
     allowBareDomains: bool = True
     allowWildcards: bool = False
     allowIpSans: bool = False
-    maxTtlDays: Annotated[int, Field(ge=1, le=3650)] = 90
+    maxTtlDays: Days = 90
     keyUsage: list[KeyUsage] = Field(default_factory=_default_usage, max_length=5)
     extKeyUsage: list[ExtKeyUsage] = Field(default_factory=_default_eku, max_length=6)
 
@@ -287,7 +294,7 @@ class CertificateIssueRequest(Strict):
     ipAddresses: list[Annotated[str, Field(min_length=2, max_length=45)]] = Field(
         default_factory=list, max_length=20
     )
-    ttlDays: Annotated[int | None, Field(ge=1, le=3650)] = None
+    ttlDays: Days | None = None
     notAfter: Timestamp | None = Field(default=None, description="Exact end (else ttlDays)")
     keyType: KeyType = "ec-p256"
 
