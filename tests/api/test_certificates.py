@@ -182,3 +182,21 @@ async def test_another_tenants_certificates_do_not_exist(app: App) -> None:
     # acme imports the same certificate: its own row, with no key of the default tenant's.
     r = await app.post("/api/v1/certificates", {"pem": pem(cert)}, key=other)
     assert r.status_code == 201 and r.json()["certificates"][0]["hasPrivateKey"] is False
+
+
+async def test_a_refused_import_is_audited_without_its_input(app: App) -> None:
+    password = "CANARY-wrong-password-3f1"
+    r = await app.post(
+        "/api/v1/certificates",
+        {"pkcs12": b64(_p12(b"right")), "password": password},
+    )
+    assert r.status_code == 400 and password not in r.text
+    rid = r.json()["requestId"]
+    async with app.services.db.read() as s:
+        q = select(AuditRecord.action, AuditRecord.outcome, AuditRecord.detail).where(
+            AuditRecord.request_id == rid
+        )
+        rows = (await s.execute(q)).all()
+    assert [(a, o, d) for a, o, d in rows] == [
+        ("certificate.import", "failure", {"code": "PKI002"})
+    ]
