@@ -4,9 +4,14 @@ the bytes; the query semantics and the API's usage names agree with the domain."
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import get_args
+from datetime import UTC, datetime, timedelta
+from typing import Any, get_args
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.api.certificate_helpers import make_ca, pem
@@ -69,3 +74,49 @@ def test_san_semantics() -> None:
 def test_the_api_names_every_usage_the_domain_knows() -> None:
     assert set(get_args(KeyUsage)) == set(KEY_USAGES)
     assert set(get_args(ExtKeyUsage)) == set(EXT_KEY_USAGES)
+
+
+def _self_signed(key: Any) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "k")])
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(255)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+    )
+    return builder.sign(
+        key, None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        (rsa.generate_private_key(65537, 2048), ("rsa", 2048)),
+        (ec.generate_private_key(ec.SECP384R1()), ("ec", 384)),
+        (ed25519.Ed25519PrivateKey.generate(), ("ed25519", 256)),
+    ],
+)
+def test_key_algorithm_and_size(key: Any, kind: tuple[str, int]) -> None:
+    f = facts_of(_self_signed(key))
+    assert (f.key_algorithm, f.key_size) == kind
+    assert f.serial == "ff" and f.subject == f.issuer == "CN=k"
+
+
+def test_an_encrypted_pem_key_needs_its_password() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _self_signed(key)
+    locked = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"right-password"),
+    )
+    data = cert.public_bytes(serialization.Encoding.PEM) + locked
+    for password in (None, b"wrong-password"):
+        with pytest.raises(BadPassword):
+            parse_pem(data, password, 1 << 16)
+    assert parse_pem(data, b"right-password", 1 << 16).key is not None
