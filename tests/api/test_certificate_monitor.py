@@ -5,15 +5,17 @@ leaf, lifetime fractions; renewed and revoked certificates are quiet."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from strongroom.api.app import create_app
 from strongroom.context import Actor
 from strongroom.store.models import AuditRecord
 from tests.api.certificate_helpers import EPOCH, leaf, make_ca, pem
@@ -130,3 +132,19 @@ async def test_renewed_and_revoked_certificates_are_quiet(app: App, sink: HookRe
     await app.services.certificate_monitor.run_once(END + timedelta(days=1))
     subjects = {s for s, _, _ in alerts(sink)}
     assert old_fp not in subjects and gone_fp not in subjects
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_the_server_runs_the_monitor(app: App, sink: HookReceiver) -> None:
+    """``serve``'s lifespan starts the monitor beside the key scheduler (api/app.py)."""
+    ca = make_ca("Lifespan CA")
+    ended = datetime.now(UTC) - timedelta(days=1)
+    cert, _ = leaf(ca, "gone.example.com", [], ended - timedelta(days=90), ended)
+    [fp] = await _import(app, cert)
+    server = create_app(app.settings)  # its own services, started by its lifespan
+    async with server.router.lifespan_context(server):
+        for _ in range(100):
+            if any(s == fp for s, _, _ in alerts(sink)):
+                break
+            await asyncio.sleep(0.05)
+    assert [(r, f) for s, r, f in alerts(sink) if s == fp] == [("certificate.expired", "expired")]
