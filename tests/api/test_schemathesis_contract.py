@@ -114,7 +114,7 @@ def _failures(stream: list[events.EngineEvent]) -> list[str]:
 def test_server_and_schema_agree(sqlite_template: Path, tmp_path: Path) -> None:
     url = clone_sqlite(sqlite_template, tmp_path / "strongroom.db")
     # Budgets would answer 429 to a fuzzer: documented, but it would hide everything else.
-    settings = make_settings(url, tmp_path, rate_limit_enabled=False)
+    settings = make_settings(url, tmp_path, rate_limit_enabled=False, pki_ca_enabled=True)
     create_master_key_file(settings.kms.master_key_file)
     key = asyncio.run(_admin_key(settings))
     app = create_app(settings)  # its own services, started by its lifespan

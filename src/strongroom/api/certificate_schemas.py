@@ -238,7 +238,7 @@ class CertificateRoleRequest(Strict):
 
     def policy(self) -> RolePolicy:
         return RolePolicy(
-            allowed_domains=tuple(self.allowedDomains),
+            allowed_domains=tuple(d.lower() for d in self.allowedDomains),
             allow_subdomains=self.allowSubdomains,
             allow_bare_domains=self.allowBareDomains,
             allow_wildcards=self.allowWildcards,

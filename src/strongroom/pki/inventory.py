@@ -135,7 +135,8 @@ class CertificateInventory:
                     )
                     await pki_repo.add(s, row, f.sans)
                     await rows.link_issuer(s, row, cert)
-                    if i == leaf:
+                    # A new CA is never another's renewal by name alone (names repeat).
+                    if i == leaf and (renews is not None or source != "authority"):
                         renewed = await rows.link_renewal(s, row, f.san_values, renews)
                 elif i == leaf and renews is not None:
                     # Versions are immutable: a link is made at import, never added later.

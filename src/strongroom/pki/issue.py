@@ -41,13 +41,29 @@ class IssueRequest:
         policy.check_names(dns, ips)
         if cn is not None and cn.lower() not in {d.lower() for d in dns} | set(ips):
             policy.check_names([cn], [])  # a CN outside the SANs must be allowed too
-        not_before = now - BACKDATE
         if self.not_after is not None:
             not_after = self.not_after
         else:
             not_after = now + timedelta(days=self.ttl_days or policy.max_ttl_days)
         # The role's lifetime counts from now; the backdating is not the caller's.
         policy.check_lifetime(now, not_after, ca_cert.not_valid_after_utc)
+        try:
+            return self._sign(policy, ca_cert, ca_key, public, cn, dns, ips, not_after, now), key
+        except ValueError:  # a name cryptography refuses that the checks let through
+            raise IssuanceRefused(reason="names") from None
+
+    def _sign(
+        self,
+        policy: RolePolicy,
+        ca_cert: x509.Certificate,
+        ca_key: CertificateIssuerPrivateKeyTypes,
+        public: CertificatePublicKeyTypes,
+        cn: str | None,
+        dns: list[str],
+        ips: list[str],
+        not_after: datetime,
+        now: datetime,
+    ) -> x509.Certificate:
         sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
         sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
         builder = (
@@ -56,7 +72,7 @@ class IssueRequest:
             .issuer_name(ca_cert.subject)
             .public_key(public)
             .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
+            .not_valid_before(now - BACKDATE)
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(policy.key_usage_ext(), critical=True)
@@ -70,7 +86,7 @@ class IssueRequest:
         eku = policy.ext_key_usage_ext()
         if eku is not None:
             builder = builder.add_extension(eku, critical=False)
-        return builder.sign(ca_key, signing.digest(ca_key)), key
+        return builder.sign(ca_key, signing.digest(ca_key))
 
     def _subject(
         self,

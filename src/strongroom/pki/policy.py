@@ -4,6 +4,7 @@ usage. A request outside it is refused with the reason, never trimmed to fit."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,10 @@ KEY_USAGES = (
     "dataEncipherment",
     "keyAgreement",
 )
+# A host name of letter-digit-hyphen labels (what a TLS client can match), with at
+# most one leading wildcard label; IDNs as their A-labels (xn--...).
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+HOSTNAME = re.compile(rf"^(\*\.)?{_LABEL}(\.{_LABEL})*$")
 EXT_KEY_USAGES: dict[str, x509.ObjectIdentifier] = {
     "serverAuth": ExtendedKeyUsageOID.SERVER_AUTH,
     "clientAuth": ExtendedKeyUsageOID.CLIENT_AUTH,
@@ -48,7 +53,7 @@ class RolePolicy:
             raise IssuanceRefused(reason="keyUsage")
         if any(u not in EXT_KEY_USAGES for u in self.ext_key_usage):
             raise IssuanceRefused(reason="extKeyUsage")
-        if any(not d or d != d.lower().strip(".") or "*" in d for d in self.allowed_domains):
+        if any(not HOSTNAME.match(d) or "*" in d or len(d) > 253 for d in self.allowed_domains):
             raise IssuanceRefused(reason="allowedDomains")
 
     def stored(self) -> dict[str, Any]:
@@ -71,6 +76,8 @@ class RolePolicy:
         if not dns and not ips:
             raise IssuanceRefused(reason="noNames")
         for name in dns:
+            if len(name) > 253 or not HOSTNAME.match(name.lower()):
+                raise IssuanceRefused(reason="names")
             if not self._dns_allowed(name.lower()):
                 raise IssuanceRefused(reason="names")
 

@@ -42,8 +42,9 @@ router = APIRouter(prefix="/api/v1/certificates", tags=["certificates"])
 ca_router = APIRouter(prefix="/api/v1/certificate-authorities", tags=["certificates"])
 Svc = Annotated[Services, Depends(services)]
 FingerprintPath = Annotated[str, Path(max_length=100, examples=["a3" * 32])]
-AuthorityPath = Annotated[str, Path(max_length=64, examples=["internal"])]
-RolePath = Annotated[str, Path(max_length=64, examples=["web"])]
+NAME = r"^[a-z][a-z0-9-]{0,63}$"  # pki/authority.py NAME
+AuthorityPath = Annotated[str, Path(pattern=NAME, examples=["internal"])]
+RolePath = Annotated[str, Path(pattern=NAME, examples=["web"])]
 
 
 def _b64(text: str) -> bytes:

@@ -1,0 +1,50 @@
+"""Whatever names, addresses and lifetimes an issuance asks for, the answer is a
+certificate within the role or a 4xx refusal with its reason, never another error."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strongroom.errors import StrongroomError
+from strongroom.pki import signing
+from strongroom.pki.issue import IssueRequest
+from strongroom.pki.policy import RolePolicy
+
+NOW = datetime(2027, 1, 1, tzinfo=UTC)
+KEY = signing.generate("ec-p256")
+CA = signing.ca_certificate(signing.name("Root"), KEY, NOW, NOW + timedelta(days=60), None, None)
+ROLE = RolePolicy(
+    allowed_domains=("example.com",),
+    allow_subdomains=True,
+    allow_wildcards=True,
+    allow_ip_sans=True,
+    max_ttl_days=30,
+)
+names = st.one_of(
+    st.text(max_size=70),
+    st.from_regex(r"[a-z0-9*.-]{0,20}\.example\.com", fullmatch=True),
+    st.sampled_from(["example.com", "*.example.com", "a.example.com", "EXAMPLE.com"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cn=st.none() | names,
+    dns=st.lists(names, max_size=3),
+    ips=st.lists(st.text(max_size=40) | st.ip_addresses().map(str), max_size=2),
+    ttl=st.none() | st.integers(min_value=1, max_value=100),
+)
+def test_issue_answers_a_certificate_or_a_refusal(
+    cn: str | None, dns: list[str], ips: list[str], ttl: int | None
+) -> None:
+    req = IssueRequest(common_name=cn, dns_sans=tuple(dns), ip_sans=tuple(ips), ttl_days=ttl)
+    try:
+        cert, key = req.build(ROLE, CA, KEY, NOW)
+    except StrongroomError as exc:
+        assert 400 <= exc.status < 500
+        return
+    assert key is not None and cert.not_valid_after_utc <= NOW + timedelta(days=30)
+    assert cert.not_valid_after_utc <= CA.not_valid_after_utc
