@@ -143,6 +143,12 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
             "role": ctx.role,
             "dnsNames": ["routes.example.com"],
         },
+        ("POST", "/api/v1/blind-index"): {
+            "userId": ctx.user,
+            "field": "email",
+            "data": [ctx.plaintext],
+            "normalize": ["case"],
+        },
     }
     key = (route.method, route.path)
     if key == ("POST", "/api/v1/keys"):

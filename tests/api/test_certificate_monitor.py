@@ -136,12 +136,17 @@ async def test_renewed_and_revoked_certificates_are_quiet(app: App, sink: HookRe
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 async def test_the_server_runs_the_monitor(app: App, sink: HookReceiver) -> None:
-    """``serve``'s lifespan starts the monitor beside the key scheduler (api/app.py)."""
+    """``serve`` runs the monitor as a cluster job (services/jobs.py ``certificates.expiry``)."""
     ca = make_ca("Lifespan CA")
     ended = datetime.now(UTC) - timedelta(days=1)
     cert, _ = leaf(ca, "gone.example.com", [], ended - timedelta(days=90), ended)
     [fp] = await _import(app, cert)
-    server = create_app(app.settings)  # its own services, started by its lifespan
+    keys = app.settings.keys
+    scheduler = keys.scheduler.model_copy(update={"enabled": True})
+    settings = app.settings.model_copy(
+        update={"keys": keys.model_copy(update={"scheduler": scheduler})}
+    )
+    server = create_app(settings)  # its own services, started by its lifespan
     async with server.router.lifespan_context(server):
         for _ in range(100):
             if any(s == fp for s, _, _ in alerts(sink)):

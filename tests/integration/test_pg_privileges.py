@@ -50,6 +50,8 @@ EXPECTED = {
     "certificate_keys": RW,
     "certificate_authorities": RW,
     "certificate_roles": RW,
+    "cluster_leases": RW,
+    "cluster_counters": RW,
     "revoked_tokens": APPEND,
     "service_keys": APPEND,
     "tenant_data_keys": APPEND,

@@ -33,6 +33,7 @@ class KeyAction(AuditAction):
     DELETE_SCHEDULE = "key.delete.schedule"
     DELETE_CANCEL = "key.delete.cancel"
     DESTROY = "key.destroy"
+    BLIND_INDEX = "key.blind_index"
 
 
 class AccessKeyAction(AuditAction):
@@ -107,6 +108,13 @@ class KmsAction(AuditAction):
     """Root-key migration (services/kms_rewrap.py)."""
 
     REWRAP = "kms.rewrap"
+
+
+class JobAction(AuditAction):
+    """Scheduled jobs (services/jobs.py): one record per job and period that ran, with
+    ``detail.job``, ``detail.period`` (its start) and ``item_count`` (what it did)."""
+
+    RUN = "job.run"
 
 
 class SecurityRule(StrEnum):

@@ -60,6 +60,7 @@ FLAT: dict[str, Path] = {
     "max_items_per_batch": ("keys", "max_items_per_batch"),
     "max_item_bytes": ("keys", "max_item_bytes"),
     "max_context_length": ("keys", "max_context_length"),
+    "key_statement_ttl_seconds": ("keys", "statement_ttl_seconds"),
     "private_key_cache_size": ("keys", "cache", "private_key_size"),
     "private_key_cache_ttl_seconds": ("keys", "cache", "private_key_ttl_seconds"),
     "data_key_cache_size": ("keys", "cache", "data_key_size"),
@@ -162,18 +163,38 @@ def _as_dict(value: Any) -> Any:
 
 # Variables with the prefix that the project reads elsewhere (the test suite's switches).
 NOT_SETTINGS_PREFIXES = ("STRONGROOM_TEST_",)
+# The client's configuration (clients/python, `strongroom client`), not the server's.
+CLIENT_VARIABLES = frozenset(
+    f"STRONGROOM_{name}"
+    for name in (
+        "ADDR",
+        "API_KEY",
+        "TOKEN",
+        "CLIENT_CERT",
+        "CLIENT_KEY",
+        "CA_CERT",
+        "TENANT",
+        "SERVICE_KEY",
+    )
+)
+
+
+# STRONGROOM_<NAME>_FILE: the setting's value is the content of that file (container
+# secrets: /run/secrets/..., Kubernetes secret volumes), when STRONGROOM_<NAME> is unset.
+FILE_SUFFIX = "_FILE"
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """One warning line per ``STRONGROOM_`` variable that names no setting (the settings
     ignore them, so a misspelt name would otherwise change nothing, silently)."""
     known = {f"STRONGROOM_{name.upper()}" for name in FLAT}
+    known |= {f"{name}{FILE_SUFFIX}" for name in known}  # the value read from a file
     lines = []
     for var in sorted(environ):
         name = var.upper()
         if not name.startswith("STRONGROOM_") or name in known:
             continue
-        if name.startswith(NOT_SETTINGS_PREFIXES):
+        if name.startswith(NOT_SETTINGS_PREFIXES) or name in CLIENT_VARIABLES:
             continue
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""

@@ -60,13 +60,15 @@ class KeyFeedSettings(Section):
 
 
 class SchedulerSettings(Section):
-    """The in-process scheduler: due rotations and destructions (keys/scheduler.py)."""
+    """The in-process scheduler: scheduled jobs, each run once per period across all
+    replicas (services/jobs.py), among them due rotations and destructions."""
 
     enabled: bool = True
-    """Run due rotations and destructions in the server (else run `strongroom keys
-    rotate-due` and `destroy-due` from cron)."""
+    """Run scheduled jobs in the server (else run `strongroom keys rotate-due` and
+    `destroy-due` from cron). Safe on every replica: each job runs once per period
+    cluster-wide."""
     interval_seconds: float = Field(default=60.0, gt=0)
-    """How often the scheduler looks for due work."""
+    """Period of the due-rotation and due-destruction jobs."""
 
 
 class KeysSettings(Section):
@@ -91,6 +93,10 @@ class KeysSettings(Section):
     size this allows are accepted."""
     max_context_length: int = Field(default=1024, ge=0)
     """Characters of the optional ``context`` bound into a ciphertext."""
+    statement_ttl_seconds: int = Field(default=3600, ge=60, le=30 * 86400)
+    """Validity of a signed key statement (``GET /api/v1/keys/{userId}/public``): how
+    long an offline encryptor may keep using a public key it fetched, e.g. after a
+    rotation (docs/key-statement.md)."""
     cache: KeyCacheSettings = Field(default_factory=KeyCacheSettings)
     feed: KeyFeedSettings = Field(default_factory=KeyFeedSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)

@@ -15,7 +15,6 @@ clock is injectable, so tests (and a cluster-wide job runner) drive passes."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,6 +73,10 @@ class ExpiryMonitor:
             await self.alerts.raise_events(raised)
         self._export(certs)
         return raised
+
+    async def run_job(self, now: datetime) -> int:
+        """The cluster job (services/jobs.py ``certificates.expiry``): alerts raised."""
+        return len(await self.run_once(now))
 
     async def _check(
         self, c: Certificate, now: datetime, links: dict[int, tuple[int | None, datetime, str]]
@@ -157,15 +160,3 @@ def _chain(c: Certificate, links: dict[int, tuple[int | None, datetime, str]]) -
             out.append(Due(f"chain:{fp[:32]}", SecurityRule.CERTIFICATE_CHAIN, timedelta(0), fp))
         parent = grand
     return out
-
-
-async def run_monitor(monitor: ExpiryMonitor, interval: float) -> None:
-    """The loop ``serve`` runs beside the key scheduler (api/app.py)."""
-    while True:
-        try:
-            raised = await monitor.run_once()
-            if raised:
-                log.info("certificate_monitor_pass", alerts=len(raised))
-        except Exception as exc:  # keep the loop alive; the next pass retries
-            log.error("certificate_monitor_failed", error_type=type(exc).__name__)
-        await asyncio.sleep(interval)

@@ -3,7 +3,9 @@ settings section. The one place that wires domains together."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from strongroom.access.factory import build_access, build_limits
 from strongroom.access.guard import Guard
@@ -19,22 +21,28 @@ from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
 from strongroom.datakeys import Sealer
+from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
 from strongroom.keys.feed import ChangeFeed
 from strongroom.keys.hints import RedisHints
 from strongroom.keys.lifecycle import LifecycleService
 from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
+from strongroom.keys.statement import KeyStatements
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.pki.authority import CertificateAuthorities
 from strongroom.pki.factory import Pki, build_pki
 from strongroom.pki.inventory import CertificateInventory
 from strongroom.pki.monitor import ExpiryMonitor
+from strongroom.services.jobs import JobRunner
+from strongroom.store import cluster
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
 from strongroom.store.notices import Notices
 from strongroom.store.tenancy import ALL, enter_system_scope, set_tenant
+
+START_LOCK = 0x53524F4F4D  # the advisory lock of exclusive_start ("SROOM")
 
 # enter_system_scope: for the app lifespan (api/app.py), which holds no store import.
 __all__ = ["Services", "build_limits", "build_services", "enter_system_scope", "scope_to_tenant"]
@@ -57,6 +65,8 @@ class Services:
     # Seals secrets, shares, CA keys, stored API keys under per-tenant data keys.
     sealer: Sealer
     notices: Notices  # once-only reminders and alerts across replicas
+    statements: KeyStatements  # signed public keys (keys/statement.py)
+    blind_index: BlindIndex  # equality tokens for encrypted fields (keys/blind_index.py)
     hints: RedisHints | None = None
     mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
     # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
@@ -65,6 +75,9 @@ class Services:
     guard: Guard = field(init=False)
     # Certificates (pki/): inventory, expiry monitor, internal CA.
     pki: Pki = field(init=False)
+    # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
+    # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
+    jobs: JobRunner = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
@@ -72,6 +85,7 @@ class Services:
         self.pki = build_pki(
             self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
         )
+        self.jobs = build_jobs(self)
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -99,6 +113,11 @@ class Services:
             await upgrade(self.db)
         await self.audit.start()  # opens this process's audit segment
         await self.access.load_pepper()
+
+    def exclusive_start(self) -> AbstractAsyncContextManager[None]:
+        """Start-up work one replica at a time across the cluster (the bootstrap admin
+        key: replicas that start together must not each create and print one)."""
+        return self.db.exclusive(START_LOCK)
 
     async def readiness(self) -> tuple[bool, dict[str, bool]]:
         """(ready, checks). Redis is optional: down means slower, so it is reported
@@ -131,7 +150,9 @@ def build_services(
     are injection points for tests and benchmarks (e.g. bench/'s null audit sink)."""
     db = Database(settings.database.url)
     kms = kms or build_kms(settings.kms)
-    audit, alerts = build_audit(settings.audit, settings.security_events, db, kms, audit_class)
+    audit, alerts = build_audit(
+        settings.audit, settings.security_events, db, kms, audit_class, settings.redis.url
+    )
     keys = build_keys(settings.keys, settings.redis.url, db, kms, audit)
     return Services(
         settings=settings,
@@ -146,11 +167,34 @@ def build_services(
         alerts=alerts,
         audit_queries=AuditQueries(db, kms, audit),
         hints=keys.hints,
+        statements=keys.statements,
+        blind_index=keys.blind_index,
         limits=build_limits(settings.limits, settings.redis.url),
         sealer=Sealer(db, kms),
         notices=Notices(db),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
+
+
+def build_jobs(svc: Services) -> JobRunner:
+    """The scheduled jobs every replica offers to run (each runs once per period
+    cluster-wide): due rotations and destructions, the purge of expired shared
+    counters, and the certificate expiry monitor."""
+    runner = JobRunner(svc.db, svc.audit)
+    interval = svc.settings.keys.scheduler.interval_seconds
+    runner.register("keys.rotate_due", svc.lifecycle.rotate_due, interval)
+    runner.register("keys.destroy_due", svc.lifecycle.destroy_due, interval)
+
+    async def purge(now: datetime) -> int:
+        return await cluster.purge_expired(svc.db, now)
+
+    runner.register("cluster.purge", purge, 300.0)
+    monitor = svc.settings.pki.monitor
+    if monitor.enabled:  # certificate expiry alerts (pki/monitor.py)
+        runner.register(
+            "certificates.expiry", svc.certificate_monitor.run_job, monitor.interval_seconds
+        )
+    return runner
 
 
 def scope_to_tenant(tenant: str | None) -> None:

@@ -44,6 +44,8 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "certificate_keys": _RW,
     "certificate_authorities": _RW,
     "certificate_roles": _RW,
+    "cluster_leases": _RW,  # scheduled jobs and once-per-period claims (store/cluster.py)
+    "cluster_counters": _RW,
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
     "tenant_data_keys": _APPEND,

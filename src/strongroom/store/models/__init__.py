@@ -4,6 +4,7 @@ this package registers them all on ``Base.metadata`` (what Alembic compares)."""
 from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
 from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
 from strongroom.store.models.base import Base, BigId, UTCDateTime
+from strongroom.store.models.cluster import ClusterCounter, ClusterLease
 from strongroom.store.models.datakeys import NoticeSent, TenantDataKey
 from strongroom.store.models.keys import (
     KeyMaterial,
@@ -33,6 +34,8 @@ __all__ = [
     "CertificateKey",
     "CertificateRole",
     "CertificateSan",
+    "ClusterCounter",
+    "ClusterLease",
     "CustomRole",
     "KeyMaterial",
     "KeyTombstone",

@@ -1,7 +1,7 @@
 """certificates: inventory, sealed private keys, internal CA authorities and roles
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0014 (re-chained after main gained 0014; the lead re-chains at merge)
 Create Date: 2026-12-02 16:10:00
 
 Every table carries its tenant and gets migration 0007's tenant policy (FORCE ROW
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
