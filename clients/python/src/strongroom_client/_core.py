@@ -46,6 +46,7 @@ class Request:
     params: Mapping[str, Any] | None = None
     idempotent: bool = False
     raw: bool = False  # answer text, not JSON (metrics)
+    binary: bool = False  # answer bytes, not JSON (a DER CRL)
     ok_statuses: tuple[int, ...] = ()  # error statuses whose body is the answer (readyz)
 
     def body(self) -> bytes | None:
@@ -125,6 +126,8 @@ def result(request: Request, response: httpx.Response) -> Any:
     if response.status_code < 400 or response.status_code in request.ok_statuses:
         if response.status_code == 204 or not response.content:
             return None
+        if request.binary:
+            return response.content
         return response.text if request.raw else response.json()
     try:
         body = response.json()

@@ -168,6 +168,52 @@ class AuditArchiveError(ApiError):
     code, status = "AUD001", 409
 
 
+class CertificateUnreadableError(InvalidInputError):
+    code, status = "PKI001", 400
+
+
+class CertificatePasswordError(InvalidInputError):
+    code, status = "PKI002", 400
+
+
+class CertificateBundleTooLargeError(PayloadTooLargeError):
+    code, status = "PKI003", 413
+
+
+class CertificateNotFoundError(NotFoundError):
+    code, status = "PKI004", 404
+
+
+class CertificateKeyMismatchError(InvalidInputError):
+    code, status = "PKI005", 400
+
+
+class CertificateRenewalConflictError(ApiError):
+    code, status = "PKI006", 409
+
+
+class CertificateNoPrivateKeyError(ApiError):
+    code, status = "PKI007", 409
+
+
+class CertificateAuthorityDisabledError(NotFoundError):
+    code, status = "PKI008", 404
+
+
+class CertificateAuthorityNotFoundError(NotFoundError):
+    code, status = "PKI009", 404
+
+
+class CertificateAuthorityExistsError(ApiError):
+    code, status = "PKI010", 409
+
+
+class IssuanceRefusedError(InvalidInputError):
+    """PKI011: outside the role or beyond the issuer; ``details["reason"]`` says which."""
+
+    code, status = "PKI011", 400
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -194,6 +240,17 @@ ERRORS: dict[str, type[ApiError]] = {
         ServiceError,
         IntegrityCheckError,
         AuditArchiveError,
+        CertificateUnreadableError,
+        CertificatePasswordError,
+        CertificateBundleTooLargeError,
+        CertificateNotFoundError,
+        CertificateKeyMismatchError,
+        CertificateRenewalConflictError,
+        CertificateNoPrivateKeyError,
+        CertificateAuthorityDisabledError,
+        CertificateAuthorityNotFoundError,
+        CertificateAuthorityExistsError,
+        IssuanceRefusedError,
     )
 }
 

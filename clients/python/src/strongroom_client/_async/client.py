@@ -12,6 +12,7 @@ import httpx
 from strongroom_client._async.access_keys import AsyncAccessKeys
 from strongroom_client._async.audit import AsyncAudit
 from strongroom_client._async.blind_index import AsyncBlindIndex
+from strongroom_client._async.certificates import AsyncAuthorities, AsyncCertificates
 from strongroom_client._async.data import AsyncData, Rewrapped, Rotated
 from strongroom_client._async.health import AsyncHealth
 from strongroom_client._async.keys import AsyncKeys
@@ -82,6 +83,8 @@ class AsyncClient:
         self.access_keys = AsyncAccessKeys(self._transport)
         self.roles = AsyncRoles(self._transport)
         self.tokens = AsyncTokens(self._transport)
+        self.certificates = AsyncCertificates(self._transport)
+        self.authorities = AsyncAuthorities(self._transport)
         self.audit = AsyncAudit(self._transport)
         self.health = AsyncHealth(self._transport)
 

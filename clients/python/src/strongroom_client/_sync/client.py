@@ -13,6 +13,7 @@ import httpx
 from strongroom_client._sync.access_keys import AccessKeys
 from strongroom_client._sync.audit import Audit
 from strongroom_client._sync.blind_index import BlindIndex
+from strongroom_client._sync.certificates import Authorities, Certificates
 from strongroom_client._sync.data import Data, Rewrapped, Rotated
 from strongroom_client._sync.health import Health
 from strongroom_client._sync.keys import Keys
@@ -83,6 +84,8 @@ class Client:
         self.access_keys = AccessKeys(self._transport)
         self.roles = Roles(self._transport)
         self.tokens = Tokens(self._transport)
+        self.certificates = Certificates(self._transport)
+        self.authorities = Authorities(self._transport)
         self.audit = Audit(self._transport)
         self.health = Health(self._transport)
 
