@@ -12,7 +12,8 @@ class CertificateMonitorSettings(Section):
     whose issuer expires before the leaf, once per certificate and threshold."""
 
     enabled: bool = True
-    """Run the monitor in the server (each replica runs it; claims keep alerts single)."""
+    """Run the monitor as the scheduled job ``certificates.expiry`` (once per interval
+    across the cluster, where the scheduler runs)."""
     interval_seconds: float = Field(default=3600.0, gt=0)
     """How often the monitor looks at every certificate's expiry."""
     expiry_days: list[int] = Field(default_factory=lambda: [30, 14, 7, 1])
