@@ -3,6 +3,7 @@ the bytes; the query semantics and the API's usage names agree with the domain."
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
@@ -120,3 +121,18 @@ def test_an_encrypted_pem_key_needs_its_password() -> None:
         with pytest.raises(BadPassword):
             parse_pem(data, password, 1 << 16)
     assert parse_pem(data, b"right-password", 1 << 16).key is not None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"-----BEGIN A-----\n" * 14000,  # many blocks that never end
+        b"-----BEGIN CERTIFICATE-----\n" + b"A" * 250_000,
+        (b"-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----\n") * 5000,
+    ],
+)
+def test_pathological_pem_is_refused_fast(data: bytes) -> None:
+    started = time.perf_counter()
+    with pytest.raises((BadCertificate, BundleTooLarge)):
+        parse_pem(data, None, 262144)
+    assert time.perf_counter() - started < 0.5  # linear: a regex took 17 s on the first
