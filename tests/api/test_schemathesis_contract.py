@@ -55,6 +55,7 @@ SEMANTIC_REFUSALS = frozenset(
         ("PKI001", "more than one private key"),
         ("PKI001", "not base64"),
         ("PKI001", "CSR signature does not verify"),
+        ("PKI001", "key derivation rounds above the limit"),
         ("PKI002", "wrong or missing password"),
         ("PKI005", "private key matches no certificate in the bundle"),
         ("PKI011", "issuance refused by policy"),

@@ -4,6 +4,8 @@ DER, PKCS#12. Pure: bytes in, ``cryptography`` objects out, or a stable 4xx erro
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -14,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
+from strongroom.pki.der_guard import check_rounds
 from strongroom.pki.errors import BadCertificate, BadPassword, BundleTooLarge
 
 T = TypeVar("T")
@@ -91,6 +94,7 @@ def parse_der(data: bytes, max_bytes: int) -> Bundle:
 
 def parse_pkcs12(data: bytes, password: bytes | None, max_bytes: int) -> Bundle:
     _size(data, max_bytes)
+    check_rounds(data)  # before the library spends them
     try:
         p12 = pkcs12.load_pkcs12(data, password)
     except (ValueError, TypeError):
@@ -109,6 +113,12 @@ def _load_key(block: bytes, password: bytes | None) -> PrivateKeyTypes:
     encrypted = b"ENCRYPTED" in block[:40] or b"Proc-Type: 4,ENCRYPTED" in block
     if encrypted and not password:
         raise BadPassword()
+    if block.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----"):
+        body = b"".join(block.splitlines()[1:-1])
+        try:
+            check_rounds(base64.b64decode(body, validate=True))
+        except binascii.Error:
+            raise BadCertificate() from None
     try:
         return serialization.load_pem_private_key(block, password if encrypted else None)
     except (ValueError, TypeError):

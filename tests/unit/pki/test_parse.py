@@ -3,15 +3,18 @@ the bytes; the query semantics and the API's usage names agree with the domain."
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +22,7 @@ from tests.api.certificate_helpers import make_ca, pem
 
 from strongroom.api.certificate_schemas import ExtKeyUsage, KeyUsage
 from strongroom.errors import StrongroomError
+from strongroom.pki.der_guard import MAX_ROUNDS, TooManyRounds
 from strongroom.pki.errors import BadCertificate, BadPassword, BundleTooLarge
 from strongroom.pki.facts import facts_of, san_candidates, san_matches
 from strongroom.pki.parse import Bundle, parse_der, parse_pem, parse_pkcs12
@@ -136,3 +140,43 @@ def test_pathological_pem_is_refused_fast(data: bytes) -> None:
     with pytest.raises((BadCertificate, BundleTooLarge)):
         parse_pem(data, None, 262144)
     assert time.perf_counter() - started < 0.5  # linear: a regex took 17 s on the first
+
+
+def test_a_pkcs12_asking_for_too_many_rounds_is_refused_before_any_work() -> None:
+    enc = (
+        serialization.PrivateFormat.PKCS12.encryption_builder()
+        .kdf_rounds(MAX_ROUNDS + 1)
+        .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+        .hmac_hash(hashes.SHA256())
+        .build(b"pw")
+    )
+    data = pkcs12.serialize_key_and_certificates(b"n", CA.key, CA.cert, None, enc)
+    started = time.perf_counter()
+    with pytest.raises(TooManyRounds):
+        parse_pkcs12(data, b"pw", 1 << 16)
+    assert time.perf_counter() - started < 0.05
+    ok = pkcs12.serialize_key_and_certificates(
+        b"n", CA.key, CA.cert, None, serialization.BestAvailableEncryption(b"pw")
+    )
+    assert parse_pkcs12(ok, b"pw", 1 << 16).key is not None
+
+
+def test_an_encrypted_pem_key_asking_for_too_many_rounds_is_refused(tmp_path: Path) -> None:
+    key = tmp_path / "k.pem"
+    key.write_bytes(
+        CA.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    out = tmp_path / "k8.pem"
+    subprocess.run(
+        [
+            *("openssl", "pkcs8", "-topk8", "-in", str(key), "-out", str(out)),
+            *("-passout", "pass:pw", "-iter", str(MAX_ROUNDS + 1), "-v2", "aes-256-cbc"),
+        ],
+        check=True,
+    )
+    with pytest.raises(TooManyRounds):
+        parse_pem(pem(CA.cert).encode() + out.read_bytes(), b"pw", 1 << 16)
