@@ -60,6 +60,7 @@ SEMANTIC_REFUSALS = frozenset(
         ("PKI005", "private key matches no certificate in the bundle"),
         ("PKI011", "issuance refused by policy"),
         ("ENC001", "a PKCS#12 export needs a password"),
+        ("ENC001", "commonName must be 1 to 64 bytes in UTF-8"),
     }
 )
 

@@ -64,11 +64,15 @@ class IssueRequest:
         not_after: datetime,
         now: datetime,
     ) -> x509.Certificate:
+        first = cn or (dns or ips)[0]
+        # A host name too long for a CN and no CN asked for: no CN, the SAN names it.
+        long_name = cn is None and len(first.encode()) > 64
+        subject = x509.Name([]) if long_name else signing.name(first)
         sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
         sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
         builder = (
             x509.CertificateBuilder()
-            .subject_name(signing.name(cn or (dns or ips)[0]))
+            .subject_name(subject)
             .issuer_name(ca_cert.subject)
             .public_key(public)
             .serial_number(x509.random_serial_number())
@@ -76,7 +80,8 @@ class IssueRequest:
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(policy.key_usage_ext(), critical=True)
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+            # RFC 5280: with an empty subject the SANs carry the identity, critical.
+            .add_extension(x509.SubjectAlternativeName(sans), critical=not subject)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),

@@ -54,9 +54,16 @@ def digest(key: CertificateIssuerPrivateKeyTypes) -> hashes.SHA256 | hashes.SHA3
 
 
 def name(common_name: str) -> x509.Name:
-    if not 1 <= len(common_name) <= 64:
-        raise InvalidInput("commonName must be 1 to 64 characters")
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    # X.520 bounds a common name at 64; cryptography counts its UTF-8 bytes.
+    if not 1 <= len(common_name.encode("utf-8", "surrogatepass")) <= 64:
+        raise InvalidInput(CN_TOO_LONG)
+    try:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    except ValueError:
+        raise InvalidInput(CN_TOO_LONG) from None
+
+
+CN_TOO_LONG = "commonName must be 1 to 64 bytes in UTF-8"
 
 
 def ca_certificate(

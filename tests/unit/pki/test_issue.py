@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -48,3 +49,13 @@ def test_issue_answers_a_certificate_or_a_refusal(
         return
     assert key is not None and cert.not_valid_after_utc <= NOW + timedelta(days=30)
     assert cert.not_valid_after_utc <= CA.not_valid_after_utc
+
+
+def test_a_host_name_too_long_for_a_cn_goes_in_the_san_only() -> None:
+    long_host = "a" * 60 + ".b" * 5 + ".example.com"
+    cert, _ = IssueRequest(dns_sans=(long_host,)).build(ROLE, CA, KEY, NOW)
+    assert len(cert.subject) == 0
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    assert san.critical and san.value.get_values_for_type(x509.DNSName) == [long_host]
+    short, _ = IssueRequest(dns_sans=("a.example.com",)).build(ROLE, CA, KEY, NOW)
+    assert short.subject.rfc4514_string() == "CN=a.example.com"
