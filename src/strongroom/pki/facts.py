@@ -22,6 +22,7 @@ from strongroom.pki.errors import BadCertificate
 E = TypeVar("E", bound=x509.ExtensionType)
 MAX_NAME = 2048  # characters of a subject or issuer as stored (RFC 4514 text)
 MAX_SAN = 512
+MAX_ID = 128  # hex characters of a serial number or key identifier
 
 
 @dataclass(frozen=True)
@@ -64,21 +65,25 @@ def _facts(cert: x509.Certificate) -> Facts:
     subject, issuer = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
     if len(subject) > MAX_NAME or len(issuer) > MAX_NAME:
         raise BadCertificate("name too long")
+    serial, ski, aki = format(cert.serial_number, "x"), _ski(cert), _aki(cert)
+    # The columns' widths (RFC 5280 allows 20-octet serials; key ids are hashes).
+    if len(serial) > MAX_ID or len(ski or "") > MAX_ID or len(aki or "") > MAX_ID:
+        raise BadCertificate("identifier too long")
     return Facts(
         fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
         subject=subject,
         issuer=issuer,
         subject_hash=_sha(cert.subject.public_bytes()),
         issuer_hash=_sha(cert.issuer.public_bytes()),
-        serial=format(cert.serial_number, "x"),
+        serial=serial,
         key_algorithm=algorithm,
         key_size=size,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         sans=_sans(cert),
         is_ca=_is_ca(cert),
-        ski=_ski(cert),
-        aki=_aki(cert),
+        ski=ski,
+        aki=aki,
         spki_sha256=spki_sha256(public),
         der=der,
     )

@@ -180,3 +180,22 @@ def test_an_encrypted_pem_key_asking_for_too_many_rounds_is_refused(tmp_path: Pa
     )
     with pytest.raises(TooManyRounds):
         parse_pem(pem(CA.cert).encode() + out.read_bytes(), b"pw", 1 << 16)
+
+
+def test_identifiers_wider_than_their_columns_are_refused() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wide")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectKeyIdentifier(b"k" * 65), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    with pytest.raises(BadCertificate):
+        facts_of(cert)
