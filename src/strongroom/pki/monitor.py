@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from cachetools import LRUCache
 
 from strongroom.audit.actions import CertificateAction, SecurityRule
 from strongroom.audit.alerts import SecurityAlerts
@@ -36,6 +37,7 @@ from strongroom.store.notices import Notices
 log = structlog.get_logger("strongroom.pki.monitor")
 NOTICE_KIND = "certificate-expiry"
 _CHAIN_DEPTH = 10
+_REMEMBERED = 100_000
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ class ExpiryMonitor:
     ) -> None:
         self.db, self.notices, self.alerts = db, notices, alerts
         self.settings, self.clock = settings, clock
-        self._claimed: set[tuple[str, str, str]] = set()  # known sent: no claim query
+        # Known sent, so no claim query next pass; bounded (a forgotten one costs a
+        # claim that loses, never a second alert).
+        self._claimed: LRUCache[tuple[str, str, str], bool] = LRUCache(_REMEMBERED)
         self._exported: set[str] = set()
 
     async def run_once(self, now: datetime | None = None) -> list[SecurityEvent]:
@@ -112,7 +116,7 @@ class ExpiryMonitor:
         if key in self._claimed:
             return False
         won = await self.notices.claim(c.tenant_id, NOTICE_KIND, c.fingerprint, threshold)
-        self._claimed.add(key)  # sent by us or by another replica: never again
+        self._claimed[key] = True  # sent by us or by another replica: never again
         return won
 
     @staticmethod
