@@ -37,6 +37,7 @@ EXAMPLE_ROLE: dict[str, Any] = {
     "maxTtlDays": 30,
     "keyUsage": ["digitalSignature", "keyEncipherment"],
     "extKeyUsage": ["serverAuth"],
+    "keyTypes": ["ec-p256", "rsa-3072"],
 }
 EXAMPLE_AUTHORITY = {
     "name": "issuing",

@@ -235,6 +235,9 @@ class CertificateRoleRequest(Strict):
     maxTtlDays: Days = 90
     keyUsage: list[KeyUsage] = Field(default_factory=_default_usage, max_length=5)
     extKeyUsage: list[ExtKeyUsage] = Field(default_factory=_default_eku, max_length=6)
+    keyTypes: list[KeyType] = Field(
+        default_factory=list, max_length=6, description="Subject key types allowed (none: any)"
+    )
 
     def policy(self) -> RolePolicy:
         return RolePolicy(
@@ -246,6 +249,7 @@ class CertificateRoleRequest(Strict):
             max_ttl_days=self.maxTtlDays,
             key_usage=tuple(self.keyUsage),
             ext_key_usage=tuple(self.extKeyUsage),
+            key_types=tuple(self.keyTypes),
         )
 
 
@@ -270,6 +274,7 @@ class CertificateRoleOut(CertificateRoleRequest):
                 "maxTtlDays": p.max_ttl_days,
                 "keyUsage": list(p.key_usage),
                 "extKeyUsage": list(p.ext_key_usage),
+                "keyTypes": list(p.key_types),
             }
         )
 

@@ -37,7 +37,10 @@ class IssueRequest:
         ca_key: CertificateIssuerPrivateKeyTypes,
         now: datetime,
     ) -> tuple[x509.Certificate, CertificateIssuerPrivateKeyTypes | None]:
+        if self.csr_pem is None:
+            policy.check_key(self.key_type)  # before generating it
         public, cn, dns, ips, key = self._subject()
+        policy.check_key(signing.type_of(public))
         policy.check_names(dns, ips)
         if cn is not None and cn.lower() not in {d.lower() for d in dns} | set(ips):
             policy.check_names([cn], [])  # a CN outside the SANs must be allowed too

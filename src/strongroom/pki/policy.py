@@ -13,6 +13,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from strongroom.pki.errors import IssuanceRefused
+from strongroom.pki.signing import KEY_TYPES
 
 KEY_USAGES = (
     "digitalSignature",
@@ -45,6 +46,7 @@ class RolePolicy:
     max_ttl_days: int = 90
     key_usage: tuple[str, ...] = ("digitalSignature", "keyEncipherment")
     ext_key_usage: tuple[str, ...] = ("serverAuth",)
+    key_types: tuple[str, ...] = ()  # signing.KEY_TYPES the subject key may be; () any
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_ttl_days <= 3650:
@@ -53,6 +55,8 @@ class RolePolicy:
             raise IssuanceRefused(reason="keyUsage")
         if any(u not in EXT_KEY_USAGES for u in self.ext_key_usage):
             raise IssuanceRefused(reason="extKeyUsage")
+        if any(t not in KEY_TYPES for t in self.key_types):
+            raise IssuanceRefused(reason="keyTypes")
         if any(not HOSTNAME.match(d) or "*" in d or len(d) > 253 for d in self.allowed_domains):
             raise IssuanceRefused(reason="allowedDomains")
 
@@ -98,6 +102,11 @@ class RolePolicy:
             if self.allow_subdomains and name.endswith("." + d):
                 return True
         return False
+
+    def check_key(self, key_type: str) -> None:
+        """``key_type`` as ``signing.type_of`` names it (``rsa-3072``, ``ec-p256``)."""
+        if self.key_types and key_type not in self.key_types:
+            raise IssuanceRefused(reason="keyTypes")
 
     def check_lifetime(
         self, not_before: datetime, not_after: datetime, issuer_end: datetime

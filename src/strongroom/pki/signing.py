@@ -33,6 +33,17 @@ def generate(key_type: str) -> CertificateIssuerPrivateKeyTypes:
     raise InvalidInput("unknown key type")
 
 
+def type_of(public: CertificatePublicKeyTypes) -> str:
+    """The ``KEY_TYPES`` name of a subject key (``other-<bits>`` for any other)."""
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return f"ec-p{public.curve.key_size}"
+    if isinstance(public, rsa.RSAPublicKey):
+        return f"rsa-{public.key_size}"
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return "ed25519"
+    return "other"
+
+
 def signer(key: PrivateKeyTypes) -> CertificateIssuerPrivateKeyTypes:
     if isinstance(
         key,

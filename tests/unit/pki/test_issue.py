@@ -4,13 +4,19 @@ certificate within the role or a 4xx refusal with its reason, never another erro
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import get_args
 
+import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from strongroom.api.certificate_schemas import KeyType
 from strongroom.errors import StrongroomError
 from strongroom.pki import signing
+from strongroom.pki.errors import IssuanceRefused
 from strongroom.pki.issue import IssueRequest
 from strongroom.pki.policy import RolePolicy
 
@@ -59,3 +65,34 @@ def test_a_host_name_too_long_for_a_cn_goes_in_the_san_only() -> None:
     assert san.critical and san.value.get_values_for_type(x509.DNSName) == [long_host]
     short, _ = IssueRequest(dns_sans=("a.example.com",)).build(ROLE, CA, KEY, NOW)
     assert short.subject.rfc4514_string() == "CN=a.example.com"
+
+
+def test_a_role_may_limit_the_subject_key_type() -> None:
+    role = RolePolicy(
+        allowed_domains=("example.com",),
+        allow_subdomains=True,
+        max_ttl_days=30,
+        key_types=("ec-p256",),
+    )
+    names = ("a.example.com",)
+    cert, _ = IssueRequest(dns_sans=names, key_type="ec-p256").build(role, CA, KEY, NOW)
+    assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    with pytest.raises(IssuanceRefused) as refused:
+        IssueRequest(dns_sans=names, key_type="ed25519").build(role, CA, KEY, NOW)
+    assert refused.value.detail == {"reason": "keyTypes"}
+    other = rsa.generate_private_key(65537, 2048)
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("a.example.com")]), False)
+        .sign(other, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+        .decode()
+    )
+    with pytest.raises(IssuanceRefused):
+        IssueRequest(csr_pem=csr).build(role, CA, KEY, NOW)
+    assert IssueRequest(csr_pem=csr).build(ROLE, CA, KEY, NOW)[1] is None  # any key type
+
+
+def test_the_api_names_every_key_type() -> None:
+    assert set(get_args(KeyType)) == set(signing.KEY_TYPES)
