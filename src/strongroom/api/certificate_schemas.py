@@ -165,7 +165,8 @@ class CertificateListQuery(BaseModel):
     san: Annotated[str | None, Field(min_length=1, max_length=512)] = Field(
         default=None, description="A host name, IP, e-mail or URI the certificate covers"
     )
-    cursor: Annotated[str | None, Field(pattern=r"^[0-9]{1,12}-[0-9a-f]{64}$")] = Field(
+    # 11 digits: every such second is a date Python represents (12 reach year 13,000).
+    cursor: Annotated[str | None, Field(pattern=r"^[0-9]{1,11}-[0-9a-f]{64}$")] = Field(
         default=None, description="nextCursor of the previous page"
     )
     limit: Annotated[int, Field(ge=1, le=500)] = 100
