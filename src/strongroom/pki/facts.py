@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from cryptography import x509
@@ -161,6 +161,16 @@ def _ski(cert: x509.Certificate) -> str | None:
 def _aki(cert: x509.Certificate) -> str | None:
     ext = _ext(cert, x509.AuthorityKeyIdentifier)
     return ext.key_identifier.hex() if ext is not None and ext.key_identifier else None
+
+
+def utc(at: datetime) -> datetime:
+    """``at`` in UTC; an instant at the edge of the calendar whose UTC falls outside it
+    is clamped to the edge (nothing is valid before year 1 or after 9999 anyway)."""
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if at.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def san_candidates(query: str) -> tuple[str, ...]:

@@ -28,7 +28,7 @@ from strongroom.pki.errors import (
     NoPrivateKey,
     RenewalConflict,
 )
-from strongroom.pki.facts import Facts, facts_of, key_matches, san_candidates
+from strongroom.pki.facts import Facts, facts_of, key_matches, san_candidates, utc
 from strongroom.pki.models import CertificatePage, CertificateView, CertQuery, Exported, Imported
 from strongroom.pki.parse import Bundle, parse_der, parse_pem, parse_pkcs12
 from strongroom.store import pki_repo
@@ -169,7 +169,7 @@ class CertificateInventory:
         if not 1 <= q.limit <= MAX_PAGE:
             raise InvalidQuery(details=[{"loc": ["query", "limit"], "maximum": MAX_PAGE}])
         f = pki_repo.CertFilter(
-            expires_before=q.expires_before,
+            expires_before=utc(q.expires_before) if q.expires_before else None,
             issuer=q.issuer.lower() if q.issuer else None,
             sans=san_candidates(q.san) if q.san else (),
             after=decode_cursor(q.cursor) if q.cursor else None,

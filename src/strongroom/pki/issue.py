@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 
 from strongroom.pki import signing
 from strongroom.pki.errors import IssuanceRefused
+from strongroom.pki.facts import utc
 from strongroom.pki.policy import RolePolicy
 
 BACKDATE = timedelta(minutes=1)
@@ -45,7 +46,7 @@ class IssueRequest:
         if cn is not None and cn.lower() not in {d.lower() for d in dns} | set(ips):
             policy.check_names([cn], [])  # a CN outside the SANs must be allowed too
         if self.not_after is not None:
-            not_after = self.not_after
+            not_after = utc(self.not_after)
         else:
             not_after = now + timedelta(days=self.ttl_days or policy.max_ttl_days)
         # The role's lifetime counts from now; the backdating is not the caller's.
