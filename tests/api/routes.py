@@ -106,6 +106,13 @@ class Ctx:
     token: str = "token"
     new_user: int = 0
     secret: str = "apps/routes/canary"  # a vault path the secret routes act on
+    # Certificates (api/routers/certificates.py): a held certificate with its key, the
+    # PEM bundle the import route sends, a CA and one of its roles.
+    certificate: str = "00" * 32
+    certificate_pem: str = ""
+    password: str = "a password"
+    authority: str = "x"
+    role: str = "x"
 
 
 def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
@@ -115,6 +122,8 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     url = re.sub(r"\{shareId(:\w+)?\}", ctx.share_id, url)
     url = url.replace("{keyId}", ctx.access_key_id)
     url = url.replace("{path:path}", ctx.secret)
+    url = url.replace("{fingerprint}", ctx.certificate)
+    url = url.replace("{authority}", ctx.authority).replace("{role}", ctx.role)
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
@@ -146,6 +155,20 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", f"{_VAULT}/promote/{{path:path}}"): {"version": 2},
         ("PATCH", f"{_VAULT}/metadata/{{path:path}}"): {"customMetadata": {"note": "n"}},
         ("DELETE", f"{_VAULT}/metadata/{{path:path}}"): None,
+        ("POST", "/api/v1/certificates"): {"pem": ctx.certificate_pem or ctx.plaintext},
+        ("POST", "/api/v1/certificates/{fingerprint}/export"): {
+            "format": "pkcs12",
+            "password": ctx.password,
+        },
+        ("POST", "/api/v1/certificates/{fingerprint}/revoke"): {"reason": "superseded"},
+        ("PUT", "/api/v1/certificate-authorities/{authority}/roles/{role}"): {
+            "allowedDomains": ["example.com"],
+            "allowSubdomains": True,
+        },
+        ("POST", "/api/v1/certificate-authorities/{authority}/issue"): {
+            "role": ctx.role,
+            "dnsNames": ["routes.example.com"],
+        },
         ("POST", "/api/v1/blind-index"): {
             "userId": ctx.user,
             "field": "email",
@@ -157,6 +180,9 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     if key == ("POST", "/api/v1/keys"):
         ctx.new_user += 1
         return url, {"userId": f"{ctx.user}-new-{ctx.new_user}"}
+    if key == ("POST", "/api/v1/certificate-authorities"):
+        ctx.new_user += 1
+        return url, {"name": f"routes-ca-{ctx.new_user}", "commonName": "Routes CA"}
     if key in bodies:
         return url, bodies[key]
     if route.method in MUTATING:  # unknown route: every value a client could send

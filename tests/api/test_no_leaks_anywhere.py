@@ -3,10 +3,11 @@ the logs, the metrics or an error body.
 
 Canaries: a plaintext, the ciphertext made from it, a real access key (used as the
 credential, and tampered), a bearer-like token (as ``Authorization`` and as a jti),
-and free text (an access key's description); the plaintext is also written as a vault
-secret's value, and searched for in the database file itself. Routes come from ``app.routes``, so a
-route added later is driven too (tests/api/routes.py). Beside the trail, logs, metrics
-and error bodies, the places searched are every webhook the service sent (security
+free text (an access key's description), and an imported certificate's private key
+(PEM, DER) with its PKCS#12 password; the plaintext is also written as a vault secret's
+value and shared, and searched for in the database file itself. Routes come from
+``app.routes``, so a route added later is driven too (tests/api/routes.py). Beside the
+trail, logs, metrics and error bodies, the places searched are every webhook the service sent (security
 events and checkpoint anchors) and the checkpoint anchor file.
 
 Shares: the plaintext is also a share's value, with a passphrase canary and the
@@ -18,10 +19,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 from sqlalchemy import select
 
 from strongroom.logging import quiet_parameter_tracers
@@ -33,6 +37,7 @@ from strongroom.store.models import (
     ShareAccess,
 )
 from tests.api.access_helpers import issue
+from tests.api.certificate_helpers import EPOCH, b64, key_pem, leaf, make_ca, pem
 from tests.api.conftest import App
 from tests.api.routes import Ctx, all_paths, asgi_app, order, request_for
 from tests.webhooks import TEST_SECRET, HookReceiver, security_hook, serving
@@ -40,6 +45,8 @@ from tests.webhooks import TEST_SECRET, HookReceiver, security_hook, serving
 PLAINTEXT = "CANARY-plaintext-9d81e2"
 DESCRIPTION = "CANARY free text: call Ana re the merger 4b7a"
 CLIENT_LOGS = ("httpx", "httpcore")
+P12_PASSWORD = "CANARY-p12-password-77e1"
+EPOCH_END = EPOCH + timedelta(days=90)
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJDQU5BUlktYmVhcmVyIjoiNWMzZiJ9.Q0FOQVJZLXNpZw"
 PASSPHRASE = "CANARY-passphrase-3e1f7a"
 
@@ -58,8 +65,9 @@ def settings_overrides(sink: HookReceiver, tmp_path: Path) -> dict[str, Any]:
         "audit_anchor_file": tmp_path / "anchors.jsonl",
         "audit_anchor_webhook_url": sink.url,
         "audit_anchor_webhook_secret": TEST_SECRET,
-        # Two of the credential sets fail on every route: more routes than the address's
-        # default budget of failures (60 a minute) would turn the rest into 429s.
+        "pki_ca_enabled": True,
+        # Two refused credentials per route from one address: more than the default
+        # unauthenticated budget (60/min) now that there are this many routes.
         "rate_limit_unauthenticated_per_minute": 1000,
     }
 
@@ -104,6 +112,25 @@ async def test_no_canary_anywhere(
     )
     assert share.status_code == 201, share.text
     share_token, share_id = share.json()["token"], share.json()["share"]["id"]
+    # A certificate imported with its private key (PKCS#12 with a password, and PEM),
+    # and an internal CA with a role, so the certificate routes act on real objects.
+    ca = make_ca("Leak CA")
+    cert, cert_key = leaf(ca, "leak.example.com", ["leak.example.com"], EPOCH, EPOCH_END)
+    key_der = cert_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"leak", cert_key, cert, None, serialization.BestAvailableEncryption(P12_PASSWORD.encode())
+    )
+    r = await app.post("/api/v1/certificates", {"pkcs12": b64(p12), "password": P12_PASSWORD})
+    assert r.status_code == 201, r.text
+    r = await app.post("/api/v1/certificate-authorities", {"name": "leak-ca", "commonName": "L"})
+    assert r.status_code == 201, r.text
+    role = {"allowedDomains": ["example.com"], "allowSubdomains": True}
+    r = await app.client.put(
+        "/api/v1/certificate-authorities/leak-ca/roles/leak-role", json=role, headers=app.headers
+    )
+    assert r.status_code == 200, r.text
     ctx = Ctx(
         "leak-user",
         "leak-victim",
@@ -115,6 +142,11 @@ async def test_no_canary_anywhere(
         share_id=share_id,
         share_token=share_token,
         passphrase=PASSPHRASE,
+        certificate=cert.fingerprint(hashes.SHA256()).hex(),
+        certificate_pem=pem(cert) + key_pem(cert_key),
+        password=P12_PASSWORD,
+        authority="leak-ca",
+        role="leak-role",
     )
     # A vault secret holding the plaintext, read back (the route walk below sends an
     # unknown query parameter, which strict GET routes refuse before reading).
@@ -173,6 +205,10 @@ async def test_no_canary_anywhere(
         "token signature": TOKEN.rsplit(".", 1)[-1],
         "description": DESCRIPTION,
         "description words": "call Ana re the merger",
+        "private key (PEM)": key_pem(cert_key).splitlines()[2],
+        "private key (DER, hex)": key_der.hex()[-80:],
+        "private key (DER, base64)": b64(key_der)[-40:],
+        "PKCS#12 password": P12_PASSWORD,
     }
     leaks = [
         (where, name)
@@ -194,6 +230,7 @@ async def test_no_canary_anywhere(
     # The trail did record the traffic (the test drove something).
     assert "access_key.create" in places["audit"] and "key.decrypt" in places["audit"]
     assert "secret.write" in places["audit"] and "secret.read" in places["audit"]
+    assert "certificate.export" in places["audit"] and "certificate.issue" in places["audit"]
     assert '"rule"' in places["webhooks"] and '"digest"' in places["anchor file"]
     # The database never holds a share's value, passphrase or token in clear.
     stored = _database_files(app) + await _everything_stored(app, (Share, ShareAccess))

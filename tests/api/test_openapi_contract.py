@@ -3,7 +3,8 @@ OpenAPI document (tests/fixtures/openapi_v1.json) is still served identically,
 descriptions aside, or compatibly: an object may gain optional properties (a client
 that never sends them is served as before), and an answer that a request must opt into
 may be offered beside the old one (``anyOf``), for the operations listed in
-``OPT_IN_ANSWERS``. New routes and schemas may be added; none may be removed or
+``OPT_IN_ANSWERS``; the reserved built-in role names may grow with a new built-in
+role. New routes and schemas may be added; none may be removed or
 changed otherwise.
 
 The snapshot was first written before the #13 restructuring. It was rewritten once,
@@ -59,7 +60,12 @@ def compatible(old: Any, new: Any, widen: bool = False, output: bool = False) ->
     if set(new) != set(old):
         return False
     for key, value in old.items():
-        if key == "properties":
+        if key == "not" and set(value) == {"enum"} == set(new[key]):
+            # Reserved values (the built-in role names a custom role may not take) may
+            # grow with a new built-in role; none may stop being reserved.
+            if not set(value["enum"]) <= set(new[key]["enum"]):
+                return False
+        elif key == "properties":
             added = set(new[key]) - set(value)
             if not output and added & set(new.get("required", ())):
                 return False
@@ -89,6 +95,9 @@ def test_compatibility_rule_refuses_what_breaks_a_client() -> None:
     answered = {**optional, "required": ["a", "b"]}
     assert compatible(obj, answered, output=True)  # an answer may gain a field
     assert not compatible(obj, {**obj, "properties": {}, "required": []}, output=True)
+    reserved = {"type": "string", "not": {"enum": ["admin", "user"]}}
+    assert compatible(reserved, {**reserved, "not": {"enum": ["admin", "cert-admin", "user"]}})
+    assert not compatible(reserved, {**reserved, "not": {"enum": ["admin"]}})
 
 
 def test_every_v1_operation_and_schema_is_unchanged(tmp_path: Path) -> None:

@@ -56,6 +56,20 @@ SEMANTIC_REFUSALS = frozenset(
         ("ENC001", "value is not base64"),
         ("ENC001", "sharing vault secrets is not available"),
         ("ENC001", "a vault secret cannot be shared client-encrypted"),
+        # Certificates: what a PEM, DER, PKCS#12 or CSR holds, and what a CA's role
+        # and validity allow, are beyond a schema (pki/errors.py).
+        ("PKI001", "unreadable certificate or key"),
+        ("PKI001", "no certificate found"),
+        ("PKI001", "unsupported PEM block"),
+        ("PKI001", "more than one private key"),
+        ("PKI001", "not base64"),
+        ("PKI001", "CSR signature does not verify"),
+        ("PKI001", "key derivation rounds above the limit"),
+        ("PKI002", "wrong or missing password"),
+        ("PKI005", "private key matches no certificate in the bundle"),
+        ("PKI011", "issuance refused by policy"),
+        ("ENC001", "a PKCS#12 export needs a password"),
+        ("ENC001", "commonName must be 1 to 64 bytes in UTF-8"),
     }
 )
 
@@ -119,7 +133,7 @@ def _failures(stream: list[events.EngineEvent]) -> list[str]:
 def test_server_and_schema_agree(sqlite_template: Path, tmp_path: Path) -> None:
     url = clone_sqlite(sqlite_template, tmp_path / "strongroom.db")
     # Budgets would answer 429 to a fuzzer: documented, but it would hide everything else.
-    settings = make_settings(url, tmp_path, rate_limit_enabled=False)
+    settings = make_settings(url, tmp_path, rate_limit_enabled=False, pki_ca_enabled=True)
     create_master_key_file(settings.kms.master_key_file)
     key = asyncio.run(_admin_key(settings))
     app = create_app(settings)  # its own services, started by its lifespan

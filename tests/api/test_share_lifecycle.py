@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select, update
 
-from strongroom.context import Actor
-from strongroom.errors import InvalidInput, NotFound
+from strongroom.errors import NotFound
 from strongroom.secrets.shares_jobs import run_once
-from strongroom.secrets.shares_models import NewShare
 from strongroom.store.models import AuditRecord, Share
 from tests.api.conftest import App
 from tests.api.share_helpers import SHARES, make_share, redeem, sealed_of, share_rows

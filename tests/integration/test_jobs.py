@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 
 from strongroom.audit.actions import JobAction
@@ -21,7 +22,7 @@ from strongroom.services.container import Services, build_services
 from strongroom.services.jobs import JobRunner, period_of
 from strongroom.store import cluster, keys_repo
 from strongroom.store.db import Database
-from strongroom.store.migrate import upgrade
+from strongroom.store.migrate import alembic_config, upgrade
 from strongroom.store.models import AuditRecord
 from strongroom.store.tenancy import enter_system_scope
 from tests.api.conftest import make_settings
@@ -232,7 +233,7 @@ async def test_replicas_starting_together_migrate_one_after_another(postgres_ser
         await asyncio.gather(*(upgrade(db) for db in dbs))
         async with dbs[0].engine.connect() as conn:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
-        assert version == "0014"
+        assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
     finally:
         for db in dbs:
             await db.dispose()

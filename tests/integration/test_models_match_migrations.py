@@ -39,6 +39,11 @@ def test_every_table_is_mapped() -> None:
     assert set(Base.metadata.tables) == {
         "access_keys",
         "audit_checkpoints",
+        "certificate_authorities",
+        "certificate_keys",
+        "certificate_roles",
+        "certificate_sans",
+        "certificates",
         "audit_records",
         "audit_segments",
         "cluster_counters",

@@ -43,6 +43,10 @@ ACTIONS = {
     *("security.rate.limited", "security.users.bulk", "security.secret.expiring"),
     *("secret.write", "secret.read", "secret.list", "secret.metadata", "secret.delete"),
     *("secret.undelete", "secret.destroy", "secret.purge", "secret.promote"),
+    *("certificate.import", "certificate.export", "certificate.revoke", "certificate.issue"),
+    *("certificate.ca.create", "certificate.role.write"),
+    *("security.certificate.expiring", "security.certificate.expired"),
+    *("security.certificate.chain_expires_first", "security.certificate.key_reused"),
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
@@ -53,6 +57,8 @@ PERMISSIONS = {
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
     *("secrets:read", "secrets:write", "secrets:list", "secrets:delete", "secrets:destroy"),
     "secrets:admin",
+    *("certificates:read", "certificates:import", "certificates:export"),
+    *("certificates:issue", "certificates:revoke", "certificates:admin"),
 }
 
 

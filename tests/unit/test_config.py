@@ -33,6 +33,8 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "otel_sample_ratio": ("0.25", 0.25),
     "default_key_type": ("aes256-gcm", "aes256-gcm"),
     "secrets_reminder_days": ("[14, 60, 2]", [60, 14, 2]),
+    "pki_expiry_days": ("[7, 60]", [60, 7]),
+    "pki_expiry_fractions": ("[0.1, 0.25]", [0.25, 0.1]),
 }
 ISSUER = {"issuer": "https://idp", "jwks_uri": "https://idp/jwks", "audiences": ["sr"]}
 

@@ -46,6 +46,13 @@ class Permission(StrEnum):
     SECRETS_DELETE = "secrets:delete"
     SECRETS_DESTROY = "secrets:destroy"
     SECRETS_ADMIN = "secrets:admin"
+    # Certificates (pki/): EXPORT is the only one that hands out a private key.
+    CERTIFICATES_READ = "certificates:read"
+    CERTIFICATES_IMPORT = "certificates:import"
+    CERTIFICATES_EXPORT = "certificates:export"
+    CERTIFICATES_ISSUE = "certificates:issue"
+    CERTIFICATES_REVOKE = "certificates:revoke"
+    CERTIFICATES_ADMIN = "certificates:admin"
 
     AUDIT_READ = "audit:read"
     METRICS_READ = "metrics:read"

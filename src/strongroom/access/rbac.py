@@ -97,10 +97,13 @@ BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     # Writers and readers of encrypted fields both search them (blind index).
     "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC, P.KEYS_BLIND_INDEX),
     "decrypt-only": _grants(T, P.KEYS_DECRYPT, P.KEYS_BLIND_INDEX),
-    "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ),
-    # No vault-only built-ins: a new reserved name would refuse a tenant's existing
-    # custom role of that name (the v1 contract). Service accounts for the vault are
-    # access keys with custom roles whose grants name paths (docs/secrets.md).
+    "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ, P.CERTIFICATES_READ),
+    # certificates (pki/): only cert-admin may export private keys or run the CA
+    "cert-admin": _grants(T, "certificates:*"),
+    "cert-operator": _grants(
+        T, P.CERTIFICATES_READ, P.CERTIFICATES_IMPORT, P.CERTIFICATES_ISSUE, P.CERTIFICATES_REVOKE
+    ),
+    "cert-reader": _grants(T, P.CERTIFICATES_READ),
 }
 
 

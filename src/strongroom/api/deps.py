@@ -90,11 +90,19 @@ async def admit(request: Request, svc: Services, permission: Permission) -> Requ
     user_id = params.get("userId")
     await svc.guard.authorize(ctx, permission, user_id)
     if request.method in _READS:
-        target = user_id if user_id is not None else params.get("keyId")
+        target = user_id if user_id is not None else _read_target(params)
         await svc.guard.record_read(
             ctx, permission, _route(request), target, user_target=user_id is not None
         )
     return ctx
+
+
+def _read_target(params: dict[str, Any]) -> str | None:
+    """What a read is about, for its record: an access key, a certificate, a CA."""
+    for name in ("keyId", "fingerprint", "authority"):
+        if params.get(name) is not None:
+            return str(params[name])
+    return None
 
 
 def require(permission: Permission) -> Callable[[Request], Awaitable[Actor]]:

@@ -119,6 +119,18 @@ class ChainAction(AuditAction):
     ARCHIVE = "audit.archive"
 
 
+class CertificateAction(AuditAction):
+    """Certificates (pki/). ``EXPORT`` hands out a private key; an import that renews
+    another certificate says so in its detail (``renewedFrom``, ``keyReused``)."""
+
+    IMPORT = "certificate.import"
+    EXPORT = "certificate.export"
+    REVOKE = "certificate.revoke"
+    ISSUE = "certificate.issue"
+    CA_CREATE = "certificate.ca.create"
+    ROLE_WRITE = "certificate.role.write"
+
+
 class KmsAction(AuditAction):
     """Root-key migration (services/kms_rewrap.py)."""
 
@@ -145,6 +157,10 @@ class SecurityRule(StrEnum):
     RATE_LIMITED = "rate.limited"
     USERS_BULK = "users.bulk"
     SECRET_EXPIRING = "secret.expiring"  # noqa: S105 (a rule name)
+    CERTIFICATE_EXPIRING = "certificate.expiring"
+    CERTIFICATE_EXPIRED = "certificate.expired"
+    CERTIFICATE_CHAIN = "certificate.chain_expires_first"
+    CERTIFICATE_KEY_REUSED = "certificate.key_reused"
 
 
 SECURITY_PREFIX = "security."
@@ -162,6 +178,10 @@ class SecurityAction(AuditAction):
     RATE_LIMITED = SECURITY_PREFIX + SecurityRule.RATE_LIMITED
     USERS_BULK = SECURITY_PREFIX + SecurityRule.USERS_BULK
     SECRET_EXPIRING = SECURITY_PREFIX + SecurityRule.SECRET_EXPIRING
+    CERTIFICATE_EXPIRING = SECURITY_PREFIX + SecurityRule.CERTIFICATE_EXPIRING
+    CERTIFICATE_EXPIRED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_EXPIRED
+    CERTIFICATE_CHAIN = SECURITY_PREFIX + SecurityRule.CERTIFICATE_CHAIN
+    CERTIFICATE_KEY_REUSED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_KEY_REUSED
 
     @classmethod
     def of(cls, rule: SecurityRule) -> SecurityAction:

@@ -81,10 +81,15 @@ class SecurityAlerts:
         at most once per subject and quiet period (audit/events.py)."""
         self._spawn(self.monitor.rate_limited(subject, budget, tenant, request_id))
 
-    def raise_events(self, events: Sequence[SecurityEvent]) -> None:
-        """Raise events a domain detected itself (e.g. expiry reminders from a
-        scheduled pass): recorded, counted and posted like the monitor's own."""
-        self._spawn(list(events))
+    async def raise_events(self, events: Sequence[SecurityEvent]) -> None:
+        """Raise events a domain's own job detected (certificate expiry: pki/monitor.py):
+        recorded, counted and posted like the monitor's, awaited so that the job's pass
+        ends with its alerts handed on."""
+        await self._dispatch(events)
+
+    def raise_later(self, events: list[SecurityEvent]) -> None:
+        """``raise_events`` in the background, for a request that must not wait on it."""
+        self._spawn(events)
 
     def _spawn(self, raised: list[SecurityEvent]) -> None:
         if raised:

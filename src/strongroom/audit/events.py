@@ -79,6 +79,12 @@ SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.USERS_BULK: Severity.P3,  # suspicious: enumeration or a misused credential
     SecurityRule.AUTH_NEW_ADDRESS: Severity.P4,  # informational
     SecurityRule.SECRET_EXPIRING: Severity.P4,  # a reminder: rotate before it lapses
+    # Certificates (pki/monitor.py): an expired certificate is an outage or a
+    # connection accepted past its validity; one about to expire is work to schedule.
+    SecurityRule.CERTIFICATE_EXPIRED: Severity.P2,
+    SecurityRule.CERTIFICATE_CHAIN: Severity.P3,  # the chain breaks before the leaf
+    SecurityRule.CERTIFICATE_EXPIRING: Severity.P3,
+    SecurityRule.CERTIFICATE_KEY_REUSED: Severity.P4,  # a renewal kept its old key
 }
 
 

@@ -20,6 +20,11 @@ from strongroom.config.kms import (
     Pkcs11KmsSettings,
 )
 from strongroom.config.legacy import unknown_variables
+from strongroom.config.pki import (
+    CertificateAuthoritySettings,
+    CertificateMonitorSettings,
+    PkiSettings,
+)
 from strongroom.config.secrets import SecretsSettings
 from strongroom.config.sections import (
     AuditAnchorSettings,
@@ -46,6 +51,8 @@ __all__ = [
     "AuthMethod",
     "AuthSettings",
     "AwsKmsSettings",
+    "CertificateAuthoritySettings",
+    "CertificateMonitorSettings",
     "ComplianceSettings",
     "DatabaseSettings",
     "KeyCacheSettings",
@@ -60,6 +67,7 @@ __all__ = [
     "OidcSettings",
     "OpenBaoKmsSettings",
     "Pkcs11KmsSettings",
+    "PkiSettings",
     "RedisSettings",
     "SchedulerSettings",
     "SecretsSettings",

@@ -139,6 +139,15 @@ FLAT: dict[str, Path] = {
     "share_pbkdf2_iterations": ("shares", "pbkdf2_iterations"),
     "share_purge_interval_seconds": ("shares", "purge_interval_seconds"),
     "share_keep_ended_days": ("shares", "keep_ended_days"),
+    "pki_max_import_bytes": ("pki", "max_import_bytes"),
+    "pki_monitor_enabled": ("pki", "monitor", "enabled"),
+    "pki_monitor_interval_seconds": ("pki", "monitor", "interval_seconds"),
+    "pki_expiry_days": ("pki", "monitor", "expiry_days"),
+    "pki_expiry_fractions": ("pki", "monitor", "expiry_fractions"),
+    "pki_metrics_max_series": ("pki", "monitor", "metrics_max_series"),
+    "pki_ca_enabled": ("pki", "ca", "enabled"),
+    "pki_crl_validity_hours": ("pki", "ca", "crl_validity_hours"),
+    "pki_max_ca_days": ("pki", "ca", "max_ca_days"),
 }
 ENV_NAMES: dict[Path, str] = {path: f"STRONGROOM_{name.upper()}" for name, path in FLAT.items()}
 

@@ -53,6 +53,16 @@ KMS_BREAKER = Gauge(
     multiprocess_mode="max",
 )
 
+# The one per-object series: each monitored certificate's expiry (pki/monitor.py), by
+# its SHA-256 fingerprint (the public identity of a public certificate, no tenant),
+# bounded by pki.monitor.metrics_max_series (the soonest to expire).
+CERTIFICATE_NOT_AFTER = Gauge(
+    "strongroom_certificate_not_after_timestamp_seconds",
+    "Expiry (notAfter, Unix seconds) of monitored certificates",
+    ["fingerprint"],
+    multiprocess_mode="livemax",
+)
+
 # Requests answered 503 SYS002 by admission control (api/admission.py), by reason:
 # queue_full (answered at once) or queue_timeout (waited max_queue_wait).
 ADMISSION_SHED = Counter(

@@ -63,5 +63,5 @@ class ExpiryReminders:
                 )
                 events.append(event)
         if events:
-            self._alerts.raise_events(events)
+            await self._alerts.raise_events(events)
         return len(events)

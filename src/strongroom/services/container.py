@@ -31,6 +31,10 @@ from strongroom.keys.service import KeyService
 from strongroom.keys.statement import KeyStatements
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
+from strongroom.pki.authority import CertificateAuthorities
+from strongroom.pki.factory import Pki, build_pki
+from strongroom.pki.inventory import CertificateInventory
+from strongroom.pki.monitor import ExpiryMonitor
 from strongroom.secrets.factory import Vault, build_secrets
 from strongroom.secrets.lifecycle import SecretLifecycle
 from strongroom.secrets.listing import SecretListing
@@ -79,6 +83,8 @@ class Services:
     guard: Guard = field(init=False)
     # The secrets vault (secrets/), over the sealer and the notices.
     vault: Vault = field(init=False)
+    # Certificates (pki/): inventory, expiry monitor, internal CA.
+    pki: Pki = field(init=False)
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
     # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
     jobs: JobRunner = field(init=False)
@@ -92,6 +98,9 @@ class Services:
         # Shares of vault versions: read through the vault, and gone with their version.
         self.shares.source = self.vault.service
         self.vault.core.on_gone.append(self.shares.delete_for_version)
+        self.pki = build_pki(
+            self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
+        )
         self.jobs = build_jobs(self)
 
     # What edges call, one service each (never reached through another's attributes).
@@ -114,6 +123,18 @@ class Services:
     @property
     def secret_listing(self) -> SecretListing:
         return self.vault.listing
+
+    @property
+    def certificates(self) -> CertificateInventory:
+        return self.pki.inventory
+
+    @property
+    def certificate_monitor(self) -> ExpiryMonitor:
+        return self.pki.monitor
+
+    @property
+    def authorities(self) -> CertificateAuthorities:
+        return self.pki.authorities
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
@@ -188,7 +209,8 @@ def build_services(
 def build_jobs(svc: Services) -> JobRunner:
     """The scheduled jobs every replica offers to run (each runs once per period
     cluster-wide): due rotations and destructions, the purge of expired shared
-    counters, the vault's expiry reminders and the end of expired shares."""
+    counters, the vault's expiry reminders, the end of expired shares and the
+    certificate expiry monitor."""
     runner = JobRunner(svc.db, svc.audit)
     interval = svc.settings.keys.scheduler.interval_seconds
     runner.register("keys.rotate_due", svc.lifecycle.rotate_due, interval)
@@ -206,6 +228,11 @@ def build_jobs(svc: Services) -> JobRunner:
     runner.register(
         "shares.purge", purge_job(svc.shares), svc.settings.shares.purge_interval_seconds
     )
+    monitor = svc.settings.pki.monitor
+    if monitor.enabled:  # certificate expiry alerts (pki/monitor.py)
+        runner.register(
+            "certificates.expiry", svc.certificate_monitor.run_job, monitor.interval_seconds
+        )
     return runner
 
 

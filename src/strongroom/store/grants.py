@@ -45,6 +45,11 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "secret_versions": _RW,
     "secret_values": _RW,
     "secret_meta": _RW,
+    "certificates": _RW,
+    "certificate_sans": _RW,
+    "certificate_keys": _RW,
+    "certificate_authorities": _RW,
+    "certificate_roles": _RW,
     "cluster_leases": _RW,  # scheduled jobs and once-per-period claims (store/cluster.py)
     "cluster_counters": _RW,
     "revoked_tokens": _APPEND,

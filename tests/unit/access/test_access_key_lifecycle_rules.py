@@ -31,8 +31,11 @@ MAY_GRANT: dict[str, set[str]] = {
     "key-admin": {"key-admin", "encrypt-only", "decrypt-only", "user"},
     "encrypt-only": {"encrypt-only"},
     "decrypt-only": {"decrypt-only"},
-    "auditor": {"auditor"},
+    "auditor": {"auditor", "cert-reader"},
     "user": {"user"},
+    "cert-admin": {"cert-admin", "cert-operator", "cert-reader"},
+    "cert-operator": {"cert-operator", "cert-reader"},
+    "cert-reader": {"cert-reader"},
 }
 
 

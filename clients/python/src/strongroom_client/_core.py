@@ -46,7 +46,9 @@ class Request:
     params: Mapping[str, Any] | None = None
     idempotent: bool = False
     raw: bool = False  # answer text, not JSON (metrics)
+    binary: bool = False  # answer bytes, not JSON (a DER CRL)
     ok_statuses: tuple[int, ...] = ()  # error statuses whose body is the answer (readyz)
+    slashes: bool = False  # path parameters keep their "/" (a vault path's segments)
 
     def body(self) -> bytes | None:
         """The JSON body; an item that is not valid Unicode (a lone surrogate) is
@@ -61,7 +63,7 @@ class Request:
     def url(self) -> str:
         path = self.path
         for name, value in self.path_params.items():
-            path = path.replace("{" + name + "}", _quote(value))
+            path = path.replace("{" + name + "}", _quote(value, "/" if self.slashes else ""))
         return path
 
     def query(self) -> dict[str, str] | None:
@@ -70,10 +72,10 @@ class Request:
         return {k: _query_value(v) for k, v in self.params.items() if v is not None}
 
 
-def _quote(value: str) -> str:
+def _quote(value: str, safe: str = "") -> str:
     from urllib.parse import quote
 
-    return quote(value, safe="")
+    return quote(value, safe=safe)
 
 
 def _query_value(value: Any) -> str:
@@ -125,6 +127,8 @@ def result(request: Request, response: httpx.Response) -> Any:
     if response.status_code < 400 or response.status_code in request.ok_statuses:
         if response.status_code == 204 or not response.content:
             return None
+        if request.binary:
+            return response.content
         return response.text if request.raw else response.json()
     try:
         body = response.json()

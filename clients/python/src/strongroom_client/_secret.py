@@ -21,6 +21,15 @@ class Secret(str):
         return str.__str__(self)
 
 
+class SecretData(dict):  # type: ignore[type-arg]
+    """A vault secret's value (a JSON object): a ``dict`` whose ``repr`` masks it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SecretData('***')"
+
+
 def mask(value: str | None) -> str:
     """For ``repr`` of configuration: whether a credential is set, never its text."""
     return "None" if value is None else "'***'"

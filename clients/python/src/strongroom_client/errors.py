@@ -168,6 +168,46 @@ class AuditArchiveError(ApiError):
     code, status = "AUD001", 409
 
 
+class SecretNotFoundError(NotFoundError):
+    """SEC001: no such secret or version (or one the caller may not read)."""
+
+    code, status = "SEC001", 404
+
+
+class SecretVersionGoneError(NotFoundError):
+    """SEC002: the version is deleted (undelete brings it back) or destroyed."""
+
+    code, status = "SEC002", 404
+
+
+class CasMismatchError(ApiError):
+    """SEC003: check-and-set lost: the version named is not the current one."""
+
+    code, status = "SEC003", 409
+
+
+class SecretExpiredError(ApiError):
+    """SEC004: the version's ``expiresAt`` has passed."""
+
+    code, status = "SEC004", 410
+
+
+class SecretTooLargeError(PayloadTooLargeError):
+    code, status = "SEC005", 413
+
+
+class SecretConflictError(ApiError):
+    """SEC006: the secret changed concurrently; retrying is safe."""
+
+    code, status = "SEC006", 409
+
+
+class NothingPendingError(ApiError):
+    """SEC007: no pending version (or no such version) to promote."""
+
+    code, status = "SEC007", 409
+
+
 class ShareGoneError(ApiError):
     """SHR001: no such share, or used up, expired, revoked or locked (one answer)."""
 
@@ -178,6 +218,52 @@ class PassphraseRequiredError(ApiError):
     """SHR002: the share wants a passphrase; none or the wrong one was given."""
 
     code, status = "SHR002", 403
+
+
+class CertificateUnreadableError(InvalidInputError):
+    code, status = "PKI001", 400
+
+
+class CertificatePasswordError(InvalidInputError):
+    code, status = "PKI002", 400
+
+
+class CertificateBundleTooLargeError(PayloadTooLargeError):
+    code, status = "PKI003", 413
+
+
+class CertificateNotFoundError(NotFoundError):
+    code, status = "PKI004", 404
+
+
+class CertificateKeyMismatchError(InvalidInputError):
+    code, status = "PKI005", 400
+
+
+class CertificateRenewalConflictError(ApiError):
+    code, status = "PKI006", 409
+
+
+class CertificateNoPrivateKeyError(ApiError):
+    code, status = "PKI007", 409
+
+
+class CertificateAuthorityDisabledError(NotFoundError):
+    code, status = "PKI008", 404
+
+
+class CertificateAuthorityNotFoundError(NotFoundError):
+    code, status = "PKI009", 404
+
+
+class CertificateAuthorityExistsError(ApiError):
+    code, status = "PKI010", 409
+
+
+class IssuanceRefusedError(InvalidInputError):
+    """PKI011: outside the role or beyond the issuer; ``details["reason"]`` says which."""
+
+    code, status = "PKI011", 400
 
 
 ERRORS: dict[str, type[ApiError]] = {
@@ -206,8 +292,26 @@ ERRORS: dict[str, type[ApiError]] = {
         ServiceError,
         IntegrityCheckError,
         AuditArchiveError,
+        SecretNotFoundError,
+        SecretVersionGoneError,
+        CasMismatchError,
+        SecretExpiredError,
+        SecretTooLargeError,
+        SecretConflictError,
+        NothingPendingError,
         ShareGoneError,
         PassphraseRequiredError,
+        CertificateUnreadableError,
+        CertificatePasswordError,
+        CertificateBundleTooLargeError,
+        CertificateNotFoundError,
+        CertificateKeyMismatchError,
+        CertificateRenewalConflictError,
+        CertificateNoPrivateKeyError,
+        CertificateAuthorityDisabledError,
+        CertificateAuthorityNotFoundError,
+        CertificateAuthorityExistsError,
+        IssuanceRefusedError,
     )
 }
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from strongroom.api.routers import (
     access_keys,
     blind_index,
+    certificates,
     crypto,
     health,
     keys,
@@ -35,4 +36,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     token_routes.router,
     role_routes.router,
     secret_routes.router,
+    certificates.router,
+    certificates.ca_router,
 )

@@ -13,6 +13,13 @@ from strongroom.store.models.keys import (
     UserKeyHistory,
     UserKeyVersion,
 )
+from strongroom.store.models.pki import (
+    Certificate,
+    CertificateAuthority,
+    CertificateKey,
+    CertificateRole,
+    CertificateSan,
+)
 from strongroom.store.models.secrets import Secret, SecretMeta, SecretValue, SecretVersion
 from strongroom.store.models.service import ServiceKey
 from strongroom.store.models.shares import Share, ShareAccess
@@ -24,6 +31,11 @@ __all__ = [
     "AuditSegment",
     "Base",
     "BigId",
+    "Certificate",
+    "CertificateAuthority",
+    "CertificateKey",
+    "CertificateRole",
+    "CertificateSan",
     "ClusterCounter",
     "ClusterLease",
     "CustomRole",

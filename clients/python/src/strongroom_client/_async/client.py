@@ -12,11 +12,13 @@ import httpx
 from strongroom_client._async.access_keys import AsyncAccessKeys
 from strongroom_client._async.audit import AsyncAudit
 from strongroom_client._async.blind_index import AsyncBlindIndex
+from strongroom_client._async.certificates import AsyncAuthorities, AsyncCertificates
 from strongroom_client._async.data import AsyncData, Rewrapped, Rotated
 from strongroom_client._async.health import AsyncHealth
 from strongroom_client._async.keys import AsyncKeys
 from strongroom_client._async.offline import AsyncOffline
 from strongroom_client._async.roles import AsyncRoles
+from strongroom_client._async.secrets import AsyncSecrets
 from strongroom_client._async.shares import AsyncShares
 from strongroom_client._async.tokens import AsyncTokens
 from strongroom_client._async.transport import AsyncTransport
@@ -83,7 +85,10 @@ class AsyncClient:
         self.access_keys = AsyncAccessKeys(self._transport)
         self.roles = AsyncRoles(self._transport)
         self.tokens = AsyncTokens(self._transport)
+        self.secrets = AsyncSecrets(self._transport)
         self.shares = AsyncShares(self._transport)
+        self.certificates = AsyncCertificates(self._transport)
+        self.authorities = AsyncAuthorities(self._transport)
         self.audit = AsyncAudit(self._transport)
         self.health = AsyncHealth(self._transport)
 

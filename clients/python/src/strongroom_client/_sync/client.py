@@ -13,11 +13,13 @@ import httpx
 from strongroom_client._sync.access_keys import AccessKeys
 from strongroom_client._sync.audit import Audit
 from strongroom_client._sync.blind_index import BlindIndex
+from strongroom_client._sync.certificates import Authorities, Certificates
 from strongroom_client._sync.data import Data, Rewrapped, Rotated
 from strongroom_client._sync.health import Health
 from strongroom_client._sync.keys import Keys
 from strongroom_client._sync.offline import Offline
 from strongroom_client._sync.roles import Roles
+from strongroom_client._sync.secrets import Secrets
 from strongroom_client._sync.shares import Shares
 from strongroom_client._sync.tokens import Tokens
 from strongroom_client._sync.transport import Transport
@@ -84,7 +86,10 @@ class Client:
         self.access_keys = AccessKeys(self._transport)
         self.roles = Roles(self._transport)
         self.tokens = Tokens(self._transport)
+        self.secrets = Secrets(self._transport)
         self.shares = Shares(self._transport)
+        self.certificates = Certificates(self._transport)
+        self.authorities = Authorities(self._transport)
         self.audit = Audit(self._transport)
         self.health = Health(self._transport)
 

@@ -1,0 +1,1 @@
+"""Certificates: inventory, expiry monitoring, rotation lineage, an optional internal CA."""
