@@ -7,8 +7,8 @@ free text (an access key's description), and an imported certificate's private k
 (PEM, DER) with its PKCS#12 password; the plaintext is also written as a vault secret's
 value and shared, and searched for in the database file itself. Routes come from
 ``app.routes``, so a route added later is driven too (tests/api/routes.py). Beside the
-trail, logs, metrics and error bodies, the places searched are every webhook the service sent (security
-events and checkpoint anchors) and the checkpoint anchor file.
+trail, logs, metrics and error bodies, the places searched are every webhook the service
+sent (security events and checkpoint anchors) and the checkpoint anchor file.
 
 Shares: the plaintext is also a share's value, with a passphrase canary and the
 share's token; these three are searched for in the database itself too (the SQLite
