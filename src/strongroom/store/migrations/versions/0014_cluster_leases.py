@@ -1,7 +1,7 @@
 """cluster leases and counters: scheduled jobs once cluster-wide, shared security counts
 
 Revision ID: 0014
-Revises: 0013 (re-chained at merge: 0010 -> 0011 -> 0012 -> 0013 -> 0014)
+Revises: 0012 (re-chained at merge; the order applied is 0011 -> 0012 -> 0014 -> 0013)
 Create Date: 2026-12-02 16:00:00
 
 ``cluster_leases``: one row per scheduled job (who holds it, until when, and the
