@@ -58,7 +58,16 @@ def wrk_binary() -> str:
     return found
 
 
-def command(cfg: WrkConfig, url: str, body: Path, headers: dict[str, str]) -> list[str]:
+def command(
+    cfg: WrkConfig,
+    url: str,
+    body: Path,
+    headers: dict[str, str],
+    lua: Path = LUA,
+    script_args: list[str] | None = None,
+) -> list[str]:
+    """``script_args``: what the script takes before the header pairs (default: the
+    body file, as post.lua wants)."""
     cmd = [
         wrk_binary(),
         f"-t{cfg.threads}",
@@ -66,10 +75,10 @@ def command(cfg: WrkConfig, url: str, body: Path, headers: dict[str, str]) -> li
         f"-d{cfg.duration:g}s",
         f"--timeout={cfg.timeout_s}s",
         "-s",
-        str(LUA),
+        str(lua),
         url,
         "--",
-        str(body),
+        *(script_args if script_args is not None else [str(body)]),
     ]
     for name, value in headers.items():
         cmd += [name, value]
@@ -107,8 +116,15 @@ def redact(cmd: list[str], secret: str) -> str:
     return shlex.join(["<key>" if secret and part == secret else part for part in cmd])
 
 
-def run(cfg: WrkConfig, url: str, body: Path, headers: dict[str, str]) -> WrkResult:
-    cmd = command(cfg, url, body, headers)
+def run(
+    cfg: WrkConfig,
+    url: str,
+    body: Path,
+    headers: dict[str, str],
+    lua: Path = LUA,
+    script_args: list[str] | None = None,
+) -> WrkResult:
+    cmd = command(cfg, url, body, headers, lua, script_args)
     secret = next(iter(headers.values()), "")
     proc = subprocess.run(
         cmd, capture_output=True, text=True, timeout=cfg.duration + 60, check=False

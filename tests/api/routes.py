@@ -105,6 +105,7 @@ class Ctx:
     description: str = "a description"
     token: str = "token"
     new_user: int = 0
+    secret: str = "apps/routes/canary"  # a vault path the secret routes act on
 
 
 def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
@@ -113,6 +114,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     url = route.path.replace("{userId}", ctx.victim if deletion else ctx.user)
     url = re.sub(r"\{shareId(:\w+)?\}", ctx.share_id, url)
     url = url.replace("{keyId}", ctx.access_key_id)
+    url = url.replace("{path:path}", ctx.secret)
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
@@ -135,6 +137,15 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", "/api/v1/shares/{shareId:shareid}/revoke"): None,
         ("POST", "/api/v1/access-keys/{keyId}/revoke"): None,
         ("POST", "/api/v1/tokens/revoked"): {"issuer": "https://idp.example", "jti": ctx.token},
+        ("PUT", f"{_VAULT}/data/{{path:path}}"): {"data": {"value": ctx.plaintext}},
+        ("PATCH", f"{_VAULT}/data/{{path:path}}"): {"data": {"more": ctx.plaintext}},
+        ("DELETE", f"{_VAULT}/data/{{path:path}}"): None,
+        ("POST", f"{_VAULT}/delete/{{path:path}}"): {"versions": [1]},
+        ("POST", f"{_VAULT}/undelete/{{path:path}}"): {"versions": [1]},
+        ("POST", f"{_VAULT}/destroy/{{path:path}}"): {"versions": [1]},
+        ("POST", f"{_VAULT}/promote/{{path:path}}"): {"version": 2},
+        ("PATCH", f"{_VAULT}/metadata/{{path:path}}"): {"customMetadata": {"note": "n"}},
+        ("DELETE", f"{_VAULT}/metadata/{{path:path}}"): None,
         ("POST", "/api/v1/blind-index"): {
             "userId": ctx.user,
             "field": "email",
@@ -158,11 +169,24 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     return url, None
 
 
+_VAULT = "/api/v1/secrets"
+
+
 def order(routes: list[Route]) -> list[Route]:
-    """Revocation and deletion last: they end what other requests need."""
+    """Revocation and deletion last: they end what other requests need. A secret is
+    written first (reads need it) and destroyed and deleted after the rest."""
 
     def rank(r: Route) -> int:
-        return 2 if r.path.endswith("/revoke") else 1 if r.path.endswith("/deletion") else 0
+        if r.path.endswith("/revoke"):
+            return 2
+        if r.path.endswith("/deletion"):
+            return 1
+        if r.path.startswith(_VAULT):
+            if (r.method, r.path) == ("PUT", f"{_VAULT}/data/{{path:path}}"):
+                return -1
+            if "/destroy/" in r.path or (r.method == "DELETE" and "/metadata/" in r.path):
+                return 1
+        return 0
 
     return sorted(
         routes, key=lambda r: (rank(r), r.path.endswith("/deletion") and r.method == "DELETE")

@@ -3,7 +3,8 @@ the logs, the metrics or an error body.
 
 Canaries: a plaintext, the ciphertext made from it, a real access key (used as the
 credential, and tampered), a bearer-like token (as ``Authorization`` and as a jti),
-and free text (an access key's description). Routes come from ``app.routes``, so a
+and free text (an access key's description); the plaintext is also written as a vault
+secret's value, and searched for in the database file itself. Routes come from ``app.routes``, so a
 route added later is driven too (tests/api/routes.py). Beside the trail, logs, metrics
 and error bodies, the places searched are every webhook the service sent (security
 events and checkpoint anchors) and the checkpoint anchor file.
@@ -115,6 +116,12 @@ async def test_no_canary_anywhere(
         share_token=share_token,
         passphrase=PASSPHRASE,
     )
+    # A vault secret holding the plaintext, read back (the route walk below sends an
+    # unknown query parameter, which strict GET routes refuse before reading).
+    vault = "/api/v1/secrets/data/apps/leak/canary"
+    r = await app.client.put(vault, json={"data": {"v": PLAINTEXT}}, headers=app.headers)
+    assert r.status_code == 200, r.text
+    assert (await app.client.get(vault, headers=app.headers)).json()["data"]["v"] == PLAINTEXT
     tampered = access_key[:-3] + ("aaa" if not access_key.endswith("aaa") else "bbb")
     credentials: list[dict[str, str]] = [
         {"X-API-Key": tampered},
@@ -174,8 +181,19 @@ async def test_no_canary_anywhere(
         if canary in text
     ]
     assert not leaks, leaks
+    # The vault's routes stored the plaintext as a secret value: sealed, so its bytes
+    # are nowhere in the database file (nor its WAL), in any encoding a client sent.
+    if app.db_path is not None:
+        raw = b"".join(
+            p.read_bytes()
+            for p in (app.db_path, app.db_path.with_name("strongroom.db-wal"))
+            if p.exists()
+        )
+        for form in (PLAINTEXT.encode(), PLAINTEXT.encode("utf-16-le")):
+            assert form not in raw
     # The trail did record the traffic (the test drove something).
     assert "access_key.create" in places["audit"] and "key.decrypt" in places["audit"]
+    assert "secret.write" in places["audit"] and "secret.read" in places["audit"]
     assert '"rule"' in places["webhooks"] and '"digest"' in places["anchor file"]
     # The database never holds a share's value, passphrase or token in clear.
     stored = _database_files(app) + await _everything_stored(app, (Share, ShareAccess))

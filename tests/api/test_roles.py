@@ -102,7 +102,7 @@ async def test_role_conflicts_have_role_codes(app: App, monkeypatch: pytest.Monk
     """ROLE001 / ROLE002, not the key codes KEY003 / KEY002 they answered with before."""
     roles = app.services.access.roles
     actor = Actor("system:cli", "default", "rid-role-conflict", None)
-    read = parse_grants([("keys:read", "tenant")])
+    read = parse_grants([("keys:read", "tenant", None)])
     await roles.put(actor, SYSTEM, "once", read, "", create_only=True)
     with pytest.raises(RoleExists) as exists:
         await roles.put(actor, SYSTEM, "once", read, "", create_only=True)

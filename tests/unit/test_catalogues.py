@@ -40,7 +40,9 @@ ACTIONS = {
     *("security.auth.failures", "security.auth.revoked_credential"),
     "security.auth.failures_global",
     *("security.auth.new_address", "security.decrypt.bulk", "security.key.deletion"),
-    *("security.rate.limited", "security.users.bulk"),
+    *("security.rate.limited", "security.users.bulk", "security.secret.expiring"),
+    *("secret.write", "secret.read", "secret.list", "secret.metadata", "secret.delete"),
+    *("secret.undelete", "secret.destroy", "secret.purge", "secret.promote"),
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
@@ -49,6 +51,8 @@ PERMISSIONS = {
     *("shares:create", "shares:read", "shares:revoke"),
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
+    *("secrets:read", "secrets:write", "secrets:list", "secrets:delete", "secrets:destroy"),
+    "secrets:admin",
 }
 
 

@@ -32,6 +32,7 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "auth_required_for": ('{"keys:decrypt": ["mtls"]}', {"keys:decrypt": ["mtls"]}),
     "otel_sample_ratio": ("0.25", 0.25),
     "default_key_type": ("aes256-gcm", "aes256-gcm"),
+    "secrets_reminder_days": ("[14, 60, 2]", [60, 14, 2]),
 }
 ISSUER = {"issuer": "https://idp", "jwks_uri": "https://idp/jwks", "audiences": ["sr"]}
 

@@ -37,6 +37,7 @@ from strongroom.access.models import Principal
 from strongroom.access.mtls import ClientCertificates
 from strongroom.access.permissions import Permission
 from strongroom.access.policy import Authenticator, Credentials
+from strongroom.access.reach import Reach
 from strongroom.audit.actions import ApiAction, AuthAction, AuthzAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
@@ -52,6 +53,9 @@ from strongroom.store.tenancy import (
     system_scope,
 )
 
+# The identifier kind of a named resource in a denial's target (audit/redact.py KINDS):
+# today's only named resources are vault paths.
+RESOURCE_KIND = "secretPath"
 DECRYPT = Permission.KEYS_DECRYPT  # also draws on the distinct-users budget
 _TENANT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -206,17 +210,22 @@ class Guard:
         owner: str | None = None,
         *,
         items: int | None = None,
+        resource: str | None = None,
+        anywhere: bool = False,
     ) -> None:
         """``owner``: the userId the request is about, if any. ``items``: a data
         request's item count, drawn from the item budget (and a decrypt's owner from the
-        distinct-users budget); None for requests that carry no items."""
+        distinct-users budget); None for requests that carry no items. ``resource``:
+        the named object (a secret's path) grants with a resource pattern must reach;
+        ``anywhere``: a listing, allowed when some grant reaches some resource (its
+        service then filters item by item)."""
         if self._certs is not None and self._certs.required_for(permission):
             m = ctx.mtls
             if m is None or (m.tenant != ctx.actor.tenant and not m.spans_tenants):
                 await self._mtls_failure(ctx.actor.request_id, ctx.actor.client_addr)
                 raise AuthenticationFailed()
-        if not ctx.principal.can(permission, ctx.actor.tenant, owner):
-            await self._denied(ctx.actor, permission, owner)
+        if not ctx.principal.can(permission, ctx.actor.tenant, owner, resource, anywhere=anywhere):
+            await self._denied(ctx.actor, permission, owner, resource)
             raise Forbidden()
         if items is None:
             return
@@ -228,6 +237,11 @@ class Guard:
             a = ctx.actor
             self._limited(exc, a.request_id, a.client_addr, a.principal, a.tenant)
             raise
+
+    def reach(self, ctx: RequestContext, *permissions: Permission) -> Reach:
+        """Which named resources the request may act on with every one of
+        ``permissions`` (a listing filters its items with it: access/reach.py)."""
+        return Reach(ctx.principal, ctx.actor.tenant, tuple(permissions))
 
     async def record_read(
         self,
@@ -304,17 +318,20 @@ class Guard:
             AuditEvent(actor, AuthAction.MTLS, Outcome.FAILURE, detail={"reason": reason})
         )
 
-    async def _denied(self, actor: Actor, permission: str, owner: str | None = None) -> None:
+    async def _denied(
+        self, actor: Actor, permission: str, owner: str | None = None, resource: str | None = None
+    ) -> None:
         """``owner``: the userId (from the path or the body) the refused request was
         about, so that an auditor sees whose key was probed; a keyed tag where
-        AUDIT_SENSITIVE_IDENTIFIERS names userId, like every other userId target."""
+        AUDIT_SENSITIVE_IDENTIFIERS names userId, like every other userId target.
+        Otherwise the ``resource`` (a secret's path) is the target."""
         await self._audit.append(
             AuditEvent(
                 actor,
                 AuthzAction.DENIED,
                 Outcome.DENIED,
-                owner,
+                owner if owner is not None else resource,
                 detail={"permission": permission},
-                target_kind="userId" if owner is not None else None,
+                target_kind="userId" if owner is not None else RESOURCE_KIND,
             )
         )

@@ -33,8 +33,18 @@ class Principal:
     def spans_tenants(self) -> bool:
         return spans_tenants(self.grants)
 
-    def can(self, permission: str, tenant: str | None = None, owner: str | None = None) -> bool:
+    def can(
+        self,
+        permission: str,
+        tenant: str | None = None,
+        owner: str | None = None,
+        resource: str | None = None,
+        *,
+        anywhere: bool = False,
+    ) -> bool:
         """May it do ``permission`` in ``tenant`` (default: its own) on an object
-        owned by ``owner``? Unknown roles grant nothing."""
+        owned by ``owner`` named ``resource`` (``anywhere``: on some resource)?
+        Unknown roles grant nothing."""
         own = self.id if self.own_key is None else (self.own_key or None)
-        return decide(self.grants, self.tenant, own, permission, tenant or self.tenant, owner)
+        t, home = tenant or self.tenant, self.tenant
+        return decide(self.grants, home, own, permission, t, owner, resource, anywhere=anywhere)

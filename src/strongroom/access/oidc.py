@@ -31,6 +31,7 @@ from jwt import exceptions as jwt_errors
 from strongroom.access.jwks import JwksCache, JwksUnavailable
 from strongroom.access.models import BUILTIN_ROLES, OWNS_NO_KEY, Principal
 from strongroom.access.rbac import Grant, Scope
+from strongroom.access.resources import valid_pattern
 from strongroom.access.revocation import RevokedTokens
 from strongroom.audit.actions import AuthAction
 from strongroom.audit.interfaces import AuditSink
@@ -210,5 +211,16 @@ def _authority(
     roles |= {r for s in scopes for r in cfg.scope_roles.get(s, ())}
     perms = {p for s in scopes for p in cfg.scope_permissions.get(s, ())}
     grants = frozenset().union(*(BUILTIN_ROLES.get(r, frozenset()) for r in roles))
-    grants |= {Grant(p, Scope.TENANT) for p in perms}
+    grants |= {g for p in perms if (g := scope_grant(p)) is not None}
     return tuple(sorted(roles)), frozenset(grants)
+
+
+def scope_grant(spec: str) -> Grant | None:
+    """A ``scope_permissions`` entry: ``secrets:read``, or with a resource pattern
+    ``secrets:read on apps/billing/*`` (access/resources.py); a malformed pattern
+    grants nothing (fail closed)."""
+    permission, sep, resource = spec.partition(" on ")
+    if not sep:
+        return Grant(spec, Scope.TENANT)
+    resource = resource.strip()
+    return Grant(permission.strip(), Scope.TENANT, resource) if valid_pattern(resource) else None

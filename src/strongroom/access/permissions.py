@@ -35,6 +35,18 @@ class Permission(StrEnum):
 
     TOKENS_REVOKE = "tokens:revoke"
 
+    # The vault (secrets/). Grants may name a path pattern (access/resources.py):
+    # ``secrets:read`` on ``apps/billing/*``. ``list`` enumerates names, only ever
+    # those the caller may also ``read``; ``delete`` is the soft delete (undelete too),
+    # ``destroy`` removes ciphertexts for good; ``admin`` writes metadata settings
+    # (maxVersions, deleteVersionAfter, customMetadata) and deletes a whole secret.
+    SECRETS_READ = "secrets:read"
+    SECRETS_WRITE = "secrets:write"
+    SECRETS_LIST = "secrets:list"
+    SECRETS_DELETE = "secrets:delete"
+    SECRETS_DESTROY = "secrets:destroy"
+    SECRETS_ADMIN = "secrets:admin"
+
     AUDIT_READ = "audit:read"
     METRICS_READ = "metrics:read"
 

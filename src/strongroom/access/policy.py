@@ -91,10 +91,19 @@ class Combined(Principal):
     def __post_init__(self) -> None:
         pass  # grants are given, never re-derived from roles
 
-    def can(self, permission: str, tenant: str | None = None, owner: str | None = None) -> bool:
+    def can(
+        self,
+        permission: str,
+        tenant: str | None = None,
+        owner: str | None = None,
+        resource: str | None = None,
+        *,
+        anywhere: bool = False,
+    ) -> bool:
         if not self.policy.allows(permission, self.methods):
             return False
-        return all(p.can(permission, tenant or self.tenant, owner) for p in self.parts)
+        t = tenant or self.tenant
+        return all(p.can(permission, t, owner, resource, anywhere=anywhere) for p in self.parts)
 
 
 def build_authenticator(

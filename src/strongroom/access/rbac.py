@@ -10,6 +10,12 @@ access/permissions.py); a grant gives a permission pattern (``keys:encrypt``,
   userId equals the principal's own-key id — an access key's or certificate's
   principal id, a bearer token's mapped claim: access/models.py), in its own tenant.
 
+A grant may also carry a ``resource`` pattern (access/resources.py): ``secrets:read``
+on ``apps/billing/*`` reaches only the secrets under that path. Such a grant counts
+only for checks about one resource that it matches; a grant without one reaches
+every resource of its permission. Grants are written ``pattern@scope`` or
+``pattern@scope on resource`` in audit details (``Grant.__str__``).
+
 A request acts in one tenant: the principal's own, or for principals granted at
 ``all`` scope the one named by ``X-Tenant-Id`` (default tenant when absent). A
 principal never reaches another tenant's objects; callers answer such a request
@@ -23,6 +29,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from strongroom.access.permissions import Permission
+from strongroom.access.resources import matches as resource_matches
+from strongroom.access.resources import pattern_covers
 
 
 class Scope(StrEnum):
@@ -35,12 +43,24 @@ class Scope(StrEnum):
 class Grant:
     pattern: str  # "resource:action", "resource:*" or "*"
     scope: Scope = Scope.TENANT
+    resource: str | None = None  # a resource pattern (access/resources.py); None: any
 
     def matches(self, permission: str) -> bool:
+        """Does it grant ``permission`` (on some resource, if it names one)?"""
         if self.pattern in ("*", permission):
             return True
         resource, _, action = self.pattern.partition(":")
         return action == "*" and permission.startswith(resource + ":")
+
+    def reaches(self, resource: str | None) -> bool:
+        """Does it reach ``resource`` (None: a check about no one resource)?"""
+        if self.resource is None:
+            return True
+        return resource is not None and resource_matches(self.resource, resource)
+
+    def __str__(self) -> str:
+        on = f" on {self.resource}" if self.resource is not None else ""
+        return f"{self.pattern}@{self.scope.value}{on}"
 
 
 def _grants(scope: Scope, *patterns: str) -> frozenset[Grant]:
@@ -49,13 +69,16 @@ def _grants(scope: Scope, *patterns: str) -> frozenset[Grant]:
 
 
 P, T, OWN = Permission, Scope.TENANT, Scope.OWN
+_SECRETS_RW = (P.SECRETS_READ, P.SECRETS_LIST, P.SECRETS_WRITE)
 # The admin roles hold the access-key permissions through "*" (super, client, admin)
 # or "access-keys:*" (integration admin); company admin only reads.
 BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     # seeds/002: super admin, client admin, company admin, integration admin, user
     "super-admin": _grants(Scope.ALL, "*"),
     "client-admin": _grants(T, "*"),
-    "company-admin": _grants(T, "keys:*", P.ACCESS_KEYS_READ, P.AUDIT_READ),
+    "company-admin": _grants(
+        T, "keys:*", P.ACCESS_KEYS_READ, P.AUDIT_READ, *_SECRETS_RW, P.SECRETS_DELETE
+    ),
     "integration-admin": _grants(
         T,
         "access-keys:*",
@@ -75,6 +98,9 @@ BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC, P.KEYS_BLIND_INDEX),
     "decrypt-only": _grants(T, P.KEYS_DECRYPT, P.KEYS_BLIND_INDEX),
     "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ),
+    # No vault-only built-ins: a new reserved name would refuse a tenant's existing
+    # custom role of that name (the v1 contract). Service accounts for the vault are
+    # access keys with custom roles whose grants name paths (docs/secrets.md).
 }
 
 
@@ -95,12 +121,16 @@ def decide(
     permission: str,
     tenant: str,
     owner: str | None = None,
+    resource: str | None = None,
+    *,
+    anywhere: bool = False,
 ) -> bool:
     """May a principal (home tenant, own-key id ``subject``; None: it owns no key) do
     ``permission`` on an object of ``tenant`` owned by ``owner`` (None: not about one
-    owned object)?"""
+    owned object) named ``resource`` (None: not about one named resource)?
+    ``anywhere``: on at least one resource (a listing, filtered item by item after)."""
     for g in grants:
-        if not g.matches(permission):
+        if not g.matches(permission) or not (anywhere or g.reaches(resource)):
             continue
         if g.scope is Scope.ALL:
             return True
@@ -117,6 +147,10 @@ _SCOPE_RANK = {Scope.OWN: 0, Scope.TENANT: 1, Scope.ALL: 2}
 def _covers_one(held: Grant, wanted: Grant) -> bool:
     if _SCOPE_RANK[held.scope] < _SCOPE_RANK[wanted.scope]:
         return False
+    if held.resource is not None and (
+        wanted.resource is None or not pattern_covers(held.resource, wanted.resource)
+    ):
+        return False  # "on apps/*" never covers "on apps" nor a grant on every path
     if held.pattern in ("*", wanted.pattern):
         return True
     resource, _, action = held.pattern.partition(":")

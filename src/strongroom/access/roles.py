@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from strongroom.access.models import Principal
 from strongroom.access.rbac import BUILTIN_ROLES, Grant, Scope, covers
+from strongroom.access.resources import valid_pattern
 from strongroom.audit.actions import RoleAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
@@ -44,21 +45,37 @@ class RoleView:
     updated_at: datetime | None = None
 
 
-def parse_grants(raw: Sequence[tuple[str, str]]) -> frozenset[Grant]:
+def parse_grants(raw: Sequence[tuple[str, str, str | None]]) -> frozenset[Grant]:
+    """(permission pattern, scope, resource pattern or None) as a client wrote them."""
     if not raw or len(raw) > MAX_GRANTS:
         raise InvalidInput("a role needs 1 to 64 grants", limit=MAX_GRANTS)
     grants = set()
-    for index, (pattern, scope) in enumerate(raw):
+    for index, (pattern, scope, resource) in enumerate(raw):
         if not PATTERN.fullmatch(pattern):
             raise InvalidInput("bad permission pattern", index=index)
         if scope not in (Scope.TENANT.value, Scope.OWN.value):
             raise InvalidInput("custom roles grant at tenant or own scope", index=index)
-        grants.add(Grant(pattern, Scope(scope)))
+        if resource is not None and not valid_pattern(resource):
+            raise InvalidInput("bad resource pattern", index=index)
+        grants.add(Grant(pattern, Scope(scope), resource))
     return frozenset(grants)
 
 
+def stored_grant(g: Grant) -> dict[str, str]:
+    """A grant as the ``custom_roles.grants`` JSON keeps it (``resource`` only when set,
+    so rows written before resource patterns read the same)."""
+    out = {"pattern": g.pattern, "scope": g.scope.value}
+    if g.resource is not None:
+        out["resource"] = g.resource
+    return out
+
+
+def loaded_grant(d: dict[str, str]) -> Grant:
+    return Grant(d["pattern"], Scope(d["scope"]), d.get("resource"))
+
+
 def _view(row: CustomRole) -> RoleView:
-    grants = tuple(sorted((Grant(g["pattern"], Scope(g["scope"])) for g in row.grants), key=str))
+    grants = tuple(sorted((loaded_grant(g) for g in row.grants), key=str))
     return RoleView(row.name, False, grants, row.description, row.updated_at)
 
 
@@ -113,7 +130,7 @@ class RoleService:
         if not ROLE_NAME.fullmatch(name) or name in BUILTIN_ROLES:
             raise InvalidInput("role name reserved or malformed")
         await self._require_cover(actor, who, grants, name)
-        stored = [{"pattern": g.pattern, "scope": g.scope.value} for g in grants]
+        stored = [stored_grant(g) for g in grants]
         try:
             return await self._store(actor, name, grants, stored, description, create_only)
         except IntegrityError:  # created concurrently by another request
@@ -140,7 +157,7 @@ class RoleService:
             row.grants, row.description = stored, description[:500]
             row.updated_at, row.updated_by = now, actor.principal
             action = RoleAction.CREATE if created else RoleAction.UPDATE
-            detail = {"grants": sorted(f"{g.pattern}@{g.scope.value}" for g in grants)}
+            detail = {"grants": sorted(str(g) for g in grants)}
             self._audit.record_in(
                 s, AuditEvent(actor, action, Outcome.SUCCESS, name, detail=detail)
             )
@@ -174,10 +191,7 @@ class RoleService:
         async def read() -> dict[str, frozenset[Grant]]:
             async with self._db.read() as s:
                 rows = await roles_repo.grants_by_name(s, tenant)
-            return {
-                name: frozenset(Grant(g["pattern"], Scope(g["scope"])) for g in grants)
-                for name, grants in rows
-            }
+            return {name: frozenset(loaded_grant(g) for g in grants) for name, grants in rows}
 
         return await self._cache.get(tenant, read)
 

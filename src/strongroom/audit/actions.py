@@ -54,6 +54,22 @@ class RoleAction(AuditAction):
     WRITE = "role.write"
 
 
+class SecretAction(AuditAction):
+    """The vault (secrets/). ``READ`` of an expired version is a failure with
+    ``detail.reason`` ``expired``; ``PURGE`` deletes a secret with every version and
+    its metadata; ``PROMOTE`` moves the staging labels (rotation)."""
+
+    WRITE = "secret.write"
+    READ = "secret.read"
+    LIST = "secret.list"
+    METADATA = "secret.metadata"
+    DELETE = "secret.delete"
+    UNDELETE = "secret.undelete"
+    DESTROY = "secret.destroy"
+    PURGE = "secret.purge"
+    PROMOTE = "secret.promote"
+
+
 class TokenAction(AuditAction):
     """Bearer-token revocation list (access/revocation.py)."""
 
@@ -128,6 +144,7 @@ class SecurityRule(StrEnum):
     KEY_DELETION = "key.deletion"
     RATE_LIMITED = "rate.limited"
     USERS_BULK = "users.bulk"
+    SECRET_EXPIRING = "secret.expiring"  # noqa: S105 (a rule name)
 
 
 SECURITY_PREFIX = "security."
@@ -144,6 +161,7 @@ class SecurityAction(AuditAction):
     KEY_DELETION = SECURITY_PREFIX + SecurityRule.KEY_DELETION
     RATE_LIMITED = SECURITY_PREFIX + SecurityRule.RATE_LIMITED
     USERS_BULK = SECURITY_PREFIX + SecurityRule.USERS_BULK
+    SECRET_EXPIRING = SECURITY_PREFIX + SecurityRule.SECRET_EXPIRING
 
     @classmethod
     def of(cls, rule: SecurityRule) -> SecurityAction:

@@ -81,6 +81,11 @@ class SecurityAlerts:
         at most once per subject and quiet period (audit/events.py)."""
         self._spawn(self.monitor.rate_limited(subject, budget, tenant, request_id))
 
+    def raise_events(self, events: Sequence[SecurityEvent]) -> None:
+        """Raise events a domain detected itself (e.g. expiry reminders from a
+        scheduled pass): recorded, counted and posted like the monitor's own."""
+        self._spawn(list(events))
+
     def _spawn(self, raised: list[SecurityEvent]) -> None:
         if raised:
             self._track(self._dispatch(raised))

@@ -78,6 +78,7 @@ SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.RATE_LIMITED: Severity.P3,  # a policy violation: abuse or a runaway client
     SecurityRule.USERS_BULK: Severity.P3,  # suspicious: enumeration or a misused credential
     SecurityRule.AUTH_NEW_ADDRESS: Severity.P4,  # informational
+    SecurityRule.SECRET_EXPIRING: Severity.P4,  # a reminder: rotate before it lapses
 }
 
 

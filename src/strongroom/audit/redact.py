@@ -30,7 +30,7 @@ LOOKUP_KEY_NAME = "audit-lookup-hmac-key"
 _TAG = b"sr-audit-lookup-1\x00"
 PREFIX = "hmac:"
 # Identifier kinds an operator may mark sensitive (setting audit_sensitive_identifiers).
-KINDS = frozenset({"userId", "clientAddr"})
+KINDS = frozenset({"userId", "clientAddr", "secretPath"})
 
 
 class AuditHasher:

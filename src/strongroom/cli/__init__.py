@@ -14,6 +14,7 @@ from strongroom.cli.client import client
 from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
+from strongroom.cli.secrets import secrets
 from strongroom.cli.server import migrate, serve
 
 # A bug's traceback never shows local variables: they may hold keys or plaintext.
@@ -46,6 +47,7 @@ app.add_typer(keys, name="keys")
 app.add_typer(kms, name="kms")
 app.add_typer(audit, name="audit")
 app.add_typer(db, name="db")
+app.add_typer(secrets, name="secrets")
 app.add_typer(client, name="client")
 app.command()(migrate)
 app.command()(serve)

@@ -20,6 +20,7 @@ from strongroom.config.kms import (
     Pkcs11KmsSettings,
 )
 from strongroom.config.legacy import unknown_variables
+from strongroom.config.secrets import SecretsSettings
 from strongroom.config.sections import (
     AuditAnchorSettings,
     AuditSettings,
@@ -61,6 +62,7 @@ __all__ = [
     "Pkcs11KmsSettings",
     "RedisSettings",
     "SchedulerSettings",
+    "SecretsSettings",
     "SecurityEventsSettings",
     "ServerSettings",
     "Settings",

@@ -43,7 +43,8 @@ class OidcIssuer(BaseModel):
     scope_roles: dict[str, list[str]] = Field(default_factory=dict)
     """Roles each scope gives."""
     scope_permissions: dict[str, list[str]] = Field(default_factory=dict)
-    """Permissions each scope gives (e.g. ``{"enc": ["keys:encrypt"]}``)."""
+    """Permissions each scope gives (e.g. ``{"enc": ["keys:encrypt"]}``), optionally on
+    a resource pattern (``"secrets:read on apps/billing/*"``, docs/secrets.md)."""
     own_key_claim: str = Field(default="sub", min_length=1)
     """Claim whose value is the userId of the token's own key (the ``user`` role); a
     value that is no valid userId gives the token no own key."""

@@ -146,9 +146,12 @@ class AuditSettings(Section):
     """A signed checkpoint is written after this many records..."""
     checkpoint_seconds: float = Field(default=60.0, gt=0)
     """...or after this many seconds, whichever comes first."""
-    sensitive_identifiers: list[Literal["userId", "clientAddr"]] = Field(default_factory=list)
+    sensitive_identifiers: list[Literal["userId", "clientAddr", "secretPath"]] = Field(
+        default_factory=list
+    )
     """Identifier kinds stored in audit records and security events only as keyed HMACs
-    (``userId``, ``clientAddr``); free text is always stored that way."""
+    (``userId``, ``clientAddr``, ``secretPath``: a vault secret's path); free text is
+    always stored that way."""
     retention_days: int = Field(default=2557, ge=1)
     """How long records stay in the table before `strongroom audit archive` moves them
     to verifiable files (default 7 years)."""

@@ -18,6 +18,7 @@ from pydantic_settings import (
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
+from strongroom.config.secrets import SecretsSettings
 from strongroom.config.sections import (
     AuditSettings,
     DatabaseSettings,
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     kms: KmsSettings = Field(default_factory=KmsSettings)
     keys: KeysSettings = Field(default_factory=KeysSettings)
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings)
     access: AccessSettings = Field(default_factory=AccessSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)

@@ -31,6 +31,10 @@ from strongroom.keys.service import KeyService
 from strongroom.keys.statement import KeyStatements
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
+from strongroom.secrets.factory import Vault, build_secrets
+from strongroom.secrets.lifecycle import SecretLifecycle
+from strongroom.secrets.listing import SecretListing
+from strongroom.secrets.service import SecretService
 from strongroom.secrets.shares import ShareService
 from strongroom.secrets.shares_factory import build_shares
 from strongroom.secrets.shares_jobs import purge_job
@@ -73,6 +77,8 @@ class Services:
     auth: Authenticator = field(init=False)
     # What every transport calls before a service (access/guard.py).
     guard: Guard = field(init=False)
+    # The secrets vault (secrets/), over the sealer and the notices.
+    vault: Vault = field(init=False)
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
     # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
     jobs: JobRunner = field(init=False)
@@ -80,6 +86,13 @@ class Services:
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
         self.guard = Guard(self.auth, self.limits, self.audit, self.mtls, self.alerts)
+        self.vault = build_secrets(
+            self.settings.secrets, self.db, self.sealer, self.audit, self.notices, self.alerts
+        )
+        # Shares of vault versions: the vault is their source, and a version destroyed
+        # or a secret deleted takes its shares with it.
+        self.shares.source = self.vault.service
+        self.vault.core.on_gone.append(self.shares.delete_for_version)
         self.jobs = build_jobs(self)
 
     # What edges call, one service each (never reached through another's attributes).
@@ -90,6 +103,18 @@ class Services:
     @property
     def roles(self) -> RoleService:
         return self.access.roles
+
+    @property
+    def secrets(self) -> SecretService:
+        return self.vault.service
+
+    @property
+    def secret_lifecycle(self) -> SecretLifecycle:
+        return self.vault.lifecycle
+
+    @property
+    def secret_listing(self) -> SecretListing:
+        return self.vault.listing
 
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
@@ -164,7 +189,7 @@ def build_services(
 def build_jobs(svc: Services) -> JobRunner:
     """The scheduled jobs every replica offers to run (each runs once per period
     cluster-wide): due rotations and destructions, the purge of expired shared
-    counters, and the end of expired shares."""
+    counters, the vault's expiry reminders, and the end of expired shares."""
     runner = JobRunner(svc.db, svc.audit)
     interval = svc.settings.keys.scheduler.interval_seconds
     runner.register("keys.rotate_due", svc.lifecycle.rotate_due, interval)
@@ -174,6 +199,11 @@ def build_jobs(svc: Services) -> JobRunner:
         return await cluster.purge_expired(svc.db, now)
 
     runner.register("cluster.purge", purge, 300.0)
+    vault = svc.settings.secrets
+    if vault.reminders_enabled:  # each reminder is also claimed once (store/notices.py)
+        runner.register(
+            "secrets.reminders", svc.vault.reminders.run_once, vault.reminder_interval_seconds
+        )
     runner.register(
         "shares.purge", purge_job(svc.shares), svc.settings.shares.purge_interval_seconds
     )

@@ -59,6 +59,7 @@ def _apply_tenant(session: Session, _tx: Any, connection: Connection) -> None:
         connection.execute(_SET_TENANT, {"t": current_tenant()})
 
 
+_PURGEABLE = frozenset({"key_material", "secret_values"})
 _SET_TENANT = text("SELECT set_config('strongroom.tenant', :t, true)")
 
 
@@ -135,15 +136,19 @@ class Database:
         event.listen(engine, "connect", lambda c, r: _sqlite_pragmas(c, r, busy_ms))
         return engine
 
-    async def purge_freed_pages(self) -> None:
-        """After destroying material: push the WAL into the main file and truncate it."""
+    async def purge_freed_pages(self, table: str = "key_material") -> None:
+        """After destroying material: push the WAL into the main file and truncate it
+        (SQLite; ``secure_delete`` zeroed the freed pages), or vacuum ``table``
+        (PostgreSQL; a role that does not own it is told so and nothing happens)."""
+        if table not in _PURGEABLE:
+            raise ValueError("not a table of destroyable material")
         if self.is_sqlite:
             async with self.engine.connect() as conn:
                 await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         else:
             async with self.engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.execute(text("VACUUM key_material"))
+                await conn.execute(text(f"VACUUM {table}"))
 
     @asynccontextmanager
     async def exclusive(self, key: int) -> AsyncIterator[None]:

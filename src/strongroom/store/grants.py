@@ -41,6 +41,10 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "share_accesses": _RW,
     "access_keys": _RW,
     "custom_roles": _RW,
+    "secrets": _RW,
+    "secret_versions": _RW,
+    "secret_values": _RW,
+    "secret_meta": _RW,
     "cluster_leases": _RW,  # scheduled jobs and once-per-period claims (store/cluster.py)
     "cluster_counters": _RW,
     "revoked_tokens": _APPEND,

@@ -16,6 +16,7 @@ from strongroom.api.routers import (
 )
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
+from strongroom.api.routers import secrets as secret_routes
 from strongroom.api.routers import tokens as token_routes
 
 # The data endpoints first: route matching is linear and they carry the load.
@@ -33,4 +34,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit_routes.router,
     token_routes.router,
     role_routes.router,
+    secret_routes.router,
 )

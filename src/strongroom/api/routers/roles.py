@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from strongroom.access.permissions import Permission
 from strongroom.access.rbac import BUILTIN_ROLES, Grant
+from strongroom.access.resources import MAX_PATTERN_LENGTH, PATTERN_REGEX
 from strongroom.access.roles import PATTERN, ROLE_NAME, RoleView, parse_grants
 from strongroom.api.routers.access_keys import Caller, caller
 from strongroom.api.schemas import Strict, examples
@@ -37,6 +38,14 @@ class GrantIn(Strict):
         pattern=f"^(?:{PATTERN.pattern})$", description="resource:action, resource:* or *"
     )
     scope: Literal["tenant", "own"] = "tenant"
+    resource: Annotated[str, Field(max_length=MAX_PATTERN_LENGTH, pattern=PATTERN_REGEX)] | None = (
+        Field(
+            default=None,
+            description="Only the objects this pattern reaches (docs/secrets.md, access): "
+            "a path, + for one segment, a final * for anything below; absent: all",
+            examples=["apps/billing/*"],
+        )
+    )
 
 
 class RoleIn(Strict):
@@ -53,10 +62,11 @@ class RoleIn(Strict):
 class GrantOut(BaseModel):
     permission: str
     scope: str
+    resource: str | None = None
 
     @classmethod
     def of(cls, g: Grant) -> GrantOut:
-        return cls(permission=g.pattern, scope=g.scope.value)
+        return cls(permission=g.pattern, scope=g.scope.value, resource=g.resource)
 
 
 _ROLE_EXAMPLE = {
@@ -118,7 +128,7 @@ async def put_role(
     c: Annotated[Caller, Depends(caller(Permission.ROLES_WRITE))],
 ) -> RoleOut:
     """Create (201) or replace (200) a custom role of the request's tenant."""
-    grants = parse_grants([(g.permission, g.scope) for g in body.grants])
+    grants = parse_grants([(g.permission, g.scope, g.resource) for g in body.grants])
     view, created = await c.svc.roles.put(c.actor, c.who, name, grants, body.description)
     response.status_code = 201 if created else 200
     return RoleOut.of(view)

@@ -97,10 +97,10 @@ def _value(body: CreateShareRequest) -> bytes | None:
 
 
 async def _may_share(svc: Services, ctx: RequestContext, path: str) -> bool:
-    """May the caller share what it names? Only what it may read itself: with the
-    vault wired (its path grants), ``guard.authorize(ctx, Permission.SECRETS_READ,
-    resource=path)`` and True. Until then no one may (the service refuses, 400)."""
-    return False
+    """May the caller share the vault secret it names? Only what it may read itself
+    (``secrets:read`` reaching the path, access/resources.py): else 403, audited."""
+    await svc.guard.authorize(ctx, Permission.SECRETS_READ, resource=path)
+    return True
 
 
 @router.post("", status_code=201, response_model=CreatedShareOut)

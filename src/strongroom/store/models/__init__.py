@@ -13,6 +13,7 @@ from strongroom.store.models.keys import (
     UserKeyHistory,
     UserKeyVersion,
 )
+from strongroom.store.models.secrets import Secret, SecretMeta, SecretValue, SecretVersion
 from strongroom.store.models.service import ServiceKey
 from strongroom.store.models.shares import Share, ShareAccess
 
@@ -30,6 +31,10 @@ __all__ = [
     "KeyTombstone",
     "NoticeSent",
     "RevokedToken",
+    "Secret",
+    "SecretMeta",
+    "SecretValue",
+    "SecretVersion",
     "ServiceKey",
     "Share",
     "ShareAccess",

@@ -1,7 +1,7 @@
 """shares: one value behind a one-time (or few-times) link, and its access log
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02 16:10:00
 
 Both tables are tenant-owned: on PostgreSQL they get migration 0007's tenant policy
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

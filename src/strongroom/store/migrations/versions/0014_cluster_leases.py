@@ -1,7 +1,7 @@
 """cluster leases and counters: scheduled jobs once cluster-wide, shared security counts
 
 Revision ID: 0014
-Revises: 0012 (re-chained on the shares branch: 0010 -> 0012 -> 0014)
+Revises: 0012 (re-chained: 0010 -> 0011 secrets -> 0012 shares -> 0014)
 Create Date: 2026-12-02 16:00:00
 
 ``cluster_leases``: one row per scheduled job (who holds it, until when, and the
