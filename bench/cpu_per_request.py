@@ -1,0 +1,240 @@
+"""Worker CPU per request: a baseline and a candidate version of the service, same database.
+
+Usage: .venv/bin/python bench/cpu_per_request.py [--baseline main] [--candidate .]
+           [--rounds 3] [--duration 8] [--conns 64] [--ops encrypt,decrypt]
+           [--store sqlite|postgres] [--py-spy DIR]
+
+Throughput on a shared 2-core machine says more about the neighbours than about the
+code. CPU per request does not (much): each variant runs ``strongroom serve --workers
+1``, wrk drives it with one thread, and the server's CPU time (utime + stime of its
+process group, from /proc) before and after the run, divided by the requests it
+answered, is the figure. Variants alternate (A B, B A, A B, ...) on one database, each
+round with a fresh server; the table gives each variant's median and range over the
+rounds and the candidate's median relative to the baseline's. See bench/README.md
+("CPU per request").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from srbench import cpu, payloads, postgres, wrkrun
+from srbench.strongroom import _env
+from srbench.variants import ROOT, Server, Variant, check_imports, group_cpu_seconds, post
+from srbench.variants import resolve as resolve_variant
+
+HERE = Path(__file__).resolve().parent
+USER = "bench-cpu"
+
+
+@dataclass(frozen=True)
+class Sample:
+    variant: str
+    op: str
+    round: int
+    requests: int
+    cpu_s: float  # the server's CPU seconds during the run
+    us_per_request: float
+    req_s: float  # informational only: the machine is shared
+    p99_ms: float
+    non200: int
+    socket_errors: int
+    other_pct: float  # share of all cores used by processes outside the run
+    db_cpu_s: float  # PostgreSQL's CPU seconds (0 on SQLite)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--baseline", default="main", help="git ref or worktree (main)")
+    p.add_argument("--candidate", default=str(ROOT), help="git ref or worktree (this one)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--duration", type=float, default=8.0, help="seconds per measured run")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of unmeasured load first")
+    p.add_argument("--conns", type=int, default=64)
+    p.add_argument("--ops", default="encrypt,decrypt")
+    p.add_argument("--key-type", default="aes256-gcm")
+    p.add_argument("--items", type=int, default=1, help="items per request")
+    p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
+    p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--py-spy", type=Path, default=None, metavar="DIR", help="profile afterwards")
+    p.add_argument("--output", type=Path, default=HERE / "results" / "cpu-latest.json")
+    return p.parse_args(argv)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
+        self.args, self.work, self.env = args, work, env
+        self.ops = [x.strip() for x in args.ops.split(",") if x.strip()]
+        self.items = payloads.items(args.items)
+        self.api_key = ""
+        self.db_pgid: int | None = None
+        self.samples: list[Sample] = []
+        self.bodies_of: dict[str, Path] = {}
+
+    def setup(self, v: Variant) -> None:
+        """Migrate, create an admin access key and the user's key (with ``v``)."""
+        env = v.env(self.env)
+        for args in (["migrate"], ["access-keys", "create", "--role", "admin"]):
+            done = subprocess.run(
+                [*v.command, *args], cwd=self.work, env=env, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"{args[0]}: {done.stderr[-2000:]}")
+        self.api_key = done.stdout.strip().splitlines()[-1]
+        server = Server(v, self.env, self.work, 1)
+        try:
+            body = {"userId": USER, "keyType": self.args.key_type}
+            post(f"{server.base_url}/api/v1/keys", body, self.headers)
+        finally:
+            server.stop()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-API-Key": self.api_key}
+
+    def bodies(self, server: Server) -> dict[str, Path]:
+        """Request bodies, checked against this server (decrypt: its own ciphertexts)."""
+        url = f"{server.base_url}/api/v1/"
+        enc = payloads.strongroom_body(USER, self.items)
+        cts = post(url + "encrypt", enc, self.headers)["encryptedData"]
+        assert isinstance(cts, list)
+        dec = payloads.strongroom_body(USER, [str(c) for c in cts])
+        if post(url + "decrypt", dec, self.headers)["decryptedData"] != self.items:
+            raise RuntimeError("decrypt did not give the plaintexts back")
+        bodies = {"encrypt": enc, "decrypt": dec}
+        return {op: payloads.write_body(self.work, op, bodies[op]) for op in self.ops}
+
+    def wrk(self, server: Server, op: str, seconds: float) -> wrkrun.WrkResult:
+        cfg = wrkrun.WrkConfig(seconds, 1, self.args.conns)
+        url = f"{server.base_url}/api/v1/{op}"
+        return wrkrun.run(cfg, url, self.bodies_of[op], self.headers)
+
+    def measure(self, v: Variant, rnd: int) -> None:
+        server = Server(v, self.env, self.work, 1)
+        try:
+            self.bodies_of = self.bodies(server)
+            for op in self.ops:
+                self.wrk(server, op, self.args.warmup)
+                time.sleep(0.5)
+                before, c0 = cpu.snapshot(server.pgid), group_cpu_seconds(server.pgid)
+                d0 = group_cpu_seconds(self.db_pgid) if self.db_pgid else 0.0
+                res = self.wrk(server, op, self.args.duration)
+                c1 = group_cpu_seconds(server.pgid)
+                d1 = group_cpu_seconds(self.db_pgid) if self.db_pgid else 0.0
+                use = cpu.usage(before, cpu.snapshot(server.pgid))
+                s = Sample(
+                    v.name, op, rnd, res.requests, c1 - c0,
+                    1e6 * (c1 - c0) / max(res.requests, 1), res.rps, res.p99_ms,
+                    res.non200, res.socket_errors, use.other_pct, d1 - d0,
+                )  # fmt: skip
+                self.samples.append(s)
+                log(
+                    f"  round {rnd} {v.name:24} {op:8} {s.us_per_request:7.0f} us/req "
+                    f"({s.requests} req, {s.req_s:.0f} req/s, p99 {s.p99_ms:.0f} ms, "
+                    f"non-200 {s.non200}, other {s.other_pct:.0f}%)"
+                )
+        finally:
+            server.stop()
+
+    def profile(self, v: Variant, out: Path) -> None:
+        """py-spy (raw, 200 Hz) of the worker under the same load: not counted."""
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        server = Server(v, self.env, self.work, 1)
+        try:
+            self.bodies_of = self.bodies(server)
+            for op in self.ops:
+                self.wrk(server, op, self.args.warmup)
+                name = out / f"{v.name.split()[0]}-{op}.txt"
+                cmd = [spy, "record", "-r", "200", "-f", "raw", "-o", str(name)]
+                cmd += ["-d", str(int(self.args.duration)), "-p", str(server.pgid), "--threads"]
+                spying = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                self.wrk(server, op, self.args.duration)
+                spying.wait(timeout=60)
+                log(f"  profile: {name}")
+        finally:
+            server.stop()
+
+
+def table(samples: list[Sample], names: list[str], ops: list[str]) -> str:
+    lines = [
+        "| op | variant | CPU us/request, median | range | req/s (shared machine) | p99 ms "
+        "| vs baseline |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for op in ops:
+        base = None
+        for name in names:
+            xs = [s.us_per_request for s in samples if s.op == op and s.variant == name]
+            if not xs:
+                continue
+            med = statistics.median(xs)
+            base = base or med
+            rps = statistics.median(s.req_s for s in samples if s.op == op and s.variant == name)
+            p99 = statistics.median(s.p99_ms for s in samples if s.op == op and s.variant == name)
+            lines.append(
+                f"| {op} | {name} | {med:.0f} | {min(xs):.0f}-{max(xs):.0f} | {rps:.0f} "
+                f"| {p99:.0f} | {med / base:.2f}x |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
+    pg = None
+    try:
+        variants = [
+            resolve_variant(args.baseline, "baseline", work / "trees"),
+            resolve_variant(args.candidate, "candidate", work / "trees"),
+        ]
+        env = _env(work, 0) | dict(kv.split("=", 1) for kv in args.server_env)
+        env.pop("PYTHONPATH", None)
+        if args.store == "postgres":
+            pg = postgres.start()
+            env["STRONGROOM_DATABASE_URL"] = pg.create_database("bench_cpu")
+        bench = Bench(args, work, env)
+        bench.db_pgid = pg.proc.pid if pg is not None and pg.proc is not None else None
+        for v in variants:
+            check_imports(v, env)
+        bench.setup(variants[1])
+        for rnd in range(args.rounds):
+            for v in variants if rnd % 2 == 0 else variants[::-1]:
+                bench.measure(v, rnd)
+        if args.py_spy is not None:
+            args.py_spy.mkdir(parents=True, exist_ok=True)
+            for v in variants:
+                bench.profile(v, args.py_spy)
+    finally:
+        if pg is not None:
+            pg.stop()
+    names = [v.name for v in variants]
+    print(
+        f"\n{args.store}, {args.key_type}, {args.items} item(s), wrk -t1 -c{args.conns} "
+        f"{args.duration:g} s, 1 worker, {args.rounds} rounds alternating\n"
+    )
+    print(table(bench.samples, names, bench.ops))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    doc: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "variants": names}
+    doc["samples"] = [asdict(s) for s in bench.samples]
+    args.output.write_text(json.dumps(doc, indent=2))
+    print(f"\nwrote {args.output}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
