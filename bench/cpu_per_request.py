@@ -30,7 +30,15 @@ from typing import Any
 
 from srbench import cpu, payloads, postgres, wrkrun
 from srbench.strongroom import _env
-from srbench.variants import ROOT, Server, Variant, check_imports, group_cpu_seconds, post
+from srbench.variants import (
+    ROOT,
+    Server,
+    Variant,
+    check_imports,
+    group_cpu_seconds,
+    post,
+    thread_cpu_seconds,
+)
 from srbench.variants import resolve as resolve_variant
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +59,8 @@ class Sample:
     socket_errors: int
     other_pct: float  # share of all cores used by processes outside the run
     db_cpu_s: float  # PostgreSQL's CPU seconds (0 on SQLite)
+    main_us: float  # of us_per_request: the event loop's thread (uvicorn, the app)
+    threads_us: float  # the process's other threads (audit writer, aiosqlite, feed)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -130,20 +140,26 @@ class Bench:
             for op in self.ops:
                 self.wrk(server, op, self.args.warmup)
                 time.sleep(0.5)
+                t0 = thread_cpu_seconds(server.pgid)
                 before, c0 = cpu.snapshot(server.pgid), group_cpu_seconds(server.pgid)
                 d0 = group_cpu_seconds(self.db_pgid) if self.db_pgid else 0.0
                 res = self.wrk(server, op, self.args.duration)
-                c1 = group_cpu_seconds(server.pgid)
+                c1, t1 = group_cpu_seconds(server.pgid), thread_cpu_seconds(server.pgid)
+                main = t1.get(server.pgid, 0.0) - t0.get(server.pgid, 0.0)
+                rest = sum(t1.values()) - sum(t0.get(t, 0.0) for t in t1) - main
+                per = 1e6 / max(res.requests, 1)
                 d1 = group_cpu_seconds(self.db_pgid) if self.db_pgid else 0.0
                 use = cpu.usage(before, cpu.snapshot(server.pgid))
                 s = Sample(
                     v.name, op, rnd, res.requests, c1 - c0,
                     1e6 * (c1 - c0) / max(res.requests, 1), res.rps, res.p99_ms,
                     res.non200, res.socket_errors, use.other_pct, d1 - d0,
+                    main * per, rest * per,
                 )  # fmt: skip
                 self.samples.append(s)
                 log(
                     f"  round {rnd} {v.name:24} {op:8} {s.us_per_request:7.0f} us/req "
+                    f"(main {s.main_us:.0f}, threads {s.threads_us:.0f}) "
                     f"({s.requests} req, {s.req_s:.0f} req/s, p99 {s.p99_ms:.0f} ms, "
                     f"non-200 {s.non200}, other {s.other_pct:.0f}%)"
                 )
@@ -171,23 +187,26 @@ class Bench:
 
 def table(samples: list[Sample], names: list[str], ops: list[str]) -> str:
     lines = [
-        "| op | variant | CPU us/request, median | range | req/s (shared machine) | p99 ms "
-        "| vs baseline |",
-        "|---|---|---|---|---|---|---|",
+        "| op | variant | CPU us/request, median | range | main thread | other threads "
+        "| req/s (shared machine) | p99 ms | vs baseline |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for op in ops:
         base = None
         for name in names:
-            xs = [s.us_per_request for s in samples if s.op == op and s.variant == name]
-            if not xs:
+            mine = [s for s in samples if s.op == op and s.variant == name]
+            if not mine:
                 continue
+            xs = [s.us_per_request for s in mine]
             med = statistics.median(xs)
             base = base or med
-            rps = statistics.median(s.req_s for s in samples if s.op == op and s.variant == name)
-            p99 = statistics.median(s.p99_ms for s in samples if s.op == op and s.variant == name)
+            main = statistics.median(s.main_us for s in mine)
+            rest = statistics.median(s.threads_us for s in mine)
+            rps = statistics.median(s.req_s for s in mine)
+            p99 = statistics.median(s.p99_ms for s in mine)
             lines.append(
-                f"| {op} | {name} | {med:.0f} | {min(xs):.0f}-{max(xs):.0f} | {rps:.0f} "
-                f"| {p99:.0f} | {med / base:.2f}x |"
+                f"| {op} | {name} | {med:.0f} | {min(xs):.0f}-{max(xs):.0f} | {main:.0f} "
+                f"| {rest:.0f} | {rps:.0f} | {p99:.0f} | {med / base:.2f}x |"
             )
     return "\n".join(lines)
 

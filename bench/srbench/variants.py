@@ -106,6 +106,19 @@ def group_cpu_seconds(pgid: int) -> float:
     return total / tick
 
 
+def thread_cpu_seconds(pid: int) -> dict[int, float]:
+    """utime + stime of each thread of ``pid`` (/proc/PID/task/TID/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for task in Path(f"/proc/{pid}/task").glob("*/stat"):
+        try:
+            rest = task.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(task.parent.name)] = (int(rest[11]) + int(rest[12])) / tick
+    return out
+
+
 def post(url: str, body: dict[str, object], headers: dict[str, str]) -> dict[str, object]:
     r = httpx.post(url, json=body, headers=headers, timeout=30)
     if r.status_code not in (200, 201):
