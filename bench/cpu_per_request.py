@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--items", type=int, default=1, help="items per request")
     p.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument(
+        "--paired",
+        action="store_true",
+        help="serve and drive both variants at the same time each round (shared noise)",
+    )
     p.add_argument("--py-spy", type=Path, default=None, metavar="DIR", help="profile afterwards")
     p.add_argument("--output", type=Path, default=HERE / "results" / "cpu-latest.json")
     return p.parse_args(argv)
@@ -93,7 +99,6 @@ class Bench:
         self.api_key = ""
         self.db_pgid: int | None = None
         self.samples: list[Sample] = []
-        self.bodies_of: dict[str, Path] = {}
 
     def setup(self, v: Variant) -> None:
         """Migrate, create an admin access key and the user's key (with ``v``)."""
@@ -116,7 +121,7 @@ class Bench:
     def headers(self) -> dict[str, str]:
         return {"X-API-Key": self.api_key}
 
-    def bodies(self, server: Server) -> dict[str, Path]:
+    def bodies(self, server: Server, tag: str) -> dict[str, Path]:
         """Request bodies, checked against this server (decrypt: its own ciphertexts)."""
         url = f"{server.base_url}/api/v1/"
         enc = payloads.strongroom_body(USER, self.items)
@@ -126,59 +131,90 @@ class Bench:
         if post(url + "decrypt", dec, self.headers)["decryptedData"] != self.items:
             raise RuntimeError("decrypt did not give the plaintexts back")
         bodies = {"encrypt": enc, "decrypt": dec}
-        return {op: payloads.write_body(self.work, op, bodies[op]) for op in self.ops}
+        return {op: payloads.write_body(self.work, f"{op}-{tag}", bodies[op]) for op in self.ops}
 
-    def wrk(self, server: Server, op: str, seconds: float) -> wrkrun.WrkResult:
+    def wrk(self, server: Server, body: Path, op: str, seconds: float) -> wrkrun.WrkResult:
         cfg = wrkrun.WrkConfig(seconds, 1, self.args.conns)
-        url = f"{server.base_url}/api/v1/{op}"
-        return wrkrun.run(cfg, url, self.bodies_of[op], self.headers)
+        return wrkrun.run(cfg, f"{server.base_url}/api/v1/{op}", body, self.headers)
 
-    def measure(self, v: Variant, rnd: int) -> None:
-        server = Server(v, self.env, self.work, 1)
+    def env_of(self, index: int, paired: bool) -> dict[str, str]:
+        """Paired servers on SQLite each get their own copy of the database (two writer
+        processes on one file would wait on each other's locks)."""
+        if not paired or self.args.store != "sqlite":
+            return self.env
+        copy = self.work / f"strongroom-{index}.db"
+        if not copy.exists():
+            shutil.copy(self.work / "strongroom.db", copy)
+        return self.env | {"STRONGROOM_DATABASE_URL": f"sqlite+aiosqlite:///{copy}"}
+
+    def measure(self, variants: list[Variant], rnd: int) -> None:
+        """One round: ``variants`` served and driven at the same time (one: alone)."""
+        paired = len(variants) > 1
+        servers: list[Server] = []
         try:
-            self.bodies_of = self.bodies(server)
-            for op in self.ops:
-                self.wrk(server, op, self.args.warmup)
-                time.sleep(0.5)
-                t0 = thread_cpu_seconds(server.pgid)
-                before, c0 = cpu.snapshot(server.pgid), group_cpu_seconds(server.pgid)
-                d0 = group_cpu_seconds(self.db_pgid) if self.db_pgid else 0.0
-                res = self.wrk(server, op, self.args.duration)
-                c1, t1 = group_cpu_seconds(server.pgid), thread_cpu_seconds(server.pgid)
-                main = t1.get(server.pgid, 0.0) - t0.get(server.pgid, 0.0)
-                rest = sum(t1.values()) - sum(t0.get(t, 0.0) for t in t1) - main
-                per = 1e6 / max(res.requests, 1)
-                d1 = group_cpu_seconds(self.db_pgid) if self.db_pgid else 0.0
-                use = cpu.usage(before, cpu.snapshot(server.pgid))
-                s = Sample(
-                    v.name, op, rnd, res.requests, c1 - c0,
-                    1e6 * (c1 - c0) / max(res.requests, 1), res.rps, res.p99_ms,
-                    res.non200, res.socket_errors, use.other_pct, d1 - d0,
-                    main * per, rest * per,
-                )  # fmt: skip
-                self.samples.append(s)
-                log(
-                    f"  round {rnd} {v.name:24} {op:8} {s.us_per_request:7.0f} us/req "
-                    f"(main {s.main_us:.0f}, threads {s.threads_us:.0f}) "
-                    f"({s.requests} req, {s.req_s:.0f} req/s, p99 {s.p99_ms:.0f} ms, "
-                    f"non-200 {s.non200}, other {s.other_pct:.0f}%)"
-                )
+            for i, v in enumerate(variants):
+                servers.append(Server(v, self.env_of(i, paired), self.work, 1))
+            bodies = [self.bodies(srv, str(i)) for i, srv in enumerate(servers)]
+            with ThreadPoolExecutor(len(servers)) as pool:
+                for op in self.ops:
+                    runs = [(srv, b[op], op) for srv, b in zip(servers, bodies, strict=True)]
+                    list(pool.map(lambda r: self.wrk(r[0], r[1], r[2], self.args.warmup), runs))
+                    time.sleep(0.5)
+                    before = [(self._cpu(srv), cpu.snapshot(srv.pgid)) for srv in servers]
+                    results = list(
+                        pool.map(lambda r: self.wrk(r[0], r[1], r[2], self.args.duration), runs)
+                    )
+                    for srv, (b, snap), res in zip(servers, before, results, strict=True):
+                        use = cpu.usage(snap, cpu.snapshot(srv.pgid))
+                        self._record(srv, op, rnd, b, self._cpu(srv), res, use)
         finally:
-            server.stop()
+            for srv in servers:
+                srv.stop()
+
+    def _cpu(self, srv: Server) -> tuple[float, dict[int, float], float]:
+        db = group_cpu_seconds(self.db_pgid) if self.db_pgid else 0.0
+        return group_cpu_seconds(srv.pgid), thread_cpu_seconds(srv.pgid), db
+
+    def _record(
+        self,
+        srv: Server,
+        op: str,
+        rnd: int,
+        before: tuple[float, dict[int, float], float],
+        after: tuple[float, dict[int, float], float],
+        res: wrkrun.WrkResult,
+        use: cpu.Usage,
+    ) -> None:
+        (c0, t0, d0), (c1, t1, d1) = before, after
+        main = t1.get(srv.pgid, 0.0) - t0.get(srv.pgid, 0.0)
+        rest = sum(t1.values()) - sum(t0.get(t, 0.0) for t in t1) - main
+        per = 1e6 / max(res.requests, 1)
+        s = Sample(
+            srv.variant.name, op, rnd, res.requests, c1 - c0, (c1 - c0) * per, res.rps,
+            res.p99_ms, res.non200, res.socket_errors, use.other_pct, d1 - d0,
+            main * per, rest * per,
+        )  # fmt: skip
+        self.samples.append(s)
+        log(
+            f"  round {rnd} {s.variant:24} {op:8} {s.us_per_request:7.0f} us/req "
+            f"(main {s.main_us:.0f}, threads {s.threads_us:.0f}) "
+            f"({s.requests} req, {s.req_s:.0f} req/s, p99 {s.p99_ms:.0f} ms, "
+            f"non-200 {s.non200}, other {s.other_pct:.0f}%)"
+        )
 
     def profile(self, v: Variant, out: Path) -> None:
         """py-spy (raw, 200 Hz) of the worker under the same load: not counted."""
         spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         server = Server(v, self.env, self.work, 1)
         try:
-            self.bodies_of = self.bodies(server)
+            bodies = self.bodies(server, "spy")
             for op in self.ops:
-                self.wrk(server, op, self.args.warmup)
+                self.wrk(server, bodies[op], op, self.args.warmup)
                 name = out / f"{v.name.split()[0]}-{op}.txt"
                 cmd = [spy, "record", "-r", "200", "-f", "raw", "-o", str(name)]
                 cmd += ["-d", str(int(self.args.duration)), "-p", str(server.pgid), "--threads"]
                 spying = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                self.wrk(server, op, self.args.duration)
+                self.wrk(server, bodies[op], op, self.args.duration)
                 spying.wait(timeout=60)
                 log(f"  profile: {name}")
         finally:
@@ -211,6 +247,18 @@ def table(samples: list[Sample], names: list[str], ops: list[str]) -> str:
     return "\n".join(lines)
 
 
+def round_ratios(samples: list[Sample], names: list[str], op: str) -> list[float]:
+    """Candidate / baseline CPU per request, round by round (the two runs of a round
+    are adjacent in time, or simultaneous with --paired: they share the noise)."""
+    by = {(s.variant, s.round): s.us_per_request for s in samples if s.op == op}
+    rounds = sorted({r for _, r in by})
+    return [
+        by[names[1], r] / by[names[0], r]
+        for r in rounds
+        if (names[1], r) in by and (names[0], r) in by
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-cpu-"))
@@ -231,8 +279,11 @@ def main(argv: list[str] | None = None) -> int:
             check_imports(v, env)
         bench.setup(variants[1])
         for rnd in range(args.rounds):
+            if args.paired:
+                bench.measure(variants, rnd)
+                continue
             for v in variants if rnd % 2 == 0 else variants[::-1]:
-                bench.measure(v, rnd)
+                bench.measure([v], rnd)
         if args.py_spy is not None:
             args.py_spy.mkdir(parents=True, exist_ok=True)
             for v in variants:
@@ -246,6 +297,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.duration:g} s, 1 worker, {args.rounds} rounds alternating\n"
     )
     print(table(bench.samples, names, bench.ops))
+    for op in bench.ops:
+        xs = round_ratios(bench.samples, names, op)
+        if xs:
+            each = ", ".join(f"{x:.2f}" for x in xs)
+            print(
+                f"{op}: candidate / baseline per round {each} (median {statistics.median(xs):.2f})"
+            )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {"args": {k: str(v) for k, v in vars(args).items()}, "variants": names}
     doc["samples"] = [asdict(s) for s in bench.samples]
