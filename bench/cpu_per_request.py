@@ -294,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     names = [v.name for v in variants]
     print(
         f"\n{args.store}, {args.key_type}, {args.items} item(s), wrk -t1 -c{args.conns} "
-        f"{args.duration:g} s, 1 worker, {args.rounds} rounds alternating\n"
+        f"{args.duration:g} s, 1 worker, {args.rounds} rounds, "
+        f"{'paired (simultaneous)' if args.paired else 'alternating'}\n"
     )
     print(table(bench.samples, names, bench.ops))
     for op in bench.ops:
