@@ -26,7 +26,7 @@ from tests.integration.test_audit_pg_writer import ROWS
 def _raw_rows(path: Path) -> list[tuple[Any, ...]]:
     with sqlite3.connect(path) as conn:
         cols = [c.name for c in AuditRecord.__table__.columns if c.name != "id"]
-        sql = f"SELECT {', '.join(cols)} FROM audit_records ORDER BY seq"  # noqa: S608
+        sql = f"SELECT {', '.join(cols)} FROM audit_records ORDER BY seq"
         return list(conn.execute(sql))
 
 
