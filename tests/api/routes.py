@@ -120,6 +120,12 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", "/api/v1/access-keys/{keyId}/rotate"): {},
         ("POST", "/api/v1/access-keys/{keyId}/revoke"): None,
         ("POST", "/api/v1/tokens/revoked"): {"issuer": "https://idp.example", "jti": ctx.token},
+        ("POST", "/api/v1/blind-index"): {
+            "userId": ctx.user,
+            "field": "email",
+            "data": [ctx.plaintext],
+            "normalize": ["case"],
+        },
     }
     key = (route.method, route.path)
     if key == ("POST", "/api/v1/keys"):

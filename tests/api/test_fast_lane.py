@@ -44,6 +44,16 @@ def _cases(app: App, narrow: str, ciphertext: str) -> list[tuple[str, str, dict[
             "/api/v1/decrypt",
             {"json": {"userId": "lane-user", "data": [ciphertext]}, "headers": key},
         ),
+        (
+            "blind index ok",
+            "/api/v1/blind-index",
+            {"json": {"userId": "lane-user", "field": "f", "data": ["a"]}, "headers": key},
+        ),
+        (
+            "blind index bad option",
+            "/api/v1/blind-index",
+            {"json": {"field": "f", "data": ["a"], "normalize": ["soundex"]}, "headers": key},
+        ),
         ("no key", "/api/v1/encrypt", {"json": {"userId": "lane-user", "data": ["a"]}}),
         (
             "forged key",
@@ -107,7 +117,8 @@ async def _records(app: App) -> int:
 async def test_the_data_endpoints_take_the_fast_lane(app: App) -> None:
     lane = asgi_app(app).front.app  # type: ignore[attr-defined]
     assert isinstance(lane, FastLane)
-    assert lane.paths == {"/api/v1/encrypt", "/api/v1/decrypt", "/api/v1/rotate", "/api/v1/rewrap"}
+    data = {"/api/v1/encrypt", "/api/v1/decrypt", "/api/v1/rotate", "/api/v1/rewrap"}
+    assert lane.paths == data | {"/api/v1/blind-index"}
 
 
 async def test_fast_and_framework_answers_are_the_same(app: App, slow: httpx.AsyncClient) -> None:

@@ -30,6 +30,7 @@ CATALOGUES = {"audit/actions.py", "access/permissions.py", "crypto/suites.py"}
 ACTIONS = {
     *("key.create", "key.encrypt", "key.decrypt", "key.rewrap", "key.rotate", "key.policy"),
     *("key.delete.schedule", "key.delete.cancel", "key.destroy"),
+    "key.blind_index",
     *("access_key.create", "access_key.rotate", "access_key.revoke"),
     *("role.create", "role.update", "role.delete", "role.write", "token.revoke"),
     *("auth.api_key", "auth.bearer", "auth.mtls", "auth.policy", "authz.denied"),
@@ -42,6 +43,7 @@ ACTIONS = {
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
+    "keys:blind-index",
     *("keys:rotate", "keys:delete", "keys:admin"),
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),

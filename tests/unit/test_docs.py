@@ -19,7 +19,7 @@ from strongroom.api.routers import ROUTERS
 from strongroom.audit.actions import SecurityRule
 from strongroom.audit.events import SEVERITY
 from strongroom.cli import app
-from strongroom.config.legacy import ENV_NAMES, NOT_SETTINGS_PREFIXES
+from strongroom.config.legacy import CLIENT_VARIABLES, ENV_NAMES, NOT_SETTINGS_PREFIXES
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -110,7 +110,7 @@ def test_every_command_a_document_names_exists(doc: Path) -> None:
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_every_variable_a_document_names_is_a_setting(doc: Path) -> None:
-    known = set(ENV_NAMES.values()) | NOT_SETTINGS
+    known = set(ENV_NAMES.values()) | NOT_SETTINGS | CLIENT_VARIABLES
     named = set(re.findall(r"STRONGROOM_[A-Z0-9_]*[A-Z0-9]", _read(doc)))
     assert sorted(n for n in named - known if not f"{n}_".startswith(NOT_SETTINGS_PREFIXES)) == []
 
@@ -118,7 +118,7 @@ def test_every_variable_a_document_names_is_a_setting(doc: Path) -> None:
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_every_short_setting_name_is_a_setting(doc: Path) -> None:
     # README and the docs often drop the prefix: `KMS_AWS_KEY_ID`.
-    known = set(ENV_NAMES.values()) | NOT_SETTINGS
+    known = set(ENV_NAMES.values()) | NOT_SETTINGS | CLIENT_VARIABLES
     named = set(re.findall(r"(?<![A-Z0-9_])([A-Z][A-Z0-9]*_[A-Z0-9_]*[A-Z0-9])", _read(doc)))
     short = {n for n in named if not n.startswith("STRONGROOM_")} - OTHER_NAMES
     assert sorted(n for n in short if f"STRONGROOM_{n}" not in known) == []

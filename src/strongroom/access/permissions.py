@@ -23,6 +23,7 @@ class Permission(StrEnum):
     KEYS_ROTATE = "keys:rotate"
     KEYS_DELETE = "keys:delete"
     KEYS_ADMIN = "keys:admin"
+    KEYS_BLIND_INDEX = "keys:blind-index"
 
     ACCESS_KEYS_CREATE = "access-keys:create"
     ACCESS_KEYS_READ = "access-keys:read"

@@ -57,14 +57,23 @@ BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     "client-admin": _grants(T, "*"),
     "company-admin": _grants(T, "keys:*", P.ACCESS_KEYS_READ, P.AUDIT_READ),
     "integration-admin": _grants(
-        T, "access-keys:*", P.KEYS_CREATE, P.KEYS_READ, P.KEYS_READ_PUBLIC, P.KEYS_ENCRYPT
+        T,
+        "access-keys:*",
+        P.KEYS_CREATE,
+        P.KEYS_READ,
+        P.KEYS_READ_PUBLIC,
+        P.KEYS_ENCRYPT,
+        P.KEYS_BLIND_INDEX,
     ),
-    "user": _grants(OWN, P.KEYS_READ, P.KEYS_READ_PUBLIC, P.KEYS_ENCRYPT, P.KEYS_DECRYPT),
+    "user": _grants(
+        OWN, P.KEYS_READ, P.KEYS_READ_PUBLIC, P.KEYS_ENCRYPT, P.KEYS_DECRYPT, P.KEYS_BLIND_INDEX
+    ),
     # narrow service roles
     "admin": _grants(T, "*"),  # the bootstrap admin of its tenant
     "key-admin": _grants(T, "keys:*"),
-    "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC),
-    "decrypt-only": _grants(T, P.KEYS_DECRYPT),
+    # Writers and readers of encrypted fields both search them (blind index).
+    "encrypt-only": _grants(T, P.KEYS_ENCRYPT, P.KEYS_READ_PUBLIC, P.KEYS_BLIND_INDEX),
+    "decrypt-only": _grants(T, P.KEYS_DECRYPT, P.KEYS_BLIND_INDEX),
     "auditor": _grants(T, P.KEYS_READ, P.AUDIT_READ, P.METRICS_READ),
 }
 

@@ -301,6 +301,19 @@ class PublicKeyOut(BaseModel):
     version: int
     publicKey: str = Field(description="base64url, no padding; layout in docs/ciphertext.md")
     ciphertextPrefix: str
+    # Added by issue 20 (docs/key-statement.md): what an offline encryptor binds and
+    # the service's signature over it.
+    tenant: str | None = Field(default=None, description="The tenant bound into ciphertexts")
+    suite: int | None = Field(
+        default=None, description="The payload's suite id (docs/ciphertext.md)"
+    )
+    statement: str | None = Field(
+        default=None, description="base64url of the signed key statement (docs/key-statement.md)"
+    )
+    signature: str | None = Field(default=None, description="base64url Ed25519 signature")
+    serviceKeyId: str | None = Field(default=None, description="GET /api/v1/service-keys")
+    notBefore: datetime | None = None
+    notAfter: datetime | None = None
 
 
 class HistoryItem(BaseModel):

@@ -33,6 +33,7 @@ class KeyAction(AuditAction):
     DELETE_SCHEDULE = "key.delete.schedule"
     DELETE_CANCEL = "key.delete.cancel"
     DESTROY = "key.destroy"
+    BLIND_INDEX = "key.blind_index"
 
 
 class AccessKeyAction(AuditAction):

@@ -10,6 +10,7 @@ import typer
 from strongroom import __version__
 from strongroom.cli.access_keys import access_keys
 from strongroom.cli.audit import audit
+from strongroom.cli.client import client
 from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
@@ -45,6 +46,7 @@ app.add_typer(keys, name="keys")
 app.add_typer(kms, name="kms")
 app.add_typer(audit, name="audit")
 app.add_typer(db, name="db")
+app.add_typer(client, name="client")
 app.command()(migrate)
 app.command()(serve)
 

@@ -60,6 +60,7 @@ FLAT: dict[str, Path] = {
     "max_items_per_batch": ("keys", "max_items_per_batch"),
     "max_item_bytes": ("keys", "max_item_bytes"),
     "max_context_length": ("keys", "max_context_length"),
+    "key_statement_ttl_seconds": ("keys", "statement_ttl_seconds"),
     "private_key_cache_size": ("keys", "cache", "private_key_size"),
     "private_key_cache_ttl_seconds": ("keys", "cache", "private_key_ttl_seconds"),
     "data_key_cache_size": ("keys", "cache", "data_key_size"),
@@ -153,6 +154,20 @@ def _as_dict(value: Any) -> Any:
 
 # Variables with the prefix that the project reads elsewhere (the test suite's switches).
 NOT_SETTINGS_PREFIXES = ("STRONGROOM_TEST_",)
+# The client's configuration (clients/python, `strongroom client`), not the server's.
+CLIENT_VARIABLES = frozenset(
+    f"STRONGROOM_{name}"
+    for name in (
+        "ADDR",
+        "API_KEY",
+        "TOKEN",
+        "CLIENT_CERT",
+        "CLIENT_KEY",
+        "CA_CERT",
+        "TENANT",
+        "SERVICE_KEY",
+    )
+)
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
@@ -164,7 +179,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
         name = var.upper()
         if not name.startswith("STRONGROOM_") or name in known:
             continue
-        if name.startswith(NOT_SETTINGS_PREFIXES):
+        if name.startswith(NOT_SETTINGS_PREFIXES) or name in CLIENT_VARIABLES:
             continue
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""

@@ -91,6 +91,10 @@ class KeysSettings(Section):
     size this allows are accepted."""
     max_context_length: int = Field(default=1024, ge=0)
     """Characters of the optional ``context`` bound into a ciphertext."""
+    statement_ttl_seconds: int = Field(default=3600, ge=60, le=30 * 86400)
+    """Validity of a signed key statement (``GET /api/v1/keys/{userId}/public``): how
+    long an offline encryptor may keep using a public key it fetched, e.g. after a
+    rotation (docs/key-statement.md)."""
     cache: KeyCacheSettings = Field(default_factory=KeyCacheSettings)
     feed: KeyFeedSettings = Field(default_factory=KeyFeedSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from strongroom.audit.interfaces import AuditSink
 from strongroom.config import KeysSettings
+from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.cache import KeyCaches
 from strongroom.keys.core import KeyCore
 from strongroom.keys.feed import ChangeFeed
@@ -15,6 +16,7 @@ from strongroom.keys.lifecycle import LifecycleService
 from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
 from strongroom.keys.shared_cache import RedisMetadataCache
+from strongroom.keys.statement import KeyStatements
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
 
@@ -26,6 +28,8 @@ class Keys:
     lifecycle: LifecycleService
     feed: ChangeFeed
     hints: RedisHints | None
+    statements: KeyStatements
+    blind_index: BlindIndex
 
 
 def build_keys(
@@ -60,4 +64,12 @@ def build_keys(
         shared=shared,
     )
     rotation = RotationService(core)
-    return Keys(KeyService(core), rotation, LifecycleService(core, rotation), feed, hints)
+    return Keys(
+        KeyService(core),
+        rotation,
+        LifecycleService(core, rotation),
+        feed,
+        hints,
+        KeyStatements(core, settings.statement_ttl_seconds),
+        BlindIndex(core),
+    )

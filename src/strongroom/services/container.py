@@ -19,12 +19,14 @@ from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
 from strongroom.datakeys import Sealer
+from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
 from strongroom.keys.feed import ChangeFeed
 from strongroom.keys.hints import RedisHints
 from strongroom.keys.lifecycle import LifecycleService
 from strongroom.keys.rotation import RotationService
 from strongroom.keys.service import KeyService
+from strongroom.keys.statement import KeyStatements
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
 from strongroom.store.db import Database
@@ -53,6 +55,8 @@ class Services:
     # Seals secrets, shares, CA keys, stored API keys under per-tenant data keys.
     sealer: Sealer
     notices: Notices  # once-only reminders and alerts across replicas
+    statements: KeyStatements  # signed public keys (keys/statement.py)
+    blind_index: BlindIndex  # equality tokens for encrypted fields (keys/blind_index.py)
     hints: RedisHints | None = None
     mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
     # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
@@ -125,6 +129,8 @@ def build_services(
         alerts=alerts,
         audit_queries=AuditQueries(db, kms, audit),
         hints=keys.hints,
+        statements=keys.statements,
+        blind_index=keys.blind_index,
         limits=build_limits(settings.limits, settings.redis.url),
         sealer=Sealer(db, kms),
         notices=Notices(db),

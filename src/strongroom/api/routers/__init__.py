@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from strongroom.api.routers import access_keys, crypto, health, keys, metrics, security
+from strongroom.api.routers import (
+    access_keys,
+    blind_index,
+    crypto,
+    health,
+    keys,
+    metrics,
+    security,
+    service_keys,
+)
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
 from strongroom.api.routers import tokens as token_routes
@@ -11,6 +20,8 @@ from strongroom.api.routers import tokens as token_routes
 ROUTERS: tuple[APIRouter, ...] = (
     crypto.router,
     keys.router,
+    blind_index.router,
+    service_keys.router,
     security.router,
     health.router,
     metrics.router,

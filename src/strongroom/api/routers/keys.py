@@ -20,8 +20,8 @@ from strongroom.api.schemas import (
 )
 from strongroom.context import Actor
 from strongroom.crypto.codec import b64url
-from strongroom.crypto.suites import KeyType
-from strongroom.errors import InvalidInput
+from strongroom.crypto.suites import KEY_TYPES, KeyType
+from strongroom.keys.statement import unix_time
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"])
@@ -52,17 +52,27 @@ async def get_public_key(
     svc: Svc,
     actor: Annotated[Actor, Depends(require(Permission.KEYS_READ_PUBLIC))],
 ) -> PublicKeyOut:
-    info = await svc.keys.metadata(actor, userId)
-    pub = info.current.public_key
-    if pub is None:
-        raise InvalidInput("symmetric key has no public key")
-    return PublicKeyOut(
+    """The current public key with the service's signed statement over it (tenant, user,
+    version, key type, key, prefix, validity): verify it before encrypting offline."""
+    answer = await svc.statements.public_key(actor, userId)
+    info, signed = answer.info, answer.signed
+    out = PublicKeyOut(
         userId=info.user_id,
         keyType=KeyType(info.key_type),
         version=info.current_version,
-        publicKey=b64url(pub),
+        publicKey=b64url(info.current.public_key or b""),
         ciphertextPrefix=svc.settings.keys.ciphertext_prefix,
+        tenant=info.tenant,
+        suite=KEY_TYPES[info.key_type],
     )
+    if signed is not None:
+        f = signed.fields
+        out.statement = b64url(signed.statement)
+        out.signature = b64url(signed.signature)
+        out.serviceKeyId = f.service_key_id
+        out.notBefore = unix_time(f.not_before)
+        out.notAfter = unix_time(f.not_after)
+    return out
 
 
 @router.get("/{userId}/history", response_model=HistoryOut)

@@ -1,0 +1,106 @@
+"""Every route of the service has a client method: each method's request is recorded
+(method and path template, from the client's own log line) and the set is compared
+with the app's routes. A new route without a client method fails here."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from strongroom.api.routers import ROUTERS
+from strongroom_client import Client
+
+# Enough of every answer shape for the client's parsing.
+ANSWER: dict[str, Any] = {
+    "encryptedData": [],
+    "decryptedData": [],
+    "rewrappedData": [],
+    "rotatedData": [],
+    "results": [],
+    "version": 1,
+    "history": [],
+    "tokens": [],
+    "events": [],
+    "keyStatement": {},
+    "status": "ok",
+}
+
+CALLS: list[Callable[[Client], Any]] = [
+    lambda c: c.keys.create("u"),
+    lambda c: c.keys.get("u"),
+    lambda c: c.keys.public_key("u"),
+    lambda c: c.keys.history("u"),
+    lambda c: c.keys.update_policy("u", rotation_period_days=1),
+    lambda c: c.keys.schedule_deletion("u"),
+    lambda c: c.keys.cancel_deletion("u"),
+    lambda c: c.keys.service_keys(),
+    lambda c: c.encrypt("u", ["x"]),
+    lambda c: c.decrypt("u", ["x"]),
+    lambda c: c.data.decrypt_each("u", ["x"]),
+    lambda c: c.rewrap("u", ["x"]),
+    lambda c: c.data.rewrap_each("u", ["x"]),
+    lambda c: c.rotate("u", ["x"]),
+    lambda c: c.blind_index.tokens("f", ["x"]),
+    lambda c: c.access_keys.create(["user"]),
+    lambda c: c.access_keys.list(),
+    lambda c: c.access_keys.get("k"),
+    lambda c: c.access_keys.rotate("k"),
+    lambda c: c.access_keys.revoke("k"),
+    lambda c: c.roles.list(),
+    lambda c: c.roles.get("r"),
+    lambda c: c.roles.put("r", []),
+    lambda c: c.roles.delete("r"),
+    lambda c: c.tokens.revoke("i", "j"),
+    lambda c: c.audit.records(),
+    lambda c: c.audit.lookup("v"),
+    lambda c: c.audit.verify(),
+    lambda c: c.audit.public_key(),
+    lambda c: c.audit.security_events(),
+    lambda c: c.health.live(),
+    lambda c: c.health.ready(),
+    lambda c: c.health.metrics(),
+]
+LOGGED = re.compile(r"^strongroom (\w+) (\S+) -> ")
+
+
+def test_every_route_has_a_client_method(caplog: pytest.LogCaptureFixture) -> None:
+    routes = {
+        (m, r.path)
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute)
+        for m in (r.methods or set()) - {"HEAD"}
+    }
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=ANSWER))
+    caplog.set_level(logging.DEBUG, logger="strongroom_client")
+    with Client("http://strongroom.test", api_key="k", transport=transport, env={}) as c:
+        for call in CALLS:
+            call(c)
+    called = {
+        (m.group(1), m.group(2))
+        for r in caplog.records
+        if (m := LOGGED.match(r.getMessage())) is not None
+    }
+    # Templates name their parameters like the app ({userId}, {keyId}, {name}).
+    assert called == routes
+
+
+def _codes(cls: type[Any]) -> set[str]:
+    out = {str(cls.code)}
+    for sub in cls.__subclasses__():
+        out |= _codes(sub)
+    return out
+
+
+def test_every_service_error_code_has_a_client_error() -> None:
+    import strongroom.api.app  # noqa: F401 (loads every module that defines an error)
+    from strongroom.errors import StrongroomError as ServiceError
+    from strongroom_client.errors import ERRORS
+
+    assert _codes(ServiceError) - set(ERRORS) == set()
