@@ -41,6 +41,8 @@ def test_every_table_is_mapped() -> None:
         "audit_checkpoints",
         "audit_records",
         "audit_segments",
+        "cluster_counters",
+        "cluster_leases",
         "custom_roles",
         "key_material",
         "key_tombstones",

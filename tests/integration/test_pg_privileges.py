@@ -45,6 +45,8 @@ EXPECTED = {
     "key_tombstones": RW,
     "access_keys": RW,
     "custom_roles": RW,
+    "cluster_leases": RW,
+    "cluster_counters": RW,
     "revoked_tokens": APPEND,
     "service_keys": APPEND,
     "tenant_data_keys": APPEND,

@@ -34,7 +34,7 @@ ACTIONS = {
     *("access_key.create", "access_key.rotate", "access_key.revoke"),
     *("role.create", "role.update", "role.delete", "role.write", "token.revoke"),
     *("auth.api_key", "auth.bearer", "auth.mtls", "auth.policy", "authz.denied"),
-    *("api.read", "api.rejected", "kms.rewrap"),
+    *("api.read", "api.rejected", "kms.rewrap", "job.run"),
     *("audit.open", "audit.heartbeat", "audit.close", "audit.void", "audit.archive"),
     *("security.auth.failures", "security.auth.revoked_credential"),
     "security.auth.failures_global",

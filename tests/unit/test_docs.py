@@ -19,7 +19,12 @@ from strongroom.api.routers import ROUTERS
 from strongroom.audit.actions import SecurityRule
 from strongroom.audit.events import SEVERITY
 from strongroom.cli import app
-from strongroom.config.legacy import CLIENT_VARIABLES, ENV_NAMES, NOT_SETTINGS_PREFIXES
+from strongroom.config.legacy import (
+    CLIENT_VARIABLES,
+    ENV_NAMES,
+    FILE_SUFFIX,
+    NOT_SETTINGS_PREFIXES,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -111,6 +116,7 @@ def test_every_command_a_document_names_exists(doc: Path) -> None:
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_every_variable_a_document_names_is_a_setting(doc: Path) -> None:
     known = set(ENV_NAMES.values()) | NOT_SETTINGS | CLIENT_VARIABLES
+    known |= {n + FILE_SUFFIX for n in ENV_NAMES.values()}  # the value from a file
     named = set(re.findall(r"STRONGROOM_[A-Z0-9_]*[A-Z0-9]", _read(doc)))
     assert sorted(n for n in named - known if not f"{n}_".startswith(NOT_SETTINGS_PREFIXES)) == []
 

@@ -23,7 +23,6 @@ from strongroom.api.middleware import RequestContextMiddleware
 from strongroom.api.routers import ROUTERS
 from strongroom.api.schemas import ErrorOut
 from strongroom.config import Settings, describe_error_line
-from strongroom.keys.scheduler import run_scheduler
 from strongroom.observability.telemetry import configure_telemetry
 from strongroom.services.container import Services, build_services, enter_system_scope
 
@@ -53,9 +52,8 @@ def create_app(
         tasks = [asyncio.create_task(svc.feed.run())]
         if svc.hints is not None:
             tasks.append(asyncio.create_task(svc.hints.run()))
-        if settings.keys.scheduler.enabled:
-            interval = settings.keys.scheduler.interval_seconds
-            tasks.append(asyncio.create_task(run_scheduler(svc.lifecycle, interval)))
+        if settings.keys.scheduler.enabled:  # scheduled jobs, once cluster-wide
+            tasks.append(asyncio.create_task(svc.jobs.run()))
         try:
             yield
         finally:

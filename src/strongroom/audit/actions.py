@@ -98,6 +98,13 @@ class KmsAction(AuditAction):
     REWRAP = "kms.rewrap"
 
 
+class JobAction(AuditAction):
+    """Scheduled jobs (services/jobs.py): one record per job and period that ran, with
+    ``detail.job``, ``detail.period`` (its start) and ``item_count`` (what it did)."""
+
+    RUN = "job.run"
+
+
 class SecurityRule(StrEnum):
     """The security-event rules (audit/events.py): the ``rule`` of a security event,
     its metric label and webhook field; recorded as ``SecurityAction`` ``security.<rule>``."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,6 +25,7 @@ from strongroom.audit.actions import SECURITY_PREFIX, SecurityAction
 from strongroom.audit.events import SecurityEvent, SecurityMonitor
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.audit.redact import AuditHasher
+from strongroom.audit.shared_rules import SharedAuthRules
 from strongroom.audit.webhook import WebhookSender
 from strongroom.context import Actor
 from strongroom.observability.metrics import SECURITY_EVENTS
@@ -49,8 +50,10 @@ class SecurityAlerts:
         attempts: int = 3,
         sensitive: Iterable[str] = (),
         max_pending: int = 1000,
+        shared: SharedAuthRules | None = None,
     ) -> None:
         self.monitor = monitor
+        self.shared = shared
         self.webhook = (
             WebhookSender(webhook_url, webhook_secret, attempts=attempts) if webhook_url else None
         )
@@ -67,6 +70,11 @@ class SecurityAlerts:
         if event.action.startswith(SECURITY_PREFIX):
             return
         self._spawn(self.monitor.observe(event))
+        if self.shared is not None and self.shared.applies(event):
+            if len(self._tasks) >= self._max_pending:  # a flood: count here, not there
+                self._spawn(self.monitor.auth_counts(event))
+            else:
+                self._track(self._shared_then_dispatch(self.shared, event))
 
     def rate_limited(self, subject: str, budget: str, tenant: str, request_id: str) -> None:
         """Called by the guard for every 429 (access/guard.py); raises ``rate.limited``
@@ -75,9 +83,17 @@ class SecurityAlerts:
 
     def _spawn(self, raised: list[SecurityEvent]) -> None:
         if raised:
-            task = asyncio.get_running_loop().create_task(self._dispatch(raised))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._track(self._dispatch(raised))
+
+    def _track(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _shared_then_dispatch(self, shared: SharedAuthRules, event: AuditEvent) -> None:
+        raised = await shared.observe(event)
+        if raised:
+            await self._dispatch(raised)
 
     async def _dispatch(self, events: Sequence[SecurityEvent]) -> None:
         for raw in events:
@@ -120,6 +136,8 @@ class SecurityAlerts:
         await self.drain()
         if self.webhook is not None:
             await self.webhook.close()
+        if self.shared is not None:
+            await self.shared.close()
 
 
 def payload(e: SecurityEvent) -> bytes:

@@ -27,7 +27,10 @@ P1 critical … P4 informational), ``SEVERITY`` below; docs/security-events.md l
 them with the reasons.
 
 State is per process and bounded (LRU): a rule fires at most once per subject per
-window. Security events hold identifiers only, like the audit events they come from.
+window. With ``shared_auth`` the two counting rules (``auth.failures`` and
+``auth.failures_global``) are left to audit/shared_rules.py, which counts across
+every replica (Redis, or the database), so guesses spread over replicas add up.
+Security events hold identifiers only, like the audit events they come from.
 """
 
 from __future__ import annotations
@@ -114,9 +117,13 @@ class Thresholds:
 
 class SecurityMonitor:
     def __init__(
-        self, thresholds: Thresholds | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        thresholds: Thresholds | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        shared_auth: bool = False,
     ) -> None:
         self.t = thresholds or Thresholds()
+        self.shared_auth = shared_auth
         self._clock = clock
         self._failures: LRUCache[str, deque[float]] = LRUCache(_TRACKED)
         self._quiet_until: LRUCache[tuple[SecurityRule, str], float] = LRUCache(_TRACKED)
@@ -168,21 +175,24 @@ class SecurityMonitor:
             out.append(
                 self._event(SecurityRule.AUTH_REVOKED_CREDENTIAL, e.actor.principal, e, reason)
             )
+        if not self.shared_auth:  # else counted cluster-wide (audit/shared_rules.py)
+            out += self.auth_counts(e)
+        return out
+
+    def auth_counts(self, e: AuditEvent) -> list[SecurityEvent]:
+        """The counting rules over a failed authentication, in this process only."""
+        out: list[SecurityEvent] = []
         count = self._all_failures.add(self._clock())
         if count >= self.t.auth_failures_global_per_minute and self._once(
             SecurityRule.AUTH_FAILURES_GLOBAL, "*", 60.0
         ):
             out.append(self._event(SecurityRule.AUTH_FAILURES_GLOBAL, "*", e, count))
-        for subject in {f"addr:{e.actor.client_addr}", f"key:{e.actor.principal}"}:
-            if subject.endswith((":None", ":anonymous")):
-                continue
+        for subject in failure_subjects(e):
             count = self._count_failure(subject)
             if count >= self.t.auth_failures_per_minute and self._once(
                 SecurityRule.AUTH_FAILURES, subject, 60.0
             ):
-                event = self._event(SecurityRule.AUTH_FAILURES, subject, e, count)
-                kind = "clientAddr" if subject.startswith("addr:") else None
-                out.append(replace(event, subject_kind=kind))
+                out.append(failures_event(subject, e, count))
         return out
 
     def _count_failure(self, subject: str) -> int:
@@ -234,6 +244,18 @@ class SecurityMonitor:
     def _event(rule: SecurityRule, subject: str, e: AuditEvent, *facts: Any) -> SecurityEvent:
         detail = {"trigger": str(e.action), "request_id": e.actor.request_id, "facts": list(facts)}
         return SecurityEvent(rule, SEVERITY[rule], subject, e.actor.tenant, detail)
+
+
+def failure_subjects(e: AuditEvent) -> list[str]:
+    """What ``auth.failures`` counts a failed authentication against: the client
+    address and the access-key id (when known)."""
+    subjects = {f"addr:{e.actor.client_addr}", f"key:{e.actor.principal}"}
+    return sorted(s for s in subjects if not s.endswith((":None", ":anonymous")))
+
+
+def failures_event(subject: str, e: AuditEvent, count: int) -> SecurityEvent:
+    event = SecurityMonitor._event(SecurityRule.AUTH_FAILURES, subject, e, count)
+    return replace(event, subject_kind="clientAddr" if subject.startswith("addr:") else None)
 
 
 class _Window:

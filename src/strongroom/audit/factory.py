@@ -6,8 +6,10 @@ from strongroom.audit.alerts import SecurityAlerts
 from strongroom.audit.anchors import Anchors
 from strongroom.audit.events import SecurityMonitor, Thresholds
 from strongroom.audit.service import AuditLog
+from strongroom.audit.shared_rules import SharedAuthRules
 from strongroom.config import AuditSettings, SecurityEventsSettings
 from strongroom.kms.interfaces import Kms
+from strongroom.store.cluster import DatabaseCounters, RedisCounters, SharedCounters
 from strongroom.store.db import Database
 
 
@@ -17,22 +19,30 @@ def build_audit(
     db: Database,
     kms: Kms,
     audit_class: type[AuditLog] = AuditLog,
+    redis_url: str | None = None,
 ) -> tuple[AuditLog, SecurityAlerts]:
     """The log and its alerts, attached to each other. ``audit_class`` lets tests and
-    benchmarks substitute a sink (bench/'s null audit)."""
+    benchmarks substitute a sink (bench/'s null audit). The counting rules count
+    across replicas in Redis when configured, else in a shared database; a SQLite
+    file has one process, which counts alone (audit/shared_rules.py)."""
+    monitor = SecurityMonitor(
+        Thresholds(
+            auth_failures_per_minute=events.auth_failures_per_minute,
+            auth_failures_global_per_minute=events.auth_failures_global_per_minute,
+            bulk_window_seconds=events.bulk_window_seconds,
+            bulk_min_users=events.bulk_min_users,
+            bulk_factor=events.bulk_factor,
+        )
+    )
+    counters: SharedCounters | None = (
+        RedisCounters(redis_url) if redis_url else (None if db.is_sqlite else DatabaseCounters(db))
+    )
     alerts = SecurityAlerts(
-        SecurityMonitor(
-            Thresholds(
-                auth_failures_per_minute=events.auth_failures_per_minute,
-                auth_failures_global_per_minute=events.auth_failures_global_per_minute,
-                bulk_window_seconds=events.bulk_window_seconds,
-                bulk_min_users=events.bulk_min_users,
-                bulk_factor=events.bulk_factor,
-            )
-        ),
+        monitor,
         events.webhook_url,
         events.webhook_secret,
         sensitive=settings.sensitive_identifiers,
+        shared=SharedAuthRules(monitor, counters) if counters is not None else None,
     )
     audit = audit_class(
         db,

@@ -41,12 +41,13 @@ def migrate(
 
 
 async def _bootstrap(svc: Services) -> str | None:
-    if await svc.access.count():
-        return None
-    _, key = await svc.access.create(
-        DEFAULT_TENANT, ["admin"], "bootstrap admin", actor=operator(DEFAULT_TENANT)
-    )
-    return key
+    async with svc.exclusive_start():  # replicas starting together: one key, not one each
+        if await svc.access.count():
+            return None
+        _, key = await svc.access.create(
+            DEFAULT_TENANT, ["admin"], "bootstrap admin", actor=operator(DEFAULT_TENANT)
+        )
+        return key
 
 
 def _bindable(host: str, port: int) -> None:

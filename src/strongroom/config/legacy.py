@@ -170,10 +170,16 @@ CLIENT_VARIABLES = frozenset(
 )
 
 
+# STRONGROOM_<NAME>_FILE: the setting's value is the content of that file (container
+# secrets: /run/secrets/..., Kubernetes secret volumes), when STRONGROOM_<NAME> is unset.
+FILE_SUFFIX = "_FILE"
+
+
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """One warning line per ``STRONGROOM_`` variable that names no setting (the settings
     ignore them, so a misspelt name would otherwise change nothing, silently)."""
     known = {f"STRONGROOM_{name.upper()}" for name in FLAT}
+    known |= {f"{name}{FILE_SUFFIX}" for name in known}  # the value read from a file
     lines = []
     for var in sorted(environ):
         name = var.upper()

@@ -211,6 +211,10 @@ case-insensitive). Lists and mappings are JSON, e.g.
 `Settings`, e.g. `settings.kms.aws.key_id`, and the same flat name
 (`kms_aws_key_id`) is accepted as a keyword to `Settings(...)`.
 
+Any setting may come from a file instead: `STRONGROOM_<NAME>_FILE` names a file whose
+content (one trailing newline removed) is the value when `STRONGROOM_<NAME>` is
+unset, so secrets can be mounted files (container secrets; docs/deploy.md).
+
 A value that does not parse or breaks a rule stops every command with one line
 naming the variable (`error: STRONGROOM_PORT: Input should be a valid integer`,
 exit 2); a `STRONGROOM_` variable that names no setting is ignored with one warning

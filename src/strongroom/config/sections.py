@@ -60,13 +60,15 @@ class KeyFeedSettings(Section):
 
 
 class SchedulerSettings(Section):
-    """The in-process scheduler: due rotations and destructions (keys/scheduler.py)."""
+    """The in-process scheduler: scheduled jobs, each run once per period across all
+    replicas (services/jobs.py), among them due rotations and destructions."""
 
     enabled: bool = True
-    """Run due rotations and destructions in the server (else run `strongroom keys
-    rotate-due` and `destroy-due` from cron)."""
+    """Run scheduled jobs in the server (else run `strongroom keys rotate-due` and
+    `destroy-due` from cron). Safe on every replica: each job runs once per period
+    cluster-wide."""
     interval_seconds: float = Field(default=60.0, gt=0)
-    """How often the scheduler looks for due work."""
+    """Period of the due-rotation and due-destruction jobs."""
 
 
 class KeysSettings(Section):

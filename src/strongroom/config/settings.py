@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path as Path_
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -16,7 +17,7 @@ from pydantic_settings import (
 
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
 from strongroom.config.kms import KmsSettings
-from strongroom.config.legacy import FLAT, Path, nest
+from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
 from strongroom.config.sections import (
     AuditSettings,
     DatabaseSettings,
@@ -128,7 +129,10 @@ class NestedInit(PydanticBaseSettingsSource):
 
 class FlatEnv(EnvSettingsSource):
     """Each ``STRONGROOM_<flat name>`` variable, decoded as its nested field would be
-    (JSON for lists, mappings and models), placed in its section. Nothing else is read."""
+    (JSON for lists, mappings and models), placed in its section; or, when it is unset,
+    the content of the file ``STRONGROOM_<flat name>_FILE`` names (one trailing newline
+    removed), so secrets come from mounted files rather than the environment. Nothing
+    else is read."""
 
     def __call__(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -136,12 +140,27 @@ class FlatEnv(EnvSettingsSource):
             key = f"{self.env_prefix}{name}"
             raw = self.env_vars.get(key if self.case_sensitive else key.lower())
             if raw is None:
+                raw = self._from_file(key + FILE_SUFFIX)
+            if raw is None:
                 continue
             try:
                 found[name] = self.prepare_field_value(name, field_at(path), raw, False)
             except ValueError:
                 raise SettingsError(f"STRONGROOM_{name.upper()} is not valid JSON") from None
         return nest(found)
+
+    def _from_file(self, key: str) -> str | None:
+        path = self.env_vars.get(key if self.case_sensitive else key.lower())
+        if path is None:
+            return None
+        try:
+            text = Path_(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise SettingsError(
+                f"{key.upper()}: cannot read the file it names ({reason})"
+            ) from None
+        return text.removesuffix("\n").removesuffix("\r")
 
 
 def field_at(path: Path) -> FieldInfo:

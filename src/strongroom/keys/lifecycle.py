@@ -95,10 +95,11 @@ class LifecycleService:
 
     async def _destroy(self, info: KeyInfo, now: datetime) -> bool:
         core, actor = self.core, system_actor(info.tenant, "shredder")
-        claim = unit.compare_and_set(
+        claim = unit.compare_and_set_due(
             info.key_id,
             info.current_version,
             KeyState.PENDING_DELETION.value,
+            ("deletion_date", now),  # still due: not cancelled and rescheduled meanwhile
             state=KeyState.DESTROYED.value,
             updated_at=now,
         )
@@ -126,7 +127,7 @@ class LifecycleService:
             try:
                 info = await core.usable(actor, user_id, fresh=True)
                 await self.rotation.new_version(
-                    actor, info, RotationReason.SCHEDULED, [], "", now=now
+                    actor, info, RotationReason.SCHEDULED, [], "", now=now, scheduled=True
                 )
                 rotated += 1
             except StrongroomError as exc:  # e.g. rotated concurrently by another replica

@@ -98,9 +98,12 @@ class RotationService:
         plain: Sequence[bytes],
         context: str,
         now: datetime | None = None,
+        scheduled: bool = False,
     ) -> list[str]:
         """Create version n+1, seal ``plain`` under it, then commit only if version n
-        is still current (compare-and-set); otherwise KEY002 and nothing changes."""
+        is still current (compare-and-set); otherwise KEY002 and nothing changes.
+        ``scheduled``: also only if the key is still due for rotation at ``now``, so
+        two replicas' passes (or a pass racing a manual rotation) rotate once."""
         core = self.core
         now = now or core.clock()
         version = info.current_version + 1
@@ -122,14 +125,19 @@ class RotationService:
             ),
         )
         sealed = await core.cipher.encrypt(new_info, plain, context, version_key=recipient)
-        claim = unit.compare_and_set(
-            info.key_id,
-            info.current_version,
-            KeyState.ENABLED.value,
-            current_version=version,
-            updated_at=now,
-            last_rotated_at=now,
-            next_rotation_at=now + timedelta(days=info.rotation_period_days),
+        values: dict[str, object] = {
+            "current_version": version,
+            "updated_at": now,
+            "last_rotated_at": now,
+            "next_rotation_at": now + timedelta(days=info.rotation_period_days),
+        }
+        state = KeyState.ENABLED.value
+        claim = (
+            unit.compare_and_set_due(
+                info.key_id, info.current_version, state, ("next_rotation_at", now), **values
+            )
+            if scheduled
+            else unit.compare_and_set(info.key_id, info.current_version, state, **values)
         )
         event = core.event(
             actor,

@@ -27,13 +27,28 @@ from strongroom.store.db import Database
 
 # Takes the key row in the session; returns its id, or None when the race was lost.
 Claim = Callable[[AsyncSession], Awaitable[int | None]]
+Due = tuple[str, datetime]  # (column, now): the column must be <= now
 
 
 def compare_and_set(key_id: int, expect_version: int, expect_state: str, **values: object) -> Claim:
     """Claim the row only if it still has the version and state the caller read."""
+    return _claim(key_id, expect_version, expect_state, None, values)
 
+
+def compare_and_set_due(
+    key_id: int, expect_version: int, expect_state: str, due: Due, **values: object
+) -> Claim:
+    """``compare_and_set`` for a scheduled change: also only if the key is still due
+    (``due = (column, now)``: that column is ``<= now``), so a rotation or destruction
+    another replica already did, or that was rescheduled, changes nothing."""
+    return _claim(key_id, expect_version, expect_state, due, values)
+
+
+def _claim(
+    key_id: int, version: int, state: str, due: Due | None, values: dict[str, object]
+) -> Claim:
     async def claim(s: AsyncSession) -> int | None:
-        ok = await keys_repo.compare_and_set(s, key_id, expect_version, expect_state, **values)
+        ok = await keys_repo.compare_and_set(s, key_id, version, state, values, due)
         return key_id if ok else None
 
     return claim

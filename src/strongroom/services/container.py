@@ -3,7 +3,9 @@ settings section. The one place that wires domains together."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from strongroom.access.factory import build_access, build_limits
 from strongroom.access.guard import Guard
@@ -29,10 +31,14 @@ from strongroom.keys.service import KeyService
 from strongroom.keys.statement import KeyStatements
 from strongroom.kms.factory import build_kms
 from strongroom.kms.interfaces import Kms
+from strongroom.services.jobs import JobRunner
+from strongroom.store import cluster
 from strongroom.store.db import Database
 from strongroom.store.migrate import upgrade
 from strongroom.store.notices import Notices
 from strongroom.store.tenancy import ALL, enter_system_scope, set_tenant
+
+START_LOCK = 0x53524F4F4D  # the advisory lock of exclusive_start ("SROOM")
 
 # enter_system_scope: for the app lifespan (api/app.py), which holds no store import.
 __all__ = ["Services", "build_limits", "build_services", "enter_system_scope", "scope_to_tenant"]
@@ -63,10 +69,14 @@ class Services:
     auth: Authenticator = field(init=False)
     # What every transport calls before a service (access/guard.py).
     guard: Guard = field(init=False)
+    # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
+    # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
+    jobs: JobRunner = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
         self.guard = Guard(self.auth, self.limits, self.audit, self.mtls, self.alerts)
+        self.jobs = build_jobs(self)
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -82,6 +92,11 @@ class Services:
             await upgrade(self.db)
         await self.audit.start()  # opens this process's audit segment
         await self.access.load_pepper()
+
+    def exclusive_start(self) -> AbstractAsyncContextManager[None]:
+        """Start-up work one replica at a time across the cluster (the bootstrap admin
+        key: replicas that start together must not each create and print one)."""
+        return self.db.exclusive(START_LOCK)
 
     async def readiness(self) -> tuple[bool, dict[str, bool]]:
         """(ready, checks). Redis is optional: down means slower, so it is reported
@@ -114,7 +129,9 @@ def build_services(
     are injection points for tests and benchmarks (e.g. bench/'s null audit sink)."""
     db = Database(settings.database.url)
     kms = kms or build_kms(settings.kms)
-    audit, alerts = build_audit(settings.audit, settings.security_events, db, kms, audit_class)
+    audit, alerts = build_audit(
+        settings.audit, settings.security_events, db, kms, audit_class, settings.redis.url
+    )
     keys = build_keys(settings.keys, settings.redis.url, db, kms, audit)
     return Services(
         settings=settings,
@@ -136,6 +153,22 @@ def build_services(
         notices=Notices(db),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
     )
+
+
+def build_jobs(svc: Services) -> JobRunner:
+    """The scheduled jobs every replica offers to run (each runs once per period
+    cluster-wide): due rotations and destructions, and the purge of expired shared
+    counters."""
+    runner = JobRunner(svc.db, svc.audit)
+    interval = svc.settings.keys.scheduler.interval_seconds
+    runner.register("keys.rotate_due", svc.lifecycle.rotate_due, interval)
+    runner.register("keys.destroy_due", svc.lifecycle.destroy_due, interval)
+
+    async def purge(now: datetime) -> int:
+        return await cluster.purge_expired(svc.db, now)
+
+    runner.register("cluster.purge", purge, 300.0)
+    return runner
 
 
 def scope_to_tenant(tenant: str | None) -> None:

@@ -145,6 +145,20 @@ class Database:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(text("VACUUM key_material"))
 
+    @asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """Cluster-wide mutual exclusion for start-up work (a PostgreSQL advisory lock
+        held on one connection for the block). SQLite has one process: nothing to do."""
+        if self.is_sqlite:
+            yield
+            return
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:

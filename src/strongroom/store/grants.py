@@ -39,6 +39,8 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "key_tombstones": _RW,
     "access_keys": _RW,
     "custom_roles": _RW,
+    "cluster_leases": _RW,  # scheduled jobs and once-per-period claims (store/cluster.py)
+    "cluster_counters": _RW,
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
     "tenant_data_keys": _APPEND,

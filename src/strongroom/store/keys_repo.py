@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -82,10 +82,22 @@ def add_history(
     )
 
 
+# Columns a scheduled change may require to be due (``<= now``) under its claim.
+DUE_COLUMNS = {"next_rotation_at": UserKey.next_rotation_at, "deletion_date": UserKey.deletion_date}
+
+
 async def compare_and_set(
-    s: AsyncSession, key_id: int, expect_version: int, expect_state: str, **values: object
+    s: AsyncSession,
+    key_id: int,
+    expect_version: int,
+    expect_state: str,
+    values: Mapping[str, object],
+    due: tuple[str, datetime] | None = None,
 ) -> bool:
-    """Update the key row only if it still has the version and state the caller read.
+    """Update the key row only if it still has the version and state the caller read
+    (and, with ``due=(column, now)``, only if that column is still ``<= now``: a
+    scheduled rotation or destruction that another replica already did, or that was
+    rescheduled meanwhile, is no longer due and changes nothing).
 
     This is the first write of its transaction, so on SQLite it takes the write
     lock before any read snapshot exists, and on PostgreSQL it waits on the row
@@ -100,6 +112,8 @@ async def compare_and_set(
         )
         .values(generation=UserKey.generation + 1, **values)
     )
+    if due is not None:
+        q = q.where(DUE_COLUMNS[due[0]] <= due[1])
     result = await s.execute(q)
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from strongroom.store import grants
@@ -37,6 +38,9 @@ def _revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+MIGRATION_LOCK = 0x5354524F4E47  # "STRONG": the advisory lock migrations hold
+
+
 async def upgrade(db: Database, revision: str = "head", *, app_role: str | None = None) -> None:
     """Migrate; on PostgreSQL, when the schema changed (or ``app_role`` is named), give
     the app roles exactly their privileges again (store/grants.py), so a table a
@@ -50,6 +54,10 @@ async def upgrade(db: Database, revision: str = "head", *, app_role: str | None 
         return before, _revision(connection)
 
     async with db.engine.begin() as conn:
+        if not db.is_sqlite:
+            # Replicas that start together migrate one after another: the first does the
+            # work, the others wait here and then find the schema at head.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         before, after = await conn.run_sync(_upgrade)
         if db.is_sqlite or (before == after and app_role is None):
             return  # nothing changed: the serving role itself may run this at start

@@ -4,6 +4,7 @@ this package registers them all on ``Base.metadata`` (what Alembic compares)."""
 from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
 from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
 from strongroom.store.models.base import Base, BigId, UTCDateTime
+from strongroom.store.models.cluster import ClusterCounter, ClusterLease
 from strongroom.store.models.datakeys import NoticeSent, TenantDataKey
 from strongroom.store.models.keys import (
     KeyMaterial,
@@ -21,6 +22,8 @@ __all__ = [
     "AuditSegment",
     "Base",
     "BigId",
+    "ClusterCounter",
+    "ClusterLease",
     "CustomRole",
     "KeyMaterial",
     "KeyTombstone",
