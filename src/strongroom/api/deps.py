@@ -37,14 +37,6 @@ async def services(request: Request) -> Services:
     return app_services(request)
 
 
-def client_addr(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
-def presented(request: Request, svc: Services) -> Presented:
-    return presented_in(request.scope, svc)
-
-
 _WANTED = (b"authorization", b"x-api-key", b"x-tenant-id")
 
 
