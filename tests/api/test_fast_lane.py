@@ -134,3 +134,26 @@ async def test_fast_and_framework_answers_are_the_same(app: App, slow: httpx.Asy
         assert _shape(fast) == _shape(framework), name
         assert middle - before == after - middle, name  # the same audit records
         assert fast.status_code < 500, name
+
+
+async def test_repeated_and_foreign_headers_read_alike(app: App, slow: httpx.AsyncClient) -> None:
+    """The lane reads the headers off the ASGI scope itself: a repeated header counts
+    by its first value, as Starlette's ``Headers.get`` has it, and a tenant another
+    principal names is refused alike."""
+    await app.create_key("lane-user")
+    body = {"userId": "lane-user", "data": ["a"]}
+    forged = "srk_live_aaaaaaaaaaaaaaaa_bbbb"
+    cases = {
+        "good key first": [("X-API-Key", app.admin_key), ("X-API-Key", forged)],
+        "forged key first": [("X-API-Key", forged), ("X-API-Key", app.admin_key)],
+        "other tenant": [("X-API-Key", app.admin_key), ("X-Tenant-Id", "elsewhere")],
+        "bearer and key": [("Authorization", "Basic abc"), ("X-API-Key", app.admin_key)],
+    }
+    for name, headers in cases.items():
+        fast = await app.client.post("/api/v1/encrypt", json=body, headers=headers)
+        framework = await slow.post("/api/v1/encrypt", json=body, headers=headers)
+        assert _shape(fast) == _shape(framework), name
+    first = await app.client.post("/api/v1/encrypt", json=body, headers=cases["good key first"])
+    assert first.status_code == 200
+    second = await app.client.post("/api/v1/encrypt", json=body, headers=cases["forged key first"])
+    assert second.status_code == 401

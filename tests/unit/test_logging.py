@@ -4,15 +4,20 @@ whether logged through structlog or by a library through stdlib logging."""
 from __future__ import annotations
 
 import io
+import json
 import logging
+import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 import structlog
+import structlog.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strongroom.logging import _SECRETISH, configure_logging, mask
+from strongroom.logging import _SECRETISH, configure_logging, info_line, mask
 
 CANARIES = {
     "access key": "srk_live_abcdefghijklmnop_" + "a" * 52 + "_abcdefg",
@@ -79,3 +84,47 @@ def test_the_short_text_shortcut_masks_exactly_what_the_pattern_masks(text: str)
 def test_the_shortest_secret_shapes_are_still_checked(text: str) -> None:
     assert mask(text) == _SECRETISH.sub("[masked]", text)
     assert len(text) >= 9
+
+
+def _lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_the_access_line_shortcut_renders_what_the_chain_renders(output: io.StringIO) -> None:
+    """``info_line`` (api/access_log.py's shortcut past structlog) gives the same keys in
+    the same order, the same values and the same masking as the configured chain."""
+    fields = {
+        "request_id": "rid-1",
+        "client_ip": "203.0.113.7",
+        "user_agent": f"agent {CANARIES['jwt']}",
+        "api_key_id": None,
+        "endpoint": "/api/v1/encrypt",
+        "status_code": 200,
+        "response_time_ms": 1.25,
+    }
+    structlog.contextvars.bind_contextvars(request_id="rid-1", tenant="t-1")
+    try:
+        structlog.get_logger("strongroom.access").info("access", **fields)
+        assert info_line("access", dict(fields)) is True
+    finally:
+        structlog.contextvars.clear_contextvars()
+    chain, short = _lines(output)
+    assert list(chain) == list(short)
+    assert {k: v for k, v in short.items() if k != "timestamp"} == {
+        k: v for k, v in chain.items() if k != "timestamp"
+    }
+    assert short["user_agent"] == "agent [masked]" and CANARIES["jwt"] not in output.getvalue()
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z")
+    assert stamp.fullmatch(short["timestamp"]) and stamp.fullmatch(chain["timestamp"])
+    gap = datetime.fromisoformat(short["timestamp"]) - datetime.fromisoformat(chain["timestamp"])
+    assert timedelta(0) <= gap < timedelta(seconds=5)
+
+
+def test_the_access_line_shortcut_steps_aside(output: io.StringIO) -> None:
+    """Not while structlog runs another chain (capture_logs), and not below INFO."""
+    with structlog.testing.capture_logs() as logs:
+        assert info_line("access", {"status_code": 200}) is False
+    assert logs == []
+    configure_logging("WARNING", output)
+    assert info_line("access", {"status_code": 200}) is False
+    assert output.getvalue() == ""

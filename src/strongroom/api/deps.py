@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ValidationError
+from starlette.types import Scope
 
 from strongroom.access.guard import Certificate, Presented, RequestContext
 from strongroom.access.permissions import Permission
@@ -36,42 +37,56 @@ async def services(request: Request) -> Services:
     return app_services(request)
 
 
-def client_addr(request: Request) -> str | None:
-    return request.client.host if request.client else None
+_WANTED = (b"authorization", b"x-api-key", b"x-tenant-id")
 
 
-def presented(request: Request, svc: Services) -> Presented:
-    """What the request presents, for the guard. Only the ``Bearer`` scheme of
-    ``Authorization`` is a bearer token; any other scheme is not ours and is ignored."""
-    headers = request.headers
-    scheme, _, token = (headers.get("authorization") or "").partition(" ")
+def presented_in(scope: Scope, svc: Services) -> Presented:
+    """What the request presents, for the guard, read from the ASGI scope in one pass
+    over its headers (the first of a repeated header, as Starlette's ``Headers.get``).
+    Only the ``Bearer`` scheme of ``Authorization`` is a bearer token; any other
+    scheme is not ours and is ignored."""
+    wanted: tuple[bytes, ...] = _WANTED
+    forwarded = svc.guard.forwarded_header if svc.guard.wants_certificates else None
+    if forwarded:
+        wanted = (*_WANTED, forwarded.lower().encode("latin-1"))
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in wanted and name not in found:
+            found[name] = value.decode("latin-1")
+    scheme, _, token = (found.get(b"authorization") or "").partition(" ")
     bearer = token.strip() if scheme.lower() == "bearer" else None
     cert = None
     if svc.guard.wants_certificates:
-        extensions: dict[str, Any] = request.scope.get("extensions") or {}
-        header = svc.guard.forwarded_header
+        extensions: dict[str, Any] = scope.get("extensions") or {}
         cert = Certificate(
             tuple((extensions.get("tls") or {}).get("client_cert_chain") or ()),
-            headers.get(header) if header else None,
-            # The socket peer, never request.client: that one may come from X-Forwarded-For.
+            found.get(wanted[-1]) if forwarded else None,
+            # The socket peer, never the client address: that one may come from
+            # X-Forwarded-For.
             extensions.get(PEER),
         )
+    client = scope.get("client")
     return Presented(
-        request.state.request_id,
-        client_addr(request),
-        headers.get("x-api-key"),
+        scope["state"]["request_id"],
+        client[0] if client else None,
+        found.get(b"x-api-key"),
         bearer,
-        headers.get("x-tenant-id"),
+        found.get(b"x-tenant-id"),
         cert,
     )
 
 
 async def authenticate(request: Request, svc: Services) -> RequestContext:
-    """The guard's first step; the context is kept on the request for the RateLimit
-    headers (api/middleware.py) and for ``record_rejected``."""
-    ctx = await svc.guard.authenticate(presented(request, svc))
-    request.state.rate_limit = ctx.quota
-    request.state.context = ctx
+    return await authenticate_in(request.scope, svc)
+
+
+async def authenticate_in(scope: Scope, svc: Services) -> RequestContext:
+    """The guard's first step; the context is kept in the request's state for the
+    RateLimit headers (api/middleware.py) and for ``record_rejected``."""
+    ctx = await svc.guard.authenticate(presented_in(scope, svc))
+    state = scope["state"]
+    state["rate_limit"] = ctx.quota
+    state["context"] = ctx
     return ctx
 
 
@@ -159,24 +174,31 @@ def authorized_call(
     """One flat dependency for the data endpoints: authenticate, parse the body, then
     authorize on its ``userId`` and draw its items from the budgets (an unauthenticated
     caller learns nothing about its body). FastAPI's per-dependency overhead is a
-    measurable share of a batch request."""
-    parse = json_body(model)
+    measurable share of a batch request. The same steps run on the bare ASGI scope in
+    the fast lane (api/fastlane.py), registered in ``FAST_LANE``."""
+
+    async def run(scope: Scope, body: Callable[[], Awaitable[bytes]]) -> Call[M]:
+        svc: Services = scope["app"].state.services
+        ctx = await authenticate_in(scope, svc)
+        parsed = parse_json(model, await body())
+        items = len(getattr(parsed, "data", ()))
+        await svc.guard.authorize(ctx, permission, getattr(parsed, "userId", None), items=items)
+        return Call(ctx.actor, parsed, svc)
 
     async def dependency(request: Request) -> Call[M]:
-        svc = app_services(request)
-        ctx = await authenticate(request, svc)
-        body = await parse(request)
-        items = len(getattr(body, "data", ()))
-        await svc.guard.authorize(ctx, permission, getattr(body, "userId", None), items=items)
-        return Call(ctx.actor, body, svc)
+        return await run(request.scope, request.body)
 
-    FAST_LANE.add(dependency)
+    FAST_LANE[dependency] = run
     return dependency
 
 
-# Dependencies that take only the request, so that api/fastlane.py may run their
-# routes without FastAPI's dependency solver.
-FAST_LANE: set[Callable[[Request], Awaitable[Any]]] = set()
+# Dependencies whose steps also run on the bare ASGI scope (``authorized_call``), so
+# that api/fastlane.py may run their routes without FastAPI's dependency solver and
+# without Starlette's request object: dependency -> run(scope, read the body).
+FAST_LANE: dict[
+    Callable[[Request], Awaitable[Any]],
+    Callable[[Scope, Callable[[], Awaitable[bytes]]], Awaitable[Any]],
+] = {}
 # Constraints pydantic puts in an error's ``ctx`` that come from the schema, never from
 # the input: the allowed values of an enum or literal, bounds, lengths, patterns.
 _SCHEMA_CTX = {
@@ -208,17 +230,13 @@ def validation_details(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[
     return out
 
 
-def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
-    """Parse and validate the body in one pass with pydantic's JSON parser (faster than
-    FastAPI's json.loads + validate on large batches). Document it with ``body_doc``."""
-
-    async def parse(request: Request) -> M:
-        try:
-            return model.model_validate_json(await request.body())
-        except ValidationError as exc:
-            raise InvalidInput(errors=validation_details(exc.errors(), ("body",))) from None
-
-    return parse
+def parse_json(model: type[M], raw: bytes) -> M:
+    """Parse and validate a body in one pass with pydantic's JSON parser (faster than
+    FastAPI's json.loads + validate on large batches)."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InvalidInput(errors=validation_details(exc.errors(), ("body",))) from None
 
 
 # Bodies documented by ``body_doc``: api/openapi.py adds them to the named schemas.
@@ -226,7 +244,7 @@ DOCUMENTED_BODIES: list[type[BaseModel]] = []
 
 
 def body_doc(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` that documents a body parsed by ``json_body`` as a named schema
+    """``openapi_extra`` that documents a body parsed by ``parse_json`` as a named schema
     (and the credentials that ``authorized_call`` checks)."""
     if model not in DOCUMENTED_BODIES:
         DOCUMENTED_BODIES.append(model)

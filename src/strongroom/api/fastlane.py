@@ -4,8 +4,10 @@
 few fields. Behind FastAPI each one passed six middleware layers, the router's scan
 of every route and the dependency solver before any of our code ran: about a fifth
 of a single-item request's CPU (profile in bench/README.md). Here a request for one
-of those paths goes straight to the route's own dependency (``authorized_call``:
-authenticate, parse, authorize) and endpoint function, inside the same frame as
+of those paths goes straight to the steps of the route's own dependency
+(``authorized_call``: authenticate, parse, authorize), run on the ASGI scope without
+Starlette's request object, and to its endpoint function, whose response goes out
+as Starlette would send it; all inside the same frame as
 every other request (``RequestContextMiddleware``: request id, body limit, request
 boundary, security and RateLimit headers, metrics, access log) and with the same
 error mapping (``api/errors.respond``). The routes stay declared in FastAPI, so
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strongroom.api import errors
@@ -35,7 +38,7 @@ from strongroom.api.deps import FAST_LANE
 @dataclass(frozen=True, slots=True)
 class FastRoute:
     route: APIRoute  # for the metrics' and the access log's route template
-    dependency: Callable[[Request], Awaitable[Any]]
+    run: Callable[[Scope, Callable[[], Awaitable[bytes]]], Awaitable[Any]]  # the dependency
     endpoint: Callable[[Any], Awaitable[Response]]
 
 
@@ -49,10 +52,10 @@ def fast_routes(app: FastAPI) -> dict[str, FastRoute]:
         dependant = route.dependant
         if len(dependant.dependencies) != 1 or dependant.path_params or dependant.query_params:
             continue
-        dep = dependant.dependencies[0]
-        if dep.call not in FAST_LANE:
+        run = FAST_LANE.get(dependant.dependencies[0].call)  # type: ignore[arg-type]
+        if run is None:
             continue
-        found[route.path] = FastRoute(route, dep.call, route.endpoint)
+        found[route.path] = FastRoute(route, run, route.endpoint)
     return found
 
 
@@ -91,14 +94,43 @@ class FastLane:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         fast = self._routes[scope["path"]]
-        request = Request(scope, receive)
         try:
-            response = await fast.endpoint(await fast.dependency(request))
+            response = await fast.endpoint(await fast.run(scope, partial(read_body, receive)))
         except ClientDisconnect:
             raise  # nobody to answer: the frame counts it as 499
         except Exception as exc:
-            handled = await errors.respond(request, exc)
+            handled = await errors.respond(Request(scope, receive), exc)
             if handled is None:
                 raise
             response = handled
-        await response(scope, receive, send)
+        if response.background is None and type(response) in _PLAIN:
+            # What Response.__call__ sends, without its indirections.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": response.raw_headers,
+                }
+            )
+            await send({"type": "http.response.body", "body": response.body})
+        else:
+            await response(scope, receive, send)
+
+
+_PLAIN = (Response, JSONResponse)
+
+
+async def read_body(receive: Receive) -> bytes:
+    """The request body, as Starlette's ``Request.body`` reads it (a disconnect first
+    is ``ClientDisconnect``; the frame's size limit raises from ``receive``)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.request":
+            body = message.get("body", b"")
+            if body:
+                chunks.append(body)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+        elif message["type"] == "http.disconnect":
+            raise ClientDisconnect()

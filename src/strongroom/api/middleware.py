@@ -252,11 +252,23 @@ def _retrieve(fut: asyncio.Future[None]) -> None:
 _REJECTIONS = {413: ("REQ001", "request too large"), 500: ("SYS001", "internal error")}
 
 
+# Labelled children by (method, route, status): ``labels()`` costs more than the
+# observation itself on every request. Bounded: the method is the client's choice.
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_SERIES_MAX = 1024
+
+
 def _observe(scope: Scope, status: int, seconds: float) -> None:
     # The route template, never the raw path: it would carry userIds.
     route = getattr(scope.get("route"), "path", "unmatched")
-    HTTP_REQUESTS.labels(scope["method"], route, str(status)).inc()
-    HTTP_LATENCY.labels(route).observe(seconds)
+    key = (scope["method"], route, status)
+    series = _SERIES.get(key)
+    if series is None:
+        series = (HTTP_REQUESTS.labels(key[0], route, str(status)), HTTP_LATENCY.labels(route))
+        if len(_SERIES) < _SERIES_MAX:
+            _SERIES[key] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 class _TooLarge(HTTPException):

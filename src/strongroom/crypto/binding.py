@@ -21,7 +21,7 @@ FORMAT_TAG = b"sr-ct-1"
 
 def lp(*fields: bytes) -> bytes:
     """Length-prefix and concatenate fields (4-byte big-endian lengths)."""
-    return b"".join(struct.pack(">I", len(f)) + f for f in fields)
+    return b"".join([len(f).to_bytes(4, "big") + f for f in fields])
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,17 @@ class Binding:
     context: str = ""
 
     def encode(self) -> bytes:
-        return lp(
-            FORMAT_TAG,
-            bytes([self.suite]),
-            self.tenant.encode(),
-            self.user_id.encode(),
-            struct.pack(">I", self.version),
-            self.context.encode(),
-        )
+        """The encoding, computed once per binding: a request uses it for the data
+        key's derivation, its expansion and every item's AAD."""
+        cached: bytes | None = self.__dict__.get("_encoded")
+        if cached is None:
+            cached = lp(
+                FORMAT_TAG,
+                bytes([self.suite]),
+                self.tenant.encode(),
+                self.user_id.encode(),
+                struct.pack(">I", self.version),
+                self.context.encode(),
+            )
+            self.__dict__["_encoded"] = cached  # frozen: past __setattr__, as cached_property
+        return cached

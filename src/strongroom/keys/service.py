@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.audit.actions import KeyAction
+from strongroom.audit.audited import failure_event
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.crypto import suites
@@ -21,13 +22,24 @@ from strongroom.errors import (
 )
 from strongroom.keys import unit
 from strongroom.keys.cipher import StaleKeyInfo, wrap_context
-from strongroom.keys.core import KeyCore
+from strongroom.keys.core import TARGET_KIND, KeyCore
 from strongroom.keys.models import HistoryEntry, KeyInfo, KeyState, RotationReason
 from strongroom.keys.per_item import PerItem
 from strongroom.observability.metrics import CRYPTO_ITEMS
 from strongroom.store import keys_repo
 
 T = TypeVar("T")
+# CRYPTO_ITEMS's children by (action, success): looked up on every data request.
+_ITEMS: dict[tuple[KeyAction, bool], Any] = {}
+
+
+def _items(action: KeyAction, ok: bool) -> Any:
+    child = _ITEMS.get((action, ok))
+    if child is None:
+        child = _ITEMS[action, ok] = CRYPTO_ITEMS.labels(action, "success" if ok else "failure")
+    return child
+
+
 MAX_ROTATION_DAYS = 3650
 _UNAUDITED = ("next_rotation_at", "updated_at")
 
@@ -45,19 +57,23 @@ class KeyService:
         count: int | None,
         op: Callable[[], Awaitable[T]],
     ) -> T:
-        """Run ``op``; append a success or failure record before returning (fail closed)."""
-        async with self.core.audited(actor, action, user_id, count):
-            try:
-                result = await op()
-            except StrongroomError:
-                CRYPTO_ITEMS.labels(action, "failure").inc(count or 0)
-                raise
+        """Run ``op``; append a success or failure record before returning (fail closed).
+        The failure half is ``core.audited`` written out: this runs on every data
+        request, and the generator-based context manager was a visible share of one."""
+        try:
+            result = await op()
+        except StrongroomError as exc:
+            _items(action, False).inc(count or 0)
+            await self.core.audit.append(
+                failure_event(actor, action, user_id, exc, count, TARGET_KIND)
+            )
+            raise
         # Read-only: the result is the only effect, so the HTTP edge may hold it
         # until the record is durable instead of this call waiting (audit/release.py).
         # Its items count as done only once released: a refused record makes them failed.
         await self.core.audit.append_before_release(
             self.core.event(actor, action, Outcome.SUCCESS, user_id, count),
-            lambda ok: CRYPTO_ITEMS.labels(action, "success" if ok else "failure").inc(count or 0),
+            lambda ok: _items(action, ok).inc(count or 0),
         )
         return result
 

@@ -123,3 +123,10 @@ def test_parse_of_near_miss_matches_checksum(text: str) -> None:
 def test_parse_never_raises_on_surrogates_or_controls(key: str, pos: int, junk: str) -> None:
     assert tokens.parse(junk) is None
     assert tokens.parse(key[:pos] + junk + key[pos:]) is None
+
+
+@given(st.text(max_size=120))
+@example("")
+@example("srk_live_aaaaaaaaaaaaaaaa_" + "a" * 52)
+def test_the_arithmetic_checksum_is_the_documented_one(body: str) -> None:
+    assert tokens._check(body) == crc_check(body)
