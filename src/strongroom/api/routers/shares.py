@@ -21,7 +21,7 @@ from starlette.convertors import StringConvertor, register_url_convertor
 
 from strongroom.access.guard import RequestContext
 from strongroom.access.permissions import Permission
-from strongroom.api.deps import api_key_header, app_services, authenticate, presented
+from strongroom.api.deps import api_key_header, app_services, authenticate, presented_in
 from strongroom.api.share_schemas import (
     SHARE_ID,
     AccessOut,
@@ -136,7 +136,7 @@ async def redeem_share(request: Request, body: RedeemRequest) -> RevealedOut:
     Unknown, used-up, expired, revoked and locked shares all answer 404 ``SHR001``; a
     missing or wrong passphrase 403 ``SHR002`` (counted, never a view)."""
     svc = app_services(request)
-    p = presented(request, svc)
+    p = presented_in(request.scope, svc)
     cert = p.certificate
     if p.api_key or p.bearer or (cert is not None and (cert.chain or cert.forwarded)):
         ctx = await authenticate(request, svc)
