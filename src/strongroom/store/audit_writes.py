@@ -142,6 +142,7 @@ class SqliteGroupWriter:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._thread = ThreadPoolExecutor(1, "audit-writer")
+        self._closed = False
         table = AuditRecord.__table__
         self._binds = [
             table.c[name].type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
@@ -201,6 +202,11 @@ class SqliteGroupWriter:
             raw.close()
 
     async def close(self) -> None:
+        """Idempotent: a service closed twice (a test's replica "killed", then its
+        fixture's teardown) must not fail on the writer thread already gone."""
+        if self._closed:
+            return
+        self._closed = True
         self._thread.submit(self._close)
         self._thread.shutdown(wait=True)
         self._engine.dispose()
