@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from strongroom.api.schemas import Strict, Timestamp, Version, _integral, examples
+from strongroom.api.schemas import Strict, Timestamp, _integral, examples
 from strongroom.secrets.models import (
     MAX_META_KEY,
     MAX_META_PAIRS,
@@ -21,7 +21,9 @@ from strongroom.secrets.models import (
 _WHEN = "2027-01-01T00:00:00Z"
 # Integers that JSON Schema also allows as 3176.0 (api/schemas.py _integral).
 Seconds = Annotated[int, Field(ge=0, le=10 * 365 * 86400), BeforeValidator(_integral)]
-Versions = Annotated[list[Version], Field(min_length=1, max_length=100)]
+# A version fits the vault's integer column (a larger one would fail in the database).
+SecretVersion = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_integral)]
+Versions = Annotated[list[SecretVersion], Field(min_length=1, max_length=100)]
 MetaKey = Annotated[str, Field(min_length=1, max_length=MAX_META_KEY)]
 MetaValue = Annotated[str, Field(max_length=MAX_META_VALUE)]
 
@@ -72,7 +74,7 @@ class SecretVersionsBody(Strict):
 
 class SecretPromoteBody(Strict):
     model_config = examples({"version": 4})
-    version: Version | None = Field(default=None, description="Default: the pending version")
+    version: SecretVersion | None = Field(default=None, description="Default: the pending version")
 
 
 class SecretMetadataPatch(Strict):

@@ -14,13 +14,17 @@ from pydantic import (
     model_validator,
 )
 
-from strongroom.api.schemas import Strict, Version, _integral, examples
+from strongroom.api.schemas import Strict, _integral, examples
+from strongroom.secrets.models import PATH_REGEX
 from strongroom.secrets.shares import MAX_TTL_SECONDS, MAX_VIEWS
 from strongroom.secrets.shares_models import AccessView, ShareState, ShareView
 
 SHARE_ID = r"^[a-z2-7]{16}$"
 PrincipalId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-SecretPath = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._/-]{1,512}$")]
+# The vault's own path rule and a version that fits its integer column (a larger one
+# would reach the database and fail there).
+SecretPath = Annotated[str, StringConstraints(max_length=512, pattern=PATH_REGEX)]
+SourceVersion = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(_integral)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Passphrase = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 # JSON Schema counts 3600.0 as an integer, so clients may send it (api/schemas.py).
@@ -30,7 +34,7 @@ _TOKEN_EXAMPLE = "srs_" + "a" * 52 + "_bcdefgh"
 
 class SourceIn(Strict):
     path: SecretPath
-    version: Version
+    version: SourceVersion
 
 
 class CreateShareRequest(Strict):

@@ -99,7 +99,7 @@ Admin = Annotated[SecretCall, Depends(on_path(Permission.SECRETS_ADMIN))]
 
 class ReadQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: Annotated[int, Field(ge=1)] | None = None
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
     label: Literal["current", "pending", "previous"] | None = None
 
 
