@@ -157,6 +157,10 @@ async def test_filters_and_cursor_pagination(app: App) -> None:
         "fc",
     ]
     assert [x["target"] for x in await query(action="key.encrypt", to=middle)] == ["fa", "fb"]
+    # The calendar's edges, whose UTC falls outside it (once a 500): everything / nothing.
+    edges = {"from": "0001-01-01T00:00:00+01:00", "to": "9999-12-31T23:59:59-01:00"}
+    assert len(await query(action="key.encrypt", **edges)) == 3
+    assert await query(action="key.encrypt", to="0001-01-01T00:00:00+01:00") == []
     # Pages neither skip nor repeat: all tenant records, in write order.
     ids = [x["id"] for x in await query()]
     assert ids == sorted(set(ids))

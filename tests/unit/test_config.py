@@ -19,6 +19,7 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "kms": ("pkcs11", "pkcs11"),
     "kms_previous": ('["local", "aws", "openbao"]', ["local", "aws", "openbao"]),
     "ciphertext_prefix": ("abc", "abc"),
+    "log_level": ("debug", "DEBUG"),
     "cors_allow_origins": ('["https://app.example.com"]', ["https://app.example.com"]),
     "audit_sensitive_identifiers": ('["userId"]', ["userId"]),
     "rate_limit_role_requests_per_minute": ('{"admin": 5}', {"admin": 5}),
@@ -142,6 +143,11 @@ def test_a_keyword_overrides_only_the_field_it_names(monkeypatch: pytest.MonkeyP
             "parse string as an integer",
         ),
         (
+            {"log_level": "loud"},
+            "error: STRONGROOM_LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' "
+            "or 'CRITICAL'",
+        ),
+        (
             {"kms_timeout_seconds": 0},
             "error: STRONGROOM_KMS_TIMEOUT_SECONDS: Input should be greater than 0",
         ),
@@ -170,6 +176,12 @@ def test_bad_settings_are_one_line_each(values: dict[str, Any], line: str) -> No
 )
 def test_what_started_before_still_loads(values: dict[str, Any]) -> None:
     Settings(**values)
+
+
+@pytest.mark.parametrize("typed", ["warning", " Warning ", "WARNING"])
+def test_log_levels_are_read_in_any_case(typed: str) -> None:
+    # A lowercase level once reached the logging module as is and crashed `serve`.
+    assert Settings(log_level=typed).logging.level == "WARNING"
 
 
 def test_bad_json_in_the_environment_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,10 +5,18 @@ fields are only ever added."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from strongroom.crypto.codec import b64url
 from strongroom.crypto.suites import KeyType
@@ -67,8 +75,26 @@ def _rfc3339(value: Any) -> Any:
     raise ValueError("expected an RFC 3339 date-time with an offset")
 
 
+def _representable(value: datetime) -> datetime:
+    """Every layer below compares and stores UTC: ``0001-01-01T00:00:00+01:00`` is a valid
+    RFC 3339 time whose UTC falls before year 1, which Python cannot hold (it was a 500
+    in the audit queries). Such an instant is clamped to the calendar's edge in UTC, as
+    pki.facts.utc does: nothing happened before year 1 or happens after 9999."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.min if value.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
+    return value
+
+
 # Not strict: a JSON body and a query carry a date-time as a string.
-Timestamp = Annotated[AwareDatetime, BeforeValidator(_rfc3339), Field(strict=False)]
+Timestamp = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_representable),
+    Field(strict=False),
+]
 EXAMPLE_CIPHERTEXT = "sr:v1:AQAgx25519hpke-base64url-payload"
 
 

@@ -205,5 +205,11 @@ class TelemetrySettings(Section):
 class LoggingSettings(Section):
     """Logging (logging.py): JSON lines on standard error."""
 
-    level: str = "INFO"
-    """Log level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``."""
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    """Log level: ``DEBUG``, ``INFO``, ``WARNING``, ``ERROR``, ``CRITICAL`` (any case)."""
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        # ``warning`` is what people type; the logging module only knows ``WARNING``.
+        return value.strip().upper() if isinstance(value, str) else value
