@@ -81,3 +81,110 @@ class UsageSink(Protocol):
     def record(self, use: Use) -> None:
         """Count one use; never blocks and never writes per call (buffered)."""
         ...
+
+
+# --- What the stored-key side offers the rest of the system (approvals, MCP, usage) ---
+
+
+class KeyState(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class Sensitivity(StrEnum):
+    """Admin-set on a stored key; an input to the MCP access-request risk score."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass(frozen=True)
+class KeySummary:
+    """A stored key as agents and approvers may see it: never its value."""
+
+    tenant: str
+    project: str
+    name: str
+    key_id: int
+    provider: str
+    hosts: tuple[str, ...]
+    tags: dict[str, str]
+    state: KeyState
+    sensitivity: Sensitivity
+    expires_at: datetime | None
+
+
+class KeyDirectory(Protocol):
+    async def usable(self, actor: Actor) -> list[KeySummary]:
+        """The keys ``actor`` holds ``api-keys:use`` on (any state but revoked)."""
+        ...
+
+    async def describe(self, actor: Actor, project: str, key: str) -> KeySummary:
+        """One key by name in the actor's tenant; refused (not found) when missing."""
+        ...
+
+    async def block(self, tenant: str, key_id: int, reason: str) -> None:
+        """Block a key on behalf of the system (an anomaly rule); audited; every
+        replica refuses it within 1 s."""
+        ...
+
+
+# --- What the broker offers the MCP edge ---
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """A request to send upstream, as the caller gave it (no key in it)."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """Limits tighter than the key's own (a proxy token's hosts and methods)."""
+
+    hosts: tuple[str, ...] | None = None
+    methods: tuple[str, ...] | None = None
+    session_id: str | None = None  # recorded with the use and its audit record
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The upstream's answer, with the key's values scrubbed."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class BrokerPort(Protocol):
+    async def send(
+        self,
+        actor: Actor,
+        project: str,
+        key: str,
+        outbound: Outbound,
+        narrowing: Narrowing | None = None,
+    ) -> Answer:
+        """Send ``outbound`` with the key injected. The edge has already authorized
+        the use (``api-keys:use``, or an MCP session's proxy token)."""
+        ...
+
+
+# --- What usage analytics offer the approvals risk score ---
+
+
+class UsageFacts(Protocol):
+    async def anomalies_since(self, tenant: str, key_id: int, since: datetime) -> int:
+        """Anomaly episodes raised on the key since ``since``."""
+        ...
+
+    async def has_used(self, tenant: str, key_id: int, caller: str) -> bool:
+        """Whether ``caller`` has used the key before (first use raises risk)."""
+        ...
