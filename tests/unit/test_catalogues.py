@@ -53,6 +53,7 @@ PERMISSIONS = {
     "keys:blind-index",
     *("keys:rotate", "keys:delete", "keys:admin"),
     *("shares:create", "shares:read", "shares:revoke"),
+    *("mcp-requests:create", "mcp-requests:read", "mcp-sessions:revoke"),
     *("access-keys:create", "access-keys:read", "access-keys:rotate", "access-keys:revoke"),
     *("roles:read", "roles:write", "tokens:revoke", "audit:read", "metrics:read"),
     *("secrets:read", "secrets:write", "secrets:list", "secrets:delete", "secrets:destroy"),

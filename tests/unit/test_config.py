@@ -36,6 +36,9 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "secrets_reminder_days": ("[14, 60, 2]", [60, 14, 2]),
     "pki_expiry_days": ("[7, 60]", [60, 7]),
     "pki_expiry_fractions": ("[0.1, 0.25]", [0.25, 0.1]),
+    "mcp_resource_url": ("https://sr.example/mcp", "https://sr.example/mcp"),
+    "mcp_authorization_servers": ('["https://idp"]', ["https://idp"]),
+    "mcp_allowed_hosts": ('["sr.internal:*"]', ["sr.internal:*"]),
 }
 ISSUER = {"issuer": "https://idp", "jwks_uri": "https://idp/jwks", "audiences": ["sr"]}
 

@@ -62,3 +62,9 @@ class Permission(StrEnum):
     SHARES_CREATE = "shares:create"
     SHARES_READ = "shares:read"
     SHARES_REVOKE = "shares:revoke"
+
+    # MCP access for AI agents (approvals/). ``mcp-requests:create`` asks for access
+    # (an agent); ``read`` at ``own`` scope sees the principal's own requests only.
+    MCP_REQUESTS_CREATE = "mcp-requests:create"
+    MCP_REQUESTS_READ = "mcp-requests:read"
+    MCP_SESSIONS_REVOKE = "mcp-sessions:revoke"

@@ -14,6 +14,7 @@ from strongroom.cli.client import client
 from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
+from strongroom.cli.mcp import mcp
 from strongroom.cli.secrets import secrets
 from strongroom.cli.server import migrate, serve
 
@@ -51,6 +52,7 @@ app.add_typer(secrets, name="secrets")
 app.add_typer(client, name="client")
 app.command()(migrate)
 app.command()(serve)
+app.command()(mcp)
 
 
 def main() -> None:

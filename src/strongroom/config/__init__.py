@@ -20,6 +20,7 @@ from strongroom.config.kms import (
     Pkcs11KmsSettings,
 )
 from strongroom.config.legacy import unknown_variables
+from strongroom.config.mcp import McpSettings
 from strongroom.config.pki import (
     CertificateAuthoritySettings,
     CertificateMonitorSettings,
@@ -62,6 +63,7 @@ __all__ = [
     "KmsSettings",
     "LimitsSettings",
     "LoggingSettings",
+    "McpSettings",
     "MtlsSettings",
     "OidcIssuer",
     "OidcSettings",

@@ -148,6 +148,11 @@ FLAT: dict[str, Path] = {
     "pki_ca_enabled": ("pki", "ca", "enabled"),
     "pki_crl_validity_hours": ("pki", "ca", "crl_validity_hours"),
     "pki_max_ca_days": ("pki", "ca", "max_ca_days"),
+    "mcp_enabled": ("mcp", "enabled"),
+    "mcp_resource_url": ("mcp", "resource_url"),
+    "mcp_authorization_servers": ("mcp", "authorization_servers"),
+    "mcp_allowed_hosts": ("mcp", "allowed_hosts"),
+    "mcp_max_body_bytes": ("mcp", "max_body_bytes"),
 }
 ENV_NAMES: dict[Path, str] = {path: f"STRONGROOM_{name.upper()}" for name, path in FLAT.items()}
 

@@ -18,6 +18,7 @@ from pydantic_settings import (
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
+from strongroom.config.mcp import McpSettings
 from strongroom.config.pki import PkiSettings
 from strongroom.config.secrets import SecretsSettings
 from strongroom.config.sections import (
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     shares: SharesSettings = Field(default_factory=SharesSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     pki: PkiSettings = Field(default_factory=PkiSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
 
     @classmethod
     def settings_customise_sources(
