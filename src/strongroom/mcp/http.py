@@ -91,13 +91,16 @@ class McpHttp:
         state = scope.setdefault("state", {})
         presented = _presented(scope, state.get("request_id"), self.resource)
         try:
-            state[CONTEXT_KEY] = await self._ports().guard.authenticate(presented)
+            ctx = await self._ports().guard.authenticate(presented)
         except AuthenticationFailed as exc:
             await self._error(send, exc, presented.request_id, challenge=True)
             return
         except StrongroomError as exc:
             await self._error(send, exc, presented.request_id, challenge=False)
             return
+        # As the REST edge keeps it (api/deps.py): the access line and RateLimit headers.
+        state[CONTEXT_KEY] = state["context"] = ctx
+        state["rate_limit"] = ctx.quota
         await self._inner(scope, receive, send)
 
     async def metadata(self, request: Request) -> Response:
