@@ -73,3 +73,24 @@ async def test_stdio_server_acts_with_the_key_in_its_environment(
     reads = [r for r in rows if (r.detail or {}).get("route") == "mcp:list_keys"]
     assert reads and reads[0].request_id.startswith("mcp-")
     assert [r for r in rows if r.action == "auth.api_key" and r.outcome == "failure"]
+
+
+def test_readme_client_configurations_name_what_exists() -> None:
+    """The README's mcpServers blocks: stdio starts this command with settings the
+    service reads; HTTP names the /mcp endpoint with an access-key header."""
+    import json
+    import re
+
+    from strongroom.config.legacy import CLIENT_VARIABLES, ENV_NAMES
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    blocks = [
+        json.loads(b)["mcpServers"]["strongroom"]
+        for b in re.findall(r"```json\n(.*?)```", readme, re.S)
+        if "mcpServers" in b
+    ]
+    stdio, http = blocks
+    assert stdio["command"] == "strongroom" and stdio["args"] == ["mcp"]
+    assert set(stdio["env"]) <= set(ENV_NAMES.values()) | CLIENT_VARIABLES
+    assert http["type"] == "http" and http["url"].endswith("/mcp")
+    assert set(http["headers"]) == {"X-API-Key"}

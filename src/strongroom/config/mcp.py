@@ -18,7 +18,7 @@ class McpSettings(Section):
 
     enabled: bool = True
     """Mount the Streamable HTTP endpoint at ``/mcp`` in the service."""
-    resource_url: str = "http://127.0.0.1:8000/mcp"
+    resource_url: str = "http://127.0.0.1:8080/mcp"
     """This server's public URL (RFC 8707 resource, RFC 9728 ``resource``). A bearer
     token is accepted at ``/mcp`` only when its ``aud`` names exactly this URL; the REST
     API's audiences do not count here. https, or plain http on loopback."""
