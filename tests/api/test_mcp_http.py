@@ -74,7 +74,7 @@ class Served:
 
 @pytest.fixture
 async def served(
-    database_url: str, tmp_path: Path, jwks: JwksServer, echo: Echo
+    database_url: str, tmp_path: Path, jwks: JwksServer, echo: Echo, request: pytest.FixtureRequest
 ) -> AsyncIterator[Served]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -83,6 +83,7 @@ async def served(
         tmp_path,
         oidc_issuers=[issuer_config(jwks.uri)],
         mcp_resource_url=f"{base}/mcp",
+        **getattr(request, "param", {}),
     )
     create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
@@ -253,6 +254,21 @@ def _leaves(exc: BaseException) -> list[BaseException]:
     if isinstance(exc, BaseExceptionGroup):
         return [leaf for e in exc.exceptions for leaf in _leaves(e)]
     return [exc]
+
+
+@pytest.mark.parametrize(
+    "served", [{"max_in_flight": 1, "max_queue_wait_seconds": 2}], indirect=True
+)
+async def test_an_open_session_stream_holds_no_admission_slot(served: Served) -> None:
+    """A 2025-11-25 client keeps a GET stream open for its session; with one slot per
+    worker, its tool calls (and everyone else's requests) still get through."""
+    client, http = served.client("legacy", {"X-API-Key": served.key})
+    async with http, client as c:
+        for _ in range(3):
+            assert data(await c.call_tool("list_keys", {}))["keys"]
+        async with httpx.AsyncClient() as plain:
+            r = await plain.get(f"{served.base}/api/v1/keys/u1", headers={"X-API-Key": served.key})
+        assert r.status_code == 404
 
 
 async def _post(served: Served, headers: dict[str, str]) -> httpx.Response:
