@@ -246,6 +246,7 @@ async def test_canary_never_in_results_messages_logs_or_audit(
     assert len(served.echo.captured) == 2
     assert not [m for m in seen if CANARY in m]
     assert CANARY not in caplog.text
+    assert "srp_" not in caplog.text  # nor a proxy token, at any level
     rows = await _audit(served.services, "")
     assert rows and not [r for r in rows if CANARY in repr(r.__dict__)]
 

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strongroom.access.guard import Presented
 from strongroom.config import McpSettings, Settings
 from strongroom.errors import AuthenticationFailed, StrongroomError
-from strongroom.mcp.ports import CONTEXT_KEY, FromHttpGate, McpPorts
+from strongroom.mcp.ports import CONTEXT_KEY, FromHttpGate, McpPorts, quiet_sdk_logs
 from strongroom.mcp.tools import build_server
 from strongroom.mcp.wiring import issuers, mcp_ports
 from strongroom.services.container import Services
@@ -61,6 +61,7 @@ class McpHttp:
     def __init__(
         self, ports: Callable[[], McpPorts], settings: McpSettings, issuers: list[str]
     ) -> None:
+        quiet_sdk_logs()
         self._ports, self.resource = ports, settings.resource_url
         self.server: MCPServer = build_server(ports, FromHttpGate(lambda: ports().guard))
         self._inner: ASGIApp = self.server.streamable_http_app(

@@ -4,6 +4,7 @@ guard decides for all of them."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,18 @@ from strongroom.access.guard import Guard, Presented, RequestContext
 from strongroom.approvals.contract import AccessRequests, Sessions
 from strongroom.credentials.contract import BrokerPort, KeyDirectory
 from strongroom.errors import AuthenticationFailed
+
+# The SDK's and its SSE library's DEBUG lines carry whole MCP messages: tool arguments
+# and results, among them a proxy token shown once. Their own level is set, so that a
+# service run at DEBUG still leaves them out; their warnings and errors still show.
+CHATTY_LOGGERS = ("mcp", "sse_starlette")
+
+
+def quiet_sdk_logs() -> None:
+    for name in CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.level, logging.WARNING))
+
 
 # Where the HTTP gate (mcp/http.py) leaves the context it authenticated, in the ASGI
 # scope's state of the request that carries the tool call.

@@ -5,13 +5,14 @@ the guard on every tool call; stdout carries only MCP messages (logs go to stder
 
 from __future__ import annotations
 
-from strongroom.mcp.ports import FixedCredentials, McpPorts
+from strongroom.mcp.ports import FixedCredentials, McpPorts, quiet_sdk_logs
 from strongroom.mcp.tools import build_server
 
 
 async def serve_stdio(
     ports: McpPorts, *, api_key: str | None, bearer: str | None, tenant: str | None
 ) -> None:
+    quiet_sdk_logs()
     caller = FixedCredentials(
         ports.guard, api_key=api_key, bearer=bearer, tenant=tenant, audience=ports.resource_url
     )
