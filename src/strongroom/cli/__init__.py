@@ -14,7 +14,7 @@ from strongroom.cli.client import client
 from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
-from strongroom.cli.mcp import mcp
+from strongroom.cli.mcp_server import mcp
 from strongroom.cli.secrets import secrets
 from strongroom.cli.server import migrate, serve
 
