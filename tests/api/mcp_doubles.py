@@ -15,7 +15,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,8 +69,14 @@ def summary(tenant: str, project: str, name: str, host: str) -> KeySummary:
 class Directory:
     keys: list[KeySummary]
 
-    async def usable(self, actor: Actor) -> list[KeySummary]:
-        return [k for k in self.keys if k.tenant == actor.tenant]
+    async def usable(
+        self, actor: Actor, reach: Callable[[str], bool] | None = None
+    ) -> list[KeySummary]:
+        return [
+            k
+            for k in self.keys
+            if k.tenant == actor.tenant and (reach is None or reach(f"{k.project}/{k.name}"))
+        ]
 
     async def describe(self, actor: Actor, project: str, key: str) -> KeySummary:
         for k in await self.usable(actor):

@@ -12,7 +12,8 @@ from typing import Any, Protocol
 
 from strongroom.access.guard import Guard, Presented, RequestContext
 from strongroom.approvals.contract import AccessRequests, Sessions
-from strongroom.credentials.contract import BrokerPort, KeyDirectory
+from strongroom.context import Actor
+from strongroom.credentials.contract import BrokerPort, KeySummary
 from strongroom.errors import AuthenticationFailed
 
 # The SDK's and its SSE library's DEBUG lines carry whole MCP messages: tool arguments
@@ -32,10 +33,19 @@ def quiet_sdk_logs() -> None:
 CONTEXT_KEY = "strongroom.mcp.context"
 
 
+class KeyListing(Protocol):
+    """The stored keys' ``KeyDirectory`` (credentials/contract.py) as this edge calls
+    it: with its own ``reach`` (the request's principal), never the directory's guess."""
+
+    async def usable(
+        self, actor: Actor, reach: Callable[[str], bool] | None = None
+    ) -> list[KeySummary]: ...
+
+
 @dataclass(frozen=True)
 class McpPorts:
     guard: Guard
-    keys: KeyDirectory
+    keys: KeyListing
     requests: AccessRequests
     sessions: Sessions
     broker: BrokerPort

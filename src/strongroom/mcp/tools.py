@@ -82,14 +82,17 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
     @server.tool(annotations=read_only)
     async def list_keys(ctx: Context) -> Annotated[CallToolResult, outputs.KeysOut]:
         """The stored API keys (projects, names, providers, hosts, tags, state) this
-        caller may ask to use. Never a key's value."""
+        caller may ask to use through request_access. Never a key's value."""
 
         async def run(rc: RequestContext) -> CallToolResult:
             ports = source()
             guard = ports.guard
-            await guard.authorize(rc, Permission.MCP_REQUESTS_CREATE, anywhere=True)
-            await guard.record_read(rc, Permission.MCP_REQUESTS_CREATE, "mcp:list_keys", None)
-            keys = await ports.keys.usable(rc.actor)
+            ask = Permission.MCP_REQUESTS_CREATE
+            await guard.authorize(rc, ask, anywhere=True)
+            await guard.record_read(rc, ask, "mcp:list_keys", None)
+            # The keys it may ask for (names, never values), whether or not it may also
+            # use them directly: an agent gets them through a session.
+            keys = await ports.keys.usable(rc.actor, guard.reach(rc, ask))
             return outputs.ok(outputs.KeysOut(keys=[outputs.key_out(k) for k in keys]))
 
         return await call(ctx, "list_keys", run)
