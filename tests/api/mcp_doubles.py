@@ -252,8 +252,10 @@ class Echo:
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
 
+    host = "127.0.0.1"  # as keys and grants name hosts: no port
+
     @property
-    def host(self) -> str:
+    def netloc(self) -> str:
         return f"127.0.0.1:{self._httpd.server_address[1]}"
 
     def __enter__(self) -> Echo:

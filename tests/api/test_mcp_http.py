@@ -140,7 +140,7 @@ async def test_flow_over_http_with_an_access_key(served: Served, mode: str) -> N
             "session_id": session["session_id"],
             "proxy_token": session["proxy_token"],
             "method": "POST",
-            "url": f"http://{served.echo.host}/v1/chat",
+            "url": f"http://{served.echo.netloc}/v1/chat",
             "body": '{"q": "hi"}',
         }
         # POST was not granted: refused by the sessions double before anything left.
@@ -237,7 +237,7 @@ async def test_canary_never_in_results_messages_logs_or_audit(
                 "session_id": s["session_id"],
                 "proxy_token": s["proxy_token"],
                 "method": "GET",
-                "url": f"http://{served.echo.host}/echo",
+                "url": f"http://{served.echo.netloc}/echo",
                 "headers": {"X-Probe": "1"},
             }
             seen.append((await c.call_tool("call_upstream", call)).model_dump_json())

@@ -101,7 +101,7 @@ async def test_the_flow_in_process(env: Env) -> None:
             "session_id": session["session_id"],
             "proxy_token": session["proxy_token"],
             "method": "GET",
-            "url": f"http://{env.echo.host}/v1/models?q=1",
+            "url": f"http://{env.echo.netloc}/v1/models?q=1",
             "headers": {"Accept": "application/json"},
         }
         answer = data(await c.call_tool("call_upstream", call))
@@ -148,7 +148,7 @@ async def test_a_session_handle_with_another_principals_token_is_refused(env: En
         "session_id": session["session_id"],
         "proxy_token": session["proxy_token"],
         "method": "GET",
-        "url": f"http://{env.echo.host}/",
+        "url": f"http://{env.echo.netloc}/",
     }
     async with env.client(env.other_key) as other:
         assert code(await other.call_tool("call_upstream", call)) == "APR010"

@@ -19,18 +19,18 @@ MAX_HEADERS = 50
 
 
 def host_of(url: str) -> str:
-    """The host (and explicit port) a proxy token must allow, lower case."""
+    """The host a proxy token must allow: the name alone, lower case, as the broker
+    matches a key's hosts (credentials/egress.py: hosts carry no port)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("url: an absolute http or https URL", field="url")
     if parts.username is not None or parts.password is not None:
         raise InvalidInput("url: no credentials in the URL", field="url")
     try:
-        port = parts.port
+        _ = parts.port
     except ValueError:
         raise InvalidInput("url: bad port", field="url") from None
-    host = parts.hostname.lower().rstrip(".")
-    return f"{host}:{port}" if port is not None else host
+    return parts.hostname.lower().rstrip(".")
 
 
 def outbound(
