@@ -16,7 +16,7 @@ from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from strongroom import __version__
-from strongroom.access.guard import RequestContext, records_settled, request_boundary
+from strongroom.access.guard import Guard, RequestContext, records_settled, request_boundary
 from strongroom.access.permissions import Permission
 from strongroom.approvals.contract import AccessAsk, OpenedSession, RequestStatus, ToolIdentity
 from strongroom.credentials.contract import Narrowing
@@ -158,13 +158,14 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
         async def run(rc: RequestContext) -> CallToolResult:
             ports = source()
             guard = ports.guard
-            await guard.authorize(rc, Permission.MCP_REQUESTS_READ, anywhere=True)
+            mine = await _scoped(guard, rc, Permission.MCP_REQUESTS_READ)
             view = await ports.requests.get(rc.actor, request_id)
-            if view.requester != rc.actor.principal:
+            if mine is not None and view.requester != mine:
                 # Another principal's request does not exist for this caller.
                 raise NotFound()
             opened: OpenedSession | None = None
-            if view.status is RequestStatus.APPROVED and view.session_id is None:
+            own = view.requester == rc.actor.principal
+            if own and view.status is RequestStatus.APPROVED and view.session_id is None:
                 opened = await ports.sessions.open(rc.actor, view.request_id)
             return outputs.ok(outputs.request_out(view, opened))
 
@@ -211,11 +212,20 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
         async def run(rc: RequestContext) -> CallToolResult:
             ports = source()
             guard = ports.guard
-            await guard.authorize(rc, Permission.MCP_SESSIONS_REVOKE, anywhere=True)
-            everyone = rc.principal.can(Permission.MCP_SESSIONS_REVOKE, rc.actor.tenant)
-            await ports.sessions.revoke(rc.actor, session_id, own_only=not everyone)
+            mine = await _scoped(guard, rc, Permission.MCP_SESSIONS_REVOKE)
+            await ports.sessions.revoke(rc.actor, session_id, own_only=mine is not None)
             return outputs.ok(outputs.RevokedOut(session_id=session_id))
 
         return await call(ctx, "revoke_session", run)
 
     return server
+
+
+async def _scoped(guard: Guard, rc: RequestContext, permission: Permission) -> str | None:
+    """None when ``permission`` is held for the whole tenant; else the caller's own id,
+    when held for its own objects only (the ``mcp-agent`` role); neither: refused.
+    The REST routes of the approvals domain decide the same way."""
+    if rc.principal.can(permission, rc.actor.tenant):
+        return None
+    await guard.authorize(rc, permission, rc.principal.id)
+    return rc.principal.id
