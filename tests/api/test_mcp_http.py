@@ -145,7 +145,7 @@ async def test_flow_over_http_with_an_access_key(served: Served, mode: str) -> N
         }
         # POST was not granted: refused by the sessions double before anything left.
         assert (await c.call_tool("call_upstream", call)).is_error
-        answer = data(await c.call_tool("call_upstream", {**call, "method": "GET", "body": None}))
+        answer = data(await c.call_tool("call_upstream", {**call, "method": "GET", "body": ""}))
         assert answer["status"] == 200 and CANARY not in json.dumps(answer)
         await c.call_tool("revoke_session", {"session_id": session["session_id"]})
     assert len(served.echo.captured) == 1

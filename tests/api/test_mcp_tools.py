@@ -107,6 +107,11 @@ async def test_the_flow_in_process(env: Env) -> None:
         answer = data(await c.call_tool("call_upstream", call))
         assert answer["status"] == 200
         echoed = json.loads(answer["body"])
+        # A JSON text body stays text (the SDK would parse it into an object otherwise).
+        post = {**call, "method": "GET", "body": '{"q": "hi"}'}
+        assert json.loads(data(await c.call_tool("call_upstream", post))["body"])["body"] == (
+            '{"q": "hi"}'
+        )
         assert echoed["path"] == "/v1/models?q=1"
         assert echoed["headers"]["Authorization"] == "Bearer [redacted]"  # scrubbed
         # The token opened nothing twice: checking the request shows the session only.
@@ -122,6 +127,7 @@ async def test_the_flow_in_process(env: Env) -> None:
     # The upstream saw the stored key (injected by the broker), never a proxy token.
     assert env.echo.captured and all("srp_" not in json.dumps(c) for c in env.echo.captured)
     assert env.echo.captured[0]["headers"]["Authorization"] == f"Bearer {CANARY}"
+    assert len(env.echo.captured) == 2
 
 
 async def test_pending_request_returns_its_approval_url_then_opens_once(env: Env) -> None:

@@ -179,8 +179,10 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
         method: Annotated[str, Field(min_length=1, max_length=10)],
         url: Annotated[str, Field(min_length=1, max_length=4096)],
         headers: dict[str, str] | None = None,
-        body: str | None = None,
-        body_base64: str | None = None,
+        # Plain ``str`` (empty: none): the SDK parses a JSON-looking string argument
+        # into an object unless its annotation is exactly ``str``.
+        body: Annotated[str, Field(description="a text body (UTF-8)")] = "",
+        body_base64: Annotated[str, Field(description="a binary body, base64")] = "",
     ) -> Annotated[CallToolResult, outputs.UpstreamOut]:
         """Send one HTTP request upstream through the broker with a session's proxy
         token: the broker adds the stored key; the answer comes back with the key's
@@ -189,7 +191,13 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
         async def run(rc: RequestContext) -> CallToolResult:
             ports = source()
             out = outbound(
-                method, url, headers, body, body_base64, proxy_token, ports.max_body_bytes
+                method,
+                url,
+                headers,
+                body or None,
+                body_base64 or None,
+                proxy_token,
+                ports.max_body_bytes,
             )
             grant = await ports.sessions.verify(
                 rc.actor, proxy_token, host=host_of(url), method=out.method
