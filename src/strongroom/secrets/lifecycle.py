@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from strongroom.audit.actions import SecretAction
+from strongroom.audit.actions import SecretAction, ShareAction
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
 from strongroom.secrets.core import SecretCore, info, numbers
 from strongroom.secrets.errors import NothingPending, SecretNotFound
 from strongroom.secrets.models import Label, SecretMetadata, check_meta, check_path
 from strongroom.store import secrets_repo as repo
+from strongroom.store import shares_repo
 from strongroom.store.models import Secret
 
 
@@ -115,7 +117,26 @@ class SecretLifecycle:
             row = await self._row_for_update(s, actor.tenant, path)
             hit = await repo.mark(s, row.id, numbers(row, versions), deleted_at=when)
             c.audit.record_in(s, c.event(actor, action, path, versions=hit))
+            if when is not None and hit:
+                await self._end_shares(s, actor, path, hit, when)
         return hit
+
+    async def _end_shares(
+        self, s: AsyncSession, actor: Actor, path: str, versions: list[int], now: datetime
+    ) -> None:
+        """A soft delete ends the shares of those versions in its own transaction (a
+        share never outlives what it shares; an undelete does not bring them back).
+        Versions that stop serving without a write (deleteVersionAfter, expiry) are
+        caught at redeem time (shares_redeem.py asks the vault)."""
+        for share_id, version in await shares_repo.end_for_versions(
+            s, actor.tenant, path, versions, now
+        ):
+            detail = {"reason": "source-deleted", "sourceVersion": version}
+            event = AuditEvent(
+                actor, ShareAction.END, Outcome.SUCCESS, share_id, detail=detail,
+                private={"sourcePath": path},
+            )  # fmt: skip
+            self._c.audit.record_in(s, event)
 
     async def destroy(self, actor: Actor, path: str, versions: Sequence[int]) -> list[int]:
         """Delete the sealed values of ``versions`` for good (the versions stay listed

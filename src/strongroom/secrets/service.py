@@ -246,6 +246,16 @@ class SecretService:
             raise SecretVersionGone(state=state.value)
         return encode(await self._c.open(tenant, path, version, blob))
 
+    async def serves(self, tenant: str, path: str, version: int) -> bool:
+        """Whether ``version`` still reads: a share of it may still reveal
+        (shares_redeem.py); no record, the redeem records itself."""
+        async with self._c.db.core_transaction() as conn:
+            found = await repo.read_version(conn, tenant, path, version, None)
+        if found is None:
+            return False
+        row, v, blob = found
+        return blob is not None and state_of(row, v, datetime.now(UTC)) is VersionState.LIVE
+
     async def _refused(
         self, actor: Actor, action: SecretAction, path: str, reason: str, **detail: Any
     ) -> None:
