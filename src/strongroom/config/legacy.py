@@ -97,6 +97,8 @@ FLAT: dict[str, Path] = {
     "secrets_reminder_days": ("secrets", "reminder_days"),
     "secrets_reminders_enabled": ("secrets", "reminders_enabled"),
     "secrets_reminder_interval_seconds": ("secrets", "reminder_interval_seconds"),
+    "secrets_read_cache_ttl_seconds": ("secrets", "read_cache_ttl_seconds"),
+    "secrets_read_cache_size": ("secrets", "read_cache_size"),
     "security_webhook_secret": ("security_events", "webhook_secret"),
     "otel_endpoint": ("telemetry", "otel_endpoint"),
     "otel_service_name": ("telemetry", "otel_service_name"),

@@ -94,6 +94,7 @@ class SecretLifecycle:
             if pruned:
                 detail["pruned"] = pruned
             c.audit.record_in(s, c.event(actor, SecretAction.METADATA, path, **detail))
+        c.changed(actor.tenant, path)
         return await self.metadata(actor, path)
 
     async def delete(self, actor: Actor, path: str, versions: Sequence[int] | None) -> list[int]:
@@ -119,6 +120,7 @@ class SecretLifecycle:
             c.audit.record_in(s, c.event(actor, action, path, versions=hit))
             if when is not None and hit:
                 await self._end_shares(s, actor, path, hit, when)
+        c.changed(actor.tenant, path)
         return hit
 
     async def _end_shares(
@@ -147,6 +149,7 @@ class SecretLifecycle:
             row = await self._row_for_update(s, actor.tenant, path)
             hit = await repo.destroy(s, row.id, numbers(row, versions), datetime.now(UTC))
             c.audit.record_in(s, c.event(actor, SecretAction.DESTROY, path, versions=hit))
+        c.changed(actor.tenant, path)
         await self._purge_pages()
         await c.gone(actor, path, hit)
         return hit
@@ -161,6 +164,7 @@ class SecretLifecycle:
             c.audit.record_in(
                 s, c.event(actor, SecretAction.PURGE, path, versions=row.latest_version)
             )
+        c.changed(actor.tenant, path)
         await self._purge_pages()
         await c.gone(actor, path, None)
 
@@ -196,6 +200,7 @@ class SecretLifecycle:
                     detail = {"version": target, "previous": row.current_version}
                     c.audit.record_in(s, c.event(actor, SecretAction.PROMOTE, path, **detail))
                     break
+        c.changed(actor.tenant, path)
         return await self.metadata(actor, path)
 
     async def _row_for_update(self, s: AsyncSession, tenant: str, path: str) -> Secret:
