@@ -47,9 +47,9 @@ async def _command(
     assert hook.command is not None
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "STRONGROOM_PROJECT": project,
-        "STRONGROOM_KEY": key,
-        "STRONGROOM_PROVIDER": provider,
+        "ROTATE_PROJECT": project,
+        "ROTATE_KEY": key,
+        "ROTATE_PROVIDER": provider,
     }
     try:
         proc = await asyncio.create_subprocess_exec(
