@@ -6,6 +6,7 @@ that names api-keys:reveal."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from tests.api.access_helpers import audit_rows
 from tests.api.api_key_helpers import PROJECTS, code, keys_url, project, req, stored
@@ -48,7 +49,7 @@ async def test_create_read_list_never_show_the_value(app: App) -> None:
 
 async def test_bad_input_is_a_stable_code_and_changes_nothing(app: App) -> None:
     await project(app, "p")
-    cases = {
+    cases: dict[str, dict[str, Any]] = {
         "APK004": {"hosts": ["*.com"]},
         "APK005": {"injection": {"kind": "header", "name": "Authorization", "template": "x"}},
         "APK006": {"allowedNetworks": ["10.0.0.1/8"]},
