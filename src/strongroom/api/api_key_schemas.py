@@ -24,6 +24,9 @@ Reason = Annotated[str, Field(max_length=200)]
 Token = Annotated[str, Field(min_length=8, max_length=200)]
 # A stored value: printable, at most API_KEYS_MAX_VALUE_BYTES (checked by the service).
 Value = Annotated[str, Field(min_length=1, max_length=65536)]
+TagKey = Annotated[str, Field(min_length=1, max_length=128)]
+Tags = Annotated[dict[TagKey, Annotated[str, Field(max_length=256)]], Field(max_length=32)]
+HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 
 
 class ProjectCreate(Strict):
@@ -92,7 +95,7 @@ class ProjectListOut(BaseModel):
 
 class InjectionIn(Strict):
     kind: Literal["header", "query"] = "header"
-    name: Annotated[str, Field(min_length=1, max_length=128)] = "Authorization"
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=HEADER_NAME)] = "Authorization"
     template: Annotated[str, Field(min_length=1, max_length=256)] = Field(
         default="Bearer {key}", description="Holds {key} exactly once"
     )
@@ -140,7 +143,7 @@ class ApiKeyCreate(Strict):
         default=None, description="A hook configured in API_KEYS_ROTATION_HOOKS"
     )
     owners: Annotated[list[Owner], Field(max_length=32)] = Field(default_factory=list)
-    tags: dict[str, Annotated[str, Field(max_length=256)]] = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
     sensitivity: SensitivityName = "medium"
 
 
@@ -160,7 +163,7 @@ class ApiKeyPatch(Strict):
         default=None, description='"" removes the hook'
     )
     owners: Annotated[list[Owner], Field(max_length=32)] | None = None
-    tags: dict[str, Annotated[str, Field(max_length=256)]] | None = None
+    tags: Tags | None = None
     sensitivity: SensitivityName | None = None
 
 

@@ -71,7 +71,8 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
             return p, k
     except (ValueError, TypeError):
         pass
-    raise InvalidQuery(errors=[{"loc": ["query", "cursor"], "type": "value_error"}])
+    # Only a cursor this service issued opens (the same answer as the vault's).
+    raise InvalidQuery("bad cursor")
 
 
 class ApiKeyService:

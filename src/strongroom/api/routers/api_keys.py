@@ -143,8 +143,8 @@ async def list_projects(
     await svc.guard.authorize(ctx, Permission.PROJECTS_READ, anywhere=True)
     await _read(request, svc, ctx, Permission.PROJECTS_READ, None)
     reach = svc.guard.reach(ctx, Permission.PROJECTS_READ)
-    after = check_name(q.cursor) if q.cursor else None
-    found = await svc.projects.list(ctx.actor, after, q.limit)
+    # The cursor is the last name of the previous page (any string pages correctly).
+    found = await svc.projects.list(ctx.actor, q.cursor or None, q.limit)
     cursor = found[-1].name if len(found) == q.limit else None
     return ProjectListOut(
         projects=[ProjectOut.of(p) for p in found if reach(p.name)], cursor=cursor
