@@ -94,6 +94,21 @@ CALLS: list[Callable[[Client], Any]] = [
     lambda c: c.shares.get("s"),
     lambda c: c.shares.accesses("s"),
     lambda c: c.shares.revoke("s"),
+    lambda c: c.projects.create("p"),
+    lambda c: c.projects.list(),
+    lambda c: c.projects.get("p"),
+    lambda c: c.projects.delete("p"),
+    lambda c: c.api_keys.create("p", "k", "sk-x"),
+    lambda c: c.api_keys.list("p"),
+    lambda c: c.api_keys.get("p", "k"),
+    lambda c: c.api_keys.update("p", "k", version=1, tags={"a": "b"}),
+    lambda c: c.api_keys.delete("p", "k"),
+    lambda c: c.api_keys.rotate("p", "k", "sk-y"),
+    lambda c: c.api_keys.revoke("p", "k"),
+    lambda c: c.api_keys.block("p", "k"),
+    lambda c: c.api_keys.unblock("p", "k"),
+    lambda c: c.api_keys.usable("p", "k"),
+    lambda c: c.api_keys.reveal("p", "k"),
 ]
 LOGGED = re.compile(r"^strongroom (\w+) (\S+) -> ")
 

@@ -47,6 +47,10 @@ ACTIONS = {
     *("certificate.ca.create", "certificate.role.write"),
     *("security.certificate.expiring", "security.certificate.expired"),
     *("security.certificate.chain_expires_first", "security.certificate.key_reused"),
+    *("project.create", "project.delete", "api_key.create", "api_key.update"),
+    *("api_key.rotate", "api_key.revoke", "api_key.block", "api_key.unblock"),
+    *("api_key.reveal", "api_key.delete"),
+    *("security.api_key.expiring", "security.api_key.rotation_due"),
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
@@ -59,6 +63,8 @@ PERMISSIONS = {
     "secrets:admin",
     *("certificates:read", "certificates:import", "certificates:export"),
     *("certificates:issue", "certificates:revoke", "certificates:admin"),
+    *("projects:read", "projects:write", "api-keys:read", "api-keys:write"),
+    *("api-keys:use", "api-keys:reveal"),
 }
 
 

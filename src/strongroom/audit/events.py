@@ -85,6 +85,9 @@ SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.CERTIFICATE_CHAIN: Severity.P3,  # the chain breaks before the leaf
     SecurityRule.CERTIFICATE_EXPIRING: Severity.P3,
     SecurityRule.CERTIFICATE_KEY_REUSED: Severity.P4,  # a renewal kept its old key
+    # Stored API keys (credentials/reminders.py): work to schedule before an outage.
+    SecurityRule.API_KEY_EXPIRING: Severity.P3,
+    SecurityRule.API_KEY_ROTATION_DUE: Severity.P4,
 }
 
 

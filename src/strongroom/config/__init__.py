@@ -11,6 +11,7 @@ from strongroom.config.access import (
     OidcIssuer,
     OidcSettings,
 )
+from strongroom.config.credentials import ApiKeysSettings, RotationHook
 from strongroom.config.errors import describe_error, describe_error_line
 from strongroom.config.kms import (
     AwsKmsSettings,
@@ -46,6 +47,7 @@ from strongroom.config.shares import ComplianceSettings, SharesSettings
 __all__ = [
     "DEFAULT_TENANT",
     "AccessSettings",
+    "ApiKeysSettings",
     "AuditAnchorSettings",
     "AuditSettings",
     "AuthMethod",
@@ -69,6 +71,7 @@ __all__ = [
     "Pkcs11KmsSettings",
     "PkiSettings",
     "RedisSettings",
+    "RotationHook",
     "SchedulerSettings",
     "SecretsSettings",
     "SecurityEventsSettings",

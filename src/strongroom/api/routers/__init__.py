@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from strongroom.api.routers import (
     access_keys,
+    api_keys,
     blind_index,
     certificates,
     crypto,
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     secret_routes.router,
     certificates.router,
     certificates.ca_router,
+    api_keys.router,
 )

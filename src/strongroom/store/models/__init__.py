@@ -5,6 +5,7 @@ from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
 from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
 from strongroom.store.models.base import Base, BigId, UTCDateTime
 from strongroom.store.models.cluster import ClusterCounter, ClusterLease
+from strongroom.store.models.credentials import ApiKey, ApiKeyValue, Project
 from strongroom.store.models.datakeys import NoticeSent, TenantDataKey
 from strongroom.store.models.keys import (
     KeyMaterial,
@@ -26,6 +27,8 @@ from strongroom.store.models.shares import Share, ShareAccess
 
 __all__ = [
     "AccessKey",
+    "ApiKey",
+    "ApiKeyValue",
     "AuditCheckpoint",
     "AuditRecord",
     "AuditSegment",
@@ -42,6 +45,7 @@ __all__ = [
     "KeyMaterial",
     "KeyTombstone",
     "NoticeSent",
+    "Project",
     "RevokedToken",
     "Secret",
     "SecretMeta",
