@@ -38,6 +38,8 @@ def test_every_table_is_mapped() -> None:
     # The package re-exports every model, so importing it registers all tables.
     assert set(Base.metadata.tables) == {
         "access_keys",
+        "api_key_usage_hours",
+        "api_key_usage_sources",
         "audit_checkpoints",
         "certificate_authorities",
         "certificate_keys",

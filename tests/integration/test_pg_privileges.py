@@ -58,6 +58,8 @@ EXPECTED = {
     "certificate_roles": RW,
     "cluster_leases": RW,
     "cluster_counters": RW,
+    "api_key_usage_hours": RW,
+    "api_key_usage_sources": RW,
     "revoked_tokens": APPEND,
     "service_keys": APPEND,
     "tenant_data_keys": APPEND,

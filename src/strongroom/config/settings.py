@@ -31,6 +31,7 @@ from strongroom.config.sections import (
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.shares import ComplianceSettings, SharesSettings
+from strongroom.config.usage import UsageSettings
 
 
 class Settings(BaseSettings):
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     shares: SharesSettings = Field(default_factory=SharesSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     pki: PkiSettings = Field(default_factory=PkiSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
 
     @classmethod
     def settings_customise_sources(

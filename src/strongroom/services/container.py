@@ -20,6 +20,7 @@ from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
+from strongroom.credentials.usage import UsageRecorder
 from strongroom.datakeys import Sealer
 from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
@@ -75,6 +76,8 @@ class Services:
     shares: ShareService  # shares of one value (secrets/shares.py)
     statements: KeyStatements  # signed public keys (keys/statement.py)
     blind_index: BlindIndex  # equality tokens for encrypted fields (keys/blind_index.py)
+    # Stored API keys' usage: the broker's and reveal path's UsageSink (credentials/usage.py).
+    usage: UsageRecorder
     hints: RedisHints | None = None
     mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
     # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
@@ -159,6 +162,7 @@ class Services:
 
     async def close(self) -> None:
         await self.access.close()  # writes the buffered "last used" times
+        await self.usage.close()  # writes the buffered stored-key usage counts
         await self.auth.close()
         await self.alerts.close()  # in-flight webhooks, then the shared HTTP client
         if self.hints is not None:
@@ -203,6 +207,7 @@ def build_services(
         notices=Notices(db),
         shares=build_shares(settings.shares, settings.compliance, db, kms, audit, sealer),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
+        usage=UsageRecorder(db, settings.usage),
     )
 
 
@@ -233,6 +238,8 @@ def build_jobs(svc: Services) -> JobRunner:
         runner.register(
             "certificates.expiry", svc.certificate_monitor.run_job, monitor.interval_seconds
         )
+    usage = svc.settings.usage  # stored keys' usage past its retention
+    runner.register("usage.purge", svc.usage.purge, usage.purge_interval_seconds)
     return runner
 
 
