@@ -113,6 +113,9 @@ class Ctx:
     password: str = "a password"
     authority: str = "x"
     role: str = "x"
+    # Stored API keys: a project and a key in it (usage: api/routers/usage.py).
+    project: str = "x"
+    api_key: str = "x"
 
 
 def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
@@ -124,6 +127,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     url = url.replace("{path:path}", ctx.secret)
     url = url.replace("{fingerprint}", ctx.certificate)
     url = url.replace("{authority}", ctx.authority).replace("{role}", ctx.role)
+    url = url.replace("{project}", ctx.project).replace("{key}", ctx.api_key)
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {

@@ -70,6 +70,9 @@ SEMANTIC_REFUSALS = frozenset(
         ("PKI011", "issuance refused by policy"),
         ("ENC001", "a PKCS#12 export needs a password"),
         ("ENC001", "commonName must be 1 to 64 bytes in UTF-8"),
+        # Usage of a stored key: a range longer than its granularity allows, or with
+        # from after to, or at the calendar's edge (credentials/usage_query.py).
+        ("USG001", "invalid usage time range"),
     }
 )
 

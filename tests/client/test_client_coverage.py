@@ -94,6 +94,7 @@ CALLS: list[Callable[[Client], Any]] = [
     lambda c: c.shares.get("s"),
     lambda c: c.shares.accesses("s"),
     lambda c: c.shares.revoke("s"),
+    lambda c: c.usage.api_key("p", "k"),
 ]
 LOGGED = re.compile(r"^strongroom (\w+) (\S+) -> ")
 

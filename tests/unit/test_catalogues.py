@@ -59,6 +59,7 @@ PERMISSIONS = {
     "secrets:admin",
     *("certificates:read", "certificates:import", "certificates:export"),
     *("certificates:issue", "certificates:revoke", "certificates:admin"),
+    "api-keys:read",
 }
 
 

@@ -62,3 +62,7 @@ class Permission(StrEnum):
     SHARES_CREATE = "shares:create"
     SHARES_READ = "shares:read"
     SHARES_REVOKE = "shares:revoke"
+
+    # Stored third-party API keys (credentials/): ``read`` is metadata and usage, never
+    # the value; grants may name ``project/key`` patterns (``billing/*``).
+    API_KEYS_READ = "api-keys:read"

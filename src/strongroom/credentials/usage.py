@@ -69,6 +69,13 @@ def hour_of(at: datetime) -> datetime:
     return at.replace(minute=0, second=0, microsecond=0)
 
 
+class NullUsage:
+    """A ``UsageSink`` that counts nothing (a stored-key core built without analytics)."""
+
+    def record(self, use: Use) -> None:
+        return None
+
+
 class UsageRecorder:
     """The ``UsageSink`` of the broker and the reveal path (credentials/contract.py)."""
 

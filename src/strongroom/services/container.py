@@ -21,6 +21,7 @@ from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
 from strongroom.credentials.usage import UsageRecorder
+from strongroom.credentials.usage_query import UsageQueries
 from strongroom.datakeys import Sealer
 from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
@@ -91,6 +92,9 @@ class Services:
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
     # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
     jobs: JobRunner = field(init=False)
+    # Reads of stored keys' usage and the UsageFacts of the risk score; its
+    # ``directory`` (names -> key ids) is the stored keys' KeyDirectory.
+    usage_queries: UsageQueries = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
@@ -104,6 +108,7 @@ class Services:
         self.pki = build_pki(
             self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
         )
+        self.usage_queries = UsageQueries(self.db, self.usage, self.settings.usage.recent_sources)
         self.jobs = build_jobs(self)
 
     # What edges call, one service each (never reached through another's attributes).

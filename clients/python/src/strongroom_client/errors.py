@@ -266,6 +266,20 @@ class IssuanceRefusedError(InvalidInputError):
     code, status = "PKI011", 400
 
 
+class UsageRangeError(InvalidQueryError):
+    """USG001: ``from``/``to`` unreadable, out of order, or too many buckets."""
+
+    code, status = "USG001", 400
+
+
+class UsageGranularityError(InvalidQueryError):
+    code, status = "USG002", 400
+
+
+class UsageUnavailableError(NotFoundError):
+    code, status = "USG003", 404
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -312,6 +326,9 @@ ERRORS: dict[str, type[ApiError]] = {
         CertificateAuthorityNotFoundError,
         CertificateAuthorityExistsError,
         IssuanceRefusedError,
+        UsageRangeError,
+        UsageGranularityError,
+        UsageUnavailableError,
     )
 }
 

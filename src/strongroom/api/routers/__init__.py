@@ -14,6 +14,7 @@ from strongroom.api.routers import (
     service_keys,
     share_page,
     shares,
+    usage,
 )
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     secret_routes.router,
     certificates.router,
     certificates.ca_router,
+    usage.router,
 )

@@ -22,6 +22,7 @@ from strongroom_client._sync.roles import Roles
 from strongroom_client._sync.secrets import Secrets
 from strongroom_client._sync.shares import Shares
 from strongroom_client._sync.tokens import Tokens
+from strongroom_client._sync.usage import Usage
 from strongroom_client._sync.transport import Transport
 from strongroom_client._cache import StatementCache
 from strongroom_client._config import Config, RetryPolicy
@@ -92,6 +93,7 @@ class Client:
         self.authorities = Authorities(self._transport)
         self.audit = Audit(self._transport)
         self.health = Health(self._transport)
+        self.usage = Usage(self._transport)  # stored API keys' usage
 
     def __repr__(self) -> str:
         return f"Client({self.config!r})"
