@@ -174,3 +174,35 @@ async def test_without_stored_keys_the_route_is_404(app: App) -> None:
     app.services.usage_queries.directory = None
     r = await app.client.get(URL, headers=app.headers)
     assert r.status_code == 404 and r.json()["error"]["code"] == "USG003"
+
+
+def _series(text: str, name: str) -> dict[str, float]:
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{")
+    }
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_metrics_count_uses_by_kind_and_status_class_only(
+    app: App, directory: Directory
+) -> None:
+    name = "strongroom_api_key_uses_total"
+    before = _series((await app.get("/metrics")).text, name)
+    caller, host, source = "ak_metrics_7f3a", "metrics-host.example", "192.0.2.77"
+    for status in (200, 201, 401, 503, None):
+        app.services.usage.record(use(T0, caller=caller, host=host, source=source, status=status))
+    app.services.usage.record(use(T0, kind=UseKind.DENIED, caller=caller, host=host, status=None))
+    text = (await app.get("/metrics")).text
+    after = _series(text, name)
+    delta = {k: v - before.get(k, 0.0) for k, v in after.items() if v != before.get(k, 0.0)}
+    assert delta == {
+        f'{name}{{kind="broker",status_class="2xx"}}': 2.0,
+        f'{name}{{kind="broker",status_class="4xx"}}': 1.0,
+        f'{name}{{kind="broker",status_class="5xx"}}': 1.0,
+        f'{name}{{kind="broker",status_class="none"}}': 1.0,
+        f'{name}{{kind="denied",status_class="denied"}}': 1.0,
+    }
+    for secret in (caller, host, source, "key_id", "tenant"):
+        assert secret not in text
