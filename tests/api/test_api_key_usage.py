@@ -206,3 +206,29 @@ async def test_metrics_count_uses_by_kind_and_status_class_only(
     }
     for secret in (caller, host, source, "key_id", "tenant"):
         assert secret not in text
+
+
+async def test_anomalies_are_audited_and_counted_for_the_risk_score(
+    app: App, directory: Directory
+) -> None:
+    svc = app.services
+    for m in range(3):  # a denied host, three times in one episode
+        svc.usage.record(use(T0 + timedelta(minutes=m), kind=UseKind.DENIED, status=None))
+    await svc.anomalies.drain()
+    await svc.alerts.drain()
+    async with svc.db.read() as s:
+        q = select(AuditRecord.action, AuditRecord.target, AuditRecord.tenant_id).where(
+            AuditRecord.action.startswith("security.usage.")
+        )
+        assert (await s.execute(q)).all() == [
+            ("security.usage.denied_host", "api-key:7", "default")
+        ]
+    facts = svc.usage_queries
+    assert await facts.anomalies_since("default", 7, T0 - timedelta(days=1)) == 1
+    assert await facts.anomalies_since("default", 8, T0 - timedelta(days=1)) == 0
+    assert await facts.anomalies_since("other", 7, T0 - timedelta(days=1)) == 0
+    assert await facts.has_used("default", 7, "ak_one")  # buffered ...
+    await svc.usage.flush()
+    assert await facts.has_used("default", 7, "ak_one")  # ... and written
+    assert not await facts.has_used("default", 7, "ak_nobody")
+    assert not await facts.has_used("default", 8, "ak_one")

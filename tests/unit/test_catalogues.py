@@ -47,6 +47,9 @@ ACTIONS = {
     *("certificate.ca.create", "certificate.role.write"),
     *("security.certificate.expiring", "security.certificate.expired"),
     *("security.certificate.chain_expires_first", "security.certificate.key_reused"),
+    *("security.usage.rate", "security.usage.new_caller", "security.usage.new_source"),
+    *("security.usage.off_hours", "security.usage.upstream_auth", "security.usage.errors"),
+    "security.usage.denied_host",
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),

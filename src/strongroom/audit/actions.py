@@ -161,6 +161,14 @@ class SecurityRule(StrEnum):
     CERTIFICATE_EXPIRED = "certificate.expired"
     CERTIFICATE_CHAIN = "certificate.chain_expires_first"
     CERTIFICATE_KEY_REUSED = "certificate.key_reused"
+    # Stored API keys' anomaly rules (credentials/anomaly.py, docs/usage-analytics.md).
+    USAGE_RATE = "usage.rate"
+    USAGE_NEW_CALLER = "usage.new_caller"
+    USAGE_NEW_SOURCE = "usage.new_source"
+    USAGE_OFF_HOURS = "usage.off_hours"
+    USAGE_UPSTREAM_AUTH = "usage.upstream_auth"
+    USAGE_ERRORS = "usage.errors"
+    USAGE_DENIED_HOST = "usage.denied_host"
 
 
 SECURITY_PREFIX = "security."
@@ -182,6 +190,13 @@ class SecurityAction(AuditAction):
     CERTIFICATE_EXPIRED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_EXPIRED
     CERTIFICATE_CHAIN = SECURITY_PREFIX + SecurityRule.CERTIFICATE_CHAIN
     CERTIFICATE_KEY_REUSED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_KEY_REUSED
+    USAGE_RATE = SECURITY_PREFIX + SecurityRule.USAGE_RATE
+    USAGE_NEW_CALLER = SECURITY_PREFIX + SecurityRule.USAGE_NEW_CALLER
+    USAGE_NEW_SOURCE = SECURITY_PREFIX + SecurityRule.USAGE_NEW_SOURCE
+    USAGE_OFF_HOURS = SECURITY_PREFIX + SecurityRule.USAGE_OFF_HOURS
+    USAGE_UPSTREAM_AUTH = SECURITY_PREFIX + SecurityRule.USAGE_UPSTREAM_AUTH
+    USAGE_ERRORS = SECURITY_PREFIX + SecurityRule.USAGE_ERRORS
+    USAGE_DENIED_HOST = SECURITY_PREFIX + SecurityRule.USAGE_DENIED_HOST
 
     @classmethod
     def of(cls, rule: SecurityRule) -> SecurityAction:

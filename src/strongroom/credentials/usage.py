@@ -93,12 +93,16 @@ class UsageRecorder:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
-        # Called with every use, synchronously: must be cheap (credentials/anomaly.py).
+        # Called with every use, before it is counted, synchronously: must be cheap
+        # (credentials/anomaly.py).
         self.observers: list[Callable[[Use], None]] = []
         self.flushes = 0  # flushes that wrote something (tests, bench)
 
     # --- the per-call path: memory only ------------------------------------------------
     def record(self, use: Use) -> None:
+        # Observers first: they see what was buffered before this use (a new caller).
+        for observe in self.observers:
+            observe(use)
         cls = status_class(use)
         caller = use.caller[:200]
         bucket = (
@@ -122,8 +126,6 @@ class UsageRecorder:
             seen.first = use.at
         self._uses += 1
         API_KEY_USES.labels(str(use.kind), cls).inc()
-        for observe in self.observers:
-            observe(use)
         self._schedule()
 
     def _schedule(self) -> None:

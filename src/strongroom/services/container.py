@@ -20,6 +20,7 @@ from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
+from strongroom.credentials.anomaly import AnomalyDetector
 from strongroom.credentials.usage import UsageRecorder
 from strongroom.credentials.usage_query import UsageQueries
 from strongroom.datakeys import Sealer
@@ -95,6 +96,9 @@ class Services:
     # Reads of stored keys' usage and the UsageFacts of the risk score; its
     # ``directory`` (names -> key ids) is the stored keys' KeyDirectory.
     usage_queries: UsageQueries = field(init=False)
+    # Anomaly rules over every use (credentials/anomaly.py); its ``directory`` blocks
+    # keys when a rule's automatic block is on.
+    anomalies: AnomalyDetector = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
@@ -109,6 +113,13 @@ class Services:
             self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
         )
         self.usage_queries = UsageQueries(self.db, self.usage, self.settings.usage.recent_sources)
+        # Episodes open once cluster-wide where auth.failures is counted cluster-wide.
+        shared = self.alerts.shared.counters if self.alerts.shared is not None else None
+        self.anomalies = AnomalyDetector(
+            self.settings.usage, self.db, self.usage, self.alerts, shared
+        )
+        if self.settings.usage.anomaly_enabled:
+            self.usage.observers.append(self.anomalies.observe)
         self.jobs = build_jobs(self)
 
     # What edges call, one service each (never reached through another's attributes).
@@ -168,6 +179,7 @@ class Services:
     async def close(self) -> None:
         await self.access.close()  # writes the buffered "last used" times
         await self.usage.close()  # writes the buffered stored-key usage counts
+        await self.anomalies.drain()  # their checks and events in flight
         await self.auth.close()
         await self.alerts.close()  # in-flight webhooks, then the shared HTTP client
         if self.hints is not None:

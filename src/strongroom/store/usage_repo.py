@@ -98,23 +98,39 @@ async def sources(s: AsyncSession, tenant: str, key_id: int, limit: int) -> list
     return list((await s.execute(q)).scalars())
 
 
-async def has_used(s: AsyncSession, tenant: str, key_id: int, caller: str | None) -> bool:
-    """Whether ``caller`` (None: anyone) has a counted use of the key."""
+async def has_used(
+    s: AsyncSession,
+    tenant: str,
+    key_id: int,
+    caller: str | None,
+    before_hour: datetime | None = None,
+) -> bool:
+    """Whether ``caller`` (None: anyone) has a counted use of the key (in an hour
+    before ``before_hour``, when given)."""
     q = select(ApiKeyUsageHour.count).where(
         ApiKeyUsageHour.tenant_id == tenant, ApiKeyUsageHour.key_id == key_id
     )
     if caller is not None:
         q = q.where(ApiKeyUsageHour.caller == caller)
+    if before_hour is not None:
+        q = q.where(ApiKeyUsageHour.hour < before_hour)
     return (await s.execute(q.limit(1))).first() is not None
 
 
-async def seen_source(s: AsyncSession, tenant: str, key_id: int, source: str | None) -> bool:
-    """Whether the key was used from ``source`` (None: from anywhere) before."""
+async def seen_source(
+    s: AsyncSession, tenant: str, key_id: int, source: str | None, before: datetime
+) -> bool:
+    """Whether the key was used from ``source`` (None: from any known address) before
+    ``before``."""
     q = select(ApiKeyUsageSource.source).where(
-        ApiKeyUsageSource.tenant_id == tenant, ApiKeyUsageSource.key_id == key_id
+        ApiKeyUsageSource.tenant_id == tenant,
+        ApiKeyUsageSource.key_id == key_id,
+        ApiKeyUsageSource.first_at < before,
     )
     if source is not None:
         q = q.where(ApiKeyUsageSource.source == source)
+    else:
+        q = q.where(ApiKeyUsageSource.source != "")
     return (await s.execute(q.limit(1))).first() is not None
 
 
