@@ -65,7 +65,8 @@ def status_class(use: Use) -> str:
 
 
 def hour_of(at: datetime) -> datetime:
-    at = at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    if at.tzinfo is not UTC:
+        at = at.astimezone(UTC) if at.tzinfo is not None else at.replace(tzinfo=UTC)
     return at.replace(minute=0, second=0, microsecond=0)
 
 
@@ -88,6 +89,8 @@ class UsageRecorder:
         self._db, self.settings, self._clock = db, settings, clock
         self._counts: dict[Bucket, int] = {}
         self._sources: dict[SourceKey, Seen] = {}
+        # (tenant, key) -> buffered callers and addresses: the anomaly rules ask per use.
+        self._index: dict[tuple[str, int], tuple[set[str], set[str]]] = {}
         self._uses = 0  # buffered uses
         self._lock = asyncio.Lock()  # one flush (or exact read) at a time
         self._wake: asyncio.Event | None = None
@@ -97,6 +100,7 @@ class UsageRecorder:
         # (credentials/anomaly.py).
         self.observers: list[Callable[[Use], None]] = []
         self.flushes = 0  # flushes that wrote something (tests, bench)
+        self._metric: dict[tuple[UseKind, str], Any] = {}
 
     # --- the per-call path: memory only ------------------------------------------------
     def record(self, use: Use) -> None:
@@ -115,6 +119,12 @@ class UsageRecorder:
             cls,
         )
         self._counts[bucket] = self._counts.get(bucket, 0) + 1
+        index = self._index.get((use.tenant, use.key_id))
+        if index is None:
+            index = self._index[(use.tenant, use.key_id)] = (set(), set())
+        index[0].add(caller)
+        if use.source:
+            index[1].add(use.source[:64])
         where = (use.tenant, use.key_id, (use.source or "")[:64])
         seen = self._sources.get(where)
         if seen is None:
@@ -125,7 +135,10 @@ class UsageRecorder:
         elif use.at < seen.first:
             seen.first = use.at
         self._uses += 1
-        API_KEY_USES.labels(str(use.kind), cls).inc()
+        counter = self._metric.get((use.kind, cls))
+        if counter is None:  # labels() costs more than the rest of record() together
+            counter = self._metric[(use.kind, cls)] = API_KEY_USES.labels(str(use.kind), cls)
+        counter.inc()
         self._schedule()
 
     def _schedule(self) -> None:
@@ -163,6 +176,7 @@ class UsageRecorder:
     async def _flush(self) -> int:
         counts, self._counts = self._counts, {}
         seen, self._sources = self._sources, {}
+        index, self._index = self._index, {}
         uses, self._uses = self._uses, 0
         if not counts and not seen:
             return 0
@@ -173,21 +187,29 @@ class UsageRecorder:
                     await usage_repo.add_hours(s, [_hour_row(b, n) for b, n in counts.items()])
                     await usage_repo.touch_sources(s, [_source_row(k, v) for k, v in seen.items()])
         except asyncio.CancelledError:  # shutdown mid-write: close() flushes it again
-            self._merge_back(counts, seen, uses)
+            self._merge_back(counts, seen, index, uses)
             raise
         except Exception as exc:
             # Bookkeeping only: keep the batch for the next flush, never fail a call.
             log.warning("api_key_usage_flush_failed", error_type=type(exc).__name__)
             API_KEY_USAGE_FLUSHES.labels("failure").inc()
-            self._merge_back(counts, seen, uses)
+            self._merge_back(counts, seen, index, uses)
             return 0
         API_KEY_USAGE_FLUSHES.labels("success").inc()
         self.flushes += 1
         return uses
 
     def _merge_back(
-        self, counts: dict[Bucket, int], seen: dict[SourceKey, Seen], uses: int
+        self,
+        counts: dict[Bucket, int],
+        seen: dict[SourceKey, Seen],
+        index: dict[tuple[str, int], tuple[set[str], set[str]]],
+        uses: int,
     ) -> None:
+        for key, (callers, sources) in index.items():
+            mine = self._index.setdefault(key, (set(), set()))
+            mine[0].update(callers)
+            mine[1].update(sources)
         for bucket, n in counts.items():
             self._counts[bucket] = self._counts.get(bucket, 0) + n
         for where, old in seen.items():
@@ -213,15 +235,16 @@ class UsageRecorder:
         return [(k[2], v) for k, v in self._sources.items() if k[0] == tenant and k[1] == key_id]
 
     def pending_caller(self, tenant: str, key_id: int, caller: str | None) -> bool:
-        return any(
-            b[0] == tenant and b[1] == key_id and (caller is None or b[4] == caller)
-            for b in self._counts
-        )
+        """Whether ``caller`` (None: anyone) has a buffered use of the key."""
+        index = self._index.get((tenant, key_id))
+        return index is not None and (caller is None or caller[:200] in index[0])
 
     def pending_source(self, tenant: str, key_id: int, source: str | None) -> bool:
-        if source is None:
-            return any(k[0] == tenant and k[1] == key_id for k in self._sources)
-        return (tenant, key_id, source[:64]) in self._sources
+        """Whether a buffered use of the key came from ``source`` (None: any address)."""
+        index = self._index.get((tenant, key_id))
+        if index is None:
+            return False
+        return bool(index[1]) if source is None else source[:64] in index[1]
 
     # --- retention and shutdown ---------------------------------------------------------
     async def purge(self, now: datetime) -> int:
