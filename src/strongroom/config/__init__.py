@@ -43,6 +43,7 @@ from strongroom.config.sections import (
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.settings import Settings, client_certificates_used
 from strongroom.config.shares import ComplianceSettings, SharesSettings
+from strongroom.config.usage import UsageSettings
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -80,6 +81,7 @@ __all__ = [
     "SharesSettings",
     "TelemetrySettings",
     "TlsSettings",
+    "UsageSettings",
     "client_certificates_used",
     "describe_error",
     "describe_error_line",

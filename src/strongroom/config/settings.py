@@ -32,6 +32,7 @@ from strongroom.config.sections import (
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.shares import ComplianceSettings, SharesSettings
+from strongroom.config.usage import UsageSettings
 
 
 class Settings(BaseSettings):
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     pki: PkiSettings = Field(default_factory=PkiSettings)
     api_keys: ApiKeysSettings = Field(default_factory=ApiKeysSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
 
     @classmethod
     def settings_customise_sources(

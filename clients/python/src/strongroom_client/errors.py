@@ -324,6 +324,20 @@ class InvalidKeyValueError(InvalidInputError):
     code, status = "APK013", 400
 
 
+class UsageRangeError(InvalidQueryError):
+    """USG001: ``from``/``to`` unreadable, out of order, or too many buckets."""
+
+    code, status = "USG001", 400
+
+
+class UsageGranularityError(InvalidQueryError):
+    code, status = "USG002", 400
+
+
+class UsageUnavailableError(NotFoundError):
+    code, status = "USG003", 404
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -383,6 +397,9 @@ ERRORS: dict[str, type[ApiError]] = {
         CertificateAuthorityNotFoundError,
         CertificateAuthorityExistsError,
         IssuanceRefusedError,
+        UsageRangeError,
+        UsageGranularityError,
+        UsageUnavailableError,
     )
 }
 

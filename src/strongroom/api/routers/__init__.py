@@ -15,6 +15,7 @@ from strongroom.api.routers import (
     service_keys,
     share_page,
     shares,
+    usage,
 )
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
@@ -40,4 +41,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     certificates.router,
     certificates.ca_router,
     api_keys.router,
+    usage.router,
 )

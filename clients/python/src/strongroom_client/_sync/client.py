@@ -24,6 +24,7 @@ from strongroom_client._sync.secrets import Secrets
 from strongroom_client._sync.shares import Shares
 from strongroom_client._sync.tokens import Tokens
 from strongroom_client._sync.transport import Transport
+from strongroom_client._sync.usage import Usage
 from strongroom_client._cache import StatementCache
 from strongroom_client._config import Config, RetryPolicy
 from strongroom_client._secret import Secret
@@ -95,6 +96,7 @@ class Client:
         self.projects = Projects(self._transport)
         self.api_keys = ApiKeys(self._transport)
         self.health = Health(self._transport)
+        self.usage = Usage(self._transport)  # stored API keys' usage
 
     def __repr__(self) -> str:
         return f"Client({self.config!r})"
