@@ -47,6 +47,7 @@ ACTIONS = {
     *("certificate.ca.create", "certificate.role.write"),
     *("security.certificate.expiring", "security.certificate.expired"),
     *("security.certificate.chain_expires_first", "security.certificate.key_reused"),
+    "broker.request",
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
