@@ -148,6 +148,12 @@ FLAT: dict[str, Path] = {
     "pki_ca_enabled": ("pki", "ca", "enabled"),
     "pki_crl_validity_hours": ("pki", "ca", "crl_validity_hours"),
     "pki_max_ca_days": ("pki", "ca", "max_ca_days"),
+    "broker_max_request_bytes": ("broker", "max_request_bytes"),
+    "broker_max_response_bytes": ("broker", "max_response_bytes"),
+    "broker_timeout_seconds": ("broker", "timeout_seconds"),
+    "broker_connect_timeout_seconds": ("broker", "connect_timeout_seconds"),
+    "broker_max_connections_per_upstream": ("broker", "max_connections_per_upstream"),
+    "broker_ca_file": ("broker", "ca_file"),
 }
 ENV_NAMES: dict[Path, str] = {path: f"STRONGROOM_{name.upper()}" for name, path in FLAT.items()}
 

@@ -91,6 +91,9 @@ class _Call:
 class Broker:
     """Implements ``BrokerPort`` (credentials/contract.py)."""
 
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
     def __init__(
         self,
         targets: TargetResolver,
@@ -100,11 +103,13 @@ class Broker:
         resolver: Resolver,
         limits: BrokerLimits | None = None,
     ) -> None:
+        # Public: services wires the stored-key side and analytics in; tests swap the
+        # resolver (a stub DNS) and the client (a test CA).
         self.targets = targets
         self.usage = usage
+        self.client = client
+        self.resolver = resolver
         self._audit = audit
-        self._client = client
-        self._resolver = resolver
         self.limits = limits or BrokerLimits()
 
     async def send(
@@ -140,7 +145,7 @@ class Broker:
         if not self._host_ok(dest.host, target, narrowing):
             raise HostNotAllowed()
         allowed = networks(target.allowed_networks)
-        ip = await pin(self._resolver, dest, allowed)
+        ip = await pin(self.resolver, dest, allowed)
         if dest.scheme == "http" and not any(ip.version == n.version and ip in n for n in allowed):
             # The key in clear text over the internet: only to a network the key names.
             raise AddressRefused(reason="plaintext")
@@ -154,7 +159,7 @@ class Broker:
         call.bytes_out = len(out.body)
         started = time.perf_counter()
         try:
-            up = await self._client.exchange(dest, ip, call.method, headers, out.body)
+            up = await self.client.exchange(dest, ip, call.method, headers, out.body)
         finally:
             call.upstream_s = time.perf_counter() - started
         call.status, call.bytes_in = up.status, len(up.body)

@@ -20,6 +20,8 @@ from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
+from strongroom.credentials.broker import Broker
+from strongroom.credentials.broker_factory import build_broker
 from strongroom.datakeys import Sealer
 from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
@@ -88,6 +90,9 @@ class Services:
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
     # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
     jobs: JobRunner = field(init=False)
+    # The credential broker (credentials/broker.py): the ``BrokerPort`` the broker
+    # routes and the MCP server call; its key resolver and usage sink are wired below.
+    broker: Broker = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
@@ -102,6 +107,7 @@ class Services:
             self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
         )
         self.jobs = build_jobs(self)
+        self.broker = build_broker(self.settings.broker, self.audit)
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -161,6 +167,7 @@ class Services:
         await self.access.close()  # writes the buffered "last used" times
         await self.auth.close()
         await self.alerts.close()  # in-flight webhooks, then the shared HTTP client
+        await self.broker.aclose()  # pooled upstream connections
         if self.hints is not None:
             await self.hints.close()
         await self.keys.core.cache.close()
