@@ -47,6 +47,8 @@ class Upstream:
     server: asyncio.Server | None = None
     tls: bool = False
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def base(self) -> str:
@@ -59,16 +61,21 @@ class Upstream:
         return self
 
     async def stop(self) -> None:
+        # Handlers end on their own (no cancellation: asyncio logs a cancelled
+        # connection handler as an error): the hostile ones watch ``stopping``.
+        self.stopping.set()
         if self.server is not None:
             self.server.close()
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for w in list(self.writers):
+            w.close()
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=5)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self.tasks.add(task)
+        self.writers.add(writer)
         try:
             while await self._one(reader, writer):
                 pass
@@ -76,7 +83,15 @@ class Upstream:
             pass
         finally:
             self.tasks.discard(task)
+            self.writers.discard(writer)
             writer.close()
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def _one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -120,17 +135,20 @@ class Upstream:
             return False
         elif path == "/endless":
             writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-            while True:
+            while not self.stopping.is_set():
                 writer.write(b"10000\r\n" + b"y" * 0x10000 + b"\r\n")
                 await writer.drain()
+            return False
         elif path == "/slow":
             writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
             for _ in range(100):
                 writer.write(b"s")
                 await writer.drain()
-                await asyncio.sleep(1)
+                if await self._stopped_within(1.0):
+                    return False
         elif path == "/hang":
-            await asyncio.sleep(3600)
+            await self.stopping.wait()
+            return False
         elif path == "/garbage":
             writer.write(b"\x00\xffTHIS IS NOT HTTP\r\n\r\n")
             await writer.drain()

@@ -169,6 +169,12 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
             "role": ctx.role,
             "dnsNames": ["routes.example.com"],
         },
+        ("POST", "/api/v1/broker/{project}/{key}/request"): {
+            "method": "POST",
+            "url": "https://api.routes.test/v1/echo",
+            "headers": {"X-Note": ctx.description},
+            "body": ctx.plaintext,
+        },
         ("POST", "/api/v1/blind-index"): {
             "userId": ctx.user,
             "field": "email",

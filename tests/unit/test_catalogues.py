@@ -60,6 +60,7 @@ PERMISSIONS = {
     "secrets:admin",
     *("certificates:read", "certificates:import", "certificates:export"),
     *("certificates:issue", "certificates:revoke", "certificates:admin"),
+    "api-keys:use",
 }
 
 

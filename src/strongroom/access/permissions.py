@@ -62,3 +62,7 @@ class Permission(StrEnum):
     SHARES_CREATE = "shares:create"
     SHARES_READ = "shares:read"
     SHARES_REVOKE = "shares:revoke"
+
+    # Stored third-party API keys (credentials/). ``use`` sends a request through the
+    # broker with the key injected, on ``projects/{project}/keys/{name}`` patterns.
+    API_KEYS_USE = "api-keys:use"

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from strongroom.api.routers import (
     access_keys,
     blind_index,
+    broker,
     certificates,
     crypto,
     health,
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     secret_routes.router,
     certificates.router,
     certificates.ca_router,
+    broker.router,
 )
