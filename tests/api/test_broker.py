@@ -10,13 +10,17 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from strongroom.logging import quiet_parameter_tracers
 from strongroom.store.models import AuditRecord
+from strongroom_client import AsyncClient
+from strongroom_client.errors import BrokerHostNotAllowedError
 from tests.api.access_helpers import issue
 from tests.api.conftest import App
+from tests.api.routes import asgi_app
 from tests.broker_support import Keys, StubDns, Upstream, Uses, target
 
 KEY = b"sk-CANARY-broker-key-7c4e19a2b8"
@@ -153,3 +157,25 @@ async def test_key_value_appears_nowhere(
     for where, text in places.items():
         for form in FORMS:
             assert text.count(form) == 0, (where, form)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_sdk_broker(app: App, wired: Any, upstream: Upstream) -> None:
+    transport = httpx.ASGITransport(asgi_app(app))
+    async with AsyncClient(
+        "http://strongroom.test", api_key=app.admin_key, transport=transport, env={}
+    ) as sr:
+        url = f"http://api.test:{upstream.port}/echo?a=1"
+        a = await sr.broker.request("proj", "openai", "POST", url, body=b"\x00bin")
+        assert a["status"] == 200 and KEY not in a["body"]
+        assert upstream.seen[-1].body == b"\x00bin"
+        r = await sr.broker.proxy("proj", "openai", "PUT", url, content=b"p")
+        assert r.status_code == 200 and r.json()["target"] == "/echo?a=1"
+        r = await sr.broker.proxy("proj", "openai", "GET", url.replace("/echo", "/status/404"))
+        assert r.status_code == 404  # the upstream's 404: not an error of ours
+        with pytest.raises(BrokerHostNotAllowedError):
+            await sr.broker.proxy("proj", "openai", "GET", "https://other.example/")
+        with pytest.raises(BrokerHostNotAllowedError):
+            await sr.broker.request("proj", "openai", "GET", "https://other.example/")
+        base = sr.broker.base_url("proj", "openai", f"http://api.test:{upstream.port}")
+        assert base == f"/api/v1/broker/proj/openai/http/api.test:{upstream.port}/"

@@ -266,6 +266,50 @@ class IssuanceRefusedError(InvalidInputError):
     code, status = "PKI011", 400
 
 
+class BrokerError(ApiError):
+    """A brokered call refused or failed (``BRKnnn``, docs/broker.md)."""
+
+
+class BrokerHostNotAllowedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK001", 403
+
+
+class BrokerAddressRefusedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK002", 403
+
+
+class BrokerDnsError(BrokerError):
+    code, status = "BRK003", 502
+
+
+class BrokerTimeoutError(BrokerError):
+    code, status = "BRK004", 504
+
+
+class BrokerUnreachableError(BrokerError):
+    code, status = "BRK005", 502
+
+
+class BrokerResponseTooLargeError(BrokerError):
+    code, status = "BRK006", 502
+
+
+class BrokerRequestTooLargeError(BrokerError, PayloadTooLargeError):
+    code, status = "BRK007", 413
+
+
+class BrokerRedirectRefusedError(BrokerError):
+    code, status = "BRK008", 502
+
+
+class BrokerBadRequestError(BrokerError, InvalidInputError):
+    code, status = "BRK009", 400
+
+
+class BrokerMethodNotAllowedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK010", 403
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -312,6 +356,16 @@ ERRORS: dict[str, type[ApiError]] = {
         CertificateAuthorityNotFoundError,
         CertificateAuthorityExistsError,
         IssuanceRefusedError,
+        BrokerHostNotAllowedError,
+        BrokerAddressRefusedError,
+        BrokerDnsError,
+        BrokerTimeoutError,
+        BrokerUnreachableError,
+        BrokerResponseTooLargeError,
+        BrokerRequestTooLargeError,
+        BrokerRedirectRefusedError,
+        BrokerBadRequestError,
+        BrokerMethodNotAllowedError,
     )
 }
 

@@ -36,6 +36,7 @@ Name = Annotated[str, Path(pattern=f"^{SEGMENT_REGEX}$", max_length=128, example
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # What a forward-proxy caller sends that is about reaching us, not the upstream.
 _OURS = {"host", "content-length", "x-request-id"}
+UPSTREAM_MARK = b"x-strongroom-broker"
 
 
 async def _using(
@@ -151,8 +152,12 @@ async def broker_proxy(
     response = Response(answer.body, status_code=answer.status)
     # Raw, so repeated headers (Set-Cookie) stay apart; framing is Starlette's own.
     response.raw_headers += [
-        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers
+        (k.lower().encode("latin-1"), v.encode("latin-1"))
+        for k, v in answer.headers
+        if not k.lower().startswith("x-strongroom-")
     ]
+    # The upstream's answer, whatever its status (a client tells it from ours).
+    response.raw_headers.append((UPSTREAM_MARK, b"upstream"))
     return response
 
 

@@ -12,6 +12,7 @@ import httpx
 from strongroom_client._async.access_keys import AsyncAccessKeys
 from strongroom_client._async.audit import AsyncAudit
 from strongroom_client._async.blind_index import AsyncBlindIndex
+from strongroom_client._async.broker import AsyncBroker
 from strongroom_client._async.certificates import AsyncAuthorities, AsyncCertificates
 from strongroom_client._async.data import AsyncData, Rewrapped, Rotated
 from strongroom_client._async.health import AsyncHealth
@@ -91,6 +92,7 @@ class AsyncClient:
         self.authorities = AsyncAuthorities(self._transport)
         self.audit = AsyncAudit(self._transport)
         self.health = AsyncHealth(self._transport)
+        self.broker = AsyncBroker(self._transport)
 
     def __repr__(self) -> str:
         return f"AsyncClient({self.config!r})"

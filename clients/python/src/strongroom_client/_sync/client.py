@@ -13,6 +13,7 @@ import httpx
 from strongroom_client._sync.access_keys import AccessKeys
 from strongroom_client._sync.audit import Audit
 from strongroom_client._sync.blind_index import BlindIndex
+from strongroom_client._sync.broker import Broker
 from strongroom_client._sync.certificates import Authorities, Certificates
 from strongroom_client._sync.data import Data, Rewrapped, Rotated
 from strongroom_client._sync.health import Health
@@ -92,6 +93,7 @@ class Client:
         self.authorities = Authorities(self._transport)
         self.audit = Audit(self._transport)
         self.health = Health(self._transport)
+        self.broker = Broker(self._transport)
 
     def __repr__(self) -> str:
         return f"Client({self.config!r})"
