@@ -140,7 +140,10 @@ async def test_key_value_appears_nowhere(
     for path in ("/echo", "/gzip-echo", "/huge", "/redirect?to=http://x.test/"):
         r = await app.client.get(proxy + path, headers=app.headers)
         seen.append(r.content + repr(list(r.headers.items())).encode())
-    seen.append((await app.get("/metrics")).content)
+    metrics = (await app.get("/metrics")).text
+    assert 'strongroom_broker_requests_total{outcome="BRK001",status_class="none"}' in metrics
+    assert "strongroom_broker_added_latency_seconds_count" in metrics
+    seen.append(metrics.encode())
     # The key really went upstream (so the canary could have leaked)...
     assert any(KEY.decode() in (s.header("Authorization") or "") for s in upstream.seen)
     # ...and is nowhere on our side.
