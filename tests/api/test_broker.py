@@ -94,7 +94,7 @@ async def test_forward_proxy_mode(app: App, wired: Any, upstream: Upstream) -> N
 async def test_use_needs_api_keys_use_on_that_key(app: App, wired: Any, upstream: Upstream) -> None:
     made = await app.client.put(
         "/api/v1/roles/openai-user",
-        json={"grants": [{"permission": "api-keys:use", "resource": "projects/proj/keys/openai"}]},
+        json={"grants": [{"permission": "api-keys:use", "resource": "proj/openai"}]},
         headers=app.headers,
     )
     assert made.status_code == 201, made.text

@@ -64,5 +64,5 @@ class Permission(StrEnum):
     SHARES_REVOKE = "shares:revoke"
 
     # Stored third-party API keys (credentials/). ``use`` sends a request through the
-    # broker with the key injected, on ``projects/{project}/keys/{name}`` patterns.
+    # broker with the key injected, on ``{project}/{name}`` patterns.
     API_KEYS_USE = "api-keys:use"

@@ -9,7 +9,7 @@ injected, without ever holding the key.
   query, headers and body pass through, and the upstream's status, headers and body
   come back as they are (the key's values scrubbed).
 
-Both need ``api-keys:use`` on ``projects/{project}/keys/{key}``. The caller's own
+Both need ``api-keys:use`` on ``{project}/{key}``. The caller's own
 credentials (``X-API-Key``, ``Authorization``) never go upstream.
 """
 
@@ -47,7 +47,7 @@ async def _using(
     svc = app_services(request)
     ctx = await authenticate(request, svc)
     params = request.path_params
-    resource = f"projects/{params.get('project')}/keys/{params.get('key')}"
+    resource = f"{params.get('project')}/{params.get('key')}"  # as credentials/ names it
     await svc.guard.authorize(ctx, Permission.API_KEYS_USE, resource=resource)
     return svc, ctx.actor
 
