@@ -4,9 +4,11 @@ The request goes to the IP address ``egress.pin`` chose, never to a name: the
 ``Host`` header and TLS (SNI and certificate verification) still use the name, so a
 certificate must be valid for the name the caller asked for. Connections are pooled
 per (scheme, name, port, address), so a connection is reused only for the name it was
-verified for and the address checked for it. Redirects are never followed (httpcore
-does not follow them); the answer is read as a stream and cut past its bound; the
-whole exchange has one deadline.
+verified for and the address checked for it; each origin's connections are spread over
+``SHARDS`` small pools, since httpcore's pool scans every connection of its pool for
+each request it places (quadratic in the connections under concurrency). Redirects
+are never followed (httpcore does not follow them); the answer is read as a stream and
+cut past its bound; the whole exchange has one deadline.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from strongroom.credentials.broker_errors import (
 from strongroom.credentials.egress import IP, Destination
 
 Headers = tuple[tuple[str, str], ...]
+SHARDS = 8
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class EgressLimits:
     total_seconds: float = 30.0
     connect_seconds: float = 5.0
     max_connections: int = 128  # per pinned origin
-    max_pools: int = 256
+    max_pools: int = 1024  # shards of pinned origins
     keepalive_seconds: float = 30.0
 
 
@@ -50,20 +53,22 @@ class PinnedClient:
     def __init__(self, limits: EgressLimits, ssl_context: ssl.SSLContext | None = None) -> None:
         self.limits = limits
         self._ssl = ssl_context or ssl.create_default_context()
-        self._pools: OrderedDict[tuple[str, str, int, str], httpcore.AsyncConnectionPool] = (
+        self._pools: OrderedDict[tuple[str, str, int, str, int], httpcore.AsyncConnectionPool] = (
             OrderedDict()
         )
         self._closing: set[asyncio.Task[None]] = set()
+        self._turn = 0
 
     def _pool(self, dest: Destination, ip: IP) -> httpcore.AsyncConnectionPool:
-        key = (dest.scheme, dest.host, dest.port, str(ip))
+        self._turn = (self._turn + 1) % SHARDS
+        key = (dest.scheme, dest.host, dest.port, str(ip), self._turn)
         pool = self._pools.get(key)
         if pool is not None:
             self._pools.move_to_end(key)
             return pool
         pool = httpcore.AsyncConnectionPool(
             ssl_context=self._ssl,
-            max_connections=self.limits.max_connections,
+            max_connections=max(1, -(-self.limits.max_connections // SHARDS)),
             keepalive_expiry=self.limits.keepalive_seconds,
         )
         self._pools[key] = pool
