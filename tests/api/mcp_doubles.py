@@ -41,6 +41,7 @@ from strongroom.credentials.contract import (
     Sensitivity,
 )
 from strongroom.errors import Forbidden, NotFound, StrongroomError
+from strongroom.mcp.ports import McpPorts
 
 CANARY = "sk-canary-" + "7f3a9c2e5b1d4f60"  # a stored key's value: must never come back
 APPROVALS = "http://127.0.0.1:8000/approvals"
@@ -285,17 +286,17 @@ def doubles(tenant: str, echo_host: str) -> Doubles:
     )
 
 
-def install(services: Any, d: Doubles) -> None:
-    """Put the doubles where mcp/wiring.py finds the domains in the container."""
-
-    @dataclass
-    class _Approvals:
-        requests: Requests
-        sessions: Sessions
-
-    services.key_directory = d.directory
-    services.approvals = _Approvals(d.requests, d.sessions)
-    services.broker = d.broker
+def ports(services: Any, settings: Any, d: Doubles) -> McpPorts:
+    """The edge's ports with the real guard and these doubles for the domains."""
+    return McpPorts(
+        guard=services.guard,
+        keys=d.directory,
+        requests=d.requests,
+        sessions=d.sessions,
+        broker=d.broker,
+        resource_url=settings.mcp.resource_url,
+        max_body_bytes=settings.mcp.max_body_bytes,
+    )
 
 
 def echo_server() -> Iterator[Echo]:

@@ -30,7 +30,7 @@ from strongroom.services.container import Services, build_services
 from strongroom.store.models import AuditRecord
 from strongroom.store.tenancy import enter_system_scope
 from tests.api.conftest import make_settings
-from tests.api.mcp_doubles import CANARY, Doubles, Echo, doubles, echo_server, install
+from tests.api.mcp_doubles import CANARY, Doubles, Echo, doubles, echo_server, ports
 from tests.oidc_support import AUDIENCE, ISSUER, Issuer, JwksServer, issuer_config, serve
 
 MODES = ["legacy", "2026-07-28"]
@@ -74,7 +74,12 @@ class Served:
 
 @pytest.fixture
 async def served(
-    database_url: str, tmp_path: Path, jwks: JwksServer, echo: Echo, request: pytest.FixtureRequest
+    database_url: str,
+    tmp_path: Path,
+    jwks: JwksServer,
+    echo: Echo,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Served]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -87,6 +92,10 @@ async def served(
     )
     create_master_key_file(settings.kms.master_key_file)
     services = build_services(settings)
+    d = doubles("default", echo.host)
+    # The edge built by create_app finds its domains through mcp/wiring.py: these
+    # doubles instead (the real guard, access keys, audit trail and database stay).
+    monkeypatch.setattr("strongroom.mcp.http.mcp_ports", lambda svc, st: ports(svc, st, d))
     application = create_app(settings, services)
     server = uvicorn.Server(
         uvicorn.Config(application, host="127.0.0.1", port=port, lifespan="on", log_level="error")
@@ -98,8 +107,6 @@ async def served(
         await asyncio.sleep(0.01)
     assert server.started
     enter_system_scope()
-    d = doubles("default", echo.host)
-    install(services, d)
     _, key = await services.access.create("default", ["admin"], "agent")
     yield Served(base, f"{base}/mcp", services, d, echo, key)
     server.should_exit = True

@@ -16,10 +16,9 @@ from mcp.types import CallToolResult
 
 from strongroom.mcp.ports import FixedCredentials
 from strongroom.mcp.tools import build_server
-from strongroom.mcp.wiring import mcp_ports
 from tests.api.access_helpers import audit_rows
 from tests.api.conftest import App
-from tests.api.mcp_doubles import CANARY, Doubles, Echo, doubles, echo_server, install
+from tests.api.mcp_doubles import CANARY, Doubles, Echo, doubles, echo_server, ports
 
 SCHEMA = "a" * 64
 
@@ -38,15 +37,14 @@ class Env:
     other_key: str
 
     def client(self, key: str | None = None) -> Client:
-        ports = mcp_ports(self.app.services, self.app.settings)
-        caller = FixedCredentials(ports.guard, api_key=key or self.agent_key)
-        return Client(build_server(lambda: ports, caller))
+        p = ports(self.app.services, self.app.settings, self.d)
+        caller = FixedCredentials(p.guard, api_key=key or self.agent_key)
+        return Client(build_server(lambda: p, caller))
 
 
 @pytest.fixture
 async def env(app: App, echo: Echo) -> AsyncIterator[Env]:
     d = doubles("default", echo.host)
-    install(app.services, d)
     _, agent = await app.services.access.create("default", ["admin"], "agent")
     _, other = await app.services.access.create("default", ["admin"], "other agent")
     yield Env(app, d, echo, agent, other)
@@ -174,11 +172,11 @@ async def test_a_session_handle_with_another_principals_token_is_refused(env: En
 
 
 async def test_no_credentials_and_bad_credentials_are_refused(env: Env) -> None:
-    ports = mcp_ports(env.app.services, env.app.settings)
+    p = ports(env.app.services, env.app.settings, env.d)
     for caller in (
-        FixedCredentials(ports.guard),
-        FixedCredentials(ports.guard, api_key="sr_not-a-key"),
+        FixedCredentials(p.guard),
+        FixedCredentials(p.guard, api_key="sr_not-a-key"),
     ):
-        async with Client(build_server(lambda: ports, caller)) as c:
+        async with Client(build_server(lambda: p, caller)) as c:
             assert code(await c.call_tool("list_keys", {})) == "AUTH001"
     assert env.d.requests.views == {}

@@ -29,6 +29,8 @@ ANSWER: dict[str, Any] = {
     "events": [],
     "keyStatement": {},
     "status": "ok",
+    "headers": [],
+    "body": "",
 }
 
 CALLS: list[Callable[[Client], Any]] = [
@@ -94,6 +96,27 @@ CALLS: list[Callable[[Client], Any]] = [
     lambda c: c.shares.get("s"),
     lambda c: c.shares.accesses("s"),
     lambda c: c.shares.revoke("s"),
+    lambda c: c.projects.create("p"),
+    lambda c: c.projects.list(),
+    lambda c: c.projects.get("p"),
+    lambda c: c.projects.delete("p"),
+    lambda c: c.api_keys.create("p", "k", "sk-x"),
+    lambda c: c.api_keys.list("p"),
+    lambda c: c.api_keys.get("p", "k"),
+    lambda c: c.api_keys.update("p", "k", version=1, tags={"a": "b"}),
+    lambda c: c.api_keys.delete("p", "k"),
+    lambda c: c.api_keys.rotate("p", "k", "sk-y"),
+    lambda c: c.api_keys.revoke("p", "k"),
+    lambda c: c.api_keys.block("p", "k"),
+    lambda c: c.api_keys.unblock("p", "k"),
+    lambda c: c.api_keys.usable("p", "k"),
+    lambda c: c.api_keys.reveal("p", "k"),
+    lambda c: c.usage.api_key("p", "k"),
+    lambda c: c.broker.request("p", "k", "GET", "https://api.example.com/v1"),
+    *(
+        (lambda c, m=m: c.broker.proxy("p", "k", m, "https://api.example.com/v1/x?a=1"))
+        for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    ),
 ]
 LOGGED = re.compile(r"^strongroom (\w+) (\S+) -> ")
 

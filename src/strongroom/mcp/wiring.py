@@ -22,16 +22,16 @@ class _NotWired:
 
 
 def mcp_ports(svc: Services, settings: Settings) -> McpPorts:
-    # Looked up by name until the approvals and credentials domains are merged into the
-    # container (Services.approvals, .key_directory, .broker); then direct attributes.
+    # The approvals domain is looked up by name until it is merged into the container
+    # (Services.approvals); then a direct attribute like the others.
     missing: Any = _NotWired()
     approvals = getattr(svc, "approvals", None)
     return McpPorts(
         guard=svc.guard,
-        keys=getattr(svc, "key_directory", missing),
+        keys=svc.key_directory,
         requests=getattr(approvals, "requests", missing),
         sessions=getattr(approvals, "sessions", missing),
-        broker=getattr(svc, "broker", missing),
+        broker=svc.broker,
         resource_url=settings.mcp.resource_url,
         max_body_bytes=settings.mcp.max_body_bytes,
     )

@@ -4,7 +4,9 @@ from fastapi import APIRouter
 
 from strongroom.api.routers import (
     access_keys,
+    api_keys,
     blind_index,
+    broker,
     certificates,
     crypto,
     health,
@@ -14,6 +16,7 @@ from strongroom.api.routers import (
     service_keys,
     share_page,
     shares,
+    usage,
 )
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
@@ -38,4 +41,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     secret_routes.router,
     certificates.router,
     certificates.ca_router,
+    api_keys.router,
+    usage.router,
+    broker.router,
 )
