@@ -52,6 +52,13 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "certificate_roles": _RW,
     "cluster_leases": _RW,  # scheduled jobs and once-per-period claims (store/cluster.py)
     "cluster_counters": _RW,
+    # MCP approvals (approvals/): registry, policies, requests, decisions, sessions, tokens
+    "mcp_tools": _RW,
+    "mcp_policies": _RW,
+    "mcp_requests": _RW,
+    "mcp_decisions": _RW,
+    "mcp_sessions": _RW,
+    "mcp_proxy_tokens": _RW,
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
     "tenant_data_keys": _APPEND,
