@@ -47,6 +47,10 @@ ACTIONS = {
     *("certificate.ca.create", "certificate.role.write"),
     *("security.certificate.expiring", "security.certificate.expired"),
     *("security.certificate.chain_expires_first", "security.certificate.key_reused"),
+    *("mcp.tool.register", "mcp.tool.approve", "mcp.tool.suspend", "mcp.policy.write"),
+    *("mcp.request.create", "mcp.request.score", "mcp.request.approve", "mcp.request.deny"),
+    *("mcp.request.expire", "mcp.session.open", "mcp.token.use", "mcp.session.revoke"),
+    "security.mcp.tool_schema_changed",
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),

@@ -11,6 +11,7 @@ from strongroom.config.access import (
     OidcIssuer,
     OidcSettings,
 )
+from strongroom.config.approvals import ApprovalsSettings
 from strongroom.config.errors import describe_error, describe_error_line
 from strongroom.config.kms import (
     AwsKmsSettings,
@@ -46,6 +47,7 @@ from strongroom.config.shares import ComplianceSettings, SharesSettings
 __all__ = [
     "DEFAULT_TENANT",
     "AccessSettings",
+    "ApprovalsSettings",
     "AuditAnchorSettings",
     "AuditSettings",
     "AuthMethod",

@@ -3,6 +3,8 @@ settings section. The one place that wires domains together."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +17,7 @@ from strongroom.access.mtls import ClientCertificates, build_client_certificates
 from strongroom.access.policy import Authenticator, build_authenticator
 from strongroom.access.roles import RoleService
 from strongroom.access.service import AccessService
+from strongroom.approvals.factory import Approvals, build_approvals
 from strongroom.audit.alerts import SecurityAlerts
 from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
@@ -42,6 +45,7 @@ from strongroom.secrets.service import SecretService
 from strongroom.secrets.shares import ShareService
 from strongroom.secrets.shares_factory import build_shares
 from strongroom.secrets.shares_jobs import purge_job
+from strongroom.services.approvals_facts import PlaceholderAnomalyFacts, PlaceholderKeyFacts
 from strongroom.services.jobs import JobRunner
 from strongroom.store import cluster
 from strongroom.store.db import Database
@@ -85,6 +89,8 @@ class Services:
     vault: Vault = field(init=False)
     # Certificates (pki/): inventory, expiry monitor, internal CA.
     pki: Pki = field(init=False)
+    # MCP access for agents (approvals/): .tools, .policies, .requests, .sessions.
+    approvals: Approvals = field(init=False)
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
     # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
     jobs: JobRunner = field(init=False)
@@ -100,6 +106,16 @@ class Services:
         self.vault.core.on_gone.append(self.shares.delete_for_version)
         self.pki = build_pki(
             self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
+        )
+        # KeyFacts / AnomalyFacts: placeholders until the credentials domain is wired
+        # (services/approvals_facts.py says what replaces them).
+        self.approvals = build_approvals(
+            self.settings.approvals,
+            self.db,
+            self.audit,
+            PlaceholderKeyFacts(),
+            PlaceholderAnomalyFacts(),
+            self.alerts.raise_later,
         )
         self.jobs = build_jobs(self)
 
@@ -233,7 +249,21 @@ def build_jobs(svc: Services) -> JobRunner:
         runner.register(
             "certificates.expiry", svc.certificate_monitor.run_job, monitor.interval_seconds
         )
+    runner.register(
+        "approvals.expire",
+        expire_job(svc.approvals),
+        svc.settings.approvals.expire_interval_seconds,
+    )
     return runner
+
+
+def expire_job(approvals: Approvals) -> Callable[[datetime], Awaitable[int]]:
+    """Pending MCP access requests past their deadline become expired (a denial)."""
+
+    async def run(now: datetime) -> int:
+        return await approvals.requests.expire_due(now, f"job-{os.urandom(8).hex()}")
+
+    return run
 
 
 def scope_to_tenant(tenant: str | None) -> None:

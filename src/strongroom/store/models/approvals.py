@@ -103,9 +103,7 @@ class McpDecision(Base):
     """One approver's approve or deny of one request (at most one each)."""
 
     __tablename__ = "mcp_decisions"
-    __table_args__ = (
-        UniqueConstraint("request_id", "approver", name="uq_mcp_decisions_approver"),
-    )
+    __table_args__ = (UniqueConstraint("request_id", "approver", name="uq_mcp_decisions_approver"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(
