@@ -7,6 +7,7 @@ No proxy token appears in any record."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from sqlalchemy import select
 
@@ -48,7 +49,8 @@ async def test_one_flow_from_the_trail_alone(app: App) -> None:
         "mcp.session.revoke",
     ]
     assert all(r.target == request_id and r.outcome == "success" for r in flow)
-    asked, scored, approved, opened, used, revoked = (r.detail or {} for r in flow)
+    details: list[dict[str, Any]] = [dict(r.detail or {}) for r in flow]
+    asked, scored, approved, opened, used, revoked = details
     assert flow[0].actor == "agent-1"
     assert (asked["tool"], asked["project"], asked["key"]) == ("fetcher", "payments", "prod")
     assert (asked["hosts"], asked["methods"], asked["durationSeconds"]) == (

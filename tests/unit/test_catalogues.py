@@ -63,6 +63,9 @@ PERMISSIONS = {
     "secrets:admin",
     *("certificates:read", "certificates:import", "certificates:export"),
     *("certificates:issue", "certificates:revoke", "certificates:admin"),
+    *("mcp-tools:register", "mcp-tools:read", "mcp-tools:approve", "mcp-tools:suspend"),
+    *("mcp-requests:create", "mcp-requests:read", "mcp-requests:approve"),
+    "mcp-sessions:revoke",
 }
 
 

@@ -62,3 +62,15 @@ class Permission(StrEnum):
     SHARES_CREATE = "shares:create"
     SHARES_READ = "shares:read"
     SHARES_REVOKE = "shares:revoke"
+
+    # MCP access for AI agents (approvals/). ``mcp-requests:create`` asks for access
+    # (an agent); ``approve`` approves or denies others' requests (never one's own);
+    # ``read`` at ``own`` scope sees the principal's own requests only.
+    MCP_TOOLS_REGISTER = "mcp-tools:register"
+    MCP_TOOLS_READ = "mcp-tools:read"
+    MCP_TOOLS_APPROVE = "mcp-tools:approve"
+    MCP_TOOLS_SUSPEND = "mcp-tools:suspend"
+    MCP_REQUESTS_CREATE = "mcp-requests:create"
+    MCP_REQUESTS_READ = "mcp-requests:read"
+    MCP_REQUESTS_APPROVE = "mcp-requests:approve"
+    MCP_SESSIONS_REVOKE = "mcp-sessions:revoke"

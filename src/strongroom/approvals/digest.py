@@ -15,6 +15,8 @@ import json
 import re
 from typing import Any
 
+from strongroom.approvals.contract import AccessAsk
+
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -48,3 +50,11 @@ def ask_digest(
         "duration": duration_seconds,
     }
     return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def of_ask(ask: AccessAsk) -> str:
+    """The digest of a (normalised, recorded) ask: what an approver approves."""
+    t = ask.tool
+    return ask_digest(
+        t.name, t.client_id, ask.project, ask.key, ask.hosts, ask.methods, ask.duration_seconds
+    )

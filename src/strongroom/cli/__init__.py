@@ -14,6 +14,7 @@ from strongroom.cli.client import client
 from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
+from strongroom.cli.mcp import mcp_requests, mcp_tools
 from strongroom.cli.secrets import secrets
 from strongroom.cli.server import migrate, serve
 
@@ -49,6 +50,8 @@ app.add_typer(audit, name="audit")
 app.add_typer(db, name="db")
 app.add_typer(secrets, name="secrets")
 app.add_typer(client, name="client")
+app.add_typer(mcp_tools, name="mcp-tools")
+app.add_typer(mcp_requests, name="mcp-requests")
 app.command()(migrate)
 app.command()(serve)
 

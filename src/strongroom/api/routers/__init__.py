@@ -9,6 +9,7 @@ from strongroom.api.routers import (
     crypto,
     health,
     keys,
+    mcp,
     metrics,
     security,
     service_keys,
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     secret_routes.router,
     certificates.router,
     certificates.ca_router,
+    mcp.router,
 )
