@@ -100,7 +100,9 @@ async def test_tool_registry_and_refusals(app: App) -> None:
         q = select(AuditRecord.action, AuditRecord.outcome, AuditRecord.detail)
         rows = (await s.execute(q)).all()
     actions = [r.action for r in rows]
-    assert "security.mcp.tool_schema_changed" in actions
+    # Suspended, recorded and alarmed once for the schema it kept presenting.
+    assert actions.count("security.mcp.tool_schema_changed") == 1
+    assert actions.count("mcp.tool.suspend") == 1
     refused = [
         r.detail["code"] for r in rows if r.action == "mcp.request.create" and r.outcome == "denied"
     ]
@@ -278,3 +280,20 @@ async def test_pending_requests_expire_as_denials(app: App) -> None:
         assert (await approvals.requests.get(AGENT, r.request_id)).status is RequestStatus.EXPIRED
         expired = [x for x in await trail(app, r.request_id) if x.action == "mcp.request.expire"]
         assert [(x.outcome, x.actor) for x in expired] == [("denied", "system:approvals")]
+
+
+async def test_the_expiry_job_runs_in_the_cluster_runner(app: App) -> None:
+    approvals, _ = wire(app, Facts({"prod": "high"}))
+    await policy(approvals)
+    await approved_tool(approvals)
+    view = await approvals.requests.create(AGENT, ask("prod"))
+    async with app.services.db.transaction() as s:
+        await s.execute(
+            update(McpRequest)
+            .where(McpRequest.id == view.request_id)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    job = app.services.jobs.jobs["approvals.expire"]
+    assert job.interval == app.services.settings.approvals.expire_interval_seconds
+    assert await job.run_once(datetime.now(UTC)) == 1
+    assert (await approvals.requests.get(AGENT, view.request_id)).status is RequestStatus.EXPIRED

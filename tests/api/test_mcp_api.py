@@ -218,6 +218,8 @@ async def test_bad_input_is_4xx_and_changes_nothing(app: App) -> None:
         ("POST", "/requests", _ask(durationSeconds=7200)),  # beyond the policy's 1 h
         ("POST", "/requests", _ask(hosts=["*.example.org"])),  # a request names hosts
         ("POST", "/requests", _ask(purpose="")),
+        ("POST", "/requests", _ask(purpose="a\x00b")),  # PostgreSQL stores no NUL
+        ("POST", "/requests", _ask(key="k\x00")),
         ("POST", "/requests", _ask(extra=1)),
         ("GET", "/requests/not-an-id", None),
         ("GET", "/tools/0", None),

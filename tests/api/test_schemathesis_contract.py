@@ -70,6 +70,13 @@ SEMANTIC_REFUSALS = frozenset(
         ("PKI011", "issuance refused by policy"),
         ("ENC001", "a PKCS#12 export needs a password"),
         ("ENC001", "commonName must be 1 to 64 bytes in UTF-8"),
+        ("PKI001", "empty input"),  # whitespace only, as base64 (found with #18's routes)
+        # MCP approvals: the tenant's policy (session maximum) is below the schema's
+        # cap; sizes and characters the schema cannot bound (approvals/).
+        ("ENC001", "duration beyond the policy"),
+        ("ENC001", "annotations too large"),
+        ("ENC001", "text holds a NUL character"),
+        ("ENC001", "a reason of 1 to 500 characters (required to deny)"),
     }
 )
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from strongroom.api.schemas import Strict, _integral, examples
 from strongroom.approvals.contract import RequestView
@@ -16,7 +23,12 @@ Integral = BeforeValidator(_integral)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ClientId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
-Host = Annotated[str, StringConstraints(min_length=1, max_length=253)]
+# approvals/reach.py HOST, either case (the service lower-cases): a pattern may start
+# with "*." (a tool's reach), a request names hosts.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_NAME = rf"{_LABEL}(?:\.{_LABEL})*(?::[0-9]{{1,5}})?$"
+HostPattern = Annotated[str, StringConstraints(max_length=253, pattern=rf"^(?:\*\.)?{_NAME}")]
+Host = Annotated[str, StringConstraints(max_length=253, pattern=rf"^{_NAME}")]
 Method = Literal["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"]
 Reason = Annotated[str, StringConstraints(max_length=500)]
 _SHA = "3f" * 32
@@ -72,15 +84,26 @@ _REQUEST = {
 
 
 class RegisterToolRequest(Strict):
-    model_config = examples(
-        {
-            "name": "fetch_invoices",
-            "clientId": "claude-desktop",
-            "schemaSha256": _SHA,
-            "hosts": ["api.stripe.com"],
-            "methods": ["GET"],
-            "tier": "standard",
-        }
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "fetch_invoices",
+                    "clientId": "claude-desktop",
+                    "schemaSha256": _SHA,
+                    "hosts": ["api.stripe.com"],
+                    "methods": ["GET"],
+                    "tier": "standard",
+                }
+            ],
+            # Exactly one of them (checked below as well).
+            "oneOf": [
+                {"required": ["schemaSha256"], "properties": {"schemaSha256": {"type": "string"}}},
+                {"required": ["inputSchema"], "properties": {"inputSchema": {"type": "object"}}},
+            ],
+        },
     )
     name: Name
     clientId: ClientId
@@ -90,7 +113,7 @@ class RegisterToolRequest(Strict):
     inputSchema: dict[str, Any] | None = Field(
         default=None, description="The input schema itself; its canonical SHA-256 is pinned"
     )
-    hosts: Annotated[list[Host], Field(min_length=1, max_length=20)]
+    hosts: Annotated[list[HostPattern], Field(min_length=1, max_length=20)]
     methods: Annotated[list[Method], Field(min_length=1, max_length=7)]
     tier: Literal["trusted", "standard", "restricted"] = "standard"
     annotations: dict[str, Any] | None = Field(

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 
+from strongroom.approvals import reach
 from strongroom.approvals.contract import RequestView
 from strongroom.approvals.errors import (
     AlreadyDecided,
@@ -49,6 +50,7 @@ class Decisions:
         self, actor: Actor, request_id: str, approve: bool, reason: str, digest: str
     ) -> RequestView:
         action = ApprovalAction.APPROVE if approve else ApprovalAction.DENY
+        reach.text(reason, digest)
         if len(reason) > 500 or (not approve and not reason.strip()):
             raise InvalidInput("a reason of 1 to 500 characters (required to deny)", field="reason")
         now = datetime.now(UTC)

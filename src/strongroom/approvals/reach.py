@@ -47,3 +47,10 @@ def covers(pattern: str, host: str) -> bool:
 def within(allowed: Iterable[str], asked: Iterable[str]) -> bool:
     allowed = tuple(allowed)
     return all(any(covers(p, h) for p in allowed) for h in asked)
+
+
+def text(*values: str) -> None:
+    """PostgreSQL stores no NUL character in text: refused here, as bad input, rather
+    than by the database (which would answer 503)."""
+    if any("\x00" in v for v in values):
+        raise InvalidInput("text holds a NUL character")

@@ -42,6 +42,7 @@ def new_id() -> str:
 
 
 def _names(ask: AccessAsk) -> None:
+    reach.text(ask.project, ask.key, ask.purpose, ask.tool.name, ask.tool.client_id)
     for field, value in (("project", ask.project), ("key", ask.key)):
         if not 1 <= len(value) <= NAME_MAX:
             raise InvalidInput("name length", field=field)

@@ -100,11 +100,9 @@ class SessionService:
         try:
             async with self._db.transaction() as s:
                 if not await repo.claim_session(s, row.id, sid, now):
-                    raise (
-                        RequestExpired()
-                        if row.status == "approved" and row.session_id is None
-                        else RequestNotApproved()
-                    )
+                    # Not approved, already opened (by a concurrent open too), or late.
+                    late = row.status == "approved" and row.expires_at <= now
+                    raise RequestExpired() if late else RequestNotApproved()
                 s.add(session)
                 await s.flush()
                 s.add(proxy)

@@ -55,6 +55,7 @@ class ToolRegistry:
 
     async def register(self, actor: Actor, new: NewTool) -> ToolView:
         """A new tool, pending until an admin approves it."""
+        reach.text(new.name, new.client_id)
         if not 1 <= len(new.name) <= NAME_MAX or not 1 <= len(new.client_id) <= 200:
             raise InvalidInput("name or client id length", field="name")
         if (
@@ -157,8 +158,12 @@ class ToolRegistry:
             row = await repo.tool_by_identity(s, actor.tenant, ident.name, ident.client_id)
         if row is None:
             raise ToolNotRegistered()
-        if ident.schema_sha256.lower() != row.schema_sha256:
-            await self._schema_changed(actor, row.id, ident.schema_sha256, correlation)
+        presented = ident.schema_sha256.lower()
+        if presented != row.schema_sha256:
+            # Suspended, recorded and alarmed once per schema presented: a client that
+            # keeps retrying with it gets APR002 (each refusal audited by the caller).
+            if not (row.status_reason == "schema-changed" and row.observed_sha256 == presented):
+                await self._schema_changed(actor, row.id, presented, correlation)
             raise ToolSchemaChanged()
         if row.status != ToolStatus.APPROVED.value:
             raise ToolNotApproved(status=row.status)
@@ -171,7 +176,7 @@ class ToolRegistry:
     async def _schema_changed(
         self, actor: Actor, tool_id: int, observed: str, correlation: str
     ) -> None:
-        observed = observed.lower() if SHA256_HEX.match(observed.lower()) else "invalid"
+        observed = observed if SHA256_HEX.match(observed) else "invalid"
         async with self._db.transaction() as s:
             row = await repo.tool(s, actor.tenant, tool_id)
             if row is None:
