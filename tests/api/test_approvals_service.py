@@ -22,6 +22,7 @@ from strongroom.approvals.errors import (
     RequestNotFound,
     RequestNotPending,
     SelfApproval,
+    SessionNotFound,
     TokenExhausted,
     TokenExpired,
     TokenRefused,
@@ -151,6 +152,14 @@ async def test_low_risk_is_approved_and_a_session_works(app: App) -> None:
         await approvals.sessions.verify(
             AGENT, opened.proxy_token, host="api.example.com", method="POST"
         )
+    # Malformed ids name nothing (and never reach the database: a NUL there is 503).
+    for bad in ("x\x00", "A" * 32, view.request_id + "0"):
+        with pytest.raises(RequestNotFound):
+            await approvals.requests.get(AGENT, bad)
+        with pytest.raises(RequestNotFound):
+            await approvals.sessions.open(AGENT, bad)
+        with pytest.raises(SessionNotFound):
+            await approvals.sessions.revoke(AGENT, bad, own_only=False)
     await approvals.sessions.revoke(AGENT, opened.session_id, own_only=True)
     with pytest.raises(TokenRevoked):
         await approvals.sessions.verify(

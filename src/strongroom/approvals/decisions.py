@@ -27,7 +27,7 @@ from strongroom.approvals.errors import (
     RequestNotPending,
     SelfApproval,
 )
-from strongroom.approvals.records import event, view
+from strongroom.approvals.records import event, view, well_formed
 from strongroom.audit.actions import ApprovalAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import Outcome
@@ -54,6 +54,8 @@ class Decisions:
         if len(reason) > 500 or (not approve and not reason.strip()):
             raise InvalidInput("a reason of 1 to 500 characters (required to deny)", field="reason")
         now = datetime.now(UTC)
+        if not well_formed(request_id):
+            raise RequestNotFound()
         async with self._db.read() as s:
             row = await repo.request(s, actor.tenant, request_id)
         if row is None:

@@ -3,6 +3,7 @@ correlation id, the access request's id, as target and ``detail.correlationId``.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,14 @@ from strongroom.audit.actions import ApprovalAction
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
 from strongroom.store.models import McpRequest
+
+# Request and session ids: 128 random bits in hex. Anything else names nothing (and
+# never reaches the database: a NUL there would be its error, not ours).
+ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def well_formed(value: str) -> bool:
+    return ID.match(value) is not None
 
 
 def event(

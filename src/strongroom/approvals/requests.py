@@ -21,7 +21,7 @@ from strongroom.approvals.decisions import Decisions
 from strongroom.approvals.digest import ask_digest
 from strongroom.approvals.errors import RequestNotFound
 from strongroom.approvals.policy import Policies
-from strongroom.approvals.records import event, view
+from strongroom.approvals.records import event, view, well_formed
 from strongroom.approvals.risk import RiskInputs, assess
 from strongroom.approvals.tools import ToolRegistry
 from strongroom.audit.actions import ApprovalAction
@@ -201,6 +201,8 @@ class AccessRequestService:
     ) -> RequestView:
         """The request in ``actor``'s tenant (only ``requester``'s when given: a
         request of another answers like a missing one)."""
+        if not well_formed(request_id):
+            raise RequestNotFound()
         async with self._db.read() as s:
             row = await repo.request(s, actor.tenant, request_id)
         if row is None or (requester is not None and row.requester != requester):

@@ -33,7 +33,7 @@ from strongroom.approvals.errors import (
 )
 from strongroom.approvals.models import SessionView
 from strongroom.approvals.policy import Policies
-from strongroom.approvals.records import event
+from strongroom.approvals.records import event, well_formed
 from strongroom.audit.actions import ApprovalAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import Outcome
@@ -62,6 +62,8 @@ class SessionService:
         if max_uses is not None and not 1 <= max_uses <= MAX_USES:
             raise InvalidInput("maxUses out of range", field="maxUses", minimum=1, maximum=MAX_USES)
         now = datetime.now(UTC)
+        if not well_formed(request_id):
+            raise RequestNotFound()
         async with self._db.read() as s:
             row = await repo.request(s, actor.tenant, request_id)
         if row is None or row.requester != actor.principal:
@@ -201,6 +203,8 @@ class SessionService:
 
     async def revoke(self, actor: Actor, session_id: str, *, own_only: bool) -> None:
         """End the session and its token now; revoking an ended one records nothing."""
+        if not well_formed(session_id):
+            raise SessionNotFound()
         async with self._db.read() as s:
             ses = await repo.session(s, actor.tenant, session_id)
         if ses is None or (own_only and ses.principal != actor.principal):
@@ -218,6 +222,8 @@ class SessionService:
                 self._audit.record_in(s, done)
 
     async def get(self, actor: Actor, session_id: str, *, own_only: bool) -> SessionView:
+        if not well_formed(session_id):
+            raise SessionNotFound()
         async with self._db.read() as s:
             ses = await repo.session(s, actor.tenant, session_id)
         if ses is None or (own_only and ses.principal != actor.principal):
