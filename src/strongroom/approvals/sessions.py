@@ -133,10 +133,7 @@ class SessionService:
         found: tuple[McpProxyToken, McpSession] | None = None
         if token.startswith(PREFIX) and len(token) == TOKEN_LENGTH:
             async with self._db.read() as s:
-                t = await repo.token(s, actor.tenant, token_hash(token))
-                ses = await repo.session(s, actor.tenant, t.session_id) if t is not None else None
-            if t is not None and ses is not None:
-                found = (t, ses)
+                found = await repo.token_and_session(s, actor.tenant, token_hash(token))
         if found is None or found[1].principal != actor.principal:
             # Unknown and another principal's look the same to the caller; the record
             # says which (a handle used with someone else's credentials is an alarm).

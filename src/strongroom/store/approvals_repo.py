@@ -134,11 +134,17 @@ async def session(s: AsyncSession, tenant: str, session_id: str) -> McpSession |
     return (await s.execute(q)).scalar_one_or_none()
 
 
-async def token(s: AsyncSession, tenant: str, token_hash: str) -> McpProxyToken | None:
-    q = select(McpProxyToken).where(
-        McpProxyToken.tenant_id == tenant, McpProxyToken.token_hash == token_hash
+async def token_and_session(
+    s: AsyncSession, tenant: str, token_hash: str
+) -> tuple[McpProxyToken, McpSession] | None:
+    """A token by its hash with its session, in one round trip (every broker call)."""
+    q = (
+        select(McpProxyToken, McpSession)
+        .join(McpSession, McpSession.id == McpProxyToken.session_id)
+        .where(McpProxyToken.tenant_id == tenant, McpProxyToken.token_hash == token_hash)
     )
-    return (await s.execute(q)).scalar_one_or_none()
+    row = (await s.execute(q)).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def use_token(s: AsyncSession, token_id: int, now: datetime) -> bool:
