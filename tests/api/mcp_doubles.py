@@ -31,6 +31,7 @@ from strongroom.approvals.contract import (
     RequestStatus,
     RequestView,
 )
+from strongroom.approvals.errors import RequestNotFound, TokenRefused
 from strongroom.context import Actor
 from strongroom.credentials.contract import (
     Answer,
@@ -40,15 +41,11 @@ from strongroom.credentials.contract import (
     Outbound,
     Sensitivity,
 )
-from strongroom.errors import Forbidden, NotFound, StrongroomError
+from strongroom.errors import Forbidden
 from strongroom.mcp.ports import McpPorts
 
 CANARY = "sk-canary-" + "7f3a9c2e5b1d4f60"  # a stored key's value: must never come back
 APPROVALS = "http://127.0.0.1:8000/approvals"
-
-
-class TokenRefused(StrongroomError):
-    code, status, message = "APR010", 403, "proxy token refused"
 
 
 def summary(tenant: str, project: str, name: str, host: str) -> KeySummary:
@@ -83,7 +80,7 @@ class Directory:
         for k in await self.usable(actor):
             if (k.project, k.name) == (project, key):
                 return k
-        raise NotFound()
+        raise RequestNotFound()
 
     async def block(self, tenant: str, key_id: int, reason: str) -> None:
         raise NotImplementedError
@@ -124,7 +121,7 @@ class Requests:
     async def get(self, actor: Actor, request_id: str) -> RequestView:
         view = self.views.get(request_id)
         if view is None:
-            raise NotFound()
+            raise RequestNotFound()
         return view
 
     def approve(self, request_id: str) -> None:
@@ -185,7 +182,7 @@ class Sessions:
     async def revoke(self, actor: Actor, session_id: str, *, own_only: bool) -> None:
         s = self.sessions.get(session_id)
         if s is None or (own_only and s.request.requester != actor.principal):
-            raise NotFound()
+            raise RequestNotFound()
         s.revoked = True
 
 

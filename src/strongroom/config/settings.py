@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
+from strongroom.config.approvals import ApprovalsSettings
 from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings
 from strongroom.config.kms import KmsSettings
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     usage: UsageSettings = Field(default_factory=UsageSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
+    approvals: ApprovalsSettings = Field(default_factory=ApprovalsSettings)
 
     @classmethod
     def settings_customise_sources(

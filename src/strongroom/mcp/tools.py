@@ -19,13 +19,13 @@ from strongroom import __version__
 from strongroom.access.guard import Guard, RequestContext, records_settled, request_boundary
 from strongroom.access.permissions import Permission
 from strongroom.approvals.contract import AccessAsk, OpenedSession, RequestStatus, ToolIdentity
+from strongroom.approvals.errors import RequestNotFound, TokenRefused
 from strongroom.credentials.contract import Narrowing
 from strongroom.errors import (
     AuditUnavailable,
     Forbidden,
     InternalError,
     InvalidInput,
-    NotFound,
     StrongroomError,
 )
 from strongroom.mcp import elicit, outputs
@@ -162,7 +162,7 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
             view = await ports.requests.get(rc.actor, request_id)
             if mine is not None and view.requester != mine:
                 # Another principal's request does not exist for this caller.
-                raise NotFound()
+                raise RequestNotFound()
             opened: OpenedSession | None = None
             own = view.requester == rc.actor.principal
             if own and view.status is RequestStatus.APPROVED and view.session_id is None:
@@ -203,8 +203,9 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
                 rc.actor, proxy_token, host=host_of(url), method=out.method
             )
             if grant.session_id != session_id:
-                # A handle never authenticates; it must name the token's own session.
-                raise Forbidden("the proxy token belongs to another session")
+                # A handle never authenticates; it must name the token's own session
+                # (refused like another principal's token: nothing is learnt).
+                raise TokenRefused()
             narrowing = Narrowing(grant.hosts, grant.methods, grant.session_id)
             answer = await ports.broker.send(rc.actor, grant.project, grant.key, out, narrowing)
             return outputs.ok(outputs.upstream_out(answer))
