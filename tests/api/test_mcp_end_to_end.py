@@ -122,8 +122,10 @@ async def test_end_to_end_with_real_parts(app: App, echo: Echo) -> None:
         high = data(
             await c.call_tool("request_access", ask(echo, methods=["POST"], duration_seconds=1800))
         )
-        assert high["status"] == "pending" and high["approval_url"], high
+        assert high["status"] == "pending", high
         rid = high["request_id"]
+        # The approvals page on the service's public origin (the setting is relative).
+        assert high["approval_url"] == f"http://127.0.0.1:8080/approvals/{rid}"
         got = await app.client.get(f"/api/v1/mcp/requests/{rid}", headers={"X-API-Key": approver})
         digest = got.json()["digest"]
         own = await app.post(f"/api/v1/mcp/requests/{rid}/approve", {"digest": digest}, agent)

@@ -6,10 +6,12 @@ REST API; anything unexpected is one opaque SYS001 (its text could hold anything
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated
+from urllib.parse import urljoin, urlsplit
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ToolAnnotations
@@ -18,7 +20,13 @@ from pydantic import Field
 from strongroom import __version__
 from strongroom.access.guard import Guard, RequestContext, records_settled, request_boundary
 from strongroom.access.permissions import Permission
-from strongroom.approvals.contract import AccessAsk, OpenedSession, RequestStatus, ToolIdentity
+from strongroom.approvals.contract import (
+    AccessAsk,
+    OpenedSession,
+    RequestStatus,
+    RequestView,
+    ToolIdentity,
+)
 from strongroom.approvals.errors import RequestNotFound, TokenRefused
 from strongroom.credentials.contract import Narrowing
 from strongroom.errors import (
@@ -138,7 +146,7 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
                 duration_seconds,
                 purpose,
             )
-            view = await ports.requests.create(rc.actor, ask)
+            view = _absolute(await ports.requests.create(rc.actor, ask), ports.resource_url)
             opened = None
             if view.status is RequestStatus.APPROVED and view.session_id is None:
                 opened = await ports.sessions.open(rc.actor, view.request_id)
@@ -159,7 +167,7 @@ def build_server(source: Callable[[], McpPorts], caller: Caller) -> MCPServer:
             ports = source()
             guard = ports.guard
             mine = await _scoped(guard, rc, Permission.MCP_REQUESTS_READ)
-            view = await ports.requests.get(rc.actor, request_id)
+            view = _absolute(await ports.requests.get(rc.actor, request_id), ports.resource_url)
             if mine is not None and view.requester != mine:
                 # Another principal's request does not exist for this caller.
                 raise RequestNotFound()
@@ -238,3 +246,13 @@ async def _scoped(guard: Guard, rc: RequestContext, permission: Permission) -> s
         return None
     await guard.authorize(rc, permission, rc.principal.id)
     return rc.principal.id
+
+
+def _absolute(view: RequestView, resource_url: str) -> RequestView:
+    """The approvals page's URL as a user's browser needs it: a relative one
+    (APPROVALS_APPROVAL_URL's default ``/approvals/{request_id}``) on this service's
+    public origin, the resource URL's."""
+    url = view.approval_url
+    if url is None or urlsplit(url).scheme:
+        return view
+    return dataclasses.replace(view, approval_url=urljoin(resource_url, url))
