@@ -110,6 +110,7 @@ CALLS: list[Callable[[Client], Any]] = [
     lambda c: c.api_keys.usable("p", "k"),
     lambda c: c.api_keys.reveal("p", "k"),
     lambda c: c.usage.api_key("p", "k"),
+    lambda c: c.api_keys.usage("p", "k", granularity="day"),
 ]
 LOGGED = re.compile(r"^strongroom (\w+) (\S+) -> ")
 
