@@ -54,6 +54,7 @@ ACTIONS = {
     *("security.usage.rate", "security.usage.new_caller", "security.usage.new_source"),
     *("security.usage.off_hours", "security.usage.upstream_auth", "security.usage.errors"),
     "security.usage.denied_host",
+    "broker.request",
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),

@@ -166,6 +166,15 @@ class JobAction(AuditAction):
     RUN = "job.run"
 
 
+class BrokerAction(AuditAction):
+    """The credential broker (credentials/broker.py): one record per brokered call with
+    ``detail`` host, method, path template, status, bytes and latency (never the key,
+    a header or a body); a refusal is the same action with outcome denied and
+    ``detail.code``."""
+
+    REQUEST = "broker.request"
+
+
 class SecurityRule(StrEnum):
     """The security-event rules (audit/events.py): the ``rule`` of a security event,
     its metric label and webhook field; recorded as ``SecurityAction`` ``security.<rule>``."""

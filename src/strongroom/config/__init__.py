@@ -11,6 +11,7 @@ from strongroom.config.access import (
     OidcIssuer,
     OidcSettings,
 )
+from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings, RotationHook
 from strongroom.config.errors import describe_error, describe_error_line
 from strongroom.config.kms import (
@@ -54,6 +55,7 @@ __all__ = [
     "AuthMethod",
     "AuthSettings",
     "AwsKmsSettings",
+    "BrokerSettings",
     "CertificateAuthoritySettings",
     "CertificateMonitorSettings",
     "ComplianceSettings",

@@ -175,6 +175,12 @@ FLAT: dict[str, Path] = {
     "usage_off_hours_days": ("usage", "off_hours_days"),
     "usage_off_hours_min_uses": ("usage", "off_hours_min_uses"),
     "usage_off_hours_max_share": ("usage", "off_hours_max_share"),
+    "broker_max_request_bytes": ("broker", "max_request_bytes"),
+    "broker_max_response_bytes": ("broker", "max_response_bytes"),
+    "broker_timeout_seconds": ("broker", "timeout_seconds"),
+    "broker_connect_timeout_seconds": ("broker", "connect_timeout_seconds"),
+    "broker_max_connections_per_upstream": ("broker", "max_connections_per_upstream"),
+    "broker_ca_file": ("broker", "ca_file"),
 }
 ENV_NAMES: dict[Path, str] = {path: f"STRONGROOM_{name.upper()}" for name, path in FLAT.items()}
 

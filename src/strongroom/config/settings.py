@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
+from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     pki: PkiSettings = Field(default_factory=PkiSettings)
     api_keys: ApiKeysSettings = Field(default_factory=ApiKeysSettings)
     usage: UsageSettings = Field(default_factory=UsageSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
 
     @classmethod
     def settings_customise_sources(

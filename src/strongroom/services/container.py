@@ -21,6 +21,8 @@ from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
 from strongroom.credentials.anomaly import AnomalyDetector
+from strongroom.credentials.broker import Broker
+from strongroom.credentials.broker_factory import build_broker
 from strongroom.credentials.factory import StoredKeys, build_stored_keys
 from strongroom.credentials.projects import ProjectService
 from strongroom.credentials.resolver import Directory, KeyResolver
@@ -108,6 +110,9 @@ class Services:
     # Anomaly rules over every use (credentials/anomaly.py); its ``directory`` blocks
     # keys when a rule's automatic block is on.
     anomalies: AnomalyDetector = field(init=False)
+    # The credential broker (credentials/broker.py): the ``BrokerPort`` the broker
+    # routes and the MCP server call; its key resolver and usage sink are wired below.
+    broker: Broker = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
@@ -144,6 +149,9 @@ class Services:
         if self.settings.usage.anomaly_enabled:
             self.usage.observers.append(self.anomalies.observe)
         self.jobs = build_jobs(self)
+        self.broker = build_broker(
+            self.settings.broker, self.audit, self.stored_keys.resolver, self.usage
+        )
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -227,6 +235,7 @@ class Services:
         await self.anomalies.drain()  # their checks and events in flight
         await self.auth.close()
         await self.alerts.close()  # in-flight webhooks, then the shared HTTP client
+        await self.broker.aclose()  # pooled upstream connections
         if self.hints is not None:
             await self.hints.close()
         await self.keys.core.cache.close()

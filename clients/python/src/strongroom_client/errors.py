@@ -338,6 +338,50 @@ class UsageUnavailableError(NotFoundError):
     code, status = "USG003", 404
 
 
+class BrokerError(ApiError):
+    """A brokered call refused or failed (``BRKnnn``, docs/broker.md)."""
+
+
+class BrokerHostNotAllowedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK001", 403
+
+
+class BrokerAddressRefusedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK002", 403
+
+
+class BrokerDnsError(BrokerError):
+    code, status = "BRK003", 502
+
+
+class BrokerTimeoutError(BrokerError):
+    code, status = "BRK004", 504
+
+
+class BrokerUnreachableError(BrokerError):
+    code, status = "BRK005", 502
+
+
+class BrokerResponseTooLargeError(BrokerError):
+    code, status = "BRK006", 502
+
+
+class BrokerRequestTooLargeError(BrokerError, PayloadTooLargeError):
+    code, status = "BRK007", 413
+
+
+class BrokerRedirectRefusedError(BrokerError):
+    code, status = "BRK008", 502
+
+
+class BrokerBadRequestError(BrokerError, InvalidInputError):
+    code, status = "BRK009", 400
+
+
+class BrokerMethodNotAllowedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK010", 403
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -400,6 +444,16 @@ ERRORS: dict[str, type[ApiError]] = {
         UsageRangeError,
         UsageGranularityError,
         UsageUnavailableError,
+        BrokerHostNotAllowedError,
+        BrokerAddressRefusedError,
+        BrokerDnsError,
+        BrokerTimeoutError,
+        BrokerUnreachableError,
+        BrokerResponseTooLargeError,
+        BrokerRequestTooLargeError,
+        BrokerRedirectRefusedError,
+        BrokerBadRequestError,
+        BrokerMethodNotAllowedError,
     )
 }
 

@@ -6,6 +6,7 @@ from strongroom.api.routers import (
     access_keys,
     api_keys,
     blind_index,
+    broker,
     certificates,
     crypto,
     health,
@@ -42,4 +43,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     certificates.ca_router,
     api_keys.router,
     usage.router,
+    broker.router,
 )
