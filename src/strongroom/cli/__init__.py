@@ -16,6 +16,7 @@ from strongroom.cli.client_vault import share as client_share
 from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
+from strongroom.cli.mcp import mcp_requests, mcp_tools
 from strongroom.cli.secrets import secrets
 from strongroom.cli.server import migrate, serve
 
@@ -53,6 +54,8 @@ app.add_typer(secrets, name="secrets")
 client.add_typer(client_secrets, name="secrets")
 client.add_typer(client_share, name="share")
 app.add_typer(client, name="client")
+app.add_typer(mcp_tools, name="mcp-tools")
+app.add_typer(mcp_requests, name="mcp-requests")
 app.command()(migrate)
 app.command()(serve)
 

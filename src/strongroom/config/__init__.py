@@ -11,6 +11,7 @@ from strongroom.config.access import (
     OidcIssuer,
     OidcSettings,
 )
+from strongroom.config.approvals import ApprovalsSettings
 from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings, RotationHook
 from strongroom.config.errors import describe_error, describe_error_line
@@ -50,6 +51,7 @@ __all__ = [
     "DEFAULT_TENANT",
     "AccessSettings",
     "ApiKeysSettings",
+    "ApprovalsSettings",
     "AuditAnchorSettings",
     "AuditSettings",
     "AuthMethod",

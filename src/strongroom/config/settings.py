@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
+from strongroom.config.approvals import ApprovalsSettings
 from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings
 from strongroom.config.kms import KmsSettings
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     api_keys: ApiKeysSettings = Field(default_factory=ApiKeysSettings)
     usage: UsageSettings = Field(default_factory=UsageSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    approvals: ApprovalsSettings = Field(default_factory=ApprovalsSettings)
 
     @classmethod
     def settings_customise_sources(
