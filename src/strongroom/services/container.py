@@ -150,7 +150,15 @@ class Services:
         # Episodes open once cluster-wide where auth.failures is counted cluster-wide.
         shared = self.alerts.shared.counters if self.alerts.shared is not None else None
         self.anomalies = AnomalyDetector(
-            self.settings.usage, self.db, self.usage, self.alerts, shared, directory
+            self.settings.usage,
+            self.db,
+            self.usage,
+            self.alerts,
+            shared,
+            directory,
+            # 401/403 and error bursts add up across replicas in Redis (no database
+            # write per use); without Redis each replica counts its own.
+            burst_counters=shared if self.settings.redis.url else None,
         )
         if self.settings.usage.anomaly_enabled:
             self.usage.observers.append(self.anomalies.observe)
