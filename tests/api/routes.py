@@ -24,6 +24,11 @@ PUBLIC = frozenset(
     {
         *("/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect"),
         *("/docs/assets", "/api/v1/shares/redeem", "/s", "/s/share.js", "/s/share.css"),
+        # The approvals page (tests/api/test_approvals_page.py): its own sign-in form
+        # and session cookie, never X-API-Key; signed out it redirects to the form.
+        *("/approvals", "/approvals/login", "/approvals/logout", "/approvals/page.css"),
+        *("/approvals/{requestId:approvalid}", "/approvals/{requestId:approvalid}/approve"),
+        "/approvals/{requestId:approvalid}/deny",
     }
 )
 
@@ -135,6 +140,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     url = url.replace("{project}", ctx.project).replace("{key}", ctx.api_key)
     url = url.replace("{toolId}", ctx.tool_id).replace("{requestId}", ctx.request_id)
     url = url.replace("{sessionId}", ctx.session_id)
+    url = re.sub(r"\{requestId:approvalid\}", ctx.request_id, url)  # the approvals page
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {

@@ -59,6 +59,7 @@ ACTIONS = {
     *("mcp.request.create", "mcp.request.score", "mcp.request.approve", "mcp.request.deny"),
     *("mcp.request.expire", "mcp.session.open", "mcp.token.use", "mcp.session.revoke"),
     "security.mcp.tool_schema_changed",
+    *("mcp.approvals.login", "mcp.approvals.logout"),
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),

@@ -195,6 +195,10 @@ class ApprovalAction(AuditAction):
     SESSION_OPEN = "mcp.session.open"
     TOKEN_USE = "mcp.token.use"  # noqa: S105 (an action name)
     SESSION_REVOKE = "mcp.session.revoke"
+    # The approvals page (api/routers/approvals_page.py): an approver signed in or out.
+    # A failed sign-in is the guard's authentication failure record.
+    PAGE_LOGIN = "mcp.approvals.login"
+    PAGE_LOGOUT = "mcp.approvals.logout"
 
 
 class SecurityRule(StrEnum):

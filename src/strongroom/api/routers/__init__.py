@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from strongroom.api.routers import (
     access_keys,
     api_keys,
+    approvals_page,
     blind_index,
     broker,
     certificates,
@@ -35,6 +36,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     metrics.router,
     shares.router,
     share_page.router,
+    approvals_page.router,
     access_keys.router,
     audit_routes.router,
     token_routes.router,
