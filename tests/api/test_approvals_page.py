@@ -66,7 +66,7 @@ def _secure_headers(r: httpx.Response) -> None:
     assert "frame-ancestors 'none'" in csp and "default-src 'self'" in csp
     assert "script-src 'none'" in csp and "unsafe-inline" not in csp
     assert h["cache-control"] == "no-store"
-    assert h["referrer-policy"] == "no-referrer"
+    assert h["referrer-policy"] == "same-origin"  # never leaves the origin
 
 
 async def test_signed_out_goes_to_login_and_every_answer_has_the_headers(app: App) -> None:
