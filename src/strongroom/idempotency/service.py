@@ -92,8 +92,9 @@ class Idempotency:
         return Stored(status, headers, base64.b64decode(doc["b"]))
 
     async def complete(self, claim: Claim, answer: Stored) -> None:
-        """Store the first answer (sealed); a 5xx is not stored: the key is released."""
-        if answer.status >= 500:
+        """Store the first answer (sealed). A 5xx or a 429 is not stored (the key is
+        released): waiting and retrying may give another answer."""
+        if answer.status >= 500 or answer.status == 429:
             await self.release(claim)
             return
         doc = {"h": answer.headers, "b": base64.b64encode(answer.body).decode()}
