@@ -113,6 +113,9 @@ class Ctx:
     password: str = "a password"
     authority: str = "x"
     role: str = "x"
+    # Stored API keys (api/routers/api_keys.py): a project and a key in it.
+    project: str = "routes"
+    api_key: str = "canary"
 
 
 def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
@@ -124,6 +127,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     url = url.replace("{path:path}", ctx.secret)
     url = url.replace("{fingerprint}", ctx.certificate)
     url = url.replace("{authority}", ctx.authority).replace("{role}", ctx.role)
+    url = url.replace("{project}", ctx.project).replace("{key}", ctx.api_key)
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
@@ -169,6 +173,20 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
             "role": ctx.role,
             "dnsNames": ["routes.example.com"],
         },
+        ("POST", "/api/v1/projects"): {"name": ctx.project, "description": "routes"},
+        ("POST", f"{_KEYS}"): {
+            "name": ctx.api_key,
+            "value": ctx.plaintext,
+            "hosts": ["api.example.com"],
+        },
+        ("PATCH", f"{_KEYS}/{{key}}"): {"tags": {"env": "test"}},
+        ("POST", f"{_KEYS}/{{key}}/rotate"): {"value": ctx.plaintext + "-rotated"},
+        ("POST", f"{_KEYS}/{{key}}/revoke"): {"reason": "routes"},
+        ("POST", f"{_KEYS}/{{key}}/block"): {"reason": "routes"},
+        ("POST", f"{_KEYS}/{{key}}/unblock"): None,
+        ("POST", f"{_KEYS}/{{key}}/reveal"): None,
+        ("DELETE", f"{_KEYS}/{{key}}"): None,
+        ("DELETE", "/api/v1/projects/{project}"): None,
         ("POST", "/api/v1/broker/{project}/{key}/request"): {
             "method": "POST",
             "url": "https://api.routes.test/v1/echo",
@@ -202,6 +220,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
 
 
 _VAULT = "/api/v1/secrets"
+_KEYS = "/api/v1/projects/{project}/api-keys"
 
 
 def order(routes: list[Route]) -> list[Route]:
@@ -209,6 +228,13 @@ def order(routes: list[Route]) -> list[Route]:
     written first (reads need it) and destroyed and deleted after the rest."""
 
     def rank(r: Route) -> int:
+        # A project, then its key, first; deleting them last of all.
+        if (r.method, r.path) == ("POST", "/api/v1/projects"):
+            return -3
+        if (r.method, r.path) == ("POST", _KEYS):
+            return -2
+        if r.method == "DELETE" and r.path.startswith("/api/v1/projects/"):
+            return 4 if r.path == "/api/v1/projects/{project}" else 3
         if r.path.endswith("/revoke"):
             return 2
         if r.path.endswith("/deletion"):

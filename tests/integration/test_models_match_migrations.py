@@ -38,6 +38,10 @@ def test_every_table_is_mapped() -> None:
     # The package re-exports every model, so importing it registers all tables.
     assert set(Base.metadata.tables) == {
         "access_keys",
+        "api_key_values",
+        "api_keys",
+        "api_key_usage_hours",
+        "api_key_usage_sources",
         "audit_checkpoints",
         "certificate_authorities",
         "certificate_keys",
@@ -52,6 +56,7 @@ def test_every_table_is_mapped() -> None:
         "key_material",
         "key_tombstones",
         "notices_sent",
+        "projects",
         "revoked_tokens",
         "secret_meta",
         "secret_values",

@@ -47,6 +47,13 @@ ACTIONS = {
     *("certificate.ca.create", "certificate.role.write"),
     *("security.certificate.expiring", "security.certificate.expired"),
     *("security.certificate.chain_expires_first", "security.certificate.key_reused"),
+    *("project.create", "project.delete", "api_key.create", "api_key.update"),
+    *("api_key.rotate", "api_key.revoke", "api_key.block", "api_key.unblock"),
+    *("api_key.reveal", "api_key.delete"),
+    *("security.api_key.expiring", "security.api_key.rotation_due"),
+    *("security.usage.rate", "security.usage.new_caller", "security.usage.new_source"),
+    *("security.usage.off_hours", "security.usage.upstream_auth", "security.usage.errors"),
+    "security.usage.denied_host",
     "broker.request",
 }
 PERMISSIONS = {
@@ -60,7 +67,8 @@ PERMISSIONS = {
     "secrets:admin",
     *("certificates:read", "certificates:import", "certificates:export"),
     *("certificates:issue", "certificates:revoke", "certificates:admin"),
-    "api-keys:use",
+    *("projects:read", "projects:write", "api-keys:read", "api-keys:write"),
+    *("api-keys:use", "api-keys:reveal"),
 }
 
 

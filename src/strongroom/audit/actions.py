@@ -70,6 +70,28 @@ class SecretAction(AuditAction):
     PROMOTE = "secret.promote"
 
 
+class ProjectAction(AuditAction):
+    """Projects of stored API keys (credentials/)."""
+
+    CREATE = "project.create"
+    DELETE = "project.delete"
+
+
+class ApiKeyAction(AuditAction):
+    """Stored third-party API keys (credentials/). ``ROTATE`` that failed (a hook that
+    errs, times out or answers garbage; a write that failed) is a failure record with
+    ``detail.step``; ``BLOCK`` by an anomaly rule has the system as its actor."""
+
+    CREATE = "api_key.create"
+    UPDATE = "api_key.update"
+    ROTATE = "api_key.rotate"
+    REVOKE = "api_key.revoke"
+    BLOCK = "api_key.block"
+    UNBLOCK = "api_key.unblock"
+    REVEAL = "api_key.reveal"
+    DELETE = "api_key.delete"
+
+
 class TokenAction(AuditAction):
     """Bearer-token revocation list (access/revocation.py)."""
 
@@ -170,6 +192,16 @@ class SecurityRule(StrEnum):
     CERTIFICATE_EXPIRED = "certificate.expired"
     CERTIFICATE_CHAIN = "certificate.chain_expires_first"
     CERTIFICATE_KEY_REUSED = "certificate.key_reused"
+    API_KEY_EXPIRING = "api_key.expiring"
+    API_KEY_ROTATION_DUE = "api_key.rotation_due"
+    # Stored API keys' anomaly rules (credentials/anomaly.py, docs/usage-analytics.md).
+    USAGE_RATE = "usage.rate"
+    USAGE_NEW_CALLER = "usage.new_caller"
+    USAGE_NEW_SOURCE = "usage.new_source"
+    USAGE_OFF_HOURS = "usage.off_hours"
+    USAGE_UPSTREAM_AUTH = "usage.upstream_auth"
+    USAGE_ERRORS = "usage.errors"
+    USAGE_DENIED_HOST = "usage.denied_host"
 
 
 SECURITY_PREFIX = "security."
@@ -191,6 +223,15 @@ class SecurityAction(AuditAction):
     CERTIFICATE_EXPIRED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_EXPIRED
     CERTIFICATE_CHAIN = SECURITY_PREFIX + SecurityRule.CERTIFICATE_CHAIN
     CERTIFICATE_KEY_REUSED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_KEY_REUSED
+    API_KEY_EXPIRING = SECURITY_PREFIX + SecurityRule.API_KEY_EXPIRING
+    API_KEY_ROTATION_DUE = SECURITY_PREFIX + SecurityRule.API_KEY_ROTATION_DUE
+    USAGE_RATE = SECURITY_PREFIX + SecurityRule.USAGE_RATE
+    USAGE_NEW_CALLER = SECURITY_PREFIX + SecurityRule.USAGE_NEW_CALLER
+    USAGE_NEW_SOURCE = SECURITY_PREFIX + SecurityRule.USAGE_NEW_SOURCE
+    USAGE_OFF_HOURS = SECURITY_PREFIX + SecurityRule.USAGE_OFF_HOURS
+    USAGE_UPSTREAM_AUTH = SECURITY_PREFIX + SecurityRule.USAGE_UPSTREAM_AUTH
+    USAGE_ERRORS = SECURITY_PREFIX + SecurityRule.USAGE_ERRORS
+    USAGE_DENIED_HOST = SECURITY_PREFIX + SecurityRule.USAGE_DENIED_HOST
 
     @classmethod
     def of(cls, rule: SecurityRule) -> SecurityAction:

@@ -20,8 +20,16 @@ from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
+from strongroom.credentials.anomaly import AnomalyDetector
 from strongroom.credentials.broker import Broker
 from strongroom.credentials.broker_factory import build_broker
+from strongroom.credentials.factory import StoredKeys, build_stored_keys
+from strongroom.credentials.projects import ProjectService
+from strongroom.credentials.resolver import Directory, KeyResolver
+from strongroom.credentials.rotation import Rotation
+from strongroom.credentials.service import ApiKeyService
+from strongroom.credentials.usage import UsageRecorder
+from strongroom.credentials.usage_query import UsageQueries
 from strongroom.datakeys import Sealer
 from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
@@ -44,6 +52,7 @@ from strongroom.secrets.service import SecretService
 from strongroom.secrets.shares import ShareService
 from strongroom.secrets.shares_factory import build_shares
 from strongroom.secrets.shares_jobs import purge_job
+from strongroom.services.credentials import MayUse
 from strongroom.services.jobs import JobRunner
 from strongroom.store import cluster
 from strongroom.store.db import Database
@@ -77,6 +86,8 @@ class Services:
     shares: ShareService  # shares of one value (secrets/shares.py)
     statements: KeyStatements  # signed public keys (keys/statement.py)
     blind_index: BlindIndex  # equality tokens for encrypted fields (keys/blind_index.py)
+    # Stored API keys' usage: the broker's and reveal path's UsageSink (credentials/usage.py).
+    usage: UsageRecorder
     hints: RedisHints | None = None
     mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
     # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
@@ -87,11 +98,20 @@ class Services:
     vault: Vault = field(init=False)
     # Certificates (pki/): inventory, expiry monitor, internal CA.
     pki: Pki = field(init=False)
+    # Stored third-party API keys (credentials/): projects, keys, rotation, the
+    # resolver the broker uses and the directory approvals use.
+    stored_keys: StoredKeys = field(init=False)
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
     # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
     jobs: JobRunner = field(init=False)
+    # Reads of stored keys' usage and the UsageFacts of the risk score; its
+    # ``directory`` (names -> key ids) is the stored keys' KeyDirectory.
+    usage_queries: UsageQueries = field(init=False)
+    # Anomaly rules over every use (credentials/anomaly.py); its ``directory`` blocks
+    # keys when a rule's automatic block is on.
+    anomalies: AnomalyDetector = field(init=False)
     # The credential broker (credentials/broker.py): the ``BrokerPort`` the broker
-    # routes and the MCP server call; its key resolver and usage sink are wired below.
+    # routes and the MCP server call, over ``api_key_use`` and ``usage``.
     broker: Broker = field(init=False)
 
     def __post_init__(self) -> None:
@@ -106,8 +126,32 @@ class Services:
         self.pki = build_pki(
             self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
         )
+        self.stored_keys = build_stored_keys(
+            self.settings.api_keys,
+            self.db,
+            self.sealer,
+            self.audit,
+            self.notices,
+            self.alerts,
+            MayUse(self.db, self.access),
+        )
+        # Reveals are uses too; the usage route and automatic blocks find keys by name.
+        self.stored_keys.core.usage = self.usage
+        directory = self.stored_keys.directory
+        self.usage_queries = UsageQueries(
+            self.db, self.usage, self.settings.usage.recent_sources, directory
+        )
+        # Episodes open once cluster-wide where auth.failures is counted cluster-wide.
+        shared = self.alerts.shared.counters if self.alerts.shared is not None else None
+        self.anomalies = AnomalyDetector(
+            self.settings.usage, self.db, self.usage, self.alerts, shared, directory
+        )
+        if self.settings.usage.anomaly_enabled:
+            self.usage.observers.append(self.anomalies.observe)
         self.jobs = build_jobs(self)
-        self.broker = build_broker(self.settings.broker, self.audit)
+        # The broker resolves keys through the stored keys and counts each use (and
+        # each refusal, for the denied-host anomaly rule) in the usage recorder.
+        self.broker = build_broker(self.settings.broker, self.audit, self.api_key_use, self.usage)
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -142,6 +186,28 @@ class Services:
     def authorities(self) -> CertificateAuthorities:
         return self.pki.authorities
 
+    @property
+    def projects(self) -> ProjectService:
+        return self.stored_keys.projects
+
+    @property
+    def api_keys(self) -> ApiKeyService:
+        return self.stored_keys.keys
+
+    @property
+    def api_key_rotation(self) -> Rotation:
+        return self.stored_keys.rotation
+
+    @property
+    def api_key_use(self) -> KeyResolver:
+        """``TargetResolver`` (credentials/contract.py): the broker's ``for_use``."""
+        return self.stored_keys.resolver
+
+    @property
+    def key_directory(self) -> Directory:
+        """``KeyDirectory`` (credentials/contract.py): usable, describe, block."""
+        return self.stored_keys.directory
+
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
             await upgrade(self.db)
@@ -165,12 +231,15 @@ class Services:
 
     async def close(self) -> None:
         await self.access.close()  # writes the buffered "last used" times
+        await self.usage.close()  # writes the buffered stored-key usage counts
+        await self.anomalies.drain()  # their checks and events in flight
         await self.auth.close()
         await self.alerts.close()  # in-flight webhooks, then the shared HTTP client
         await self.broker.aclose()  # pooled upstream connections
         if self.hints is not None:
             await self.hints.close()
         await self.keys.core.cache.close()
+        await self.stored_keys.resolver.close()
         await self.sealer.close()
         await self.limits.close()
         await self.audit.close()
@@ -210,6 +279,7 @@ def build_services(
         notices=Notices(db),
         shares=build_shares(settings.shares, settings.compliance, db, kms, audit, sealer),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
+        usage=UsageRecorder(db, settings.usage),
     )
 
 
@@ -235,11 +305,20 @@ def build_jobs(svc: Services) -> JobRunner:
     runner.register(
         "shares.purge", purge_job(svc.shares), svc.settings.shares.purge_interval_seconds
     )
+    stored = svc.settings.api_keys
+    if stored.reminders_enabled:  # each reminder is claimed once (store/notices.py)
+        runner.register(
+            "api_keys.reminders",
+            svc.stored_keys.reminders.run_once,
+            stored.reminder_interval_seconds,
+        )
     monitor = svc.settings.pki.monitor
     if monitor.enabled:  # certificate expiry alerts (pki/monitor.py)
         runner.register(
             "certificates.expiry", svc.certificate_monitor.run_job, monitor.interval_seconds
         )
+    usage = svc.settings.usage  # stored keys' usage past its retention
+    runner.register("usage.purge", svc.usage.purge, usage.purge_interval_seconds)
     return runner
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from strongroom.api.routers import (
     access_keys,
+    api_keys,
     blind_index,
     broker,
     certificates,
@@ -15,6 +16,7 @@ from strongroom.api.routers import (
     service_keys,
     share_page,
     shares,
+    usage,
 )
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
@@ -39,5 +41,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     secret_routes.router,
     certificates.router,
     certificates.ca_router,
+    api_keys.router,
+    usage.router,
     broker.router,
 )

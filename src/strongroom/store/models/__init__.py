@@ -5,6 +5,7 @@ from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
 from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
 from strongroom.store.models.base import Base, BigId, UTCDateTime
 from strongroom.store.models.cluster import ClusterCounter, ClusterLease
+from strongroom.store.models.credentials import ApiKey, ApiKeyValue, Project
 from strongroom.store.models.datakeys import NoticeSent, TenantDataKey
 from strongroom.store.models.keys import (
     KeyMaterial,
@@ -23,9 +24,14 @@ from strongroom.store.models.pki import (
 from strongroom.store.models.secrets import Secret, SecretMeta, SecretValue, SecretVersion
 from strongroom.store.models.service import ServiceKey
 from strongroom.store.models.shares import Share, ShareAccess
+from strongroom.store.models.usage import ApiKeyUsageHour, ApiKeyUsageSource
 
 __all__ = [
     "AccessKey",
+    "ApiKey",
+    "ApiKeyUsageHour",
+    "ApiKeyUsageSource",
+    "ApiKeyValue",
     "AuditCheckpoint",
     "AuditRecord",
     "AuditSegment",
@@ -42,6 +48,7 @@ __all__ = [
     "KeyMaterial",
     "KeyTombstone",
     "NoticeSent",
+    "Project",
     "RevokedToken",
     "Secret",
     "SecretMeta",

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from strongroom_client._async.access_keys import AsyncAccessKeys
+from strongroom_client._async.api_keys import AsyncApiKeys, AsyncProjects
 from strongroom_client._async.audit import AsyncAudit
 from strongroom_client._async.blind_index import AsyncBlindIndex
 from strongroom_client._async.broker import AsyncBroker
@@ -23,6 +24,7 @@ from strongroom_client._async.secrets import AsyncSecrets
 from strongroom_client._async.shares import AsyncShares
 from strongroom_client._async.tokens import AsyncTokens
 from strongroom_client._async.transport import AsyncTransport
+from strongroom_client._async.usage import AsyncUsage
 from strongroom_client._cache import StatementCache
 from strongroom_client._config import Config, RetryPolicy
 from strongroom_client._secret import Secret
@@ -91,7 +93,10 @@ class AsyncClient:
         self.certificates = AsyncCertificates(self._transport)
         self.authorities = AsyncAuthorities(self._transport)
         self.audit = AsyncAudit(self._transport)
+        self.projects = AsyncProjects(self._transport)
+        self.api_keys = AsyncApiKeys(self._transport)
         self.health = AsyncHealth(self._transport)
+        self.usage = AsyncUsage(self._transport)  # stored API keys' usage
         self.broker = AsyncBroker(self._transport)
 
     def __repr__(self) -> str:
