@@ -84,6 +84,11 @@ async def test_json_mode(app: App, wired: Any, upstream: Upstream) -> None:
     assert r.status_code == 403 and r.json()["error"]["code"] == "BRK001"
     r = await _json(app, {"method": "GET", "url": url}, k="missing")
     assert r.status_code == 404
+    # Every call that reached the broker is one use: 2 sent, 1 refused (BRK001); the
+    # unreadable base64 body was refused by the route before.
+    usage = (await app.get("/api/v1/projects/proj/api-keys/openai/usage")).json()
+    assert usage["byKind"] == {"broker": 2, "denied": 1}, usage
+    assert {h["name"]: h["count"] for h in usage["byHost"]}["api.test"] == 2
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
