@@ -82,6 +82,9 @@ SEMANTIC_REFUSALS = frozenset(
         # Usage of a stored key: a range longer than its granularity allows, or with
         # from after to, or at the calendar's edge (credentials/usage_query.py).
         ("USG001", "invalid usage time range"),
+        # The broker: a URL, method or header that cannot go on the wire, or a body
+        # that is not the base64 it claims (credentials/broker_errors.py).
+        ("BRK009", "malformed upstream request"),
     }
 )
 
