@@ -23,16 +23,18 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from strongroom.access.permissions import Permission
-from strongroom.access.resources import SEGMENT_REGEX
 from strongroom.api.deps import api_key_header, app_services, authenticate
 from strongroom.api.schemas import Strict, examples
 from strongroom.context import Actor
 from strongroom.credentials.broker_errors import BadOutbound
 from strongroom.credentials.contract import Answer, Outbound
+from strongroom.credentials.models import NAME_REGEX
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/broker", tags=["broker"])
-Name = Annotated[str, Path(pattern=f"^{SEGMENT_REGEX}$", max_length=128, examples=["openai"])]
+# The stored keys' own name rule (credentials/models.py), so the schema promises no
+# name the key side refuses.
+Name = Annotated[str, Path(min_length=1, max_length=64, pattern=NAME_REGEX, examples=["openai"])]
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # What a forward-proxy caller sends that is about reaching us, not the upstream.
 _OURS = {"host", "content-length", "x-request-id"}
