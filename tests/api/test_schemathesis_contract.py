@@ -85,6 +85,13 @@ SEMANTIC_REFUSALS = frozenset(
         # The broker: a URL, method or header that cannot go on the wire, or a body
         # that is not the base64 it claims (credentials/broker_errors.py).
         ("BRK009", "malformed upstream request"),
+        ("PKI001", "empty input"),  # whitespace only, as base64 (found with #18's routes)
+        # MCP approvals: the tenant's policy (session maximum) is below the schema's
+        # cap; sizes and characters the schema cannot bound (approvals/).
+        ("ENC001", "duration beyond the policy"),
+        ("ENC001", "annotations too large"),
+        ("ENC001", "text holds a NUL character"),
+        ("ENC001", "a reason of 1 to 500 characters (required to deny)"),
     }
 )
 
