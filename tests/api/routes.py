@@ -113,6 +113,9 @@ class Ctx:
     password: str = "a password"
     authority: str = "x"
     role: str = "x"
+    # Stored API keys (api/routers/api_keys.py): a project and a key in it.
+    project: str = "routes"
+    api_key: str = "canary"
     # MCP approvals (api/routers/mcp.py): a tool, an access request and a session.
     tool_id: str = "1"
     request_id: str = "0" * 32
@@ -129,6 +132,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     url = url.replace("{path:path}", ctx.secret)
     url = url.replace("{fingerprint}", ctx.certificate)
     url = url.replace("{authority}", ctx.authority).replace("{role}", ctx.role)
+    url = url.replace("{project}", ctx.project).replace("{key}", ctx.api_key)
     url = url.replace("{toolId}", ctx.tool_id).replace("{requestId}", ctx.request_id)
     url = url.replace("{sessionId}", ctx.session_id)
     url = re.sub(r"\{[^}]+\}", "x", url)
@@ -176,6 +180,20 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
             "role": ctx.role,
             "dnsNames": ["routes.example.com"],
         },
+        ("POST", "/api/v1/projects"): {"name": ctx.project, "description": "routes"},
+        ("POST", f"{_KEYS}"): {
+            "name": ctx.api_key,
+            "value": ctx.plaintext,
+            "hosts": ["api.example.com"],
+        },
+        ("PATCH", f"{_KEYS}/{{key}}"): {"tags": {"env": "test"}},
+        ("POST", f"{_KEYS}/{{key}}/rotate"): {"value": ctx.plaintext + "-rotated"},
+        ("POST", f"{_KEYS}/{{key}}/revoke"): {"reason": "routes"},
+        ("POST", f"{_KEYS}/{{key}}/block"): {"reason": "routes"},
+        ("POST", f"{_KEYS}/{{key}}/unblock"): None,
+        ("POST", f"{_KEYS}/{{key}}/reveal"): None,
+        ("DELETE", f"{_KEYS}/{{key}}"): None,
+        ("DELETE", "/api/v1/projects/{project}"): None,
         ("POST", "/api/v1/mcp/tools"): {
             "name": "routes-tool",
             "clientId": "routes",
@@ -188,8 +206,8 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", "/api/v1/mcp/tools/{toolId}/suspend"): None,
         ("POST", "/api/v1/mcp/requests"): {
             "tool": {"name": "routes-tool", "clientId": "routes", "schemaSha256": "ab" * 32},
-            "project": "routes",
-            "key": "routes-key",
+            "project": ctx.project,
+            "key": ctx.api_key,
             "hosts": ["api.example.com"],
             "methods": ["GET"],
             "durationSeconds": 300,
@@ -228,6 +246,7 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
 
 
 _VAULT = "/api/v1/secrets"
+_KEYS = "/api/v1/projects/{project}/api-keys"
 
 
 def order(routes: list[Route]) -> list[Route]:
@@ -235,6 +254,13 @@ def order(routes: list[Route]) -> list[Route]:
     written first (reads need it) and destroyed and deleted after the rest."""
 
     def rank(r: Route) -> int:
+        # A project, then its key, first; deleting them last of all.
+        if (r.method, r.path) == ("POST", "/api/v1/projects"):
+            return -3
+        if (r.method, r.path) == ("POST", _KEYS):
+            return -2
+        if r.method == "DELETE" and r.path.startswith("/api/v1/projects/"):
+            return 4 if r.path == "/api/v1/projects/{project}" else 3
         if r.path.endswith("/revoke"):
             return 2
         if r.path.endswith("/deletion"):

@@ -63,6 +63,7 @@ SEMANTIC_REFUSALS = frozenset(
         ("PKI001", "unsupported PEM block"),
         ("PKI001", "more than one private key"),
         ("PKI001", "not base64"),
+        ("PKI001", "empty input"),  # base64 of whitespace: schema-valid, decodes to nothing
         ("PKI001", "CSR signature does not verify"),
         ("PKI001", "key derivation rounds above the limit"),
         ("PKI002", "wrong or missing password"),
@@ -70,6 +71,14 @@ SEMANTIC_REFUSALS = frozenset(
         ("PKI011", "issuance refused by policy"),
         ("ENC001", "a PKCS#12 export needs a password"),
         ("ENC001", "commonName must be 1 to 64 bytes in UTF-8"),
+        # Stored API keys (credentials/errors.py): host patterns, CIDRs, a template's
+        # single {key}, a value's byte size, the operator's hook names.
+        ("APK004", "invalid host pattern (a name, an IP or *.domain)"),
+        ("APK005", "invalid injection (header or query name, {key} once)"),
+        ("APK006", "invalid allowed network (a CIDR)"),
+        ("APK011", "no such rotation hook configured"),
+        ("APK013", "invalid api key value"),
+        ("ENC001", "give a new value or hook: true, not both"),
         ("PKI001", "empty input"),  # whitespace only, as base64 (found with #18's routes)
         # MCP approvals: the tenant's policy (session maximum) is below the schema's
         # cap; sizes and characters the schema cannot bound (approvals/).

@@ -38,6 +38,8 @@ def test_every_table_is_mapped() -> None:
     # The package re-exports every model, so importing it registers all tables.
     assert set(Base.metadata.tables) == {
         "access_keys",
+        "api_key_values",
+        "api_keys",
         "audit_checkpoints",
         "certificate_authorities",
         "certificate_keys",
@@ -58,6 +60,7 @@ def test_every_table_is_mapped() -> None:
         "mcp_sessions",
         "mcp_tools",
         "notices_sent",
+        "projects",
         "revoked_tokens",
         "secret_meta",
         "secret_values",

@@ -36,6 +36,9 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "secrets_reminder_days": ("[14, 60, 2]", [60, 14, 2]),
     "pki_expiry_days": ("[7, 60]", [60, 7]),
     "pki_expiry_fractions": ("[0.1, 0.25]", [0.25, 0.1]),
+    "api_keys_reminder_days": ("[14, 60, 2]", [60, 14, 2]),
+    "api_keys_rotation_hooks": ("{}", {}),
+    "api_keys_state_cache_seconds": ("0.5", 0.5),
 }
 ISSUER = {"issuer": "https://idp", "jwks_uri": "https://idp/jwks", "audiences": ["sr"]}
 

@@ -63,6 +63,17 @@ class Permission(StrEnum):
     SHARES_READ = "shares:read"
     SHARES_REVOKE = "shares:revoke"
 
+    # Stored third-party API keys (credentials/). Grants may name a resource pattern:
+    # a project for ``projects:*`` (``billing``), ``project/key`` for ``api-keys:*``
+    # (``billing/*``, ``billing/stripe``). ``use``: call through the broker with it;
+    # ``reveal`` returns the value itself and is never conferred by ``*`` or
+    # ``api-keys:*`` (access/rbac.py EXPLICIT_ONLY): only a grant naming it.
+    PROJECTS_READ = "projects:read"
+    PROJECTS_WRITE = "projects:write"
+    API_KEYS_READ = "api-keys:read"
+    API_KEYS_WRITE = "api-keys:write"
+    API_KEYS_USE = "api-keys:use"
+    API_KEYS_REVEAL = "api-keys:reveal"
     # MCP access for AI agents (approvals/). ``mcp-requests:create`` asks for access
     # (an agent); ``approve`` approves or denies others' requests (never one's own);
     # ``read`` at ``own`` scope sees the principal's own requests only.

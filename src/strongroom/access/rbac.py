@@ -32,6 +32,11 @@ from strongroom.access.permissions import Permission
 from strongroom.access.resources import matches as resource_matches
 from strongroom.access.resources import pattern_covers
 
+# Permissions a wildcard (``*``, ``api-keys:*``) never grants: only a grant that names
+# them. Revealing a stored key's value hands out the one thing the broker exists to
+# keep from callers, so an admin role holds it only when someone chose to give it.
+EXPLICIT_ONLY: frozenset[str] = frozenset({Permission.API_KEYS_REVEAL})
+
 
 class Scope(StrEnum):
     ALL = "all"
@@ -47,7 +52,11 @@ class Grant:
 
     def matches(self, permission: str) -> bool:
         """Does it grant ``permission`` (on some resource, if it names one)?"""
-        if self.pattern in ("*", permission):
+        if self.pattern == permission:
+            return True
+        if permission in EXPLICIT_ONLY:
+            return False
+        if self.pattern == "*":
             return True
         resource, _, action = self.pattern.partition(":")
         return action == "*" and permission.startswith(resource + ":")

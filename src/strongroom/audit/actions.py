@@ -70,6 +70,28 @@ class SecretAction(AuditAction):
     PROMOTE = "secret.promote"
 
 
+class ProjectAction(AuditAction):
+    """Projects of stored API keys (credentials/)."""
+
+    CREATE = "project.create"
+    DELETE = "project.delete"
+
+
+class ApiKeyAction(AuditAction):
+    """Stored third-party API keys (credentials/). ``ROTATE`` that failed (a hook that
+    errs, times out or answers garbage; a write that failed) is a failure record with
+    ``detail.step``; ``BLOCK`` by an anomaly rule has the system as its actor."""
+
+    CREATE = "api_key.create"
+    UPDATE = "api_key.update"
+    ROTATE = "api_key.rotate"
+    REVOKE = "api_key.revoke"
+    BLOCK = "api_key.block"
+    UNBLOCK = "api_key.unblock"
+    REVEAL = "api_key.reveal"
+    DELETE = "api_key.delete"
+
+
 class TokenAction(AuditAction):
     """Bearer-token revocation list (access/revocation.py)."""
 
@@ -183,6 +205,8 @@ class SecurityRule(StrEnum):
     CERTIFICATE_EXPIRED = "certificate.expired"
     CERTIFICATE_CHAIN = "certificate.chain_expires_first"
     CERTIFICATE_KEY_REUSED = "certificate.key_reused"
+    API_KEY_EXPIRING = "api_key.expiring"
+    API_KEY_ROTATION_DUE = "api_key.rotation_due"
     MCP_TOOL_SCHEMA_CHANGED = "mcp.tool_schema_changed"
 
 
@@ -205,6 +229,8 @@ class SecurityAction(AuditAction):
     CERTIFICATE_EXPIRED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_EXPIRED
     CERTIFICATE_CHAIN = SECURITY_PREFIX + SecurityRule.CERTIFICATE_CHAIN
     CERTIFICATE_KEY_REUSED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_KEY_REUSED
+    API_KEY_EXPIRING = SECURITY_PREFIX + SecurityRule.API_KEY_EXPIRING
+    API_KEY_ROTATION_DUE = SECURITY_PREFIX + SecurityRule.API_KEY_ROTATION_DUE
     MCP_TOOL_SCHEMA_CHANGED = SECURITY_PREFIX + SecurityRule.MCP_TOOL_SCHEMA_CHANGED
 
     @classmethod

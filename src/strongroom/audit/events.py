@@ -85,6 +85,9 @@ SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.CERTIFICATE_CHAIN: Severity.P3,  # the chain breaks before the leaf
     SecurityRule.CERTIFICATE_EXPIRING: Severity.P3,
     SecurityRule.CERTIFICATE_KEY_REUSED: Severity.P4,  # a renewal kept its old key
+    # Stored API keys (credentials/reminders.py): work to schedule before an outage.
+    SecurityRule.API_KEY_EXPIRING: Severity.P3,
+    SecurityRule.API_KEY_ROTATION_DUE: Severity.P4,
     # An MCP tool presented another input schema than the approved one: what a
     # compromised or swapped tool looks like; it is suspended until re-approved.
     SecurityRule.MCP_TOOL_SCHEMA_CHANGED: Severity.P2,

@@ -12,6 +12,7 @@ from strongroom.config.access import (
     OidcSettings,
 )
 from strongroom.config.approvals import ApprovalsSettings
+from strongroom.config.credentials import ApiKeysSettings, RotationHook
 from strongroom.config.errors import describe_error, describe_error_line
 from strongroom.config.kms import (
     AwsKmsSettings,
@@ -47,6 +48,7 @@ from strongroom.config.shares import ComplianceSettings, SharesSettings
 __all__ = [
     "DEFAULT_TENANT",
     "AccessSettings",
+    "ApiKeysSettings",
     "ApprovalsSettings",
     "AuditAnchorSettings",
     "AuditSettings",
@@ -71,6 +73,7 @@ __all__ = [
     "Pkcs11KmsSettings",
     "PkiSettings",
     "RedisSettings",
+    "RotationHook",
     "SchedulerSettings",
     "SecretsSettings",
     "SecurityEventsSettings",

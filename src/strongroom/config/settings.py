@@ -17,6 +17,7 @@ from pydantic_settings import (
 
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
 from strongroom.config.approvals import ApprovalsSettings
+from strongroom.config.credentials import ApiKeysSettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
 from strongroom.config.pki import PkiSettings
@@ -60,6 +61,7 @@ class Settings(BaseSettings):
     shares: SharesSettings = Field(default_factory=SharesSettings)
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     pki: PkiSettings = Field(default_factory=PkiSettings)
+    api_keys: ApiKeysSettings = Field(default_factory=ApiKeysSettings)
     approvals: ApprovalsSettings = Field(default_factory=ApprovalsSettings)
 
     @classmethod

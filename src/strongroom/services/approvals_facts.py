@@ -7,11 +7,11 @@ other.
 key's summary (a missing key is refused by ``describe``), anomaly episodes in the last
 7 days, and first use as "never used by this caller".
 
-PLACEHOLDER: until the credentials domain is wired into ``Services``, the container
-uses ``PlaceholderKeyFacts`` / ``PlaceholderAnomalyFacts``; the integrator replaces
-them with ``CredentialFacts(directory, usage)`` (services/container.py). They fail
-safe: every key scores as highly sensitive and as a first use, so nothing is
-approved without a human on their account.
+Until usage analytics land (``UsageFacts``), ``usage`` is None and the adapter fails
+safe: no anomalies, and every use is a first use (10 points). The integrator passes
+the usage domain's ``UsageFacts`` in services/container.py when it is wired.
+``PlaceholderKeyFacts`` / ``PlaceholderAnomalyFacts`` stand in where no credentials
+domain exists at all (every key highly sensitive, every use a first use).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ SYSTEM = "system:approvals"
 class CredentialFacts:
     """``KeyFacts`` and ``AnomalyFacts`` over the credentials domain."""
 
-    def __init__(self, directory: KeyDirectory, usage: UsageFacts) -> None:
+    def __init__(self, directory: KeyDirectory, usage: UsageFacts | None) -> None:
         self._directory, self._usage = directory, usage
 
     async def _key_id(self, tenant: str, project: str, key: str) -> tuple[int, str]:
@@ -40,10 +40,14 @@ class CredentialFacts:
 
     async def recent_anomalies(self, tenant: str, project: str, key: str) -> int:
         key_id, _ = await self._key_id(tenant, project, key)
+        if self._usage is None:
+            return 0
         return await self._usage.anomalies_since(tenant, key_id, datetime.now(UTC) - ANOMALY_WINDOW)
 
     async def first_use(self, tenant: str, project: str, key: str, caller: str) -> bool:
         key_id, _ = await self._key_id(tenant, project, key)
+        if self._usage is None:
+            return True
         return not await self._usage.has_used(tenant, key_id, caller)
 
 

@@ -23,6 +23,11 @@ from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
+from strongroom.credentials.factory import StoredKeys, build_stored_keys
+from strongroom.credentials.projects import ProjectService
+from strongroom.credentials.resolver import Directory, KeyResolver
+from strongroom.credentials.rotation import Rotation
+from strongroom.credentials.service import ApiKeyService
 from strongroom.datakeys import Sealer
 from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
@@ -45,7 +50,8 @@ from strongroom.secrets.service import SecretService
 from strongroom.secrets.shares import ShareService
 from strongroom.secrets.shares_factory import build_shares
 from strongroom.secrets.shares_jobs import purge_job
-from strongroom.services.approvals_facts import PlaceholderAnomalyFacts, PlaceholderKeyFacts
+from strongroom.services.approvals_facts import CredentialFacts
+from strongroom.services.credentials import MayUse
 from strongroom.services.jobs import JobRunner
 from strongroom.store import cluster
 from strongroom.store.db import Database
@@ -89,6 +95,9 @@ class Services:
     vault: Vault = field(init=False)
     # Certificates (pki/): inventory, expiry monitor, internal CA.
     pki: Pki = field(init=False)
+    # Stored third-party API keys (credentials/): projects, keys, rotation, the
+    # resolver the broker uses and the directory approvals use.
+    stored_keys: StoredKeys = field(init=False)
     # MCP access for agents (approvals/): .tools, .policies, .requests, .sessions.
     approvals: Approvals = field(init=False)
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
@@ -107,14 +116,25 @@ class Services:
         self.pki = build_pki(
             self.settings.pki, self.db, self.audit, self.sealer, self.notices, self.alerts
         )
-        # KeyFacts / AnomalyFacts: placeholders until the credentials domain is wired
-        # (services/approvals_facts.py says what replaces them).
+        self.stored_keys = build_stored_keys(
+            self.settings.api_keys,
+            self.db,
+            self.sealer,
+            self.audit,
+            self.notices,
+            self.alerts,
+            MayUse(self.db, self.access),
+        )
+        # What the risk score learns about a key (services/approvals_facts.py): its
+        # sensitivity from the stored-key directory; anomalies and first use wait for
+        # usage analytics (fail safe meanwhile: no anomalies, every use a first use).
+        facts = CredentialFacts(self.stored_keys.directory, usage=None)
         self.approvals = build_approvals(
             self.settings.approvals,
             self.db,
             self.audit,
-            PlaceholderKeyFacts(),
-            PlaceholderAnomalyFacts(),
+            facts,
+            facts,
             self.alerts.raise_later,
         )
         self.jobs = build_jobs(self)
@@ -152,6 +172,28 @@ class Services:
     def authorities(self) -> CertificateAuthorities:
         return self.pki.authorities
 
+    @property
+    def projects(self) -> ProjectService:
+        return self.stored_keys.projects
+
+    @property
+    def api_keys(self) -> ApiKeyService:
+        return self.stored_keys.keys
+
+    @property
+    def api_key_rotation(self) -> Rotation:
+        return self.stored_keys.rotation
+
+    @property
+    def api_key_use(self) -> KeyResolver:
+        """``TargetResolver`` (credentials/contract.py): the broker's ``for_use``."""
+        return self.stored_keys.resolver
+
+    @property
+    def key_directory(self) -> Directory:
+        """``KeyDirectory`` (credentials/contract.py): usable, describe, block."""
+        return self.stored_keys.directory
+
     async def start(self, *, migrate: bool = False) -> None:
         if migrate:
             await upgrade(self.db)
@@ -180,6 +222,7 @@ class Services:
         if self.hints is not None:
             await self.hints.close()
         await self.keys.core.cache.close()
+        await self.stored_keys.resolver.close()
         await self.sealer.close()
         await self.limits.close()
         await self.audit.close()
@@ -244,6 +287,13 @@ def build_jobs(svc: Services) -> JobRunner:
     runner.register(
         "shares.purge", purge_job(svc.shares), svc.settings.shares.purge_interval_seconds
     )
+    stored = svc.settings.api_keys
+    if stored.reminders_enabled:  # each reminder is claimed once (store/notices.py)
+        runner.register(
+            "api_keys.reminders",
+            svc.stored_keys.reminders.run_once,
+            stored.reminder_interval_seconds,
+        )
     monitor = svc.settings.pki.monitor
     if monitor.enabled:  # certificate expiry alerts (pki/monitor.py)
         runner.register(

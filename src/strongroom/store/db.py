@@ -59,7 +59,7 @@ def _apply_tenant(session: Session, _tx: Any, connection: Connection) -> None:
         connection.execute(_SET_TENANT, {"t": current_tenant()})
 
 
-_PURGEABLE = frozenset({"key_material", "secret_values"})
+_PURGEABLE = frozenset({"key_material", "secret_values", "api_key_values"})
 _SET_TENANT = text("SELECT set_config('strongroom.tenant', :t, true)")
 
 

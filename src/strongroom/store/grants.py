@@ -50,6 +50,9 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "certificate_keys": _RW,
     "certificate_authorities": _RW,
     "certificate_roles": _RW,
+    "projects": _RW,
+    "api_keys": _RW,
+    "api_key_values": _RW,
     "cluster_leases": _RW,  # scheduled jobs and once-per-period claims (store/cluster.py)
     "cluster_counters": _RW,
     # MCP approvals (approvals/): registry, policies, requests, decisions, sessions, tokens

@@ -76,3 +76,12 @@ async def test_placeholders_fail_safe() -> None:
     assert await PlaceholderKeyFacts().sensitivity("t", "p", "k") == "high"
     assert await PlaceholderAnomalyFacts().first_use("t", "p", "k", "c") is True
     assert await PlaceholderAnomalyFacts().recent_anomalies("t", "p", "k") == 0
+
+
+async def test_without_usage_analytics_the_facts_fail_safe() -> None:
+    facts = CredentialFacts(Directory(), usage=None)
+    assert await facts.sensitivity("t1", "payments", "stripe") == "medium"
+    assert await facts.recent_anomalies("t1", "payments", "stripe") == 0
+    assert await facts.first_use("t1", "payments", "stripe", "veteran") is True
+    with pytest.raises(NotFound):
+        await facts.first_use("t1", "payments", "nope", "veteran")

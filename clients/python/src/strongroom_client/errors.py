@@ -266,6 +266,64 @@ class IssuanceRefusedError(InvalidInputError):
     code, status = "PKI011", 400
 
 
+class ApiKeyNotFoundError(NotFoundError):
+    """APK001: no such project or stored API key."""
+
+    code, status = "APK001", 404
+
+
+class ApiKeyExistsError(ApiError):
+    code, status = "APK002", 409
+
+
+class ApiKeyConflictError(ApiError):
+    """APK003: ``version`` did not name the key's current version."""
+
+    code, status = "APK003", 409
+
+
+class InvalidHostError(InvalidInputError):
+    code, status = "APK004", 400
+
+
+class InvalidInjectionError(InvalidInputError):
+    code, status = "APK005", 400
+
+
+class InvalidNetworkError(InvalidInputError):
+    code, status = "APK006", 400
+
+
+class ApiKeyRevokedError(ApiError):
+    code, status = "APK007", 409
+
+
+class ApiKeyBlockedError(ApiError):
+    code, status = "APK008", 423
+
+
+class ApiKeyExpiredError(ApiError):
+    code, status = "APK009", 410
+
+
+class RotationHookFailedError(ApiError):
+    """APK010: the hook failed (``details["step"]``); the current value still serves."""
+
+    code, status = "APK010", 502
+
+
+class NoRotationHookError(InvalidInputError):
+    code, status = "APK011", 400
+
+
+class ProjectNotEmptyError(ApiError):
+    code, status = "APK012", 409
+
+
+class InvalidKeyValueError(InvalidInputError):
+    code, status = "APK013", 400
+
+
 class ToolNotRegisteredError(PermissionDeniedError):
     """APR001: no tool of this name and client id is registered."""
 
@@ -383,6 +441,19 @@ class AlreadyDecidedError(ApiError):
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
+        ApiKeyNotFoundError,
+        ApiKeyExistsError,
+        ApiKeyConflictError,
+        InvalidHostError,
+        InvalidInjectionError,
+        InvalidNetworkError,
+        ApiKeyRevokedError,
+        ApiKeyBlockedError,
+        ApiKeyExpiredError,
+        RotationHookFailedError,
+        NoRotationHookError,
+        ProjectNotEmptyError,
+        InvalidKeyValueError,
         KeyNotFoundError,
         RotationInProgressError,
         KeyExistsError,

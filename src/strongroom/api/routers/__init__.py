@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from strongroom.api.routers import (
     access_keys,
+    api_keys,
     blind_index,
     certificates,
     crypto,
@@ -39,5 +40,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     secret_routes.router,
     certificates.router,
     certificates.ca_router,
+    api_keys.router,
     mcp.router,
 )

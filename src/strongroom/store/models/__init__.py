@@ -13,6 +13,7 @@ from strongroom.store.models.approvals import (
 from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
 from strongroom.store.models.base import Base, BigId, UTCDateTime
 from strongroom.store.models.cluster import ClusterCounter, ClusterLease
+from strongroom.store.models.credentials import ApiKey, ApiKeyValue, Project
 from strongroom.store.models.datakeys import NoticeSent, TenantDataKey
 from strongroom.store.models.keys import (
     KeyMaterial,
@@ -34,6 +35,8 @@ from strongroom.store.models.shares import Share, ShareAccess
 
 __all__ = [
     "AccessKey",
+    "ApiKey",
+    "ApiKeyValue",
     "AuditCheckpoint",
     "AuditRecord",
     "AuditSegment",
@@ -56,6 +59,7 @@ __all__ = [
     "McpSession",
     "McpTool",
     "NoticeSent",
+    "Project",
     "RevokedToken",
     "Secret",
     "SecretMeta",

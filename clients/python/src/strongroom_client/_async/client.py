@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from strongroom_client._async.access_keys import AsyncAccessKeys
+from strongroom_client._async.api_keys import AsyncApiKeys, AsyncProjects
 from strongroom_client._async.audit import AsyncAudit
 from strongroom_client._async.blind_index import AsyncBlindIndex
 from strongroom_client._async.certificates import AsyncAuthorities, AsyncCertificates
@@ -92,6 +93,8 @@ class AsyncClient:
         self.mcp = AsyncMcp(self._transport)
         self.authorities = AsyncAuthorities(self._transport)
         self.audit = AsyncAudit(self._transport)
+        self.projects = AsyncProjects(self._transport)
+        self.api_keys = AsyncApiKeys(self._transport)
         self.health = AsyncHealth(self._transport)
 
     def __repr__(self) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from strongroom_client._sync.access_keys import AccessKeys
+from strongroom_client._sync.api_keys import ApiKeys, Projects
 from strongroom_client._sync.audit import Audit
 from strongroom_client._sync.blind_index import BlindIndex
 from strongroom_client._sync.certificates import Authorities, Certificates
@@ -93,6 +94,8 @@ class Client:
         self.mcp = Mcp(self._transport)
         self.authorities = Authorities(self._transport)
         self.audit = Audit(self._transport)
+        self.projects = Projects(self._transport)
+        self.api_keys = ApiKeys(self._transport)
         self.health = Health(self._transport)
 
     def __repr__(self) -> str:
