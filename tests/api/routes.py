@@ -194,6 +194,12 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", f"{_KEYS}/{{key}}/reveal"): None,
         ("DELETE", f"{_KEYS}/{{key}}"): None,
         ("DELETE", "/api/v1/projects/{project}"): None,
+        ("POST", "/api/v1/broker/{project}/{key}/request"): {
+            "method": "POST",
+            "url": "https://api.routes.test/v1/echo",
+            "headers": {"X-Note": ctx.description},
+            "body": ctx.plaintext,
+        },
         ("POST", "/api/v1/mcp/tools"): {
             "name": "routes-tool",
             "clientId": "routes",
@@ -206,8 +212,8 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", "/api/v1/mcp/tools/{toolId}/suspend"): None,
         ("POST", "/api/v1/mcp/requests"): {
             "tool": {"name": "routes-tool", "clientId": "routes", "schemaSha256": "ab" * 32},
-            "project": ctx.project,
-            "key": ctx.api_key,
+            "project": "routes",
+            "key": "routes-key",
             "hosts": ["api.example.com"],
             "methods": ["GET"],
             "durationSeconds": 300,

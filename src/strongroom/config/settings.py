@@ -17,6 +17,7 @@ from pydantic_settings import (
 
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
 from strongroom.config.approvals import ApprovalsSettings
+from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
@@ -33,6 +34,7 @@ from strongroom.config.sections import (
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.shares import ComplianceSettings, SharesSettings
+from strongroom.config.usage import UsageSettings
 
 
 class Settings(BaseSettings):
@@ -62,6 +64,8 @@ class Settings(BaseSettings):
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     pki: PkiSettings = Field(default_factory=PkiSettings)
     api_keys: ApiKeysSettings = Field(default_factory=ApiKeysSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
     approvals: ApprovalsSettings = Field(default_factory=ApprovalsSettings)
 
     @classmethod

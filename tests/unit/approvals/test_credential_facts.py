@@ -1,6 +1,6 @@
 """The adapter from the credentials domain's contract to what the risk score needs
 (services/approvals_facts.py), over explicit doubles of ``KeyDirectory`` and
-``UsageFacts``; and the placeholders fail safe (high sensitivity, first use)."""
+``UsageFacts``."""
 
 from __future__ import annotations
 
@@ -11,11 +11,7 @@ import pytest
 from strongroom.context import Actor
 from strongroom.credentials.contract import KeyState, KeySummary, Sensitivity
 from strongroom.errors import NotFound
-from strongroom.services.approvals_facts import (
-    CredentialFacts,
-    PlaceholderAnomalyFacts,
-    PlaceholderKeyFacts,
-)
+from strongroom.services.approvals_facts import CredentialFacts
 
 
 class Directory:
@@ -70,18 +66,3 @@ async def test_facts_from_the_credentials_contract() -> None:
     assert set(directory.asked) == {("t1", "payments", "stripe")}  # in the asking tenant
     with pytest.raises(NotFound):  # a missing key is refused, not scored
         await facts.sensitivity("t1", "payments", "nope")
-
-
-async def test_placeholders_fail_safe() -> None:
-    assert await PlaceholderKeyFacts().sensitivity("t", "p", "k") == "high"
-    assert await PlaceholderAnomalyFacts().first_use("t", "p", "k", "c") is True
-    assert await PlaceholderAnomalyFacts().recent_anomalies("t", "p", "k") == 0
-
-
-async def test_without_usage_analytics_the_facts_fail_safe() -> None:
-    facts = CredentialFacts(Directory(), usage=None)
-    assert await facts.sensitivity("t1", "payments", "stripe") == "medium"
-    assert await facts.recent_anomalies("t1", "payments", "stripe") == 0
-    assert await facts.first_use("t1", "payments", "stripe", "veteran") is True
-    with pytest.raises(NotFound):
-        await facts.first_use("t1", "payments", "nope", "veteran")

@@ -2,7 +2,7 @@
 sessions and proxy tokens
 
 Revision ID: 0017
-Revises: 0015 (main's head at the merge of 07:05; the lead re-chains it if 0016 lands first)
+Revises: 0013 (main's head when written; the lead re-chains it at merge)
 Create Date: 2026-12-03 06:30:00
 
 Every table carries its tenant and gets migration 0007's tenant policy (FORCE ROW
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
