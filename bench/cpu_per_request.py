@@ -3,6 +3,8 @@
 Usage: .venv/bin/python bench/cpu_per_request.py [--baseline main] [--candidate .]
            [--rounds 3] [--duration 8] [--conns 64] [--ops encrypt,decrypt]
            [--store sqlite|postgres] [--py-spy DIR]
+       ops: encrypt, decrypt, and the vault's secret-read (GET of one 64-byte secret)
+       and secret-write (PUT, a new version per request over 200 paths; bench/kv.py)
 
 Throughput on a shared 2-core machine says more about the neighbours than about the
 code. CPU per request does not (much): each variant runs ``strongroom serve --workers
@@ -29,6 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from srbench import cpu, payloads, postgres, wrkrun
 from srbench.strongroom import _env
 from srbench.variants import (
@@ -44,6 +47,9 @@ from srbench.variants import resolve as resolve_variant
 
 HERE = Path(__file__).resolve().parent
 USER = "bench-cpu"
+KV_LUA = HERE / "wrk" / "kv.lua"
+SECRET_PATH = "secrets/data/bench/kv"
+SECRET = {"apiKey": "sk_live_" + "x" * 56}  # bench/kv.py's 64-byte secret
 
 
 @dataclass(frozen=True)
@@ -122,19 +128,33 @@ class Bench:
         return {"X-API-Key": self.api_key}
 
     def bodies(self, server: Server, tag: str) -> dict[str, Path]:
-        """Request bodies, checked against this server (decrypt: its own ciphertexts)."""
+        """Request bodies, checked against this server (decrypt: its own ciphertexts;
+        secret-read: the secret it reads is written first)."""
         url = f"{server.base_url}/api/v1/"
+        secret = {"data": SECRET}
+        if any(op.startswith("secret-") for op in self.ops):
+            r = httpx.put(url + SECRET_PATH, json=secret, headers=self.headers, timeout=30)
+            got = httpx.get(url + SECRET_PATH, headers=self.headers, timeout=30)
+            if r.status_code != 200 or got.status_code != 200 or got.json()["data"] != SECRET:
+                raise RuntimeError(f"secret write/read: {r.status_code} {got.status_code}")
         enc = payloads.strongroom_body(USER, self.items)
         cts = post(url + "encrypt", enc, self.headers)["encryptedData"]
         assert isinstance(cts, list)
         dec = payloads.strongroom_body(USER, [str(c) for c in cts])
         if post(url + "decrypt", dec, self.headers)["decryptedData"] != self.items:
             raise RuntimeError("decrypt did not give the plaintexts back")
-        bodies = {"encrypt": enc, "decrypt": dec}
+        bodies: dict[str, Any] = {"encrypt": enc, "decrypt": dec, "secret-write": secret}
+        bodies["secret-read"] = {}
         return {op: payloads.write_body(self.work, f"{op}-{tag}", bodies[op]) for op in self.ops}
 
     def wrk(self, server: Server, body: Path, op: str, seconds: float) -> wrkrun.WrkResult:
         cfg = wrkrun.WrkConfig(seconds, 1, self.args.conns)
+        if op == "secret-read":
+            url, args = f"{server.base_url}/api/v1/{SECRET_PATH}", ["GET", "-", "0"]
+            return wrkrun.run(cfg, url, Path("-"), self.headers, KV_LUA, args)
+        if op == "secret-write":
+            url, args = f"{server.base_url}/api/v1/secrets/data/bench/w", ["PUT", str(body)]
+            return wrkrun.run(cfg, url, body, self.headers, KV_LUA, [*args, "200"])
         return wrkrun.run(cfg, f"{server.base_url}/api/v1/{op}", body, self.headers)
 
     def env_of(self, index: int, paired: bool) -> dict[str, str]:

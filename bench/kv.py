@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
@@ -106,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workers", type=int, default=2, help="strongroom serve --workers")
     p.add_argument("--output", type=Path, default=HERE / "results" / "kv.json")
+    p.add_argument(
+        "--strongroom-cmd",
+        default=None,
+        help="command run in place of .venv/bin/strongroom (e.g. another tree's code)",
+    )
     args = p.parse_args(argv)
     cfg = wrkrun.WrkConfig(args.duration, args.threads, args.conns)
     tmp = Path(tempfile.mkdtemp(prefix="bench-kv-"))
@@ -113,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     sr_body.write_text(json.dumps({"data": VALUE}))
     bao_body.write_text(json.dumps({"data": VALUE}))
     rows: list[Row] = []
-    with OpenBao() as bao, Strongroom(workers=args.workers) as sr:
+    command = shlex.split(args.strongroom_cmd) if args.strongroom_cmd else None
+    with OpenBao() as bao, Strongroom(command, workers=args.workers) as sr:
         prepare_openbao(bao)
         prepare_strongroom(sr)
         log(f"wrk {args.threads} threads, {args.conns} connections, {args.duration:g} s per run")

@@ -89,3 +89,20 @@ def test_openbao_is_an_optional_profile() -> None:
     assert services["openbao-setup"]["profiles"] == ["openbao"]
     assert services["migrate"]["depends_on"]["openbao-setup"]["required"] is False
     assert "profiles" not in services["strongroom-a"]
+
+
+def test_replicas_are_health_checked_by_the_image() -> None:
+    """``depends_on: {condition: service_healthy}`` on a replica needs a health check:
+    the image's HEALTHCHECK on /readyz (deploy/Dockerfile), not overridden here."""
+    services = compose()["services"]
+    assert "HEALTHCHECK" in (DEPLOY / "Dockerfile").read_text()
+    for name in REPLICAS:
+        assert "healthcheck" not in services[name], name
+    waited_on = {
+        dep
+        for svc in services.values()
+        for dep, cond in (svc.get("depends_on") or {}).items()
+        if isinstance(cond, dict) and cond.get("condition") == "service_healthy"
+    }
+    for dep in waited_on:
+        assert dep in REPLICAS or "healthcheck" in services[dep], dep

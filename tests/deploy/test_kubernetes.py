@@ -129,3 +129,57 @@ def test_egress_only_to_dns_database_redis_and_kms() -> None:
     ports = {p["port"] for rule in policy["egress"] for p in rule["ports"]}
     assert ports == {53, 5432, 6379, 8200}
     assert all(rule.get("to") for rule in policy["egress"])  # never "anywhere"
+
+
+# What `kubectl apply -k` applies: the base's transformers (namespace, labels, image
+# tags) over its resources, rendered here since no kustomize binary runs on this
+# machine. Only the transformers the base uses are implemented; a new one fails here.
+CLUSTER_SCOPED = {"Namespace"}
+TRANSFORMERS = {"apiVersion", "kind", "namespace", "labels", "resources", "images"}
+
+
+def rendered() -> list[dict[str, Any]]:
+    assert set(KUSTOMIZATION) <= TRANSFORMERS, set(KUSTOMIZATION) - TRANSFORMERS
+    tags = {i["name"]: f"{i['name']}:{i['newTag']}" for i in KUSTOMIZATION.get("images", [])}
+    out = []
+    for path in MANIFESTS:
+        for doc in load_all(path):
+            meta = doc["metadata"]
+            if doc["kind"] not in CLUSTER_SCOPED:
+                meta["namespace"] = KUSTOMIZATION["namespace"]
+            for entry in KUSTOMIZATION.get("labels", []):
+                assert entry.get("includeSelectors") is False and not entry.get("includeTemplates")
+                meta["labels"] = {**meta.get("labels", {}), **entry["pairs"]}
+            template = doc.get("spec", {}).get("template", {}).get("spec", {})
+            for c in template.get("containers", []) + template.get("initContainers", []):
+                c["image"] = tags.get(c["image"], c["image"])
+            out.append(doc)
+    return out
+
+
+def test_rendered_manifests_validate_and_land_in_the_namespace() -> None:
+    docs = rendered()
+    (namespace,) = [d for d in docs if d["kind"] == "Namespace"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, VERSION, strict=True)
+        if doc["kind"] not in CLUSTER_SCOPED:
+            assert doc["metadata"]["namespace"] == namespace["metadata"]["name"], doc["kind"]
+        assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "strongroom"
+        template = doc.get("spec", {}).get("template", {}).get("spec", {})
+        for c in template.get("containers", []) + template.get("initContainers", []):
+            name, _, tag = c["image"].rpartition(":")
+            assert name and tag and tag != "latest", (doc["kind"], c["name"], c["image"])
+
+
+def test_the_service_monitor_authenticates_as_the_service_accepts() -> None:
+    """The service reads ``X-API-Key`` or ``Authorization: Bearer`` (api/deps.py); a
+    ServiceMonitor cannot send the header, and ``authorization.type: ApiKey`` would
+    send ``Authorization: ApiKey ...``, which no route accepts (every scrape a 401)."""
+    (monitor,) = load_all(KUBERNETES / "servicemonitor" / "servicemonitor.yaml")
+    (endpoint,) = monitor["spec"]["endpoints"]
+    if "authorization" in endpoint:
+        assert endpoint["authorization"].get("type", "Bearer") == "Bearer", endpoint
+    else:
+        oauth2 = endpoint["oauth2"]  # client credentials: Prometheus refreshes the token
+        assert oauth2["tokenUrl"].startswith("https://")
+        assert oauth2["clientId"]["secret"]["name"] == oauth2["clientSecret"]["name"]

@@ -12,7 +12,8 @@ every other request (``RequestContextMiddleware``: request id, body limit, reque
 boundary, security and RateLimit headers, metrics, access log) and with the same
 error mapping (``api/errors.respond``). The routes stay declared in FastAPI, so
 OpenAPI, the interactive docs and every other method on those paths (405) are
-unchanged; everything else goes to FastAPI untouched.
+unchanged; everything else goes to FastAPI untouched. One GET takes the lane too: a
+vault secret's current version (api/fastlane_secrets.py).
 
 Off when something must see every request through FastAPI's own stack: browser CORS
 headers or OpenTelemetry's ASGI instrumentation.
@@ -32,6 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from strongroom.api import errors
+from strongroom.api import fastlane_secrets as secrets_lane
 from strongroom.api.deps import FAST_LANE
 
 
@@ -79,6 +81,9 @@ class FastLane:
         self._routes = fast_routes(app)
         self._fallback = fallback
         self._framed = frame(self.handle)
+        # The vault's read of a current version (api/fastlane_secrets.py).
+        self.secret_route = secrets_lane.secret_read_route(_walk(list(app.routes)))
+        self._framed_secret = frame(self.handle_secret)
 
     @property
     def paths(self) -> frozenset[str]:
@@ -89,6 +94,10 @@ class FastLane:
             scope["app"] = self._app  # request.app, as Starlette would set it
             scope["route"] = self._routes[scope["path"]].route
             await self._framed(scope, receive, send)
+        elif scope["type"] == "http" and self.secret_route and secrets_lane.takes(scope):
+            scope["app"] = self._app
+            scope["route"] = self.secret_route
+            await self._framed_secret(scope, receive, send)
         else:
             await self._fallback(scope, receive, send)
 
@@ -103,18 +112,32 @@ class FastLane:
             if handled is None:
                 raise
             response = handled
-        if response.background is None and type(response) in _PLAIN:
-            # What Response.__call__ sends, without its indirections.
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status_code,
-                    "headers": response.raw_headers,
-                }
-            )
-            await send({"type": "http.response.body", "body": response.body})
-        else:
-            await response(scope, receive, send)
+        await _send(response, scope, receive, send)
+
+    async def handle_secret(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await secrets_lane.read_current(scope)
+        except Exception as exc:
+            handled = await errors.respond(Request(scope, receive), exc)
+            if handled is None:
+                raise
+            response = handled
+        await _send(response, scope, receive, send)
+
+
+async def _send(response: Response, scope: Scope, receive: Receive, send: Send) -> None:
+    if response.background is None and type(response) in _PLAIN:
+        # What Response.__call__ sends, without its indirections.
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+        )
+        await send({"type": "http.response.body", "body": response.body})
+    else:
+        await response(scope, receive, send)
 
 
 _PLAIN = (Response, JSONResponse)

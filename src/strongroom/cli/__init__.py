@@ -11,6 +11,8 @@ from strongroom import __version__
 from strongroom.cli.access_keys import access_keys
 from strongroom.cli.audit import audit
 from strongroom.cli.client import client
+from strongroom.cli.client_vault import secrets as client_secrets
+from strongroom.cli.client_vault import share as client_share
 from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
@@ -48,6 +50,8 @@ app.add_typer(kms, name="kms")
 app.add_typer(audit, name="audit")
 app.add_typer(db, name="db")
 app.add_typer(secrets, name="secrets")
+client.add_typer(client_secrets, name="secrets")
+client.add_typer(client_share, name="share")
 app.add_typer(client, name="client")
 app.command()(migrate)
 app.command()(serve)

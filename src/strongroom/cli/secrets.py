@@ -1,11 +1,12 @@
-"""``strongroom secrets ...``: put, get, list, delete, undelete, destroy on the
+"""``strongroom secrets ...``: put, get, list, delete, undelete, destroy, share on the
 operator's host, with the API's semantics and JSON (``api/secret_schemas.py``: the
 same field names, so one parser reads both).
 
 The commands act as the operator (every path of the named tenant); values come from
 ``--data`` JSON or ``--field key=value`` pairs, or JSON on stdin with ``--data -`` so
 they stay out of the shell history. ``get`` prints the value: the one place it is
-shown."""
+shown. ``share`` prints the share and its token (``POST /api/v1/shares``' answer): the
+token is shown once; a passphrase is read from stdin, never from an argument."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ import typer
 from strongroom.access.permissions import Permission
 from strongroom.access.reach import Reach
 from strongroom.api.secret_schemas import SecretMetadataOut, SecretOut, SecretWriteOut
+from strongroom.api.share_schemas import CreatedShareOut, ShareOut
 from strongroom.cli.runner import OPERATOR, fail, note, operator, run
 from strongroom.config import DEFAULT_TENANT
 from strongroom.secrets.models import Label
 from strongroom.secrets.service import WriteRequest
+from strongroom.secrets.shares_models import NewShare
 from strongroom.services.container import Services
 
 secrets = typer.Typer(help="The secrets vault (docs/secrets.md).", no_args_is_help=True)
@@ -153,3 +156,43 @@ def destroy(path: PathArg, version: VersionsOpt = None, tenant: Tenant = DEFAULT
     """Remove versions' values from the database for good."""
     wanted = _versions(version, needed=True) or []
     _changed(path, run(lambda svc: svc.secret_lifecycle.destroy(operator(tenant), path, wanted)))
+
+
+@secrets.command("share")
+def share(
+    path: PathArg,
+    expires_in: Annotated[int, typer.Option(help="Seconds until the share ends", min=60)],
+    version: Annotated[int | None, typer.Option(help="Version (default: current)")] = None,
+    views: Annotated[int, typer.Option(help="Reveals before it ends", min=1)] = 1,
+    passphrase_stdin: Annotated[
+        bool, typer.Option(help="Read a passphrase (first line) from stdin")
+    ] = False,
+    tenant_only: Annotated[bool, typer.Option(help="Only principals of this tenant")] = False,
+    principal: Annotated[
+        list[str] | None, typer.Option(help="Only this principal (repeatable)")
+    ] = None,
+    tenant: Tenant = DEFAULT_TENANT,
+) -> None:
+    """Share one version by link: prints the share and its token (shown only here)."""
+    passphrase = sys.stdin.readline().rstrip("\r\n") if passphrase_stdin else None
+    if passphrase_stdin and not passphrase:
+        fail("error: --passphrase-stdin read an empty line")
+
+    async def create(svc: Services) -> CreatedShareOut:
+        actor = operator(tenant)
+        wanted = version
+        if wanted is None:  # the current version, as a read without --version
+            wanted = (await svc.secret_lifecycle.metadata(actor, path)).current_version
+        new = NewShare(
+            expires_in_seconds=expires_in,
+            views=views,
+            source=(path, wanted),
+            passphrase=passphrase,
+            tenant_only=tenant_only,
+            principals=tuple(principal or ()),
+        )
+        # The operator may read every path of the tenant (the API checks secrets:read).
+        view, token = await svc.shares.create(actor, new, source_authorized=True)
+        return CreatedShareOut(share=ShareOut.of(view), token=token)
+
+    typer.echo(run(create).model_dump_json())

@@ -97,6 +97,8 @@ FLAT: dict[str, Path] = {
     "secrets_reminder_days": ("secrets", "reminder_days"),
     "secrets_reminders_enabled": ("secrets", "reminders_enabled"),
     "secrets_reminder_interval_seconds": ("secrets", "reminder_interval_seconds"),
+    "secrets_read_cache_ttl_seconds": ("secrets", "read_cache_ttl_seconds"),
+    "secrets_read_cache_size": ("secrets", "read_cache_size"),
     "api_keys_rotation_hooks": ("api_keys", "rotation_hooks"),
     "api_keys_previous_overlap_seconds": ("api_keys", "previous_overlap_seconds"),
     "api_keys_state_cache_seconds": ("api_keys", "state_cache_seconds"),

@@ -24,6 +24,14 @@ class SecretsSettings(Section):
     claimed once in the database)."""
     reminder_interval_seconds: float = Field(default=300.0, gt=0)
     """How often the expiry reminder pass runs."""
+    read_cache_ttl_seconds: float = Field(default=1.0, ge=0, le=60)
+    """How long a worker reuses what it read for a secret's version (its row and the
+    sealed value, never the plaintext). A change made through this worker is read back
+    at once; one made through another worker or replica may be read as before for up
+    to this long (docs/caching.md). 0: every read goes to the database."""
+    read_cache_size: int = Field(default=10000, ge=0, le=1000000)
+    """How many (secret, version) reads a worker keeps at most (least recently used
+    leave first)."""
 
     @field_validator("reminder_days")
     @classmethod

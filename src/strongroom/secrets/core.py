@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from strongroom.audit.actions import SecretAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
+from strongroom.caching import SingleFlight
 from strongroom.config import SecretsSettings
 from strongroom.context import Actor
 from strongroom.datakeys import Purpose, Sealer
@@ -29,6 +30,17 @@ class GoneHook(Protocol):
     async def __call__(self, actor: Actor, tenant: str, path: str, version: int | None) -> int: ...
 
 
+# What a read found: the secret row, the version and its sealed value (None once
+# destroyed); None when there is no such secret or version.
+Found = tuple[Secret, SecretVersion, bytes | None] | None
+# (tenant, path, version, label): one read as the API names it.
+ReadKey = tuple[str, str, int | None, str | None]
+
+
+def _path_of(key: ReadKey) -> tuple[str, str]:
+    return key[0], key[1]
+
+
 @dataclass
 class SecretCore:
     db: Database
@@ -37,6 +49,25 @@ class SecretCore:
     settings: SecretsSettings
     # Wired by services/container.py (e.g. shares' delete_for_version).
     on_gone: list[GoneHook] = field(default_factory=list)
+    # Reads of versions, for read_cache_ttl_seconds (docs/caching.md): rows and sealed
+    # values only, so opening (and the state of a version at this instant: expiry,
+    # deleteVersionAfter) is still decided per read. Every change of a path made here
+    # drops that path's entries (``changed``) before it answers.
+    reads: SingleFlight[ReadKey, Found] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = SingleFlight(
+            ttl=self.settings.read_cache_ttl_seconds,
+            maxsize=self.settings.read_cache_size,
+            group=_path_of,
+            keep=lambda found: found is not None,
+            name="secret_reads",
+        )
+
+    def changed(self, tenant: str, path: str) -> None:
+        """A path's versions or labels changed here: its cached reads go (and a read
+        in flight that started before is not stored)."""
+        self.reads.forget_group((tenant, path))
 
     async def gone(self, actor: Actor, path: str, versions: Sequence[int] | None) -> None:
         for hook in self.on_gone:

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from strongroom.audit.actions import SecretAction
+from strongroom.audit.actions import SecretAction, ShareAction
+from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
 from strongroom.secrets.core import SecretCore, info, numbers
 from strongroom.secrets.errors import NothingPending, SecretNotFound
 from strongroom.secrets.models import Label, SecretMetadata, check_meta, check_path
 from strongroom.store import secrets_repo as repo
+from strongroom.store import shares_repo
 from strongroom.store.models import Secret
 
 
@@ -92,6 +94,7 @@ class SecretLifecycle:
             if pruned:
                 detail["pruned"] = pruned
             c.audit.record_in(s, c.event(actor, SecretAction.METADATA, path, **detail))
+        c.changed(actor.tenant, path)
         return await self.metadata(actor, path)
 
     async def delete(self, actor: Actor, path: str, versions: Sequence[int] | None) -> list[int]:
@@ -115,7 +118,27 @@ class SecretLifecycle:
             row = await self._row_for_update(s, actor.tenant, path)
             hit = await repo.mark(s, row.id, numbers(row, versions), deleted_at=when)
             c.audit.record_in(s, c.event(actor, action, path, versions=hit))
+            if when is not None and hit:
+                await self._end_shares(s, actor, path, hit, when)
+        c.changed(actor.tenant, path)
         return hit
+
+    async def _end_shares(
+        self, s: AsyncSession, actor: Actor, path: str, versions: list[int], now: datetime
+    ) -> None:
+        """A soft delete ends the shares of those versions in its own transaction (a
+        share never outlives what it shares; an undelete does not bring them back).
+        Versions that stop serving without a write (deleteVersionAfter, expiry) are
+        caught at redeem time (shares_redeem.py asks the vault)."""
+        for share_id, version in await shares_repo.end_for_versions(
+            s, actor.tenant, path, versions, now
+        ):
+            detail = {"reason": "source-deleted", "sourceVersion": version}
+            event = AuditEvent(
+                actor, ShareAction.END, Outcome.SUCCESS, share_id, detail=detail,
+                private={"sourcePath": path},
+            )  # fmt: skip
+            self._c.audit.record_in(s, event)
 
     async def destroy(self, actor: Actor, path: str, versions: Sequence[int]) -> list[int]:
         """Delete the sealed values of ``versions`` for good (the versions stay listed
@@ -126,6 +149,7 @@ class SecretLifecycle:
             row = await self._row_for_update(s, actor.tenant, path)
             hit = await repo.destroy(s, row.id, numbers(row, versions), datetime.now(UTC))
             c.audit.record_in(s, c.event(actor, SecretAction.DESTROY, path, versions=hit))
+        c.changed(actor.tenant, path)
         await self._purge_pages()
         await c.gone(actor, path, hit)
         return hit
@@ -140,6 +164,7 @@ class SecretLifecycle:
             c.audit.record_in(
                 s, c.event(actor, SecretAction.PURGE, path, versions=row.latest_version)
             )
+        c.changed(actor.tenant, path)
         await self._purge_pages()
         await c.gone(actor, path, None)
 
@@ -175,6 +200,7 @@ class SecretLifecycle:
                     detail = {"version": target, "previous": row.current_version}
                     c.audit.record_in(s, c.event(actor, SecretAction.PROMOTE, path, **detail))
                     break
+        c.changed(actor.tenant, path)
         return await self.metadata(actor, path)
 
     async def _row_for_update(self, s: AsyncSession, tenant: str, path: str) -> Secret:

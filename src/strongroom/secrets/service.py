@@ -25,7 +25,7 @@ from strongroom.audit.actions import SecretAction
 from strongroom.audit.models import Outcome
 from strongroom.context import Actor
 from strongroom.errors import InvalidInput
-from strongroom.secrets.core import SecretCore, info, state_of
+from strongroom.secrets.core import Found, SecretCore, info, state_of
 from strongroom.secrets.errors import (
     CasMismatch,
     SecretConflict,
@@ -137,6 +137,7 @@ class SecretService:
                 c.audit.record_in(s, c.event(actor, SecretAction.WRITE, path, **detail))
         except IntegrityError:  # created concurrently, or the same token raced us
             raise _Lost() from None
+        c.changed(tenant, path)
         return WriteResult(path, info(current, v, now))
 
     async def _claim(
@@ -207,11 +208,15 @@ class SecretService:
         """A version's value (default: ``current``). Recorded before it is returned:
         a read whose record cannot be written never reaches the caller."""
         check_path(path)
-        c, now = self._c, datetime.now(UTC)
-        async with c.db.core_transaction() as conn:
-            found = await repo.read_version(
-                conn, actor.tenant, path, version, label.value if label else None
-            )
+        c, tenant = self._c, actor.tenant
+        which = label.value if label else None
+
+        async def load() -> Found:
+            async with c.db.core_transaction() as conn:
+                return await repo.read_version(conn, tenant, path, version, which)
+
+        found = await c.reads.get((tenant, path, version, which), load)
+        now = datetime.now(UTC)
         if found is None:
             raise SecretNotFound()
         row, v, blob = found
@@ -245,6 +250,16 @@ class SecretService:
         if state is not VersionState.LIVE or blob is None:
             raise SecretVersionGone(state=state.value)
         return encode(await self._c.open(tenant, path, version, blob))
+
+    async def serves(self, tenant: str, path: str, version: int) -> bool:
+        """Whether ``version`` still reads: a share of it may still reveal
+        (shares_redeem.py); no record, the redeem records itself."""
+        async with self._c.db.core_transaction() as conn:
+            found = await repo.read_version(conn, tenant, path, version, None)
+        if found is None:
+            return False
+        row, v, blob = found
+        return blob is not None and state_of(row, v, datetime.now(UTC)) is VersionState.LIVE
 
     async def _refused(
         self, actor: Actor, action: SecretAction, path: str, reason: str, **detail: Any

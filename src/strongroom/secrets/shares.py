@@ -86,7 +86,9 @@ class ShareService:
         self._hasher, self.limits, self.source = hasher, limits, source
         self._pepper: bytes | None = None
         self._pepper_lock = asyncio.Lock()
-        self._redemptions = Redemptions(db, audit, sealer, hasher, self._token_hash)
+        self._redemptions = Redemptions(
+            db, audit, sealer, hasher, self._token_hash, lambda: self.source
+        )
 
     async def _token_hash(self, token: str) -> bytes:
         if self._pepper is None:

@@ -34,6 +34,10 @@ class SecretVersionSource(Protocol):
 
     async def read_for_share(self, tenant: str, path: str, version: int) -> bytes: ...
 
+    async def serves(self, tenant: str, path: str, version: int) -> bool:
+        """Whether that version still reads (not deleted, destroyed or expired)."""
+        ...
+
 
 class ShareState(StrEnum):
     ACTIVE = "active"

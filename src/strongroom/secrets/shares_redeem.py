@@ -24,6 +24,7 @@ from strongroom.secrets.shares_models import (
     Encoding,
     PassphraseRequired,
     Revealed,
+    SecretVersionSource,
     ShareGone,
     live,
 )
@@ -62,9 +63,10 @@ class Redemptions:
         sealer: Sealer,
         hasher: PassphraseHasher,
         token_digest: Callable[[str], Awaitable[bytes]],
+        source: Callable[[], SecretVersionSource | None] = lambda: None,
     ) -> None:
         self._db, self._audit, self._sealer, self._hasher = db, audit, sealer, hasher
-        self._token_digest = token_digest
+        self._token_digest, self._source = token_digest, source
 
     async def redeem(self, who: Redeemer, token: str, passphrase: str | None) -> Revealed:
         """Steps 1-4 of secrets/shares.py's docstring."""
@@ -101,6 +103,8 @@ class Redemptions:
             passphrase and await self._hasher.verify_async(row.passphrase_hash, passphrase)
         ):
             await self._wrong_passphrase(actor, row, now)
+        if row.source_path is not None and not await self._serves(row):
+            await self._source_gone(actor, row, now)
         assert row.sealed is not None  # live
         # Opened before the view is taken: a record failing its integrity check (SYS003)
         # costs the holder no view.
@@ -121,6 +125,29 @@ class Redemptions:
             raise ShareGone()
         encoding = Encoding(row.encoding)
         return Revealed(value, encoding, row.client_encrypted, row.views_left - 1, row.expires_at)
+
+    async def _serves(self, row: Share) -> bool:
+        """A vault version's share reveals only while that version still reads: one
+        deleted (explicitly or by ``deleteVersionAfter``), destroyed or expired ends
+        its shares, whatever a crash between the vault's steps left behind."""
+        source = self._source()
+        assert row.source_version is not None and row.source_path is not None
+        return source is not None and await source.serves(
+            row.tenant_id, row.source_path, row.source_version
+        )
+
+    async def _source_gone(self, actor: Actor, row: Share, now: datetime) -> None:
+        async with self._db.transaction() as s:
+            if await shares_repo.end(s, row.id, now, "revoked"):
+                detail = {"reason": "source-gone", "sourceVersion": row.source_version}
+                private = {"sourcePath": row.source_path or ""}
+                event = AuditEvent(
+                    actor, ShareAction.END, Outcome.SUCCESS, row.id, detail=detail,
+                    private=private,
+                )  # fmt: skip
+                self._audit.record_in(s, event)
+        await self._fail(actor, row, "ended", AccessOutcome.GONE)
+        raise ShareGone()
 
     async def _wrong_passphrase(self, actor: Actor, row: Share, now: datetime) -> None:
         async with self._db.transaction() as s:

@@ -130,6 +130,8 @@ async def add_version(s: AsyncSession, row: SecretVersion, sealed: bytes) -> Non
 
 async def prune(s: AsyncSession, secret_id: int, below: int) -> int:
     """Delete versions numbered below ``below`` (their sealed values cascade)."""
+    if below <= 1:  # versions start at 1: nothing to look for (a young secret's write)
+        return 0
     old = select(SecretVersion.id).where(
         SecretVersion.secret_id == secret_id, SecretVersion.version < below
     )

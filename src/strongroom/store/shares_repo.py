@@ -108,6 +108,26 @@ async def delete_for_version(s: AsyncSession, tenant: str, path: str, version: i
     return int(done.rowcount)  # type: ignore[attr-defined]
 
 
+async def end_for_versions(
+    s: AsyncSession, tenant: str, path: str, versions: list[int], now: datetime
+) -> list[tuple[str, int]]:
+    """End the live shares of these versions of a vault secret (wiping their values,
+    state ``revoked``): (id, version) of each share this statement ended."""
+    done = await s.execute(
+        update(Share)
+        .where(
+            Share.tenant_id == tenant,
+            Share.source_path == path,
+            Share.source_version.in_(versions),
+            Share.ended_at.is_(None),
+        )
+        .values(sealed=None, ended_at=now, end_reason="revoked")
+        .returning(Share.id, Share.source_version)
+        .execution_options(synchronize_session=False)
+    )
+    return [(i, int(v or 0)) for i, v in done]
+
+
 async def expire_due(s: AsyncSession, now: datetime) -> list[tuple[str, str]]:
     """End live shares past their expiry (wiping their values): (tenant, id) of each
     share this statement ended (replicas running it at once never both end one)."""

@@ -67,9 +67,7 @@ class Projects(Resource):
 
     def list(self, limit: int | None = None, cursor: str | None = None) -> dict[str, Any]:
         """One page: ``{"projects": [...], "cursor"}`` (those the caller may read)."""
-        req = Request(
-            "GET", _PROJECTS, params={"limit": limit, "cursor": cursor}, idempotent=True
-        )
+        req = Request("GET", _PROJECTS, params={"limit": limit, "cursor": cursor}, idempotent=True)
         answer: dict[str, Any] = self._t.call(req)
         return answer
 
