@@ -67,8 +67,13 @@ def mask_secrets(
 
 
 # Database drivers trace each statement with its parameters (free text, wrapped keys)
-# at DEBUG, SQLAlchemy's engine at INFO: such values are not masked by pattern.
-PARAMETER_TRACERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
+# at DEBUG, SQLAlchemy's engine at INFO: such values are not masked by pattern. httpcore
+# traces every response's headers at DEBUG: an upstream that echoes a brokered key
+# (credentials/broker.py) would put it there before the broker scrubs it.
+PARAMETER_TRACERS = (
+    *("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool"),
+    "httpcore",
+)
 
 
 def quiet_parameter_tracers(level: int) -> None:

@@ -187,6 +187,12 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
         ("POST", f"{_KEYS}/{{key}}/reveal"): None,
         ("DELETE", f"{_KEYS}/{{key}}"): None,
         ("DELETE", "/api/v1/projects/{project}"): None,
+        ("POST", "/api/v1/broker/{project}/{key}/request"): {
+            "method": "POST",
+            "url": "https://api.routes.test/v1/echo",
+            "headers": {"X-Note": ctx.description},
+            "body": ctx.plaintext,
+        },
         ("POST", "/api/v1/blind-index"): {
             "userId": ctx.user,
             "field": "email",

@@ -29,6 +29,8 @@ ANSWER: dict[str, Any] = {
     "events": [],
     "keyStatement": {},
     "status": "ok",
+    "headers": [],
+    "body": "",
 }
 
 CALLS: list[Callable[[Client], Any]] = [
@@ -109,6 +111,12 @@ CALLS: list[Callable[[Client], Any]] = [
     lambda c: c.api_keys.unblock("p", "k"),
     lambda c: c.api_keys.usable("p", "k"),
     lambda c: c.api_keys.reveal("p", "k"),
+    lambda c: c.usage.api_key("p", "k"),
+    lambda c: c.broker.request("p", "k", "GET", "https://api.example.com/v1"),
+    *(
+        (lambda c, m=m: c.broker.proxy("p", "k", m, "https://api.example.com/v1/x?a=1"))
+        for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    ),
 ]
 LOGGED = re.compile(r"^strongroom (\w+) (\S+) -> ")
 

@@ -40,6 +40,8 @@ def test_every_table_is_mapped() -> None:
         "access_keys",
         "api_key_values",
         "api_keys",
+        "api_key_usage_hours",
+        "api_key_usage_sources",
         "audit_checkpoints",
         "certificate_authorities",
         "certificate_keys",

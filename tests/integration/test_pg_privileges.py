@@ -61,6 +61,8 @@ EXPECTED = {
     "api_key_values": RW,
     "cluster_leases": RW,
     "cluster_counters": RW,
+    "api_key_usage_hours": RW,
+    "api_key_usage_sources": RW,
     "revoked_tokens": APPEND,
     "service_keys": APPEND,
     "tenant_data_keys": APPEND,

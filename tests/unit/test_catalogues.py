@@ -51,6 +51,10 @@ ACTIONS = {
     *("api_key.rotate", "api_key.revoke", "api_key.block", "api_key.unblock"),
     *("api_key.reveal", "api_key.delete"),
     *("security.api_key.expiring", "security.api_key.rotation_due"),
+    *("security.usage.rate", "security.usage.new_caller", "security.usage.new_source"),
+    *("security.usage.off_hours", "security.usage.upstream_auth", "security.usage.errors"),
+    "security.usage.denied_host",
+    "broker.request",
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),

@@ -39,6 +39,9 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "api_keys_reminder_days": ("[14, 60, 2]", [60, 14, 2]),
     "api_keys_rotation_hooks": ("{}", {}),
     "api_keys_state_cache_seconds": ("0.5", 0.5),
+    "usage_disabled_rules": ('["off_hours"]', ["off_hours"]),
+    "usage_auto_block": ('["denied_host", "rate"]', ["denied_host", "rate"]),
+    "usage_off_hours_max_share": ("0.02", 0.02),
 }
 ISSUER = {"issuer": "https://idp", "jwks_uri": "https://idp/jwks", "audiences": ["sr"]}
 

@@ -166,6 +166,15 @@ class JobAction(AuditAction):
     RUN = "job.run"
 
 
+class BrokerAction(AuditAction):
+    """The credential broker (credentials/broker.py): one record per brokered call with
+    ``detail`` host, method, path template, status, bytes and latency (never the key,
+    a header or a body); a refusal is the same action with outcome denied and
+    ``detail.code``."""
+
+    REQUEST = "broker.request"
+
+
 class SecurityRule(StrEnum):
     """The security-event rules (audit/events.py): the ``rule`` of a security event,
     its metric label and webhook field; recorded as ``SecurityAction`` ``security.<rule>``."""
@@ -185,6 +194,14 @@ class SecurityRule(StrEnum):
     CERTIFICATE_KEY_REUSED = "certificate.key_reused"
     API_KEY_EXPIRING = "api_key.expiring"
     API_KEY_ROTATION_DUE = "api_key.rotation_due"
+    # Stored API keys' anomaly rules (credentials/anomaly.py, docs/usage-analytics.md).
+    USAGE_RATE = "usage.rate"
+    USAGE_NEW_CALLER = "usage.new_caller"
+    USAGE_NEW_SOURCE = "usage.new_source"
+    USAGE_OFF_HOURS = "usage.off_hours"
+    USAGE_UPSTREAM_AUTH = "usage.upstream_auth"
+    USAGE_ERRORS = "usage.errors"
+    USAGE_DENIED_HOST = "usage.denied_host"
 
 
 SECURITY_PREFIX = "security."
@@ -208,6 +225,13 @@ class SecurityAction(AuditAction):
     CERTIFICATE_KEY_REUSED = SECURITY_PREFIX + SecurityRule.CERTIFICATE_KEY_REUSED
     API_KEY_EXPIRING = SECURITY_PREFIX + SecurityRule.API_KEY_EXPIRING
     API_KEY_ROTATION_DUE = SECURITY_PREFIX + SecurityRule.API_KEY_ROTATION_DUE
+    USAGE_RATE = SECURITY_PREFIX + SecurityRule.USAGE_RATE
+    USAGE_NEW_CALLER = SECURITY_PREFIX + SecurityRule.USAGE_NEW_CALLER
+    USAGE_NEW_SOURCE = SECURITY_PREFIX + SecurityRule.USAGE_NEW_SOURCE
+    USAGE_OFF_HOURS = SECURITY_PREFIX + SecurityRule.USAGE_OFF_HOURS
+    USAGE_UPSTREAM_AUTH = SECURITY_PREFIX + SecurityRule.USAGE_UPSTREAM_AUTH
+    USAGE_ERRORS = SECURITY_PREFIX + SecurityRule.USAGE_ERRORS
+    USAGE_DENIED_HOST = SECURITY_PREFIX + SecurityRule.USAGE_DENIED_HOST
 
     @classmethod
     def of(cls, rule: SecurityRule) -> SecurityAction:

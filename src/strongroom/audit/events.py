@@ -88,6 +88,15 @@ SEVERITY: dict[SecurityRule, Severity] = {
     # Stored API keys (credentials/reminders.py): work to schedule before an outage.
     SecurityRule.API_KEY_EXPIRING: Severity.P3,
     SecurityRule.API_KEY_ROTATION_DUE: Severity.P4,
+    # Stored API keys (credentials/anomaly.py): a key sent toward a host it is not for,
+    # or used far above its own rate, is the shape of a stolen key or a runaway agent.
+    SecurityRule.USAGE_DENIED_HOST: Severity.P2,
+    SecurityRule.USAGE_RATE: Severity.P2,
+    SecurityRule.USAGE_UPSTREAM_AUTH: Severity.P3,  # revoked or narrowed upstream
+    SecurityRule.USAGE_NEW_CALLER: Severity.P3,
+    SecurityRule.USAGE_OFF_HOURS: Severity.P3,
+    SecurityRule.USAGE_NEW_SOURCE: Severity.P4,  # informational, like auth.new_address
+    SecurityRule.USAGE_ERRORS: Severity.P4,  # the upstream is failing: availability
 }
 
 

@@ -11,6 +11,7 @@ from strongroom.config.access import (
     OidcIssuer,
     OidcSettings,
 )
+from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings, RotationHook
 from strongroom.config.errors import describe_error, describe_error_line
 from strongroom.config.kms import (
@@ -43,6 +44,7 @@ from strongroom.config.sections import (
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.settings import Settings, client_certificates_used
 from strongroom.config.shares import ComplianceSettings, SharesSettings
+from strongroom.config.usage import UsageSettings
 
 __all__ = [
     "DEFAULT_TENANT",
@@ -53,6 +55,7 @@ __all__ = [
     "AuthMethod",
     "AuthSettings",
     "AwsKmsSettings",
+    "BrokerSettings",
     "CertificateAuthoritySettings",
     "CertificateMonitorSettings",
     "ComplianceSettings",
@@ -80,6 +83,7 @@ __all__ = [
     "SharesSettings",
     "TelemetrySettings",
     "TlsSettings",
+    "UsageSettings",
     "client_certificates_used",
     "describe_error",
     "describe_error_line",

@@ -16,6 +16,7 @@ from pydantic_settings import (
 )
 
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
+from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
@@ -32,6 +33,7 @@ from strongroom.config.sections import (
 )
 from strongroom.config.server import MtlsSettings, ServerSettings, TlsSettings
 from strongroom.config.shares import ComplianceSettings, SharesSettings
+from strongroom.config.usage import UsageSettings
 
 
 class Settings(BaseSettings):
@@ -61,6 +63,8 @@ class Settings(BaseSettings):
     compliance: ComplianceSettings = Field(default_factory=ComplianceSettings)
     pki: PkiSettings = Field(default_factory=PkiSettings)
     api_keys: ApiKeysSettings = Field(default_factory=ApiKeysSettings)
+    usage: UsageSettings = Field(default_factory=UsageSettings)
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -90,6 +90,20 @@ AUDIT_ANCHOR_WRITES = Counter(
     ["sink", "outcome"],
 )
 
+# Stored API keys (credentials/usage.py, credentials/anomaly.py). No key, tenant,
+# caller or host label: kind is broker|reveal|denied, status_class 2xx..5xx|none|denied.
+API_KEY_USES = Counter(
+    "strongroom_api_key_uses_total", "Uses of stored API keys", ["kind", "status_class"]
+)
+API_KEY_USAGE_FLUSHES = Counter(
+    "strongroom_api_key_usage_flushes_total", "Batched writes of usage counts", ["outcome"]
+)
+API_KEY_ANOMALY_BLOCKS = Counter(
+    "strongroom_api_key_anomaly_blocks_total",
+    "Stored keys blocked automatically by an anomaly rule",
+    ["rule", "outcome"],
+)
+
 
 def render() -> tuple[bytes, str]:
     """The exposition text for a scrape, aggregated over workers when multiprocess."""

@@ -20,11 +20,16 @@ from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
 from strongroom.audit.service import AuditLog
 from strongroom.config import Settings
+from strongroom.credentials.anomaly import AnomalyDetector
+from strongroom.credentials.broker import Broker
+from strongroom.credentials.broker_factory import build_broker
 from strongroom.credentials.factory import StoredKeys, build_stored_keys
 from strongroom.credentials.projects import ProjectService
 from strongroom.credentials.resolver import Directory, KeyResolver
 from strongroom.credentials.rotation import Rotation
 from strongroom.credentials.service import ApiKeyService
+from strongroom.credentials.usage import UsageRecorder
+from strongroom.credentials.usage_query import UsageQueries
 from strongroom.datakeys import Sealer
 from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
@@ -81,6 +86,8 @@ class Services:
     shares: ShareService  # shares of one value (secrets/shares.py)
     statements: KeyStatements  # signed public keys (keys/statement.py)
     blind_index: BlindIndex  # equality tokens for encrypted fields (keys/blind_index.py)
+    # Stored API keys' usage: the broker's and reveal path's UsageSink (credentials/usage.py).
+    usage: UsageRecorder
     hints: RedisHints | None = None
     mtls: ClientCertificates | None = None  # client certificates (access/mtls.py)
     # Authentication policy over access keys, bearer tokens, mTLS (access/policy.py).
@@ -97,6 +104,15 @@ class Services:
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
     # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
     jobs: JobRunner = field(init=False)
+    # Reads of stored keys' usage and the UsageFacts of the risk score; its
+    # ``directory`` (names -> key ids) is the stored keys' KeyDirectory.
+    usage_queries: UsageQueries = field(init=False)
+    # Anomaly rules over every use (credentials/anomaly.py); its ``directory`` blocks
+    # keys when a rule's automatic block is on.
+    anomalies: AnomalyDetector = field(init=False)
+    # The credential broker (credentials/broker.py): the ``BrokerPort`` the broker
+    # routes and the MCP server call; its key resolver and usage sink are wired below.
+    broker: Broker = field(init=False)
 
     def __post_init__(self) -> None:
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
@@ -119,7 +135,23 @@ class Services:
             self.alerts,
             MayUse(self.db, self.access),
         )
+        # Reveals are uses too; the usage route and automatic blocks find keys by name.
+        self.stored_keys.core.usage = self.usage
+        directory = self.stored_keys.directory
+        self.usage_queries = UsageQueries(
+            self.db, self.usage, self.settings.usage.recent_sources, directory
+        )
+        # Episodes open once cluster-wide where auth.failures is counted cluster-wide.
+        shared = self.alerts.shared.counters if self.alerts.shared is not None else None
+        self.anomalies = AnomalyDetector(
+            self.settings.usage, self.db, self.usage, self.alerts, shared, directory
+        )
+        if self.settings.usage.anomaly_enabled:
+            self.usage.observers.append(self.anomalies.observe)
         self.jobs = build_jobs(self)
+        self.broker = build_broker(
+            self.settings.broker, self.audit, self.stored_keys.resolver, self.usage
+        )
 
     # What edges call, one service each (never reached through another's attributes).
     @property
@@ -199,8 +231,11 @@ class Services:
 
     async def close(self) -> None:
         await self.access.close()  # writes the buffered "last used" times
+        await self.usage.close()  # writes the buffered stored-key usage counts
+        await self.anomalies.drain()  # their checks and events in flight
         await self.auth.close()
         await self.alerts.close()  # in-flight webhooks, then the shared HTTP client
+        await self.broker.aclose()  # pooled upstream connections
         if self.hints is not None:
             await self.hints.close()
         await self.keys.core.cache.close()
@@ -244,6 +279,7 @@ def build_services(
         notices=Notices(db),
         shares=build_shares(settings.shares, settings.compliance, db, kms, audit, sealer),
         mtls=build_client_certificates(settings.tls, settings.mtls, settings.auth),
+        usage=UsageRecorder(db, settings.usage),
     )
 
 
@@ -281,6 +317,8 @@ def build_jobs(svc: Services) -> JobRunner:
         runner.register(
             "certificates.expiry", svc.certificate_monitor.run_job, monitor.interval_seconds
         )
+    usage = svc.settings.usage  # stored keys' usage past its retention
+    runner.register("usage.purge", svc.usage.purge, usage.purge_interval_seconds)
     return runner
 
 

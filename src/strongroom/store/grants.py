@@ -55,6 +55,8 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "api_key_values": _RW,
     "cluster_leases": _RW,  # scheduled jobs and once-per-period claims (store/cluster.py)
     "cluster_counters": _RW,
+    "api_key_usage_hours": _RW,  # counts added by upserts; the retention job deletes
+    "api_key_usage_sources": _RW,
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
     "tenant_data_keys": _APPEND,

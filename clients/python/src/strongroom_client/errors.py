@@ -324,6 +324,64 @@ class InvalidKeyValueError(InvalidInputError):
     code, status = "APK013", 400
 
 
+class UsageRangeError(InvalidQueryError):
+    """USG001: ``from``/``to`` unreadable, out of order, or too many buckets."""
+
+    code, status = "USG001", 400
+
+
+class UsageGranularityError(InvalidQueryError):
+    code, status = "USG002", 400
+
+
+class UsageUnavailableError(NotFoundError):
+    code, status = "USG003", 404
+
+
+class BrokerError(ApiError):
+    """A brokered call refused or failed (``BRKnnn``, docs/broker.md)."""
+
+
+class BrokerHostNotAllowedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK001", 403
+
+
+class BrokerAddressRefusedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK002", 403
+
+
+class BrokerDnsError(BrokerError):
+    code, status = "BRK003", 502
+
+
+class BrokerTimeoutError(BrokerError):
+    code, status = "BRK004", 504
+
+
+class BrokerUnreachableError(BrokerError):
+    code, status = "BRK005", 502
+
+
+class BrokerResponseTooLargeError(BrokerError):
+    code, status = "BRK006", 502
+
+
+class BrokerRequestTooLargeError(BrokerError, PayloadTooLargeError):
+    code, status = "BRK007", 413
+
+
+class BrokerRedirectRefusedError(BrokerError):
+    code, status = "BRK008", 502
+
+
+class BrokerBadRequestError(BrokerError, InvalidInputError):
+    code, status = "BRK009", 400
+
+
+class BrokerMethodNotAllowedError(BrokerError, PermissionDeniedError):
+    code, status = "BRK010", 403
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -383,6 +441,19 @@ ERRORS: dict[str, type[ApiError]] = {
         CertificateAuthorityNotFoundError,
         CertificateAuthorityExistsError,
         IssuanceRefusedError,
+        UsageRangeError,
+        UsageGranularityError,
+        UsageUnavailableError,
+        BrokerHostNotAllowedError,
+        BrokerAddressRefusedError,
+        BrokerDnsError,
+        BrokerTimeoutError,
+        BrokerUnreachableError,
+        BrokerResponseTooLargeError,
+        BrokerRequestTooLargeError,
+        BrokerRedirectRefusedError,
+        BrokerBadRequestError,
+        BrokerMethodNotAllowedError,
     )
 }
 

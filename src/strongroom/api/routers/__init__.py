@@ -6,6 +6,7 @@ from strongroom.api.routers import (
     access_keys,
     api_keys,
     blind_index,
+    broker,
     certificates,
     crypto,
     health,
@@ -15,6 +16,7 @@ from strongroom.api.routers import (
     service_keys,
     share_page,
     shares,
+    usage,
 )
 from strongroom.api.routers import audit as audit_routes
 from strongroom.api.routers import roles as role_routes
@@ -40,4 +42,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     certificates.router,
     certificates.ca_router,
     api_keys.router,
+    usage.router,
+    broker.router,
 )

@@ -24,10 +24,13 @@ from strongroom.store.models.pki import (
 from strongroom.store.models.secrets import Secret, SecretMeta, SecretValue, SecretVersion
 from strongroom.store.models.service import ServiceKey
 from strongroom.store.models.shares import Share, ShareAccess
+from strongroom.store.models.usage import ApiKeyUsageHour, ApiKeyUsageSource
 
 __all__ = [
     "AccessKey",
     "ApiKey",
+    "ApiKeyUsageHour",
+    "ApiKeyUsageSource",
     "ApiKeyValue",
     "AuditCheckpoint",
     "AuditRecord",

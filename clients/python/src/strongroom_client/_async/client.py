@@ -13,6 +13,7 @@ from strongroom_client._async.access_keys import AsyncAccessKeys
 from strongroom_client._async.api_keys import AsyncApiKeys, AsyncProjects
 from strongroom_client._async.audit import AsyncAudit
 from strongroom_client._async.blind_index import AsyncBlindIndex
+from strongroom_client._async.broker import AsyncBroker
 from strongroom_client._async.certificates import AsyncAuthorities, AsyncCertificates
 from strongroom_client._async.data import AsyncData, Rewrapped, Rotated
 from strongroom_client._async.health import AsyncHealth
@@ -23,6 +24,7 @@ from strongroom_client._async.secrets import AsyncSecrets
 from strongroom_client._async.shares import AsyncShares
 from strongroom_client._async.tokens import AsyncTokens
 from strongroom_client._async.transport import AsyncTransport
+from strongroom_client._async.usage import AsyncUsage
 from strongroom_client._cache import StatementCache
 from strongroom_client._config import Config, RetryPolicy
 from strongroom_client._secret import Secret
@@ -94,6 +96,8 @@ class AsyncClient:
         self.projects = AsyncProjects(self._transport)
         self.api_keys = AsyncApiKeys(self._transport)
         self.health = AsyncHealth(self._transport)
+        self.usage = AsyncUsage(self._transport)  # stored API keys' usage
+        self.broker = AsyncBroker(self._transport)
 
     def __repr__(self) -> str:
         return f"AsyncClient({self.config!r})"

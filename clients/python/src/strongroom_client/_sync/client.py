@@ -14,6 +14,7 @@ from strongroom_client._sync.access_keys import AccessKeys
 from strongroom_client._sync.api_keys import ApiKeys, Projects
 from strongroom_client._sync.audit import Audit
 from strongroom_client._sync.blind_index import BlindIndex
+from strongroom_client._sync.broker import Broker
 from strongroom_client._sync.certificates import Authorities, Certificates
 from strongroom_client._sync.data import Data, Rewrapped, Rotated
 from strongroom_client._sync.health import Health
@@ -24,6 +25,7 @@ from strongroom_client._sync.secrets import Secrets
 from strongroom_client._sync.shares import Shares
 from strongroom_client._sync.tokens import Tokens
 from strongroom_client._sync.transport import Transport
+from strongroom_client._sync.usage import Usage
 from strongroom_client._cache import StatementCache
 from strongroom_client._config import Config, RetryPolicy
 from strongroom_client._secret import Secret
@@ -95,6 +97,8 @@ class Client:
         self.projects = Projects(self._transport)
         self.api_keys = ApiKeys(self._transport)
         self.health = Health(self._transport)
+        self.usage = Usage(self._transport)  # stored API keys' usage
+        self.broker = Broker(self._transport)
 
     def __repr__(self) -> str:
         return f"Client({self.config!r})"
