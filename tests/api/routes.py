@@ -116,6 +116,11 @@ class Ctx:
     # Stored API keys (api/routers/api_keys.py): a project and a key in it.
     project: str = "routes"
     api_key: str = "canary"
+    # MCP approvals (api/routers/mcp.py): a tool, an access request and a session.
+    tool_id: str = "1"
+    request_id: str = "0" * 32
+    session_id: str = "0" * 32
+    digest: str = "0" * 64
 
 
 def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
@@ -128,6 +133,8 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
     url = url.replace("{fingerprint}", ctx.certificate)
     url = url.replace("{authority}", ctx.authority).replace("{role}", ctx.role)
     url = url.replace("{project}", ctx.project).replace("{key}", ctx.api_key)
+    url = url.replace("{toolId}", ctx.tool_id).replace("{requestId}", ctx.request_id)
+    url = url.replace("{sessionId}", ctx.session_id)
     url = re.sub(r"\{[^}]+\}", "x", url)
     data = {"userId": ctx.user, "data": [ctx.ciphertext]}
     bodies: dict[tuple[str, str], dict[str, Any] | None] = {
@@ -193,6 +200,31 @@ def request_for(route: Route, ctx: Ctx) -> tuple[str, dict[str, Any] | None]:
             "headers": {"X-Note": ctx.description},
             "body": ctx.plaintext,
         },
+        ("POST", "/api/v1/mcp/tools"): {
+            "name": "routes-tool",
+            "clientId": "routes",
+            "schemaSha256": "ab" * 32,
+            "hosts": ["api.example.com"],
+            "methods": ["GET"],
+            "annotations": {"note": ctx.description},
+        },
+        ("POST", "/api/v1/mcp/tools/{toolId}/approve"): {},
+        ("POST", "/api/v1/mcp/tools/{toolId}/suspend"): None,
+        ("POST", "/api/v1/mcp/requests"): {
+            "tool": {"name": "routes-tool", "clientId": "routes", "schemaSha256": "ab" * 32},
+            "project": "routes",
+            "key": "routes-key",
+            "hosts": ["api.example.com"],
+            "methods": ["GET"],
+            "durationSeconds": 300,
+            "purpose": ctx.description,
+        },
+        ("POST", "/api/v1/mcp/requests/{requestId}/approve"): {"digest": ctx.digest},
+        ("POST", "/api/v1/mcp/requests/{requestId}/deny"): {
+            "digest": ctx.digest,
+            "reason": ctx.description,
+        },
+        ("POST", "/api/v1/mcp/sessions/{sessionId}/revoke"): None,
         ("POST", "/api/v1/blind-index"): {
             "userId": ctx.user,
             "field": "email",

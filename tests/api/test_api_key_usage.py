@@ -232,3 +232,54 @@ async def test_anomalies_are_audited_and_counted_for_the_risk_score(
     assert await facts.has_used("default", 7, "ak_one")  # ... and written
     assert not await facts.has_used("default", 7, "ak_nobody")
     assert not await facts.has_used("default", 8, "ak_one")
+
+
+# --- with the stored keys' own directory (credentials/resolver.py) -----------------------
+
+
+async def test_reveals_of_a_stored_key_are_counted_exactly(app: App) -> None:
+    from tests.api.api_key_helpers import keys_url, project, req, stored
+    from tests.api.secret_helpers import key_with_grants
+
+    await project(app, "billing")
+    await stored(app, "billing", "stripe", "sk-live-USAGE-0000aa")
+    revealer = await key_with_grants(
+        app, "usage-revealer", [{"permission": "api-keys:reveal", "resource": "billing/*"}]
+    )
+    for _ in range(5):
+        r = await req(app, "POST", keys_url("billing", "stripe") + "/reveal", revealer)
+        assert r.status_code == 200, r.text
+    got = await app.client.get(URL, params={"granularity": "day"}, headers=app.headers)
+    assert got.status_code == 200, got.text
+    body = got.json()
+    assert body["total"] == 5 and body["byKind"] == {"reveal": 5}
+    assert body["byStatusClass"] == {"none": 5}
+    assert len(body["byCaller"]) == 1 and body["byCaller"][0]["count"] == 5
+    assert body["lastUsed"]["caller"] == body["byCaller"][0]["name"]
+    assert "sk-live-USAGE-0000aa" not in got.text
+    missing = await app.client.get(
+        "/api/v1/projects/billing/api-keys/nope/usage", headers=app.headers
+    )
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("settings_overrides", [{"usage_auto_block": ["denied_host"]}])
+async def test_an_automatic_block_blocks_the_stored_key(app: App) -> None:
+    from tests.api.api_key_helpers import keys_url, project, req, stored
+
+    await project(app, "billing")
+    made = await stored(app, "billing", "stripe", "sk-live-USAGE-0000bb")
+    key_id = int(made["id"]) if "id" in made else None
+    summary = await app.services.key_directory.describe(
+        Actor("test", "default", "rid", None), "billing", "stripe"
+    )
+    assert key_id is None or key_id == summary.key_id
+    app.services.usage.record(
+        use(datetime.now(UTC), key_id=summary.key_id, kind=UseKind.DENIED, host="evil.example",
+            status=None)
+    )  # fmt: skip
+    await app.services.anomalies.drain()
+    await app.services.alerts.drain()
+    state = (await req(app, "GET", keys_url("billing", "stripe"))).json()["state"]
+    assert state == "blocked"

@@ -66,8 +66,35 @@ async def test_every_route_checks_a_catalogued_permission(app: App) -> None:
     assert not unchecked, f"routes that refused without checking a permission: {unchecked}"
     strays = {r: p for r, perms in asked.items() for p in perms if p not in catalogued}
     assert not strays, f"permissions outside access/permissions.py: {strays}"
+    # The MCP tools (mcp/tools.py) ask the same guard for permissions of the same
+    # catalogue: every tool but call_upstream (a proxy token is its authority).
+    by_tools = await _mcp_permissions(app, key)
+    assert not by_tools - catalogued
     # The catalogue holds no permission that nothing asks for (a stale entry).
-    assert {p for perms in asked.values() for p in perms} == catalogued
+    assert {p for perms in asked.values() for p in perms} | by_tools == catalogued
+
+
+async def _mcp_permissions(app: App, key: str) -> set[object]:
+    from mcp import Client
+
+    from strongroom.mcp.ports import FixedCredentials
+    from strongroom.mcp.tools import build_server
+    from strongroom.mcp.wiring import mcp_ports
+
+    ports = mcp_ports(app.services, app.settings)
+    server = build_server(lambda: ports, FixedCredentials(ports.guard, api_key=key))
+    async with Client(server) as client:
+        for name, args in (
+            ("list_keys", {}),
+            ("check_request", {"request_id": "req_1"}),
+            ("revoke_session", {"session_id": "ses_1"}),
+        ):
+            assert (await client.call_tool(name, args)).is_error
+    async with app.services.db.read() as s:
+        q = select(AuditRecord.detail).where(
+            AuditRecord.request_id.startswith("mcp-"), AuditRecord.action == AuthzAction.DENIED
+        )
+        return {(d or {}).get("permission") for d in (await s.execute(q)).scalars()}
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

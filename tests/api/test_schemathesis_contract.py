@@ -84,6 +84,13 @@ SEMANTIC_REFUSALS = frozenset(
         # Usage of a stored key: a range longer than its granularity allows, or with
         # from after to, or at the calendar's edge (credentials/usage_query.py).
         ("USG001", "invalid usage time range"),
+        ("PKI001", "empty input"),  # whitespace only, as base64 (found with #18's routes)
+        # MCP approvals: the tenant's policy (session maximum) is below the schema's
+        # cap; sizes and characters the schema cannot bound (approvals/).
+        ("ENC001", "duration beyond the policy"),
+        ("ENC001", "annotations too large"),
+        ("ENC001", "text holds a NUL character"),
+        ("ENC001", "a reason of 1 to 500 characters (required to deny)"),
     }
 )
 

@@ -112,11 +112,23 @@ CALLS: list[Callable[[Client], Any]] = [
     lambda c: c.api_keys.usable("p", "k"),
     lambda c: c.api_keys.reveal("p", "k"),
     lambda c: c.usage.api_key("p", "k"),
+    lambda c: c.api_keys.usage("p", "k", granularity="day"),
     lambda c: c.broker.request("p", "k", "GET", "https://api.example.com/v1"),
     *(
         (lambda c, m=m: c.broker.proxy("p", "k", m, "https://api.example.com/v1/x?a=1"))
         for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
     ),
+    lambda c: c.mcp.register_tool("t", "c", ["a.example"], ["GET"], schema_sha256="ab" * 32),
+    lambda c: c.mcp.list_tools(),
+    lambda c: c.mcp.get_tool(1),
+    lambda c: c.mcp.approve_tool(1),
+    lambda c: c.mcp.suspend_tool(1),
+    lambda c: c.mcp.request_access({"name": "t"}, "p", "k", ["a.example"], ["GET"], 60, "x"),
+    lambda c: c.mcp.list_requests(),
+    lambda c: c.mcp.get_request("r"),
+    lambda c: c.mcp.approve_request("r", "d"),
+    lambda c: c.mcp.deny_request("r", "d", "no"),
+    lambda c: c.mcp.revoke_session("s"),
 ]
 LOGGED = re.compile(r"^strongroom (\w+) (\S+) -> ")
 

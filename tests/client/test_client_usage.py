@@ -37,6 +37,10 @@ async def test_usage_through_the_client(sr: Any, counted: ThreadServer) -> None:
     assert got["total"] == 13
     assert [b["count"] for b in got["buckets"]] == [13, 0]
     assert got["byKind"] == {"broker": 12, "denied": 1}
+    same = await sr.api_keys.usage(
+        "billing", "stripe", start=T0, end=T0 + timedelta(hours=2), granularity="hour"
+    )
+    assert same == got
     with pytest.raises(UsageGranularityError):
         await sr.usage.api_key("billing", "stripe", granularity="week")
     with pytest.raises(UsageRangeError):

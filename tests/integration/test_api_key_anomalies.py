@@ -21,7 +21,7 @@ from strongroom.credentials.anomaly import AnomalyDetector
 from strongroom.credentials.contract import Use, UseKind
 from strongroom.credentials.usage import UsageRecorder
 from strongroom.store import usage_repo
-from strongroom.store.cluster import DatabaseCounters
+from strongroom.store.cluster import DatabaseCounters, RedisCounters, SharedCounters
 from strongroom.store.db import Database
 from strongroom.store.tenancy import enter_system_scope
 from tests.databases import clone_sqlite
@@ -256,3 +256,37 @@ async def test_disabled_rules_and_first_use_are_quiet(db: Database) -> None:
     r.use(AFTER, 3, key_id=99, caller="first", source="192.0.2.1")
     assert await r.settle() == []
     await r.recorder.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("shared", ["redis", "database"])
+async def test_bursts_spread_over_replicas_add_up_in_the_shared_store(
+    db: Database, shared: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Three upstream 401s at each of two replicas are a burst of six (threshold 5):
+    one event, as five at one replica would be."""
+
+    def store() -> SharedCounters:
+        if shared == "redis":
+            url = str(request.getfixturevalue("redis_server").url)
+            return RedisCounters(url, prefix=f"sr:test:{tmp_path.name}:")
+        return DatabaseCounters(db)
+
+    replicas, stores = [], []
+    for _ in range(2):
+        r = replica(db)
+        claims, counts = store(), store()
+        stores += [claims, counts]
+        r.detector = AnomalyDetector(
+            r.recorder.settings, db, r.recorder, r.alerts, claims, burst_counters=counts
+        )
+        r.recorder.observers[:] = [r.detector.observe]
+        replicas.append(r)
+    for i in range(6):
+        replicas[i % 2].use(AFTER + timedelta(seconds=i), 1, status=401)
+    raised = [*(await replicas[0].settle()), *(await replicas[1].settle())]
+    assert raised == [SecurityRule.USAGE_UPSTREAM_AUTH]
+    for r in replicas:
+        await r.recorder.close()
+    for c in stores:
+        await c.close()

@@ -55,6 +55,10 @@ ACTIONS = {
     *("security.usage.off_hours", "security.usage.upstream_auth", "security.usage.errors"),
     "security.usage.denied_host",
     "broker.request",
+    *("mcp.tool.register", "mcp.tool.approve", "mcp.tool.suspend", "mcp.policy.write"),
+    *("mcp.request.create", "mcp.request.score", "mcp.request.approve", "mcp.request.deny"),
+    *("mcp.request.expire", "mcp.session.open", "mcp.token.use", "mcp.session.revoke"),
+    "security.mcp.tool_schema_changed",
 }
 PERMISSIONS = {
     *("keys:create", "keys:read", "keys:read-public", "keys:encrypt", "keys:decrypt"),
@@ -69,6 +73,9 @@ PERMISSIONS = {
     *("certificates:issue", "certificates:revoke", "certificates:admin"),
     *("projects:read", "projects:write", "api-keys:read", "api-keys:write"),
     *("api-keys:use", "api-keys:reveal"),
+    *("mcp-tools:register", "mcp-tools:read", "mcp-tools:approve", "mcp-tools:suspend"),
+    *("mcp-requests:create", "mcp-requests:read", "mcp-requests:approve"),
+    "mcp-sessions:revoke",
 }
 
 

@@ -42,6 +42,9 @@ SPECIAL: dict[str, tuple[str, Any]] = {
     "usage_disabled_rules": ('["off_hours"]', ["off_hours"]),
     "usage_auto_block": ('["denied_host", "rate"]', ["denied_host", "rate"]),
     "usage_off_hours_max_share": ("0.02", 0.02),
+    "mcp_resource_url": ("https://sr.example/mcp", "https://sr.example/mcp"),
+    "mcp_authorization_servers": ('["https://idp"]', ["https://idp"]),
+    "mcp_allowed_hosts": ('["sr.internal:*"]', ["sr.internal:*"]),
 }
 ISSUER = {"issuer": "https://idp", "jwks_uri": "https://idp/jwks", "audiences": ["sr"]}
 

@@ -94,6 +94,9 @@ class Presented:
     bearer: str | None = None
     tenant: str | None = None  # the tenant named by the caller (X-Tenant-Id)
     certificate: Certificate | None = None
+    # The resource a bearer token must name in ``aud`` (RFC 8707): the MCP server's
+    # URL at its edge; None elsewhere (the issuers' configured audiences).
+    audience: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +157,7 @@ class Guard:
             # Credentials are looked up before their tenant is known: system scope.
             with system_scope():
                 who = await self._auth.authenticate(
-                    Credentials(p.api_key, p.bearer, mtls), p.request_id, p.client_addr
+                    Credentials(p.api_key, p.bearer, mtls, p.audience), p.request_id, p.client_addr
                 )
         except AuthenticationFailed:
             try:
@@ -182,6 +185,12 @@ class Guard:
         # tenant's rows, whatever a query forgets (principals across tenants: all).
         set_tenant(ALL if who.spans_tenants else tenant)
         return RequestContext(Actor(who.id, tenant, p.request_id, p.client_addr), who, mtls, quota)
+
+    def resume(self, ctx: RequestContext) -> None:
+        """Enter the tenant scope of a context authenticated in another task (the MCP
+        HTTP gate authenticates the request; its tool call runs in the MCP session's
+        task, where the scope chosen by ``authenticate`` is not set)."""
+        set_tenant(ALL if ctx.principal.spans_tenants else ctx.actor.tenant)
 
     async def anonymous(self, p: Presented) -> Actor:
         """A request that presents no credentials where none are needed (redeeming a

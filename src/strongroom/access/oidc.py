@@ -15,6 +15,11 @@ issuer's ``own_key_claim`` (default ``sub``), when that value is a valid userId.
 with none of the mapped groups or scopes authenticates but may do nothing (403).
 Every refusal is audited (``auth.bearer``, a reason code) and answered with the same
 AUTH001; no message, log line or audit record holds any part of the token.
+
+An edge that is its own OAuth resource (the MCP server, RFC 8707 / RFC 9728) passes
+its ``audience``: then ``aud`` must name exactly that resource and the issuer's own
+``audiences`` (the REST API's) do not count; Cognito access tokens, which carry no
+``aud``, cannot be bound to a resource and are refused there (reason ``audience``).
 """
 
 from __future__ import annotations
@@ -94,9 +99,11 @@ class OidcVerifier:
         await self.revoked.close()
         await self._http.aclose()
 
-    async def authenticate(self, token: str, request_id: str, client_addr: str | None) -> Principal:
+    async def authenticate(
+        self, token: str, request_id: str, client_addr: str | None, audience: str | None = None
+    ) -> Principal:
         try:
-            return await self._verify(token)
+            return await self._verify(token, audience)
         except (_Refused, JwksUnavailable) as exc:
             refused = exc if isinstance(exc, _Refused) else _Refused("jwks-unavailable")
             actor = Actor(refused.principal, refused.tenant, request_id, client_addr)
@@ -108,7 +115,7 @@ class OidcVerifier:
             raise ServiceUnavailable("token issuer keys unavailable")
         raise AuthenticationFailed()
 
-    async def _verify(self, token: str) -> Principal:
+    async def _verify(self, token: str, audience: str | None) -> Principal:
         if len(token) > MAX_TOKEN_CHARS:
             raise _Refused("malformed")
         try:
@@ -131,7 +138,9 @@ class OidcVerifier:
             raise _Refused("unknown-kid")
         if not key.fits(alg):
             raise _Refused("key-type")
-        claims = _decode(token, key.key, alg, cfg)
+        if audience is not None and cfg.cognito:
+            raise _Refused("audience")
+        claims = _decode(token, key.key, alg, cfg, audience)
         sub = claims["sub"]
         if not isinstance(sub, str) or not _SUB.fullmatch(sub):
             raise _Refused("claims")
@@ -159,15 +168,19 @@ class OidcVerifier:
         )
 
 
-def _decode(token: str, key: Any, alg: str, cfg: OidcIssuer) -> dict[str, Any]:
+def _decode(
+    token: str, key: Any, alg: str, cfg: OidcIssuer, audience: str | None = None
+) -> dict[str, Any]:
+    """``audience``: the one resource the token must name (cognito is refused before)."""
     required = _REQUIRED if cfg.cognito else [*_REQUIRED, "aud"]
+    audiences = [audience] if audience is not None else None if cfg.cognito else cfg.audiences
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=[alg],
             issuer=cfg.issuer,
-            audience=None if cfg.cognito else cfg.audiences,
+            audience=audiences,
             leeway=cfg.leeway_seconds,
             options={"require": required, "verify_aud": not cfg.cognito},
         )

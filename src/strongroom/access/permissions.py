@@ -74,3 +74,14 @@ class Permission(StrEnum):
     API_KEYS_WRITE = "api-keys:write"
     API_KEYS_USE = "api-keys:use"
     API_KEYS_REVEAL = "api-keys:reveal"
+    # MCP access for AI agents (approvals/). ``mcp-requests:create`` asks for access
+    # (an agent); ``approve`` approves or denies others' requests (never one's own);
+    # ``read`` at ``own`` scope sees the principal's own requests only.
+    MCP_TOOLS_REGISTER = "mcp-tools:register"
+    MCP_TOOLS_READ = "mcp-tools:read"
+    MCP_TOOLS_APPROVE = "mcp-tools:approve"
+    MCP_TOOLS_SUSPEND = "mcp-tools:suspend"
+    MCP_REQUESTS_CREATE = "mcp-requests:create"
+    MCP_REQUESTS_READ = "mcp-requests:read"
+    MCP_REQUESTS_APPROVE = "mcp-requests:approve"
+    MCP_SESSIONS_REVOKE = "mcp-sessions:revoke"

@@ -48,6 +48,9 @@ class Credentials:
     api_key: str | None = None
     bearer: str | None = None
     mtls: Principal | None = None
+    # The resource a bearer token must be issued for (an edge that is its own OAuth
+    # resource: the MCP server); None: the issuers' configured audiences.
+    audience: str | None = None
 
     def presented(self) -> frozenset[str]:
         values = (self.api_key, self.bearer, self.mtls)
@@ -212,7 +215,9 @@ class Authenticator:
         if "api_key" in methods:
             parts.append(await self._access.authenticate(creds.api_key, request_id, client_addr))
         if "bearer" in methods and self._oidc is not None and creds.bearer is not None:
-            bearer = await self._oidc.authenticate(creds.bearer, request_id, client_addr)
+            bearer = await self._oidc.authenticate(
+                creds.bearer, request_id, client_addr, creds.audience
+            )
             parts.append(await self._with_custom_roles(bearer))
         if "mtls" in methods and creds.mtls is not None:
             parts.append(await self._with_custom_roles(creds.mtls))

@@ -113,6 +113,13 @@ BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
         T, P.CERTIFICATES_READ, P.CERTIFICATES_IMPORT, P.CERTIFICATES_ISSUE, P.CERTIFICATES_REVOKE
     ),
     "cert-reader": _grants(T, P.CERTIFICATES_READ),
+    # MCP (approvals/): an agent asks, sees and revokes its own; an approver decides
+    # (never its own request: the service refuses self-approval whatever the grants).
+    "mcp-agent": _grants(T, P.MCP_REQUESTS_CREATE, P.MCP_TOOLS_READ)
+    | _grants(OWN, P.MCP_REQUESTS_READ, P.MCP_SESSIONS_REVOKE),
+    "mcp-approver": _grants(
+        T, P.MCP_REQUESTS_READ, P.MCP_REQUESTS_APPROVE, P.MCP_TOOLS_READ, P.MCP_SESSIONS_REVOKE
+    ),
 }
 
 

@@ -28,6 +28,13 @@ from strongroom.observability.metrics import ADMISSION_SHED
 EXEMPT = frozenset({"/healthz", "/readyz", "/livez", "/metrics"})
 
 
+def _mcp_listen(scope: Scope) -> bool:
+    """A 2025-11-25 MCP session's GET stream (mcp/http.py) stays open, idle, for the
+    session's life: counted as in flight it would hold a slot per connected agent and
+    starve everything else. Its tool calls are POSTs and admitted as usual."""
+    return bool(scope["method"] == "GET" and scope["path"] == "/mcp")
+
+
 class Admission:
     """FIFO admission with a bounded queue: a freed slot goes to the oldest waiter
     still waiting (timed-out and cancelled waiters are skipped)."""
@@ -93,7 +100,7 @@ class AdmissionMiddleware:
         self._retry_after = str(retry_after).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT:
+        if scope["type"] != "http" or scope["path"] in EXEMPT or _mcp_listen(scope):
             await self.app(scope, receive, send)
             return
         adm = self.admission

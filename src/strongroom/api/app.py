@@ -23,6 +23,7 @@ from strongroom.api.middleware import RequestContextMiddleware
 from strongroom.api.routers import ROUTERS
 from strongroom.api.schemas import ErrorOut
 from strongroom.config import Settings, describe_error_line
+from strongroom.mcp.http import McpHttp, build_edge, metadata_path
 from strongroom.observability.telemetry import configure_telemetry
 from strongroom.services.container import Services, build_services, enter_system_scope
 
@@ -37,6 +38,8 @@ def create_app(
     """``fast_lane=False`` sends the data endpoints through FastAPI's own stack too
     (tests compare both ways)."""
     svc = services or build_services(settings)
+    # The MCP server (mcp/http.py), a sibling edge served by this app at /mcp.
+    mcp_edge = build_edge(lambda: app_services(app), settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,7 +58,9 @@ def create_app(
         if settings.keys.scheduler.enabled:  # scheduled jobs, once cluster-wide
             tasks.append(asyncio.create_task(svc.jobs.run()))
         try:
-            yield
+            # The MCP sessions' task group: a mounted app's own lifespan never runs.
+            async with mcp_edge.running():
+                yield
         finally:
             for task in tasks:
                 task.cancel()
@@ -79,8 +84,11 @@ def create_app(
         redoc_url=None,  # ReDoc would load its script from a CDN
     )
     app.state.services = svc
+    app.state.mcp = mcp_edge
     for router in ROUTERS:
         app.include_router(router)
+    if settings.mcp.enabled:
+        _mount_mcp(app, mcp_edge, settings)
     openapi.install(app)
     errors.install(app)
     if settings.server.cors_allow_origins:
@@ -114,6 +122,24 @@ def create_app(
         inner, server.max_in_flight, server.max_queue, server.max_queue_wait_seconds
     )
     return app
+
+
+def _mount_mcp(app: FastAPI, edge: McpHttp, settings: Settings) -> None:
+    """``/mcp`` and its RFC 9728 metadata, outside OpenAPI (MCP is not REST). Routes,
+    not a Mount: a Mount would redirect ``/mcp`` to ``/mcp/``."""
+    from starlette.routing import Route
+
+    methods = ["GET", "POST", "DELETE"]
+    app.router.routes.append(Route("/mcp", edge, methods=methods, include_in_schema=False))
+    for path in {metadata_path(settings.mcp.resource_url), metadata_path("http://h/mcp")}:
+        app.router.routes.append(
+            Route(path, edge.metadata, methods=["GET"], include_in_schema=False)
+        )
+
+
+def app_services(app: FastAPI) -> Services:
+    svc: Services = app.state.services
+    return svc
 
 
 class StrongroomAPI(FastAPI):

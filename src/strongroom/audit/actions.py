@@ -175,6 +175,28 @@ class BrokerAction(AuditAction):
     REQUEST = "broker.request"
 
 
+class ApprovalAction(AuditAction):
+    """MCP access for AI agents (approvals/). Every record of one access request has
+    that request's id as ``target`` and ``detail.correlationId`` (tool records: the
+    tool's id). ``REQUEST`` is asked (or refused before scoring: unregistered tool,
+    changed schema), ``SCORE`` the score with every factor, ``APPROVE`` a human's or
+    the policy's approval (``detail.auto``), ``EXPIRE`` a pending request past its
+    deadline (a denial)."""
+
+    TOOL_REGISTER = "mcp.tool.register"
+    TOOL_APPROVE = "mcp.tool.approve"
+    TOOL_SUSPEND = "mcp.tool.suspend"
+    POLICY_WRITE = "mcp.policy.write"
+    REQUEST = "mcp.request.create"
+    SCORE = "mcp.request.score"
+    APPROVE = "mcp.request.approve"
+    DENY = "mcp.request.deny"
+    EXPIRE = "mcp.request.expire"
+    SESSION_OPEN = "mcp.session.open"
+    TOKEN_USE = "mcp.token.use"  # noqa: S105 (an action name)
+    SESSION_REVOKE = "mcp.session.revoke"
+
+
 class SecurityRule(StrEnum):
     """The security-event rules (audit/events.py): the ``rule`` of a security event,
     its metric label and webhook field; recorded as ``SecurityAction`` ``security.<rule>``."""
@@ -202,6 +224,7 @@ class SecurityRule(StrEnum):
     USAGE_UPSTREAM_AUTH = "usage.upstream_auth"
     USAGE_ERRORS = "usage.errors"
     USAGE_DENIED_HOST = "usage.denied_host"
+    MCP_TOOL_SCHEMA_CHANGED = "mcp.tool_schema_changed"
 
 
 SECURITY_PREFIX = "security."
@@ -232,6 +255,7 @@ class SecurityAction(AuditAction):
     USAGE_UPSTREAM_AUTH = SECURITY_PREFIX + SecurityRule.USAGE_UPSTREAM_AUTH
     USAGE_ERRORS = SECURITY_PREFIX + SecurityRule.USAGE_ERRORS
     USAGE_DENIED_HOST = SECURITY_PREFIX + SecurityRule.USAGE_DENIED_HOST
+    MCP_TOOL_SCHEMA_CHANGED = SECURITY_PREFIX + SecurityRule.MCP_TOOL_SCHEMA_CHANGED
 
     @classmethod
     def of(cls, rule: SecurityRule) -> SecurityAction:

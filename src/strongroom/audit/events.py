@@ -97,6 +97,9 @@ SEVERITY: dict[SecurityRule, Severity] = {
     SecurityRule.USAGE_OFF_HOURS: Severity.P3,
     SecurityRule.USAGE_NEW_SOURCE: Severity.P4,  # informational, like auth.new_address
     SecurityRule.USAGE_ERRORS: Severity.P4,  # the upstream is failing: availability
+    # An MCP tool presented another input schema than the approved one: what a
+    # compromised or swapped tool looks like; it is suspended until re-approved.
+    SecurityRule.MCP_TOOL_SCHEMA_CHANGED: Severity.P2,
 }
 
 

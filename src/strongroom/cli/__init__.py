@@ -17,6 +17,8 @@ from strongroom.cli.client_vault import share as client_share
 from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
+from strongroom.cli.mcp import mcp_requests, mcp_tools
+from strongroom.cli.mcp_server import mcp
 from strongroom.cli.secrets import secrets
 from strongroom.cli.server import migrate, serve
 
@@ -55,8 +57,11 @@ app.add_typer(api_keys, name="api-keys")
 client.add_typer(client_secrets, name="secrets")
 client.add_typer(client_share, name="share")
 app.add_typer(client, name="client")
+app.add_typer(mcp_tools, name="mcp-tools")
+app.add_typer(mcp_requests, name="mcp-requests")
 app.command()(migrate)
 app.command()(serve)
+app.command()(mcp)
 
 
 def main() -> None:

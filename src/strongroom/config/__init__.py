@@ -11,6 +11,7 @@ from strongroom.config.access import (
     OidcIssuer,
     OidcSettings,
 )
+from strongroom.config.approvals import ApprovalsSettings
 from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings, RotationHook
 from strongroom.config.errors import describe_error, describe_error_line
@@ -22,6 +23,7 @@ from strongroom.config.kms import (
     Pkcs11KmsSettings,
 )
 from strongroom.config.legacy import unknown_variables
+from strongroom.config.mcp import McpSettings
 from strongroom.config.pki import (
     CertificateAuthoritySettings,
     CertificateMonitorSettings,
@@ -50,6 +52,7 @@ __all__ = [
     "DEFAULT_TENANT",
     "AccessSettings",
     "ApiKeysSettings",
+    "ApprovalsSettings",
     "AuditAnchorSettings",
     "AuditSettings",
     "AuthMethod",
@@ -67,6 +70,7 @@ __all__ = [
     "KmsSettings",
     "LimitsSettings",
     "LoggingSettings",
+    "McpSettings",
     "MtlsSettings",
     "OidcIssuer",
     "OidcSettings",

@@ -181,6 +181,22 @@ FLAT: dict[str, Path] = {
     "broker_connect_timeout_seconds": ("broker", "connect_timeout_seconds"),
     "broker_max_connections_per_upstream": ("broker", "max_connections_per_upstream"),
     "broker_ca_file": ("broker", "ca_file"),
+    "mcp_enabled": ("mcp", "enabled"),
+    "mcp_resource_url": ("mcp", "resource_url"),
+    "mcp_authorization_servers": ("mcp", "authorization_servers"),
+    "mcp_allowed_hosts": ("mcp", "allowed_hosts"),
+    "mcp_max_body_bytes": ("mcp", "max_body_bytes"),
+    "approvals_threshold": ("approvals", "threshold"),
+    "approvals_duration_cap_seconds": ("approvals", "duration_cap_seconds"),
+    "approvals_second_approver": ("approvals", "second_approver"),
+    "approvals_pending_expiry_seconds": ("approvals", "pending_expiry_seconds"),
+    "approvals_session_max_seconds": ("approvals", "session_max_seconds"),
+    "approvals_business_start_hour": ("approvals", "business_start_hour"),
+    "approvals_business_end_hour": ("approvals", "business_end_hour"),
+    "approvals_new_tool_seconds": ("approvals", "new_tool_seconds"),
+    "approvals_expire_interval_seconds": ("approvals", "expire_interval_seconds"),
+    "approvals_approval_url": ("approvals", "approval_url"),
+    "approvals_audience": ("approvals", "audience"),
 }
 ENV_NAMES: dict[Path, str] = {path: f"STRONGROOM_{name.upper()}" for name, path in FLAT.items()}
 

@@ -16,10 +16,12 @@ from pydantic_settings import (
 )
 
 from strongroom.config.access import AccessSettings, AuthSettings, LimitsSettings
+from strongroom.config.approvals import ApprovalsSettings
 from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
+from strongroom.config.mcp import McpSettings
 from strongroom.config.pki import PkiSettings
 from strongroom.config.secrets import SecretsSettings
 from strongroom.config.sections import (
@@ -65,6 +67,8 @@ class Settings(BaseSettings):
     api_keys: ApiKeysSettings = Field(default_factory=ApiKeysSettings)
     usage: UsageSettings = Field(default_factory=UsageSettings)
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
+    approvals: ApprovalsSettings = Field(default_factory=ApprovalsSettings)
 
     @classmethod
     def settings_customise_sources(

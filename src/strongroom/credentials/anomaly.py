@@ -24,7 +24,10 @@ Across replicas the opening is a once-per-period claim in the shared counters (R
 or the database: store/cluster.py, as audit/shared_rules.py does for
 ``auth.failures``), so N replicas raise one event. Counts and baselines are each
 replica's own (no write per use): with N replicas behind a balancer a rate or burst
-is seen per replica, i.e. thresholds act per replica.
+is seen per replica, i.e. thresholds act per replica; except upstream 401/403 and
+error bursts when Redis is configured: those answers are counted in Redis (a round
+trip per such answer, never a database write), so a burst spread over replicas adds
+up as ``auth.failures`` does.
 
 Times are the uses' own (``Use.at``): rules are deterministic over given traffic.
 """
@@ -98,9 +101,13 @@ class AnomalyDetector:
         alerts: Raiser,
         counters: SharedCounters | None = None,
         directory: KeyDirectory | None = None,
+        burst_counters: SharedCounters | None = None,
     ) -> None:
         self.s, self._db, self._rec, self._alerts = settings, db, recorder, alerts
         self._counters = counters
+        # Where 401/403 and error bursts are counted across replicas (Redis: a round trip
+        # per such answer, no database write); None: each replica counts its own.
+        self._burst_counters = burst_counters
         self.directory = directory  # for the optional automatic block
         self._off = {RULES[name] for name in settings.disabled_rules}
         self._block = {RULES[name] for name in settings.auto_block}
@@ -119,9 +126,9 @@ class AnomalyDetector:
             self._trip(SecurityRule.USAGE_DENIED_HOST, use, "", [use.host or "-"])
         elif use.kind is UseKind.BROKER:
             if use.status in (401, 403):
-                self._burst(SecurityRule.USAGE_UPSTREAM_AUTH, k.auth, use, now)
+                self._burst(SecurityRule.USAGE_UPSTREAM_AUTH, k, use, now)
             elif use.status is None or use.status >= 500:
-                self._burst(SecurityRule.USAGE_ERRORS, k.errors, use, now)
+                self._burst(SecurityRule.USAGE_ERRORS, k, use, now)
         if use.caller not in k.callers and len(k.callers) < MAX_KNOWN:
             k.callers.add(use.caller)
             if not self._rec.pending_caller(use.tenant, use.key_id, use.caller):
@@ -153,17 +160,39 @@ class AnomalyDetector:
         if k.history and k.count > limit:
             self._trip(SecurityRule.USAGE_RATE, use, "", [k.count, round(k.baseline, 1), length])
 
-    def _burst(self, rule: SecurityRule, times: deque[float], use: Use, now: float) -> None:
+    def _burst(self, rule: SecurityRule, k: _Key, use: Use, now: float) -> None:
+        if self._burst_counters is not None:
+            self._check(self._shared_burst(self._burst_counters, rule, k, use, now))
+        else:
+            self._local_burst(rule, k, use, now)
+
+    def _local_burst(self, rule: SecurityRule, k: _Key, use: Use, now: float) -> None:
+        times = k.auth if rule is SecurityRule.USAGE_UPSTREAM_AUTH else k.errors
         times.append(now)
         while times and times[0] <= now - self.s.burst_window_seconds:
             times.popleft()
+        self._burst_count(rule, use, len(times))
+
+    async def _shared_burst(
+        self, counters: SharedCounters, rule: SecurityRule, k: _Key, use: Use, now: float
+    ) -> None:
+        name = f"usage-burst:{rule}:{use.tenant}:{use.key_id}"
+        try:
+            count = await counters.add(name, self.s.burst_window_seconds, now)
+        except Exception as exc:  # the shared store away: this replica counts alone
+            log.warning("usage_shared_counts_unavailable", error_type=type(exc).__name__)
+            self._local_burst(rule, k, use, now)
+            return
+        self._burst_count(rule, use, count)
+
+    def _burst_count(self, rule: SecurityRule, use: Use, count: int) -> None:
         threshold = (
             self.s.upstream_auth_threshold
             if rule is SecurityRule.USAGE_UPSTREAM_AUTH
             else self.s.error_threshold
         )
-        if len(times) >= threshold:
-            self._trip(rule, use, "", [len(times), self.s.burst_window_seconds])
+        if count >= threshold:
+            self._trip(rule, use, "", [count, self.s.burst_window_seconds])
 
     # --- checks that read the database (background) -------------------------------------
     async def _new_caller(self, use: Use, any_before: bool, flushes: int) -> None:

@@ -3,6 +3,8 @@ settings section. The one place that wires domains together."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +17,7 @@ from strongroom.access.mtls import ClientCertificates, build_client_certificates
 from strongroom.access.policy import Authenticator, build_authenticator
 from strongroom.access.roles import RoleService
 from strongroom.access.service import AccessService
+from strongroom.approvals.factory import Approvals, build_approvals
 from strongroom.audit.alerts import SecurityAlerts
 from strongroom.audit.factory import build_audit
 from strongroom.audit.queries import AuditQueries
@@ -52,6 +55,7 @@ from strongroom.secrets.service import SecretService
 from strongroom.secrets.shares import ShareService
 from strongroom.secrets.shares_factory import build_shares
 from strongroom.secrets.shares_jobs import purge_job
+from strongroom.services.approvals_facts import CredentialFacts
 from strongroom.services.credentials import MayUse
 from strongroom.services.jobs import JobRunner
 from strongroom.store import cluster
@@ -101,6 +105,8 @@ class Services:
     # Stored third-party API keys (credentials/): projects, keys, rotation, the
     # resolver the broker uses and the directory approvals use.
     stored_keys: StoredKeys = field(init=False)
+    # MCP access for agents (approvals/): .tools, .policies, .requests, .sessions.
+    approvals: Approvals = field(init=False)
     # Scheduled jobs, once per period cluster-wide (services/jobs.py); domains
     # register theirs here: ``jobs.register(name, run_once, interval_seconds)``.
     jobs: JobRunner = field(init=False)
@@ -144,10 +150,28 @@ class Services:
         # Episodes open once cluster-wide where auth.failures is counted cluster-wide.
         shared = self.alerts.shared.counters if self.alerts.shared is not None else None
         self.anomalies = AnomalyDetector(
-            self.settings.usage, self.db, self.usage, self.alerts, shared, directory
+            self.settings.usage,
+            self.db,
+            self.usage,
+            self.alerts,
+            shared,
+            directory,
+            # 401/403 and error bursts add up across replicas in Redis (no database
+            # write per use); without Redis each replica counts its own.
+            burst_counters=shared if self.settings.redis.url else None,
         )
         if self.settings.usage.anomaly_enabled:
             self.usage.observers.append(self.anomalies.observe)
+        # The risk score's KeyFacts / AnomalyFacts: the stored keys and their usage.
+        facts = CredentialFacts(self.stored_keys.directory, self.usage_queries)
+        self.approvals = build_approvals(
+            self.settings.approvals,
+            self.db,
+            self.audit,
+            facts,
+            facts,
+            self.alerts.raise_later,
+        )
         self.jobs = build_jobs(self)
         self.broker = build_broker(
             self.settings.broker, self.audit, self.stored_keys.resolver, self.usage
@@ -319,7 +343,21 @@ def build_jobs(svc: Services) -> JobRunner:
         )
     usage = svc.settings.usage  # stored keys' usage past its retention
     runner.register("usage.purge", svc.usage.purge, usage.purge_interval_seconds)
+    runner.register(
+        "approvals.expire",
+        expire_job(svc.approvals),
+        svc.settings.approvals.expire_interval_seconds,
+    )
     return runner
+
+
+def expire_job(approvals: Approvals) -> Callable[[datetime], Awaitable[int]]:
+    """Pending MCP access requests past their deadline become expired (a denial)."""
+
+    async def run(now: datetime) -> int:
+        return await approvals.requests.expire_due(now, f"job-{os.urandom(8).hex()}")
+
+    return run
 
 
 def scope_to_tenant(tenant: str | None) -> None:

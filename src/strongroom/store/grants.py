@@ -57,6 +57,13 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "cluster_counters": _RW,
     "api_key_usage_hours": _RW,  # counts added by upserts; the retention job deletes
     "api_key_usage_sources": _RW,
+    # MCP approvals (approvals/): registry, policies, requests, decisions, sessions, tokens
+    "mcp_tools": _RW,
+    "mcp_policies": _RW,
+    "mcp_requests": _RW,
+    "mcp_decisions": _RW,
+    "mcp_sessions": _RW,
+    "mcp_proxy_tokens": _RW,
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
     "tenant_data_keys": _APPEND,

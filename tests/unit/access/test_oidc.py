@@ -312,3 +312,40 @@ async def test_own_key_comes_from_the_subject_when_it_is_a_user_id(env: Env, idp
     assert (await env.ok(idp.token(sub="alice@example.com"))).own_key == "alice@example.com"
     for sub in ("auth0|123", "users/42"):  # valid subjects, never userIds
         assert (await env.ok(idp.token(sub=sub))).own_key == OWNS_NO_KEY
+
+
+MCP_RESOURCE = "https://strongroom.example.test/mcp"
+
+
+async def test_an_edge_audience_replaces_the_issuers_audiences(env: Env, idp: Issuer) -> None:
+    """The MCP edge is its own OAuth resource (RFC 8707): a token for the REST API's
+    audience is refused there, one naming the resource is accepted, and the issuer's
+    configured audiences never stand in for it."""
+
+    async def at_edge(token: str) -> Any:
+        return await env.verifier.authenticate(token, "rid-2", None, MCP_RESOURCE)
+
+    who = await at_edge(idp.token("rsa-1", aud=MCP_RESOURCE, groups=["strongroom-admins"]))
+    assert who.id == f"oidc:{ISSUER}#alice"
+    for aud in (AUDIENCE, MCP_RESOURCE + "/", "https://strongroom.example.test/"):
+        with pytest.raises(AuthenticationFailed):
+            await at_edge(idp.token("rsa-1", aud=aud))
+        assert env.audit.events[-1].detail == {"reason": "audience"}
+    # And the REST API's check is unchanged: the MCP resource is not one of its audiences.
+    assert await env.refused(idp.token("rsa-1", aud=MCP_RESOURCE)) == "audience"
+
+
+async def test_cognito_tokens_cannot_be_bound_to_an_edge_resource(
+    env: Env, cognito: Issuer
+) -> None:
+    claims: Claims = {
+        "aud": None,
+        "token_use": "access",
+        "client_id": COGNITO_CLIENT,
+        "custom:tenant": "t1",
+    }
+    token = cognito.token(**claims)
+    assert (await env.ok(token)).tenant == "t1"
+    with pytest.raises(AuthenticationFailed):
+        await env.verifier.authenticate(token, "rid-3", None, MCP_RESOURCE)
+    assert env.audit.events[-1].detail == {"reason": "audience"}

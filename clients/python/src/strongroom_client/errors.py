@@ -382,6 +382,120 @@ class BrokerMethodNotAllowedError(BrokerError, PermissionDeniedError):
     code, status = "BRK010", 403
 
 
+class ToolNotRegisteredError(PermissionDeniedError):
+    """APR001: no tool of this name and client id is registered."""
+
+    code, status = "APR001", 403
+
+
+class ToolSchemaChangedError(PermissionDeniedError):
+    """APR002: the tool's schema changed: suspended until re-approved."""
+
+    code, status = "APR002", 403
+
+
+class ToolNotApprovedError(PermissionDeniedError):
+    """APR003: the tool is pending approval or suspended."""
+
+    code, status = "APR003", 403
+
+
+class OutsideToolReachError(PermissionDeniedError):
+    """APR004: a host or method the tool may not reach."""
+
+    code, status = "APR004", 403
+
+
+class AccessRequestNotFoundError(NotFoundError):
+    """APR005: no such access request."""
+
+    code, status = "APR005", 404
+
+
+class AccessRequestDecidedError(ApiError):
+    """APR006: the request was already approved, denied or expired."""
+
+    code, status = "APR006", 409
+
+
+class SelfApprovalError(PermissionDeniedError):
+    """APR007: the requester cannot decide its own request."""
+
+    code, status = "APR007", 403
+
+
+class DigestMismatchError(ApiError):
+    """APR008: the decision's digest is not the request's."""
+
+    code, status = "APR008", 409
+
+
+class AccessRequestExpiredError(ApiError):
+    """APR009: the request expired (a denial)."""
+
+    code, status = "APR009", 410
+
+
+class AccessRequestNotApprovedError(ApiError):
+    """APR010: not approved, or its session was already opened."""
+
+    code, status = "APR010", 409
+
+
+class SessionNotFoundError(NotFoundError):
+    """APR011: no such session."""
+
+    code, status = "APR011", 404
+
+
+class ProxyTokenRefusedError(PermissionDeniedError):
+    """APR012: unknown proxy token, or another principal's."""
+
+    code, status = "APR012", 403
+
+
+class ProxyTokenExpiredError(PermissionDeniedError):
+    """APR013: proxy token or session expired."""
+
+    code, status = "APR013", 403
+
+
+class ProxyTokenRevokedError(PermissionDeniedError):
+    """APR014: proxy token or session revoked."""
+
+    code, status = "APR014", 403
+
+
+class ProxyTokenExhaustedError(PermissionDeniedError):
+    """APR015: proxy token used up."""
+
+    code, status = "APR015", 403
+
+
+class OutsideGrantError(PermissionDeniedError):
+    """APR016: host or method outside the proxy token's grant."""
+
+    code, status = "APR016", 403
+
+
+class ToolNotFoundError(NotFoundError):
+    """APR017: no such tool."""
+
+    code, status = "APR017", 404
+
+
+class ToolExistsError(ApiError):
+    """APR018: tool already registered."""
+
+    code, status = "APR018", 409
+
+
+class AlreadyDecidedError(ApiError):
+    """APR019: this approver already decided the request."""
+
+    code, status = "APR019", 409
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -454,6 +568,25 @@ ERRORS: dict[str, type[ApiError]] = {
         BrokerRedirectRefusedError,
         BrokerBadRequestError,
         BrokerMethodNotAllowedError,
+        ToolNotRegisteredError,
+        ToolSchemaChangedError,
+        ToolNotApprovedError,
+        OutsideToolReachError,
+        AccessRequestNotFoundError,
+        AccessRequestDecidedError,
+        SelfApprovalError,
+        DigestMismatchError,
+        AccessRequestExpiredError,
+        AccessRequestNotApprovedError,
+        SessionNotFoundError,
+        ProxyTokenRefusedError,
+        ProxyTokenExpiredError,
+        ProxyTokenRevokedError,
+        ProxyTokenExhaustedError,
+        OutsideGrantError,
+        ToolNotFoundError,
+        ToolExistsError,
+        AlreadyDecidedError,
     )
 }
 

@@ -11,6 +11,7 @@ from strongroom.api.routers import (
     crypto,
     health,
     keys,
+    mcp,
     metrics,
     security,
     service_keys,
@@ -44,4 +45,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     api_keys.router,
     usage.router,
     broker.router,
+    mcp.router,
 )

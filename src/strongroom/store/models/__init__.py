@@ -2,6 +2,14 @@
 this package registers them all on ``Base.metadata`` (what Alembic compares)."""
 
 from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
+from strongroom.store.models.approvals import (
+    McpDecision,
+    McpPolicy,
+    McpProxyToken,
+    McpRequest,
+    McpSession,
+    McpTool,
+)
 from strongroom.store.models.audit import AuditCheckpoint, AuditRecord, AuditSegment
 from strongroom.store.models.base import Base, BigId, UTCDateTime
 from strongroom.store.models.cluster import ClusterCounter, ClusterLease
@@ -47,6 +55,12 @@ __all__ = [
     "CustomRole",
     "KeyMaterial",
     "KeyTombstone",
+    "McpDecision",
+    "McpPolicy",
+    "McpProxyToken",
+    "McpRequest",
+    "McpSession",
+    "McpTool",
     "NoticeSent",
     "Project",
     "RevokedToken",

@@ -18,6 +18,7 @@ from strongroom_client._async.certificates import AsyncAuthorities, AsyncCertifi
 from strongroom_client._async.data import AsyncData, Rewrapped, Rotated
 from strongroom_client._async.health import AsyncHealth
 from strongroom_client._async.keys import AsyncKeys
+from strongroom_client._async.mcp import AsyncMcp
 from strongroom_client._async.offline import AsyncOffline
 from strongroom_client._async.roles import AsyncRoles
 from strongroom_client._async.secrets import AsyncSecrets
@@ -91,6 +92,7 @@ class AsyncClient:
         self.secrets = AsyncSecrets(self._transport)
         self.shares = AsyncShares(self._transport)
         self.certificates = AsyncCertificates(self._transport)
+        self.mcp = AsyncMcp(self._transport)
         self.authorities = AsyncAuthorities(self._transport)
         self.audit = AsyncAudit(self._transport)
         self.projects = AsyncProjects(self._transport)

@@ -1,7 +1,7 @@
 """Usage of stored API keys (``GET /api/v1/projects/{project}/api-keys/{key}/usage``).
 
-Reached as ``sr.usage``; it moves to ``sr.api_keys.usage(...)`` once the stored-keys
-resource exists in this client (the same call, the same answer)."""
+``sr.usage.api_key(project, key, ...)`` is the same call as
+``sr.api_keys.usage(project, key, ...)`` (kept: it came first)."""
 
 from __future__ import annotations
 

@@ -252,3 +252,26 @@ class ApiKeys(Resource):
         if isinstance(answer.get("value"), str):
             answer["value"] = Secret(answer["value"])
         return answer
+
+    def usage(
+        self,
+        project: str,
+        name: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        granularity: str = "hour",
+    ) -> dict[str, Any]:
+        """Uses of the key per ``hour`` or ``day`` over ``[start, end)`` (default: the
+        last 24 hours, or 30 days by day): ``buckets``, ``byKind``, ``byStatusClass``,
+        ``byCaller``, ``byHost``, ``lastUsed``, ``recentSources`` (docs/usage-analytics.md).
+        ``api-keys:read``; ``UsageRangeError``/``UsageGranularityError`` (USG001/002)."""
+        params: dict[str, Any] = {"granularity": granularity}
+        if start is not None:
+            params["from"] = start.isoformat()
+        if end is not None:
+            params["to"] = end.isoformat()
+        answer: dict[str, Any] = self._t.call(
+            Request("GET", _KEY + "/usage", _where(project, name), params=params, idempotent=True)
+        )
+        return answer

@@ -19,6 +19,7 @@ from strongroom_client._sync.certificates import Authorities, Certificates
 from strongroom_client._sync.data import Data, Rewrapped, Rotated
 from strongroom_client._sync.health import Health
 from strongroom_client._sync.keys import Keys
+from strongroom_client._sync.mcp import Mcp
 from strongroom_client._sync.offline import Offline
 from strongroom_client._sync.roles import Roles
 from strongroom_client._sync.secrets import Secrets
@@ -92,6 +93,7 @@ class Client:
         self.secrets = Secrets(self._transport)
         self.shares = Shares(self._transport)
         self.certificates = Certificates(self._transport)
+        self.mcp = Mcp(self._transport)
         self.authorities = Authorities(self._transport)
         self.audit = Audit(self._transport)
         self.projects = Projects(self._transport)

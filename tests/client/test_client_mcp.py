@@ -1,0 +1,52 @@
+"""MCP approvals through the client (``sr.mcp``), sync and async, against a real
+service: the tool registry, an access request and the server's refusals as typed
+errors."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from strongroom_client.errors import (
+    AccessRequestNotFoundError,
+    SelfApprovalError,
+    SessionNotFoundError,
+    ToolNotApprovedError,
+    ToolNotRegisteredError,
+)
+
+SCHEMA = {"type": "object", "properties": {"q": {"type": "string"}}}
+
+
+async def test_mcp_through_the_client(sr: Any) -> None:
+    name = f"sdk-{uuid.uuid4().hex[:8]}"
+    tool = await sr.mcp.register_tool(
+        name, "sdk", ["api.example.com"], ["GET"], input_schema=SCHEMA
+    )
+    assert tool["status"] == "pending"
+    assert (await sr.mcp.approve_tool(tool["id"]))["status"] == "approved"
+    assert (await sr.mcp.get_tool(tool["id"]))["name"] == name
+    assert name in [t["name"] for t in (await sr.mcp.list_tools(limit=500))["tools"]]
+    ref = {"name": name, "clientId": "sdk", "schemaSha256": tool["schemaSha256"]}
+    asked = await sr.mcp.request_access(ref, "p", "k", ["api.example.com"], ["GET"], 300, "sdk")
+    # A tool approved just now is new: a human decides, and never the requester.
+    assert asked["status"] == "pending"
+    assert (await sr.mcp.get_request(asked["id"]))["digest"] == asked["digest"]
+    assert asked["id"] in [r["id"] for r in (await sr.mcp.list_requests())["requests"]]
+    with pytest.raises(SelfApprovalError):
+        await sr.mcp.approve_request(asked["id"], asked["digest"])
+    with pytest.raises(SelfApprovalError):
+        await sr.mcp.deny_request(asked["id"], asked["digest"], "no")
+    with pytest.raises(AccessRequestNotFoundError):
+        await sr.mcp.get_request("0" * 32)
+    with pytest.raises(SessionNotFoundError):
+        await sr.mcp.revoke_session("0" * 32)
+    await sr.mcp.suspend_tool(tool["id"])
+    with pytest.raises(ToolNotApprovedError):
+        await sr.mcp.request_access(ref, "p", "k", ["api.example.com"], ["GET"], 300, "sdk")
+    with pytest.raises(ToolNotRegisteredError):
+        await sr.mcp.request_access(
+            {**ref, "name": "nobody"}, "p", "k", ["api.example.com"], ["GET"], 300, "x"
+        )
