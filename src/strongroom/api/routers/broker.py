@@ -23,16 +23,18 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from strongroom.access.permissions import Permission
-from strongroom.access.resources import SEGMENT_REGEX
 from strongroom.api.deps import api_key_header, app_services, authenticate
 from strongroom.api.schemas import Strict, examples
 from strongroom.context import Actor
 from strongroom.credentials.broker_errors import BadOutbound
 from strongroom.credentials.contract import Answer, Outbound
+from strongroom.credentials.models import NAME_REGEX
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/broker", tags=["broker"])
-Name = Annotated[str, Path(pattern=f"^{SEGMENT_REGEX}$", max_length=128, examples=["openai"])]
+# The stored keys' own name rules (credentials/models.py): a longer or dotted name
+# would pass the schema and then be refused by the key lookup.
+Name = Annotated[str, Path(pattern=NAME_REGEX, max_length=64, examples=["openai"])]
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # What a forward-proxy caller sends that is about reaching us, not the upstream.
 _OURS = {"host", "content-length", "x-request-id"}
