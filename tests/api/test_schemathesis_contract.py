@@ -79,6 +79,8 @@ SEMANTIC_REFUSALS = frozenset(
         ("APK011", "no such rotation hook configured"),
         ("APK013", "invalid api key value"),
         ("ENC001", "give a new value or hook: true, not both"),
+        # The broker: a body declared base64 that does not decode (details.reason body).
+        ("BRK009", "malformed upstream request"),
         # Usage of a stored key: a range longer than its granularity allows, or with
         # from after to, or at the calendar's edge (credentials/usage_query.py).
         ("USG001", "invalid usage time range"),

@@ -32,9 +32,9 @@ from strongroom.credentials.models import NAME_REGEX
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/broker", tags=["broker"])
-# The stored keys' own name rule (credentials/models.py), so the schema promises no
-# name the key side refuses.
-Name = Annotated[str, Path(min_length=1, max_length=64, pattern=NAME_REGEX, examples=["openai"])]
+# The stored keys' own name rules (credentials/models.py): a longer or dotted name
+# would pass the schema and then be refused by the key lookup.
+Name = Annotated[str, Path(pattern=NAME_REGEX, max_length=64, examples=["openai"])]
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # What a forward-proxy caller sends that is about reaching us, not the upstream.
 _OURS = {"host", "content-length", "x-request-id"}
