@@ -153,3 +153,22 @@ async def test_unauthenticated_writes_claim_nothing(app: App) -> None:
     r = await post(app, "/api/v1/keys", {"userId": "a"}, "k", key="sr_nope")
     assert r.status_code == 401
     assert await rows(app) == []
+
+
+async def test_the_purge_is_a_scheduled_job(app: App) -> None:
+    job = app.services.jobs.jobs["idempotency.purge"]
+    assert job.interval == app.settings.idempotency.purge_interval_seconds
+    assert (await post(app, "/api/v1/keys", {"userId": "g"}, "j")).status_code == 201
+    far = datetime.now(UTC) + timedelta(days=2)
+    assert await job.run_once(far) == 1
+    assert await rows(app) == []
+
+
+@pytest.mark.parametrize("settings_overrides", [{"idempotency_enabled": False}])
+async def test_switched_off_the_header_is_ignored(app: App) -> None:
+    assert (await post(app, "/api/v1/keys", {"userId": "h"}, "k")).status_code == 201
+    again = await post(app, "/api/v1/keys", {"userId": "h"}, "k")
+    assert again.status_code == 409  # ran again: the key exists
+    assert await rows(app) == []
+    odd = await post(app, "/api/v1/keys", {"userId": "i"}, "x" * 300)
+    assert odd.status_code == 201

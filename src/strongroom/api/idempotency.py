@@ -66,6 +66,12 @@ def applies(scope: Scope) -> bool:
     return scope["method"] in _METHODS and scope["path"].startswith(_PREFIX)
 
 
+def _enabled(scope: Scope) -> bool:
+    """``idempotency.enabled`` (off: the header is ignored, even a malformed one)."""
+    svc = getattr(getattr(scope.get("app"), "state", None), "services", None)
+    return svc is None or bool(svc.settings.idempotency.enabled)
+
+
 async def claim_after_authentication(
     scope: Scope, service: Idempotency, tenant: str, principal: str
 ) -> None:
@@ -82,7 +88,7 @@ async def claim_after_authentication(
 
 async def run(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
     """``app`` with the request's ``Idempotency-Key`` honoured (when it has one)."""
-    key = _key_of(scope) if applies(scope) else None
+    key = _key_of(scope) if applies(scope) and _enabled(scope) else None
     if key is None:
         await app(scope, receive, send)
         return
