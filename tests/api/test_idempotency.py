@@ -12,6 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from strongroom.audit import release
+from strongroom.audit.service import AuditLog
 from strongroom.errors import DatabaseUnavailable
 from strongroom.keys.service import KeyService
 from tests.api.access_helpers import audit_rows, error_code, issue
@@ -172,3 +174,27 @@ async def test_switched_off_the_header_is_ignored(app: App) -> None:
     assert await rows(app) == []
     odd = await post(app, "/api/v1/keys", {"userId": "i"}, "x" * 300)
     assert odd.status_code == 201
+
+
+async def test_an_answer_whose_record_failed_is_not_kept(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fail closed: the 503 in place of an unrecorded answer leaves no answer to replay
+    (a retry must not get the plaintext without its record)."""
+    await app.create_key("gina")
+    ct = await post(app, "/api/v1/encrypt", {"userId": "gina", "data": ["hello"]}, None)
+    body = {"userId": "gina", "data": ct.json()["encryptedData"]}
+    real = AuditLog.append_before_release
+
+    async def failing(self: AuditLog, event: Any, settled: Any = None) -> None:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        fut.set_exception(RuntimeError("audit down"))
+        assert release.hold(fut)
+
+    monkeypatch.setattr(AuditLog, "append_before_release", failing)
+    refused = await post(app, "/api/v1/decrypt", body, "dec-1")
+    assert refused.status_code == 503
+    assert await rows(app) == []
+    monkeypatch.setattr(AuditLog, "append_before_release", real)
+    plain = await post(app, "/api/v1/decrypt", body, "dec-1")
+    assert plain.status_code == 200 and "idempotent-replayed" not in plain.headers

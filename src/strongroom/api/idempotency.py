@@ -24,6 +24,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from strongroom.access.guard import records_settled
 from strongroom.errors import IdempotencyKeyInvalid
 from strongroom.idempotency import Claim, Idempotency, Stored
 
@@ -114,7 +115,13 @@ async def run(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
             await pending.service.release(pending.claim)
         raise
     if pending.claim is not None and pending.service is not None:
-        await pending.service.complete(pending.claim, _answer(held))
+        # An answer whose audit records did not become durable is never kept: the
+        # frame answers 503 in its place, and a retry must not get it without them.
+        audit = scope["state"].get("audit_held") or []
+        if audit and await records_settled(list(audit)) is not None:
+            await pending.service.release(pending.claim)
+        else:
+            await pending.service.complete(pending.claim, _answer(held))
         for message in held:
             await send(message)
 

@@ -112,6 +112,7 @@ class RequestContextMiddleware:
 
         try:
             with request_boundary() as out.held:
+                scope["state"]["audit_held"] = out.held  # api/idempotency.py waits too
                 # Idempotency-Key on writes (api/idempotency.py): inside the body limit.
                 await idempotency.run(
                     self.app, scope, _limited(receive, self.max_body), send_decorated
