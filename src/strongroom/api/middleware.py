@@ -19,7 +19,7 @@ from strongroom.access.guard import records_settled, request_boundary
 from strongroom.api import idempotency
 from strongroom.api.access_log import access_line
 from strongroom.api.errors import known_error
-from strongroom.errors import AuditUnavailable, StrongroomError
+from strongroom.errors import AuditUnavailable, IdempotencyKeyInvalid, StrongroomError
 from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("strongroom.api")
@@ -122,6 +122,9 @@ class RequestContextMiddleware:
         except _TooLarge:
             status = 413
             await _reject(send, rid, 413)
+        except IdempotencyKeyInvalid as exc:  # the caller's header: no error log
+            status = 400
+            await _reject(send, rid, 400, exc)
         except ClientDisconnect:
             status = 499  # the client left mid-request: nobody to answer, nothing wrong
         except Exception as exc:

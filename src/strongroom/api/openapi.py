@@ -90,11 +90,9 @@ def document(app: FastAPI) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     components["securitySchemes"] = SECURITY_SCHEMES
-    for path, operations in spec["paths"].items():
-        for method, op in operations.items():
+    for operations in spec["paths"].values():
+        for op in operations.values():
             _complete(op)
-            if method in ("post", "patch") and path.startswith("/api/v1/"):
-                _idempotent(op)
     app.openapi_schema = spec
     return spec
 
@@ -109,29 +107,6 @@ def _complete(op: dict[str, Any]) -> None:
         responses["429"] = TOO_MANY
     if "503" in responses:
         responses["503"] = {**responses["503"], "headers": _RETRY_AFTER}
-
-
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "Makes the write safe to retry (docs/idempotency.md): its first answer "
-    "is kept 24 h for this principal and key and replayed to a repeat with "
-    "Idempotent-Replayed: true. 1-255 printable ASCII characters, e.g. a UUID (else 400 "
-    "IDEM001). The same key for a different request: 422 IDEM002 (the one 422 of the "
-    "API: validation errors are 400); while the first still runs: 409 IDEM003.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
-}
-
-
-def _idempotent(op: dict[str, Any]) -> None:
-    """Every POST and PATCH under /api/v1 takes ``Idempotency-Key`` (api/idempotency.py)."""
-    op.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
-    responses = op["responses"]
-    conflict = "The first request with this Idempotency-Key is still running (IDEM003)"
-    if "409" in responses:
-        conflict = f"{responses['409'].get('description', 'Conflict')}; or: {conflict}"
-    responses["409"] = {**responses.get("409", {}), "description": conflict, "content": _ERROR}
 
 
 def install(app: FastAPI) -> None:
