@@ -178,3 +178,28 @@ class ArchiveRefused(StrongroomError):
     """`strongroom audit archive` deleted nothing: the trail or the file did not verify."""
 
     code, status, message = "AUD001", 409, "audit archive refused"
+
+
+class IdempotencyKeyInvalid(StrongroomError):
+    """400 ``IDEM001``: an ``Idempotency-Key`` header that is not 1-255 printable ASCII
+    characters (or is repeated)."""
+
+    code, status, message = "IDEM001", 400, "invalid Idempotency-Key header"
+
+
+class IdempotencyKeyReused(StrongroomError):
+    """422 ``IDEM002``: the key was first used for another request (method, path or
+    body): a client bug, never retried as is."""
+
+    code, status, message = "IDEM002", 422, "Idempotency-Key was used for a different request"
+
+
+class IdempotencyInFlight(StrongroomError):
+    """409 ``IDEM003``: the first request with this key is still running; retry later
+    for its answer."""
+
+    code, status, message = "IDEM003", 409, "a request with this Idempotency-Key is in progress"
+
+    def __init__(self, message: str | None = None, **detail: Any) -> None:
+        super().__init__(message, **detail)
+        self.headers = {"Retry-After": "1"}

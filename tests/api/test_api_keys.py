@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.api.access_helpers import audit_rows
+from strongroom.context import Actor
+from tests.api.access_helpers import audit_rows, issue
 from tests.api.api_key_helpers import PROJECTS, code, keys_url, project, req, stored
 from tests.api.conftest import App
 from tests.api.secret_helpers import key_with_grants
@@ -152,3 +153,25 @@ async def test_revoke_block_unblock(app: App) -> None:
         assert r.status_code == 409 and code(r) == "APK007", (step, r.text)
     actions = [a.action for a in await audit_rows(app, "api_key.")]
     assert actions == ["api_key.create", "api_key.block", "api_key.unblock", "api_key.revoke"]
+
+
+async def test_the_directory_lists_what_an_access_key_may_use(app: App) -> None:
+    for p in ("billing", "ops"):
+        await project(app, p)
+        await stored(app, p, "k", VALUE)
+    r = await app.client.put(
+        "/api/v1/roles/ops-user",
+        json={"grants": [{"permission": "api-keys:use", "resource": "ops/*"}]},
+        headers=app.headers,
+    )
+    assert r.status_code in (200, 201), r.text
+    made = await issue(app, ["ops-user"])
+    usable = await app.services.key_directory.usable(Actor(made["id"], "default", "r", None))
+    assert [(k.project, k.name) for k in usable] == [("ops", "k")]
+    r = await req(app, "GET", keys_url("ops", "k") + "/usable", made["key"])
+    assert r.status_code == 200 and r.json()["hosts"] == []
+    assert (
+        await req(app, "GET", keys_url("billing", "k") + "/usable", made["key"])
+    ).status_code == 403
+    nobody = await app.services.key_directory.usable(Actor("oidc:x#y", "default", "r", None))
+    assert nobody == []  # not an access key: only the edge's own reach can say

@@ -4,6 +4,7 @@ value appears in no log, audit record, metric, error or response."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -21,7 +22,7 @@ from strongroom_client.errors import BrokerHostNotAllowedError
 from tests.api.access_helpers import issue
 from tests.api.conftest import App
 from tests.api.routes import asgi_app
-from tests.broker_support import Keys, StubDns, Upstream, Uses, target
+from tests.broker_support import StubDns, Upstream, Uses
 
 KEY = b"sk-CANARY-broker-key-7c4e19a2b8"
 OLD = b"sk-CANARY-previous-3f9d02"
@@ -36,12 +37,27 @@ async def upstream() -> AsyncIterator[Upstream]:
 
 
 @pytest.fixture
-def wired(app: App) -> tuple[Keys, Uses, StubDns]:
-    keys = Keys({("proj", "openai"): target(KEY, ("api.test",), previous=OLD)})
+async def wired(app: App) -> tuple[Uses, StubDns]:
+    """A real stored key (projects and keys API): created with ``OLD``, rotated to
+    ``KEY``, so both slots are filled; DNS is a stub (``api.test`` -> 127.0.0.1)."""
+    r = await app.post("/api/v1/projects", {"name": "proj"})
+    assert r.status_code == 201, r.text
+    body = {
+        "name": "openai",
+        "value": OLD.decode(),
+        "provider": "openai",
+        "hosts": ["api.test"],
+        "allowedNetworks": ["127.0.0.0/8"],
+        "injection": {"kind": "header", "name": "Authorization", "template": "Bearer {key}"},
+    }
+    r = await app.post("/api/v1/projects/proj/api-keys", body)
+    assert r.status_code == 201, r.text
+    r = await app.post("/api/v1/projects/proj/api-keys/openai/rotate", {"value": KEY.decode()})
+    assert r.status_code == 200, r.text
     uses, dns = Uses(), StubDns({"api.test": ["127.0.0.1"], "meta.test": ["169.254.169.254"]})
     broker = app.services.broker
-    broker.targets, broker.usage, broker.resolver = keys, uses, dns
-    return keys, uses, dns
+    broker.resolver = dns
+    return uses, dns
 
 
 async def _json(app: App, body: dict[str, Any], key: str | None = None, k: str = "openai") -> Any:
@@ -68,6 +84,11 @@ async def test_json_mode(app: App, wired: Any, upstream: Upstream) -> None:
     assert r.status_code == 403 and r.json()["error"]["code"] == "BRK001"
     r = await _json(app, {"method": "GET", "url": url}, k="missing")
     assert r.status_code == 404
+    # Every call that reached the broker is one use: 2 sent, 1 refused (BRK001); the
+    # unreadable base64 body was refused by the route before.
+    usage = (await app.get("/api/v1/projects/proj/api-keys/openai/usage")).json()
+    assert usage["byKind"] == {"broker": 2, "denied": 1}, usage
+    assert {h["name"]: h["count"] for h in usage["byHost"]}["api.test"] == 2
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -182,3 +203,29 @@ async def test_sdk_broker(app: App, wired: Any, upstream: Upstream) -> None:
             await sr.broker.request("proj", "openai", "GET", "https://other.example/")
         base = sr.broker.base_url("proj", "openai", f"http://api.test:{upstream.port}")
         assert base == f"/api/v1/broker/proj/openai/http/api.test:{upstream.port}/"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_rotation_under_traffic(app: App, wired: Any, upstream: Upstream) -> None:
+    proxy = f"/api/v1/broker/proj/openai/http/api.test:{upstream.port}/echo"
+    minted = [KEY.decode()]
+
+    async def call() -> httpx.Response:
+        return await app.client.get(proxy, headers=app.headers)
+
+    async def rotate(i: int) -> httpx.Response:
+        minted.append(f"sk-rotated-{i:03d}-{'x' * 20}")
+        url = "/api/v1/projects/proj/api-keys/openai/rotate"
+        return await app.post(url, {"value": minted[-1]})
+
+    for i in range(10):
+        answers = await asyncio.gather(rotate(i), *(call() for _ in range(5)))
+        assert answers[0].status_code == 200, answers[0].text
+        for r in answers[1:]:
+            assert r.status_code == 200, r.text
+            assert r.headers["x-echo"] == "Bearer [REDACTED]"
+    sent = {s.header("Authorization") for s in upstream.seen}
+    assert sent <= {f"Bearer {v}" for v in minted} and len(upstream.seen) == 50
+    await asyncio.sleep(0.6)  # past the stored keys' state cache (at most 0.5 s)
+    assert (await call()).status_code == 200
+    assert upstream.seen[-1].header("Authorization") == f"Bearer {minted[-1]}"

@@ -233,3 +233,28 @@ async def test_bad_input_is_4xx_and_changes_nothing(app: App) -> None:
     tools = (await _as(app, app.admin_key, "GET", "/tools")).json()["tools"]
     assert [t["name"] for t in tools] == ["fetcher"]
     assert (await approvals.requests.list_pending("default", 10, None))[0] == []
+
+
+async def test_the_stored_key_directory_informs_the_score(app: App) -> None:
+    """Wired as served: the key's sensitivity comes from the stored-key directory
+    (services/approvals_facts.py); a key that does not exist is refused, not scored."""
+    approvals = app.services.approvals
+    await policy(approvals)
+    await _tool(app)
+    made = await app.post("/api/v1/projects", {"name": "payments"})
+    assert made.status_code == 201, made.text
+    for name, sensitivity in (("stripe", "low"), ("prod", "high")):
+        body = {"name": name, "value": "sk_canary_" + name, "hosts": ["api.example.com"]}
+        r = await app.post(
+            "/api/v1/projects/payments/api-keys", {**body, "sensitivity": sensitivity}
+        )
+        assert r.status_code == 201, r.text
+    points = {}
+    for name in ("stripe", "prod"):
+        r = await _as(app, app.admin_key, "POST", "/requests", _ask(name))
+        assert r.status_code == 201, r.text
+        points[name] = {f["name"]: f["points"] for f in r.json()["factors"]}["key_sensitivity"]
+    assert points == {"stripe": 0, "prod": 30}
+    missing = await _as(app, app.admin_key, "POST", "/requests", _ask("nope"))
+    assert missing.status_code == 404 and missing.json()["error"]["code"].startswith("APK")
+    assert "sk_canary" not in missing.text

@@ -79,9 +79,14 @@ SEMANTIC_REFUSALS = frozenset(
         ("APK011", "no such rotation hook configured"),
         ("APK013", "invalid api key value"),
         ("ENC001", "give a new value or hook: true, not both"),
+        # The broker: a body declared base64 that does not decode (details.reason body).
+        ("BRK009", "malformed upstream request"),
         # Usage of a stored key: a range longer than its granularity allows, or with
         # from after to, or at the calendar's edge (credentials/usage_query.py).
         ("USG001", "invalid usage time range"),
+        # The broker: a URL, method or header that cannot go on the wire, or a body
+        # that is not the base64 it claims (credentials/broker_errors.py).
+        ("BRK009", "malformed upstream request"),
         ("PKI001", "empty input"),  # whitespace only, as base64 (found with #18's routes)
         # MCP approvals: the tenant's policy (session maximum) is below the schema's
         # cap; sizes and characters the schema cannot bound (approvals/).

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 
 from strongroom.context import Actor
-from strongroom.credentials.contract import KeyState
+from strongroom.credentials.contract import (
+    KeyDirectory,
+    KeyState,
+    TargetResolver,
+    UsageSink,
+    Use,
+    UseKind,
+)
 from strongroom.credentials.errors import (
     ApiKeyBlocked,
     ApiKeyNotFound,
@@ -61,3 +68,33 @@ async def test_directory_blocks_as_the_system(app: App) -> None:
     assert described.state is KeyState.BLOCKED
     with pytest.raises(ApiKeyBlocked):
         await svc.api_key_use.for_use(a, "ops", "gh")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.uses: list[Use] = []
+
+    def record(self, use: Use) -> None:
+        self.uses.append(use)
+
+
+async def test_the_contract_is_implemented_and_reveal_reports_a_use(app: App) -> None:
+    svc, a = app.services, actor()
+    resolver: TargetResolver = svc.api_key_use  # mypy checks the protocols
+    directory: KeyDirectory = svc.key_directory
+    sink: UsageSink = Recorder()
+    svc.stored_keys.core.usage = sink  # where usage analytics plug in
+    await svc.projects.create(a, "p")
+    made = await svc.api_keys.create(a, "p", NewKey("k", VALUE))
+    _, value = await svc.api_keys.reveal(a, "p", "k")
+    assert value == VALUE.encode()
+    assert isinstance(sink, Recorder)
+    [use] = sink.uses
+    assert (use.kind, use.key_id, use.caller, use.source) == (
+        UseKind.REVEAL,
+        made.key_id,
+        "tester",
+        "127.0.0.1",
+    )
+    assert (await resolver.for_use(a, "p", "k")).key_id == made.key_id
+    assert (await directory.describe(a, "p", "k")).name == "k"

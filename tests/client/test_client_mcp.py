@@ -30,7 +30,9 @@ async def test_mcp_through_the_client(sr: Any) -> None:
     assert (await sr.mcp.get_tool(tool["id"]))["name"] == name
     assert name in [t["name"] for t in (await sr.mcp.list_tools(limit=500))["tools"]]
     ref = {"name": name, "clientId": "sdk", "schemaSha256": tool["schemaSha256"]}
-    asked = await sr.mcp.request_access(ref, "p", "k", ["api.example.com"], ["GET"], 300, "sdk")
+    await sr.projects.create(name)  # a stored key to ask for (its value never comes back)
+    await sr.api_keys.create(name, "k", "sk_canary_sdk", hosts=["api.example.com"])
+    asked = await sr.mcp.request_access(ref, name, "k", ["api.example.com"], ["GET"], 300, "sdk")
     # A tool approved just now is new: a human decides, and never the requester.
     assert asked["status"] == "pending"
     assert (await sr.mcp.get_request(asked["id"]))["digest"] == asked["digest"]
@@ -45,8 +47,8 @@ async def test_mcp_through_the_client(sr: Any) -> None:
         await sr.mcp.revoke_session("0" * 32)
     await sr.mcp.suspend_tool(tool["id"])
     with pytest.raises(ToolNotApprovedError):
-        await sr.mcp.request_access(ref, "p", "k", ["api.example.com"], ["GET"], 300, "sdk")
+        await sr.mcp.request_access(ref, name, "k", ["api.example.com"], ["GET"], 300, "sdk")
     with pytest.raises(ToolNotRegisteredError):
         await sr.mcp.request_access(
-            {**ref, "name": "nobody"}, "p", "k", ["api.example.com"], ["GET"], 300, "x"
+            {**ref, "name": "nobody"}, name, "k", ["api.example.com"], ["GET"], 300, "x"
         )

@@ -17,6 +17,7 @@ from strongroom.config import Settings
 from strongroom.context import Actor
 from strongroom.services.container import build_services
 from strongroom.store.tenancy import enter_system_scope
+from tests.api.approvals_helpers import Facts
 from tests.integration.test_cli_secrets import cli_ok
 
 SCHEMA = {"type": "object", "properties": {"q": {"type": "string"}}}
@@ -27,6 +28,8 @@ async def _ask(sha: str, key: str) -> str:
     enter_system_scope()
     svc = build_services(Settings())
     await svc.start()
+    # An explicit double of the stored keys' facts (no key is stored here).
+    svc.approvals.requests.keys = svc.approvals.requests.anomalies = Facts({key: "high"})
     try:
         ask = AccessAsk(
             ToolIdentity("search", "client-1", sha),

@@ -53,6 +53,7 @@ def test_every_table_is_mapped() -> None:
         "cluster_counters",
         "cluster_leases",
         "custom_roles",
+        "idempotency_keys",
         "key_material",
         "key_tombstones",
         "mcp_decisions",

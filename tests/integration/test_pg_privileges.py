@@ -69,6 +69,7 @@ EXPECTED = {
     "mcp_decisions": RW,
     "mcp_sessions": RW,
     "mcp_proxy_tokens": RW,
+    "idempotency_keys": RW,
     "revoked_tokens": APPEND,
     "service_keys": APPEND,
     "tenant_data_keys": APPEND,

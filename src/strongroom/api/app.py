@@ -77,7 +77,12 @@ def create_app(
         version=__version__,
         description="Per-user encryption and key management. Every /api/v1 call needs "
         "credentials: an access key (X-API-Key), an OIDC bearer token or a client "
-        "certificate, as configured. Errors: README, table of error codes.",
+        "certificate, as configured. Every POST and PATCH takes an optional "
+        "Idempotency-Key header (1-255 printable ASCII characters, e.g. a UUID): a "
+        "repeat gets the first answer again with Idempotent-Replayed: true "
+        "(docs/idempotency.md; IDEM001 400, IDEM002 422, IDEM003 409). Not declared per "
+        "operation: a generated client must never share one key between requests. "
+        "Errors: README, table of error codes.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,  # type: ignore[arg-type]
         docs_url=None,  # served by api/openapi.py from the package's own assets

@@ -16,6 +16,7 @@ from starlette.types import Scope
 
 from strongroom.access.guard import Certificate, Presented, RequestContext
 from strongroom.access.permissions import Permission
+from strongroom.api.idempotency import claim_after_authentication
 from strongroom.api.tls_server import PEER
 from strongroom.context import Actor
 from strongroom.errors import InvalidInput
@@ -82,11 +83,14 @@ async def authenticate(request: Request, svc: Services) -> RequestContext:
 
 async def authenticate_in(scope: Scope, svc: Services) -> RequestContext:
     """The guard's first step; the context is kept in the request's state for the
-    RateLimit headers (api/middleware.py) and for ``record_rejected``."""
+    RateLimit headers (api/middleware.py) and for ``record_rejected``. A write's
+    ``Idempotency-Key`` is claimed here (api/idempotency.py)."""
     ctx = await svc.guard.authenticate(presented_in(scope, svc))
     state = scope["state"]
     state["rate_limit"] = ctx.quota
     state["context"] = ctx
+    if "idempotency" in state:  # the write's Idempotency-Key, now that we know whose
+        await claim_after_authentication(scope, svc.idempotency, ctx.actor.tenant, ctx.principal.id)
     return ctx
 
 

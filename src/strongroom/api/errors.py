@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
 
 from strongroom.api.deps import record_rejected, validation_details
+from strongroom.api.idempotency import Replay, replay_headers
 from strongroom.errors import (
     DatabaseUnavailable,
     InternalError,
@@ -137,8 +138,16 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_body(request, InternalError())
 
 
+async def _replay(request: Request, exc: Exception) -> Response:
+    """A write's stored first answer (api/idempotency.py), as it was."""
+    assert isinstance(exc, Replay)
+    stored = exc.stored
+    return Response(stored.body, status_code=stored.status, headers=replay_headers(stored))
+
+
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 _HANDLERS: dict[type[Exception], Handler] = {
+    Replay: _replay,
     StrongroomError: _strongroom,
     RequestValidationError: _validation,
     HTTPException: _http,

@@ -16,9 +16,10 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from strongroom.access.guard import records_settled, request_boundary
+from strongroom.api import idempotency
 from strongroom.api.access_log import access_line
 from strongroom.api.errors import known_error
-from strongroom.errors import AuditUnavailable, StrongroomError
+from strongroom.errors import AuditUnavailable, IdempotencyKeyInvalid, StrongroomError
 from strongroom.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("strongroom.api")
@@ -71,8 +72,9 @@ class RequestContextMiddleware:
     """The HTTP transport's frame around every request: a request id (or a sane
     ``X-Request-Id``), 413 ``REQ001`` past ``max_body`` bytes, the request boundary
     (tenant scope and audit release: access/guard.py), the security and RateLimit
-    headers, one opaque 500 for anything unexpected, the request metrics and one
-    access-log line (api/access_log.py)."""
+    headers, ``Idempotency-Key`` on writes (api/idempotency.py), one opaque 500 for
+    anything unexpected, the request metrics and one access-log line
+    (api/access_log.py)."""
 
     def __init__(
         self,
@@ -110,12 +112,19 @@ class RequestContextMiddleware:
 
         try:
             with request_boundary() as out.held:
-                await self.app(scope, _limited(receive, self.max_body), send_decorated)
+                scope["state"]["audit_held"] = out.held  # api/idempotency.py waits too
+                # Idempotency-Key on writes (api/idempotency.py): inside the body limit.
+                await idempotency.run(
+                    self.app, scope, _limited(receive, self.max_body), send_decorated
+                )
             if await out.release() is not None:
                 status = out.status
         except _TooLarge:
             status = 413
             await _reject(send, rid, 413)
+        except IdempotencyKeyInvalid as exc:  # the caller's header: no error log
+            status = 400
+            await _reject(send, rid, 400, exc)
         except ClientDisconnect:
             status = 499  # the client left mid-request: nobody to answer, nothing wrong
         except Exception as exc:

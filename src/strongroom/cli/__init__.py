@@ -9,6 +9,7 @@ import typer
 
 from strongroom import __version__
 from strongroom.cli.access_keys import access_keys
+from strongroom.cli.api_keys import api_keys
 from strongroom.cli.audit import audit
 from strongroom.cli.client import client
 from strongroom.cli.client_vault import secrets as client_secrets
@@ -52,6 +53,7 @@ app.add_typer(kms, name="kms")
 app.add_typer(audit, name="audit")
 app.add_typer(db, name="db")
 app.add_typer(secrets, name="secrets")
+app.add_typer(api_keys, name="api-keys")
 client.add_typer(client_secrets, name="secrets")
 client.add_typer(client_share, name="share")
 app.add_typer(client, name="client")

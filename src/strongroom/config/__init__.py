@@ -15,6 +15,7 @@ from strongroom.config.approvals import ApprovalsSettings
 from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings, RotationHook
 from strongroom.config.errors import describe_error, describe_error_line
+from strongroom.config.idempotency import IdempotencySettings
 from strongroom.config.kms import (
     AwsKmsSettings,
     KmsName,
@@ -63,6 +64,7 @@ __all__ = [
     "CertificateMonitorSettings",
     "ComplianceSettings",
     "DatabaseSettings",
+    "IdempotencySettings",
     "KeyCacheSettings",
     "KeyFeedSettings",
     "KeysSettings",

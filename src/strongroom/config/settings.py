@@ -19,6 +19,7 @@ from strongroom.config.access import AccessSettings, AuthSettings, LimitsSetting
 from strongroom.config.approvals import ApprovalsSettings
 from strongroom.config.broker import BrokerSettings
 from strongroom.config.credentials import ApiKeysSettings
+from strongroom.config.idempotency import IdempotencySettings
 from strongroom.config.kms import KmsSettings
 from strongroom.config.legacy import FILE_SUFFIX, FLAT, Path, nest
 from strongroom.config.mcp import McpSettings
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
     approvals: ApprovalsSettings = Field(default_factory=ApprovalsSettings)
+    idempotency: IdempotencySettings = Field(default_factory=IdempotencySettings)
 
     @classmethod
     def settings_customise_sources(

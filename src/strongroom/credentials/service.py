@@ -139,6 +139,7 @@ class ApiKeyService:
                 c.audit.record_in(s, c.event(actor, ApiKeyAction.CREATE, target, **detail))
         except IntegrityError:
             raise ApiKeyExists() from None
+        c.changed(tenant, project, new.name)  # a miss cached just before is dropped
         return info(row, proj)
 
     async def get(self, actor: Actor, project: str, key: str) -> KeyInfo:

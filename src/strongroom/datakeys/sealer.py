@@ -42,6 +42,7 @@ class Purpose(StrEnum):
     SHARE = "share"  # a share's own copy of its value
     PKI_KEY = "pki-key"  # certificate and CA private keys
     API_KEY = "api-key"  # stored third-party API keys
+    IDEMPOTENT = "idempotent-answer"  # a write's stored first answer (idempotency/)
 
 
 def data_key_context(tenant: str, version: int) -> dict[str, str]:

@@ -34,6 +34,7 @@ from strongroom.credentials.service import ApiKeyService
 from strongroom.credentials.usage import UsageRecorder
 from strongroom.credentials.usage_query import UsageQueries
 from strongroom.datakeys import Sealer
+from strongroom.idempotency import Idempotency
 from strongroom.keys.blind_index import BlindIndex
 from strongroom.keys.factory import build_keys
 from strongroom.keys.feed import ChangeFeed
@@ -119,8 +120,11 @@ class Services:
     # The credential broker (credentials/broker.py): the ``BrokerPort`` the broker
     # routes and the MCP server call; its key resolver and usage sink are wired below.
     broker: Broker = field(init=False)
+    # Idempotency-Key on writes (api/idempotency.py): first answers, sealed.
+    idempotency: Idempotency = field(init=False)
 
     def __post_init__(self) -> None:
+        self.idempotency = Idempotency(self.settings.idempotency, self.db, self.sealer)
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
         self.guard = Guard(self.auth, self.limits, self.audit, self.mtls, self.alerts)
         self.vault = build_secrets(
@@ -347,6 +351,11 @@ def build_jobs(svc: Services) -> JobRunner:
         "approvals.expire",
         expire_job(svc.approvals),
         svc.settings.approvals.expire_interval_seconds,
+    )
+    runner.register(
+        "idempotency.purge",
+        svc.idempotency.purge,
+        svc.settings.idempotency.purge_interval_seconds,
     )
     return runner
 

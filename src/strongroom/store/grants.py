@@ -64,6 +64,7 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mcp_decisions": _RW,
     "mcp_sessions": _RW,
     "mcp_proxy_tokens": _RW,
+    "idempotency_keys": _RW,  # first answers to writes; the expiry job deletes
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
     "tenant_data_keys": _APPEND,

@@ -14,8 +14,9 @@ import logging
 import random
 import ssl
 import time
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -37,7 +38,10 @@ class Request:
     """One API call. ``path`` is a template (``/api/v1/keys/{userId}``) filled from
     ``path_params`` (percent-encoded), so logs name the template, not the user.
     ``idempotent``: repeating it cannot do the work twice, so a lost answer or a
-    conflict may be retried (rotate and create calls are not)."""
+    conflict may be retried (rotate and create calls are not). ``idempotency_key``:
+    the ``Idempotency-Key`` the transport gives every POST and PATCH (``keyed``), the
+    same on each of its retries: the service answers a repeat from the first answer
+    (docs/idempotency.md), so a lost answer or a 503 may be retried too."""
 
     method: str
     path: str
@@ -49,6 +53,31 @@ class Request:
     binary: bool = False  # answer bytes, not JSON (a DER CRL)
     ok_statuses: tuple[int, ...] = ()  # error statuses whose body is the answer (readyz)
     slashes: bool = False  # path parameters keep their "/" (a vault path's segments)
+    idempotency_key: str | None = None
+
+    def keyed(self) -> Request:
+        """This request with a fresh ``Idempotency-Key`` if it is a write under /api/v1
+        that has none (one per call, kept across the call's retries)."""
+        if self.idempotency_key is not None or self.method not in _KEYED:
+            return self
+        if not self.path.startswith("/api/v1/"):
+            return self
+        return replace(self, idempotency_key=str(uuid.uuid4()))
+
+    def after(self, error: StrongroomError) -> Request:
+        """The request for the next attempt after ``error``: the same key after a lost
+        answer, a 5xx or ``IDEM003`` (the first may have done the work: its answer is
+        wanted); a fresh one after another 4xx (a conflict, a 429), which the service
+        stored or refused before running: the retry is another attempt at the write."""
+        status = getattr(error, "status", None)
+        if self.idempotency_key is None or not isinstance(error, ApiError) or status is None:
+            return self
+        if status >= 500 or error.code == "IDEM003":
+            return self
+        return replace(self, idempotency_key=str(uuid.uuid4()))
+
+    def headers(self) -> dict[str, str] | None:
+        return None if self.idempotency_key is None else {"Idempotency-Key": self.idempotency_key}
 
     def body(self) -> bytes | None:
         """The JSON body; an item that is not valid Unicode (a lone surrogate) is
@@ -70,6 +99,9 @@ class Request:
         if not self.params:
             return None
         return {k: _query_value(v) for k, v in self.params.items() if v is not None}
+
+
+_KEYED = frozenset({"POST", "PATCH"})
 
 
 def _quote(value: str, safe: str = "") -> str:
@@ -155,9 +187,11 @@ def delay(
     """Seconds to wait before attempt ``attempt + 1``, or None to raise ``error``."""
     if attempt + 1 >= policy.max_attempts:
         return None
+    # A write with an Idempotency-Key is never done twice: a repeat gets its answer.
+    repeatable = request.idempotent or request.idempotency_key is not None
     if isinstance(error, TransportError):
         sent = not isinstance(error.__cause__, NOT_SENT)
-        if sent and not request.idempotent:
+        if sent and not repeatable:
             return None  # it may have been done: never twice
     elif isinstance(error, ApiError):
         if not error.retryable:
@@ -166,7 +200,7 @@ def delay(
             return None  # a spent budget that waiting does not refill
         if error.code in _CONFLICTS and not request.idempotent:
             return None
-        if error.code == "SYS001" and not request.idempotent:
+        if error.code == "SYS001" and not repeatable:
             return None  # it may have failed after its work was done
     else:
         return None

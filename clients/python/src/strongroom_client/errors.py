@@ -142,6 +142,25 @@ class MalformedRequestError(ApiError):
     code, status = "REQ005", 400
 
 
+class IdempotencyKeyInvalidError(ApiError):
+    """IDEM001: the Idempotency-Key header is not 1-255 printable ASCII characters."""
+
+    code, status = "IDEM001", 400
+
+
+class IdempotencyKeyReusedError(ApiError):
+    """IDEM002: the Idempotency-Key was first used for a different request."""
+
+    code, status = "IDEM002", 422
+
+
+class IdempotencyInFlightError(ApiError):
+    """IDEM003: the first request with this Idempotency-Key still runs; retried with
+    the same key after ``Retry-After`` (for the first one's answer)."""
+
+    code, status, retryable = "IDEM003", 409, True
+
+
 class RateLimitedError(ApiError):
     code, status, retryable = "RATE001", 429, True
 
@@ -499,6 +518,9 @@ class AlreadyDecidedError(ApiError):
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
+        IdempotencyKeyInvalidError,
+        IdempotencyKeyReusedError,
+        IdempotencyInFlightError,
         ApiKeyNotFoundError,
         ApiKeyExistsError,
         ApiKeyConflictError,

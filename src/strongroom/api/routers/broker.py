@@ -23,20 +23,34 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from strongroom.access.permissions import Permission
-from strongroom.access.resources import SEGMENT_REGEX
 from strongroom.api.deps import api_key_header, app_services, authenticate
 from strongroom.api.schemas import Strict, examples
 from strongroom.context import Actor
 from strongroom.credentials.broker_errors import BadOutbound
 from strongroom.credentials.contract import Answer, Outbound
+from strongroom.credentials.models import NAME_REGEX
 from strongroom.services.container import Services
 
 router = APIRouter(prefix="/api/v1/broker", tags=["broker"])
-Name = Annotated[str, Path(pattern=f"^{SEGMENT_REGEX}$", max_length=128, examples=["openai"])]
+# The stored keys' own name rules (credentials/models.py): a longer or dotted name
+# would pass the schema and then be refused by the key lookup.
+Name = Annotated[str, Path(pattern=NAME_REGEX, max_length=64, examples=["openai"])]
 PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # What a forward-proxy caller sends that is about reaching us, not the upstream.
 _OURS = {"host", "content-length", "x-request-id"}
 UPSTREAM_MARK = b"x-strongroom-broker"
+# Strongroom's own answers (an upstream's pass through in the proxy mode, any status).
+REFUSALS: dict[int | str, dict[str, object]] = {
+    400: {"description": "BRK009 malformed upstream request, ENC001 invalid body"},
+    403: {"description": "AUTH002, BRK001 host not allowed, BRK002 address refused, BRK010"},
+    404: {"description": "APK001 no such project or key"},
+    409: {"description": "APK007 the key is revoked"},
+    410: {"description": "APK009 the key is past its expiry"},
+    413: {"description": "BRK007 request body too large"},
+    423: {"description": "APK008 the key is blocked"},
+    502: {"description": "BRK003 DNS, BRK005 unreachable, BRK006 too large, BRK008 redirect"},
+    504: {"description": "BRK004 upstream timed out"},
+}
 
 
 async def _using(
@@ -111,13 +125,7 @@ def _body(b: BrokerRequest) -> bytes:
     "/{project}/{key}/request",
     response_model=BrokerAnswer,
     summary="Send a request upstream with the key injected",
-    responses={
-        400: {"description": "BRK009 malformed request, ENC001 invalid body"},
-        403: {"description": "AUTH002, BRK001 host not allowed, BRK002 address refused"},
-        413: {"description": "BRK007 request body too large"},
-        502: {"description": "BRK003 DNS, BRK005 unreachable, BRK006 too large, BRK008 redirect"},
-        504: {"description": "BRK004 upstream timed out"},
-    },
+    responses=REFUSALS,
 )
 async def broker_request(
     using: Using, project: Name, key: Name, body: BrokerRequest
@@ -170,5 +178,5 @@ for _method in PROXY_METHODS:
         operation_id=f"broker_proxy_{_method.lower()}",
         summary=f"Forward-proxy mode ({_method})",
         response_class=Response,
-        responses={200: {"description": "the upstream's answer (any status)"}},
+        responses={200: {"description": "the upstream's answer (any status)"}, **REFUSALS},
     )

@@ -11,12 +11,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from strongroom.access.permissions import Permission
-from strongroom.access.resources import SEGMENT_REGEX
 from strongroom.api.deps import api_key_header, app_services, authenticate
+from strongroom.credentials.models import NAME_REGEX
 from strongroom.credentials.usage_query import UsageReport
 
 router = APIRouter(prefix="/api/v1/projects", tags=["api-keys"])
-Segment = Annotated[str, Path(pattern=f"^{SEGMENT_REGEX}$", max_length=128, examples=["billing"])]
+# The stored keys' own name rules (credentials/models.py NAME_REGEX).
+Segment = Annotated[str, Path(pattern=NAME_REGEX, max_length=64, examples=["billing"])]
 PERMISSION = Permission.API_KEYS_READ
 
 

@@ -15,6 +15,7 @@ from strongroom.store.models.base import Base, BigId, UTCDateTime
 from strongroom.store.models.cluster import ClusterCounter, ClusterLease
 from strongroom.store.models.credentials import ApiKey, ApiKeyValue, Project
 from strongroom.store.models.datakeys import NoticeSent, TenantDataKey
+from strongroom.store.models.idempotency import IdempotencyKey
 from strongroom.store.models.keys import (
     KeyMaterial,
     KeyTombstone,
@@ -53,6 +54,7 @@ __all__ = [
     "ClusterCounter",
     "ClusterLease",
     "CustomRole",
+    "IdempotencyKey",
     "KeyMaterial",
     "KeyTombstone",
     "McpDecision",

@@ -28,12 +28,17 @@ class AsyncTransport:
         self.http = httpx.AsyncClient(transport=transport, **http_options(config))
 
     async def call(self, request: Request) -> Any:
-        attempt, content = 0, request.body()
+        # One Idempotency-Key per call (a POST or PATCH), kept across its retries.
+        attempt, content, request = 0, request.body(), request.keyed()
         while True:
             error: StrongroomError
             try:
                 response = await self.http.request(
-                    request.method, request.url(), content=content, params=request.query()
+                    request.method,
+                    request.url(),
+                    content=content,
+                    params=request.query(),
+                    headers=request.headers(),
                 )
                 log_attempt(request, response.status_code, attempt)
                 return result(request, response)
@@ -47,6 +52,7 @@ class AsyncTransport:
             if wait is None:
                 raise error
             log_retry(request, error, wait)
+            request = request.after(error)
             await asyncio.sleep(wait)
             attempt += 1
 

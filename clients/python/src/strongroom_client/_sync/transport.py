@@ -29,12 +29,17 @@ class Transport:
         self.http = httpx.Client(transport=transport, **http_options(config))
 
     def call(self, request: Request) -> Any:
-        attempt, content = 0, request.body()
+        # One Idempotency-Key per call (a POST or PATCH), kept across its retries.
+        attempt, content, request = 0, request.body(), request.keyed()
         while True:
             error: StrongroomError
             try:
                 response = self.http.request(
-                    request.method, request.url(), content=content, params=request.query()
+                    request.method,
+                    request.url(),
+                    content=content,
+                    params=request.query(),
+                    headers=request.headers(),
                 )
                 log_attempt(request, response.status_code, attempt)
                 return result(request, response)
@@ -48,6 +53,7 @@ class Transport:
             if wait is None:
                 raise error
             log_retry(request, error, wait)
+            request = request.after(error)
             time.sleep(wait)
             attempt += 1
 
