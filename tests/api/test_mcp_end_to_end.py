@@ -17,6 +17,7 @@ from mcp import Client
 from mcp.types import CallToolResult
 from sqlalchemy import select
 
+from strongroom.context import Actor
 from strongroom.mcp.ports import FixedCredentials
 from strongroom.mcp.tools import build_server
 from strongroom.mcp.wiring import mcp_ports
@@ -109,6 +110,10 @@ async def test_end_to_end_with_real_parts(app: App, echo: Echo) -> None:
         seen.append(json.dumps(low))
         assert low["status"] == "approved", low
         token, sid = low["session"]["proxy_token"], low["session"]["session_id"]
+        # The session is bound to the MCP server's own resource (its tokens' audience).
+        system = Actor("system:test", "default", "e2e", None)
+        view = await app.services.approvals.sessions.get(system, sid, own_only=False)
+        assert view.audience == app.settings.mcp.resource_url
         call = {
             "session_id": sid,
             "proxy_token": token,

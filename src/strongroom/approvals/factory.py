@@ -46,12 +46,18 @@ def build_approvals(
     keys: KeyFacts,
     anomalies: AnomalyFacts,
     raise_later: Raise | None = None,
+    default_audience: str = "strongroom-mcp",
 ) -> Approvals:
+    """``default_audience``: the MCP server's resource, bound to sessions unless the
+    settings name another."""
     tools = ToolRegistry(db, audit, raise_later)
     policies = Policies(db, audit, default_policy(settings))
     requests = AccessRequestService(
         db, audit, tools, policies, keys, anomalies, settings.approval_url
     )
     return Approvals(
-        tools, policies, requests, SessionService(db, audit, policies, settings.audience)
+        tools,
+        policies,
+        requests,
+        SessionService(db, audit, policies, settings.audience or default_audience),
     )

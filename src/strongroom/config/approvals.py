@@ -39,5 +39,6 @@ class ApprovalsSettings(Section):
     approval_url: str = "/approvals/{request_id}"
     """Where a human approves a pending request (``{request_id}`` is replaced); a full
     URL when the service is reached under another name."""
-    audience: str = "strongroom-mcp"
-    """The audience a session is bound to (recorded with it): the MCP resource."""
+    audience: str | None = None
+    """The audience a session is bound to (recorded with it): the MCP resource; unset,
+    `STRONGROOM_MCP_RESOURCE_URL`, the resource the MCP server's tokens must name."""

@@ -175,6 +175,7 @@ class Services:
             facts,
             facts,
             self.alerts.raise_later,
+            default_audience=self.settings.mcp.resource_url,  # sessions: the MCP resource
         )
         self.jobs = build_jobs(self)
         self.broker = build_broker(
