@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from strongroom_client import Client
 from strongroom_client.errors import (
     ApiKeyBlockedError,
     ApiKeyConflictError,
@@ -19,11 +20,12 @@ from strongroom_client.errors import (
     PermissionDeniedError,
     ProjectNotEmptyError,
 )
+from tests.client.conftest import ThreadServer
 
 VALUE = "sk-sdk-canary-51e0"
 
 
-async def test_stored_keys_through_the_client(sr: Any) -> None:
+async def test_stored_keys_through_the_client(sr: Any, service: ThreadServer) -> None:
     proj = f"sdk-{uuid.uuid4().hex[:8]}"
     await sr.projects.create(proj, "from the SDK")
     made = await sr.api_keys.create(
@@ -51,6 +53,15 @@ async def test_stored_keys_through_the_client(sr: Any) -> None:
 
     with pytest.raises(PermissionDeniedError):  # "*" does not confer reveal
         await sr.api_keys.reveal(proj, "openai")
+    one = await sr.api_keys.get(proj, "openai")
+    assert one["name"] == "openai" and one["sensitivity"] == "high" and VALUE not in str(one)
+    # A grant that names api-keys:reveal on this project: the value, masked in repr.
+    role = f"revealer-{uuid.uuid4().hex[:6]}"
+    await sr.roles.put(role, [{"permission": "api-keys:reveal", "resource": f"{proj}/*"}])
+    revealer = (await sr.access_keys.create([role]))["key"]
+    with Client(service.addr, api_key=revealer, env={}) as c:
+        shown = c.api_keys.reveal(proj, "openai")
+    assert shown["value"] == "sk-sdk-rotated-2" and "sk-sdk-rotated-2" not in repr(shown)
 
     await sr.api_keys.block(proj, "openai", "sdk test")
     with pytest.raises(ApiKeyBlockedError):
