@@ -15,11 +15,9 @@ from sqlalchemy.exc import DBAPIError
 
 from strongroom.context import Actor
 from strongroom.credentials.models import NewKey
-from strongroom.kms.local import create_master_key_file
-from strongroom.services.container import Services, build_services, scope_to_tenant
-from strongroom.store.migrate import upgrade
+from strongroom.services.container import Services, scope_to_tenant
 from strongroom.store.tenancy import enter_system_scope
-from tests.api.conftest import make_settings
+from tests.integration.rls_support import serving_role
 
 pytestmark = pytest.mark.postgres
 TABLES = ("projects", "api_keys", "api_key_values")
@@ -27,25 +25,12 @@ TABLES = ("projects", "api_keys", "api_key_values")
 
 @pytest.fixture
 async def app_role(postgres_server: Any, tmp_path: Path) -> AsyncIterator[Services]:
-    owner_url = postgres_server.create_database()
-    create_master_key_file(tmp_path / "strongroom.key")
-    owner = build_services(make_settings(owner_url, tmp_path))
-    await upgrade(owner.db, app_role="strongroom_app")
-    await owner.db.dispose()
-    app = build_services(
-        make_settings(postgres_server.app_role_url(owner_url.rsplit("/", 1)[1]), tmp_path)
-    )
-    enter_system_scope()
-    await app.start()
-    for tenant in ("tenant-a", "tenant-b"):
-        actor = Actor("test", tenant, f"r-{uuid.uuid4().hex[:6]}", None)
-        await app.projects.create(actor, "billing")
-        await app.api_keys.create(actor, "billing", NewKey("stripe", f"sk-{tenant}-value"))
-    try:
+    async with serving_role(postgres_server, tmp_path) as app:
+        for tenant in ("tenant-a", "tenant-b"):
+            actor = Actor("test", tenant, f"r-{uuid.uuid4().hex[:6]}", None)
+            await app.projects.create(actor, "billing")
+            await app.api_keys.create(actor, "billing", NewKey("stripe", f"sk-{tenant}-value"))
         yield app
-    finally:
-        enter_system_scope()
-        await app.close()
 
 
 async def test_each_table_shows_only_the_request_tenant(app_role: Services) -> None:

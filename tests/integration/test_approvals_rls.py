@@ -17,12 +17,10 @@ from strongroom.approvals.digest import of_ask
 from strongroom.approvals.errors import TokenRefused
 from strongroom.approvals.models import NewTool, Policy
 from strongroom.context import Actor
-from strongroom.kms.local import create_master_key_file
-from strongroom.services.container import Services, build_services
-from strongroom.store.migrate import upgrade
-from strongroom.store.tenancy import NONE, enter_system_scope, isolated_scope, set_tenant
+from strongroom.services.container import Services
+from strongroom.store.tenancy import NONE, isolated_scope, set_tenant
 from tests.api.approvals_helpers import SCHEMA_SHA, Facts
-from tests.api.conftest import make_settings
+from tests.integration.rls_support import count_rows, serving_role
 
 pytestmark = pytest.mark.postgres
 TABLES = (
@@ -37,27 +35,8 @@ TABLES = (
 
 @pytest.fixture
 async def app_role(postgres_server: Any, tmp_path: Path) -> AsyncIterator[Services]:
-    owner_url = postgres_server.create_database()
-    create_master_key_file(tmp_path / "strongroom.key")
-    owner = build_services(make_settings(owner_url, tmp_path))
-    await upgrade(owner.db, app_role="strongroom_app")
-    await owner.db.dispose()
-    dbname = owner_url.rsplit("/", 1)[1]
-    svc = build_services(make_settings(postgres_server.app_role_url(dbname), tmp_path))
-    enter_system_scope()
-    await svc.start()
-    try:
+    async with serving_role(postgres_server, tmp_path) as svc:
         yield svc
-    finally:
-        enter_system_scope()
-        await svc.close()
-
-
-async def _count(svc: Services, table: str, scope: str) -> int:
-    with isolated_scope():
-        set_tenant(scope)
-        async with svc.db.read() as s:
-            return int((await s.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
 
 
 async def _flow(svc: Services, tenant: str) -> str:
@@ -86,9 +65,9 @@ async def test_each_tenant_sees_only_its_approvals(app_role: Services) -> None:
     svc = app_role
     tokens = {t: await _flow(svc, t) for t in ("tenant-a", "tenant-b")}
     for table in TABLES:
-        assert await _count(svc, table, "tenant-a") == 1, table
-        assert await _count(svc, table, "tenant-b") == 1, table
-        assert await _count(svc, table, NONE) == 0, table
+        assert await count_rows(svc, table, "tenant-a") == 1, table
+        assert await count_rows(svc, table, "tenant-b") == 1, table
+        assert await count_rows(svc, table, NONE) == 0, table
     with isolated_scope():
         set_tenant("tenant-b")
         intruder = Actor("agent", "tenant-b", "rid-x", None)  # same principal name, other tenant
