@@ -82,10 +82,17 @@ def _sign_in(driver: Any, base: str, credential: str, path: str = "/approvals") 
 
 
 def _wait(ok: Any, what: str, seconds: float = 15) -> None:
+    """Poll `ok` until true. A form post replaces the document: an element found on the
+    old page goes stale, or is not there yet on the new one; both mean "not yet"."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if ok():
-            return
+        try:
+            if ok():
+                return
+        except (StaleElementReferenceException, NoSuchElementException):
+            pass
         time.sleep(0.05)
     raise AssertionError(f"never {what}")
 

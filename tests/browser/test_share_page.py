@@ -111,12 +111,16 @@ def _views_left(base: str, admin: str, share_id: str) -> int:
 
 
 def _wait_text(driver: Any, element_id: str, contains: str, seconds: float = 15) -> str:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     deadline = time.monotonic() + seconds
     text = ""
     while time.monotonic() < deadline:
-        text = driver.find_element(By.ID, element_id).text
+        try:  # the script may replace the element while we read it: "not yet"
+            text = driver.find_element(By.ID, element_id).text
+        except (StaleElementReferenceException, NoSuchElementException):
+            text = ""
         if contains in text:
             return str(text)
         time.sleep(0.05)
