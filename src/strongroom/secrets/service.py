@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from strongroom.audit.actions import SecretAction
 from strongroom.audit.models import Outcome
@@ -91,13 +92,14 @@ class SecretService:
         self, actor: Actor, path: str, req: WriteRequest, token: str | None
     ) -> WriteResult:
         c, tenant = self._c, actor.tenant
-        async with c.db.read() as s:
-            row = await repo.get_secret(s, tenant, path)
+        # Core reads (no ORM session): the rows come back detached.
+        async with c.db.core_transaction() as conn:
+            row = await repo.find_secret(conn, tenant, path)
             if row is not None and token is not None:
-                done = await repo.by_token(s, row.id, token)
+                done = await repo.version_by_token(conn, row.id, token)
                 if done is not None:
                     return WriteResult(path, info(row, done, datetime.now(UTC)), replayed=True)
-            base = await self._patch_base(s, row, path, tenant) if req.patch else None
+            base = await self._patch_base(conn, row, path, tenant) if req.patch else None
         latest = row.latest_version if row is not None else 0
         if req.cas is not None and req.cas != latest:
             await self._refused(actor, SecretAction.WRITE, path, "cas")
@@ -184,21 +186,18 @@ class SecretService:
             setattr(row, k, val)
         return row
 
-    async def _patch_base(self, s: Any, row: Secret | None, path: str, tenant: str) -> Any:
+    async def _patch_base(
+        self, conn: AsyncConnection, row: Secret | None, path: str, tenant: str
+    ) -> Any:
         """The newest version's value, which a merge patch applies to."""
         if row is None:
             raise SecretNotFound()
-        v = await repo.get_version(s, row.id, row.latest_version)
-        blob = await repo.sealed_value(s, v.id) if v is not None else None
-        if (
-            v is None
-            or blob is None
-            or state_of(row, v, datetime.now(UTC))
-            in (
-                VersionState.DELETED,
-                VersionState.DESTROYED,
-            )
-        ):
+        found = await repo.read_version(conn, tenant, path, row.latest_version, None)
+        if found is None:
+            raise SecretVersionGone()
+        current, v, blob = found
+        gone = (VersionState.DELETED, VersionState.DESTROYED)
+        if blob is None or state_of(current, v, datetime.now(UTC)) in gone:
             raise SecretVersionGone()
         return await self._c.open(tenant, path, v.version, blob)
 

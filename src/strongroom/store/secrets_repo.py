@@ -10,11 +10,43 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import Table, and_, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from strongroom.store.models import Secret, SecretMeta, SecretValue, SecretVersion
+
+_SECRETS = cast(Table, Secret.__table__)
+_VERSIONS = cast(Table, SecretVersion.__table__)
+_VALUES = cast(Table, SecretValue.__table__)
+_S_COLS = list(_SECRETS.columns)
+_V_COLS = list(_VERSIONS.columns)
+
+
+def _values(row: Secret | SecretVersion) -> dict[str, object]:
+    """A new row's column values (unset ones left to the column defaults), for a Core
+    INSERT: a write costs a third of its CPU less without the unit of work's flush."""
+    cols = row.__table__.columns
+    return {c.key: v for c in cols if c.key != "id" and (v := getattr(row, c.key)) is not None}
+
+
+async def find_secret(conn: AsyncConnection, tenant: str, path: str) -> Secret | None:
+    """``get_secret`` as one Core query: the row comes back as a detached model object."""
+    q = select(*_S_COLS).where(Secret.tenant_id == tenant, Secret.path == path)
+    row = (await conn.execute(q)).mappings().first()
+    return Secret(**{c.key: row[c.key] for c in _S_COLS}) if row is not None else None
+
+
+async def version_by_token(
+    conn: AsyncConnection, secret_id: int, token: str
+) -> SecretVersion | None:
+    """``by_token`` as one Core query (detached)."""
+    q = select(*_V_COLS).where(
+        SecretVersion.secret_id == secret_id, SecretVersion.request_token == token
+    )
+    row = (await conn.execute(q)).mappings().first()
+    return SecretVersion(**{c.key: row[c.key] for c in _V_COLS}) if row is not None else None
 
 
 async def get_secret(s: AsyncSession, tenant: str, path: str) -> Secret | None:
@@ -52,8 +84,7 @@ async def read_version(
             "previous": Secret.previous_version,
         }.get(label or "", Secret.current_version)
         which = SecretVersion.version == column
-    s_cols = [c for c in Secret.__table__.columns]
-    v_cols = [c for c in SecretVersion.__table__.columns]
+    s_cols, v_cols = _S_COLS, _V_COLS
     q = (
         select(*s_cols, *[c.label(f"v_{c.key}") for c in v_cols], SecretValue.sealed)
         .select_from(Secret)
@@ -69,27 +100,16 @@ async def read_version(
     return secret, ver, row["sealed"]
 
 
-async def by_token(s: AsyncSession, secret_id: int, token: str) -> SecretVersion | None:
-    q = select(SecretVersion).where(
-        SecretVersion.secret_id == secret_id, SecretVersion.request_token == token
-    )
-    return (await s.execute(q)).scalar_one_or_none()
-
-
-async def sealed_value(s: AsyncSession, version_id: int) -> bytes | None:
-    q = select(SecretValue.sealed).where(SecretValue.version_id == version_id)
-    return (await s.execute(q)).scalar_one_or_none()
-
-
 async def versions(s: AsyncSession, secret_id: int) -> Sequence[SecretVersion]:
     q = select(SecretVersion).where(SecretVersion.secret_id == secret_id)
     return (await s.execute(q.order_by(SecretVersion.version))).scalars().all()
 
 
 async def insert_secret(s: AsyncSession, row: Secret) -> int:
-    """A new secret row; a duplicate path raises ``IntegrityError``."""
-    s.add(row)
-    await s.flush()
+    """A new secret row (``row`` stays detached, its ``id`` set); a duplicate path
+    raises ``IntegrityError``."""
+    q = insert(_SECRETS).values(**_values(row)).returning(_SECRETS.c.id)
+    row.id = int((await s.execute(q)).scalar_one())
     return row.id
 
 
@@ -123,9 +143,10 @@ async def touch(s: AsyncSession, secret_id: int, **values: object) -> None:
 
 
 async def add_version(s: AsyncSession, row: SecretVersion, sealed: bytes) -> None:
-    s.add(row)
-    await s.flush()
-    s.add(SecretValue(version_id=row.id, sealed=sealed))
+    """The version (``row`` stays detached, its ``id`` set) and its sealed value."""
+    q = insert(_VERSIONS).values(**_values(row)).returning(_VERSIONS.c.id)
+    row.id = int((await s.execute(q)).scalar_one())
+    await s.execute(insert(_VALUES).values(version_id=row.id, sealed=sealed))
 
 
 async def prune(s: AsyncSession, secret_id: int, below: int) -> int:
