@@ -6,8 +6,9 @@ opens here.
 Decisions call the same domain method as ``POST /api/v1/mcp/requests/{id}/approve``
 (approvals/decisions.py), which refuses self-approval, a replayed or mismatched
 digest and a decided or expired request; the page shows its refusal as a message.
-Sign-in, cookies, CSRF and framing: api/approvals_session.py. Plain routes, not API
-operations: no OpenAPI entry, no client method.
+Cookies, CSRF and framing: api/approvals_session.py; the sign-in sessions themselves
+are in the database, shared by every worker and replica (access/page_sessions.py).
+Plain routes, not API operations: no OpenAPI entry, no client method.
 """
 
 from __future__ import annotations
