@@ -1,18 +1,23 @@
 """deploy/compose.yaml: valid against the Compose specification's JSON schema
 (tests/fixtures/compose-spec/, vendored with its source), and shaped as
 docs/deploy.md describes: PostgreSQL, Redis (noeviction), a one-shot migration, two
-replicas behind a load balancer, health checks, start order, secrets from files."""
+replicas behind a load balancer, health checks, start order, secrets from files. The
+load balancer's file is checked by haproxy itself and run: MCP 2025-11-25 sessions
+stick to the replica that opened them, everything else is round robin."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+from tests.deploy.haproxy_support import haproxy_check, run_haproxy
 from tests.deploy.support import DEPLOY, load_yaml
 
+LB = DEPLOY / "compose" / "haproxy.cfg"
 SCHEMA = Path(__file__).parents[1] / "fixtures" / "compose-spec" / "compose-spec.json"
 COMPOSE = DEPLOY / "compose.yaml"
 REPLICAS = ("strongroom-a", "strongroom-b")
@@ -106,3 +111,35 @@ def test_replicas_are_health_checked_by_the_image() -> None:
     }
     for dep in waited_on:
         assert dep in REPLICAS or "healthcheck" in services[dep], dep
+
+
+def test_mcp_sessions_stick_to_the_replica_that_opened_them() -> None:
+    """2025-11-25 MCP sessions live in one replica's memory (src/strongroom/mcp/http.py):
+    the balancer learns ``Mcp-Session-Id`` from answers and routes on it."""
+    backend = LB.read_text().split("backend strongroom", 1)[1]
+    lines = [line.split("#")[0].strip() for line in backend.splitlines()]
+    assert "balance roundrobin" in lines
+    assert any(
+        re.fullmatch(r"stick-table type string len \d+ size \S+ expire \S+", x) for x in lines
+    )
+    assert "stick store-response res.hdr(mcp-session-id)" in lines
+    assert "stick on req.hdr(mcp-session-id)" in lines
+
+
+def test_haproxy_accepts_the_file_and_refuses_a_broken_one(tmp_path: Path) -> None:
+    assert haproxy_check(LB.read_text(), tmp_path).returncode == 0
+    broken = LB.read_text().replace("stick on req.hdr(mcp-session-id)", "stick on req.hdr(")
+    failed = haproxy_check(broken, tmp_path)
+    assert failed.returncode != 0 and b"stick" in failed.stdout + failed.stderr
+
+
+def test_the_balancer_routes_sessions_by_id_and_the_rest_round_robin(tmp_path: Path) -> None:
+    with run_haproxy(LB.read_text(), tmp_path) as ask:
+        plain = [ask(None)[0] for _ in range(4)]
+        assert sorted(plain) == ["a", "a", "b", "b"]  # no header: round robin
+        opened: dict[str, str] = {}
+        while len(opened) < 2:  # one session opened on each replica
+            name, sid = ask(None)
+            opened.setdefault(name, sid)
+        for name, sid in opened.items():
+            assert [ask(sid)[0] for _ in range(5)] == [name] * 5, name

@@ -1,7 +1,7 @@
-"""Row-level security on the MCP approvals tables (migration 0017): as the serving
-role, a tenant's scope sees only its own tools, policies, requests, decisions,
-sessions and proxy tokens, and an unscoped task sees none; a proxy token of one tenant
-is refused in another."""
+"""Row-level security on the MCP approvals tables (migration 0017) and the approvals
+page's sign-in sessions (0019): as the serving role, a tenant's scope sees only its
+own tools, policies, requests, decisions, sessions and proxy tokens, and an unscoped
+task sees none; a proxy token of one tenant is refused in another."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from strongroom.access.models import Principal
 from strongroom.approvals.contract import AccessAsk, ToolIdentity
 from strongroom.approvals.digest import of_ask
 from strongroom.approvals.errors import TokenRefused
@@ -79,3 +80,33 @@ async def test_each_tenant_sees_only_its_approvals(app_role: Services) -> None:
             q = text("SELECT tablename FROM pg_policies WHERE policyname = 'tenant_isolation'")
             policies = set((await s.execute(q)).scalars())
     assert set(TABLES) <= policies
+
+
+async def test_page_sessions_are_found_before_their_tenant_and_seen_only_by_it(
+    app_role: Services,
+) -> None:
+    """Approvals page sign-ins (migration 0019): a cookie's session is looked up in
+    system scope (its tenant is not known yet, as with an access key), whatever the
+    caller's scope; a tenant's scope sees only its own rows, an unscoped task none."""
+    pages = app_role.page_sessions
+    sids: dict[str, str] = {}
+    for tenant in ("tenant-a", "tenant-b"):
+        with isolated_scope():
+            set_tenant(NONE)
+            sids[tenant], _ = await pages.open(Principal("approver", tenant, ("admin",)), tenant)
+    table = "approval_page_sessions"
+    assert await count_rows(app_role, table, "tenant-a") == 1
+    assert await count_rows(app_role, table, "tenant-b") == 1
+    assert await count_rows(app_role, table, NONE) == 0
+    with isolated_scope():
+        set_tenant("tenant-b")
+        found = await pages.get(sids["tenant-a"])
+        assert found is not None and found.tenant == "tenant-a"
+        assert found.principal == Principal("approver", "tenant-a", ("admin",))
+        await pages.close(sids["tenant-a"])
+        assert await pages.get(sids["tenant-a"]) is None
+        async with app_role.db.read() as s:
+            q = text("SELECT tablename FROM pg_policies WHERE policyname = 'tenant_isolation'")
+            assert table in set((await s.execute(q)).scalars())
+    assert await count_rows(app_role, table, "tenant-a") == 0
+    assert await count_rows(app_role, table, "tenant-b") == 1

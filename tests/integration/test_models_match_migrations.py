@@ -42,6 +42,7 @@ def test_every_table_is_mapped() -> None:
         "api_keys",
         "api_key_usage_hours",
         "api_key_usage_sources",
+        "approval_page_sessions",
         "audit_checkpoints",
         "certificate_authorities",
         "certificate_keys",

@@ -70,6 +70,7 @@ EXPECTED = {
     "mcp_sessions": RW,
     "mcp_proxy_tokens": RW,
     "idempotency_keys": RW,
+    "approval_page_sessions": RW,
     "revoked_tokens": APPEND,
     "service_keys": APPEND,
     "tenant_data_keys": APPEND,

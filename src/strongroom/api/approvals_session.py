@@ -1,35 +1,23 @@
-"""Sign-in sessions of the approvals page (api/routers/approvals_page.py).
+"""The web side of the approvals page's sign-in (api/routers/approvals_page.py):
+cookies, CSRF and the headers of every answer.
 
 An approver signs in once with an access key or an OIDC bearer token, posted in a form
 (never in a URL); the guard checks it and the page keeps, server-side, only the
 principal it resolved. The browser holds a random session id in a cookie (HttpOnly,
-SameSite=Strict, ``Secure`` and the ``__Host-`` prefix over https); the store keeps its
-SHA-256, never the id itself, and never the credential. Sessions are short (15 min,
-not renewed), bounded in number, and end at logout. Every form carries the session's
-synchronizer token (compared in constant time); every POST must also come from this
-page's own origin (``Origin``, else ``Referer``).
-
-The store lives in the process: behind several workers an approver signs in again on
-each (docs/approvals.md). A revoked access key keeps a page session until it ends (at
-most the TTL); each action is authorized again by the guard against the principal.
+SameSite=Strict, ``Secure`` and the ``__Host-`` prefix over https). The sessions
+themselves (SHA-256 of the id, 15 min, not renewed, ended at logout on every replica
+at once) live in the database: access/page_sessions.py. Every form carries the
+session's synchronizer token (compared in constant time); every POST must also come
+from this page's own origin (``Origin``, else ``Referer``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from strongroom.access.models import Principal
-
-TTL_SECONDS = 15 * 60
 LOGIN_TTL_SECONDS = 10 * 60
-MAX_SESSIONS = 10_000
 COOKIE = "sr-approvals"
 LOGIN_COOKIE = "sr-approvals-login"
 
@@ -52,64 +40,9 @@ HEADERS = {
 }
 
 
-@dataclass
-class PageSession:
-    principal: Principal
-    tenant: str
-    csrf: str = field(repr=False)
-    expires: float
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def same(a: str, b: str) -> bool:
     """Constant-time equality of two tokens (a missing one never matches)."""
     return bool(a) and bool(b) and hmac.compare_digest(a.encode(), b.encode())
-
-
-class PageSessions:
-    def __init__(self, ttl: float = TTL_SECONDS, limit: int = MAX_SESSIONS) -> None:
-        self._ttl, self._limit = ttl, limit
-        self._by_hash: OrderedDict[str, PageSession] = OrderedDict()
-
-    def open(self, principal: Principal, tenant: str) -> tuple[str, PageSession]:
-        """A new session: (the id for the cookie, the session)."""
-        self._sweep()
-        while len(self._by_hash) >= self._limit:
-            self._by_hash.popitem(last=False)  # the oldest gives way
-        sid = secrets.token_urlsafe(32)
-        s = PageSession(principal, tenant, secrets.token_urlsafe(32), time.time() + self._ttl)
-        self._by_hash[_digest(sid)] = s
-        return sid, s
-
-    def get(self, sid: str | None) -> PageSession | None:
-        if not sid or len(sid) > 128:
-            return None
-        s = self._by_hash.get(_digest(sid))
-        if s is None or s.expires <= time.time():
-            return None
-        return s
-
-    def close(self, sid: str | None) -> None:
-        if sid:
-            self._by_hash.pop(_digest(sid), None)
-
-    def _sweep(self) -> None:
-        now = time.time()
-        for key in [k for k, s in self._by_hash.items() if s.expires <= now]:
-            del self._by_hash[key]
-
-
-def store(request: Request) -> PageSessions:
-    """The app's session store (one per app, made on first use)."""
-    state = request.app.state
-    found: PageSessions | None = getattr(state, "approval_pages", None)
-    if found is None:
-        found = PageSessions()
-        state.approval_pages = found
-    return found
 
 
 def secure(request: Request) -> bool:

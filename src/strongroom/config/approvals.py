@@ -35,7 +35,8 @@ class ApprovalsSettings(Section):
     and its requests always wait for a human; 0: no tool is new."""
     expire_interval_seconds: float = Field(default=60.0, gt=0)
     """How often the job ``approvals.expire`` (once per period across replicas) expires
-    pending requests past their deadline."""
+    pending requests past their deadline and deletes the approvals page's expired
+    sign-in sessions."""
     approval_url: str = "/approvals/{request_id}"
     """Where a human approves a pending request (``{request_id}`` is replaced); a full
     URL when the service is reached under another name."""

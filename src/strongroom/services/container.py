@@ -14,6 +14,7 @@ from strongroom.access.guard import Guard
 from strongroom.access.lifecycle import AccessKeyAdmin
 from strongroom.access.limits import RateLimits
 from strongroom.access.mtls import ClientCertificates, build_client_certificates
+from strongroom.access.page_sessions import PageSessions
 from strongroom.access.policy import Authenticator, build_authenticator
 from strongroom.access.roles import RoleService
 from strongroom.access.service import AccessService
@@ -122,9 +123,12 @@ class Services:
     broker: Broker = field(init=False)
     # Idempotency-Key on writes (api/idempotency.py): first answers, sealed.
     idempotency: Idempotency = field(init=False)
+    # Sign-ins of the approvals page, in the database: one set for every replica.
+    page_sessions: PageSessions = field(init=False)
 
     def __post_init__(self) -> None:
         self.idempotency = Idempotency(self.settings.idempotency, self.db, self.sealer)
+        self.page_sessions = PageSessions(self.db)
         self.auth = build_authenticator(self.settings.auth, self.db, self.access, self.audit)
         self.guard = Guard(self.auth, self.limits, self.audit, self.mtls, self.alerts)
         self.vault = build_secrets(
@@ -350,7 +354,7 @@ def build_jobs(svc: Services) -> JobRunner:
     runner.register("usage.purge", svc.usage.purge, usage.purge_interval_seconds)
     runner.register(
         "approvals.expire",
-        expire_job(svc.approvals),
+        expire_job(svc.approvals, svc.page_sessions),
         svc.settings.approvals.expire_interval_seconds,
     )
     runner.register(
@@ -361,11 +365,13 @@ def build_jobs(svc: Services) -> JobRunner:
     return runner
 
 
-def expire_job(approvals: Approvals) -> Callable[[datetime], Awaitable[int]]:
-    """Pending MCP access requests past their deadline become expired (a denial)."""
+def expire_job(approvals: Approvals, pages: PageSessions) -> Callable[[datetime], Awaitable[int]]:
+    """Pending MCP access requests past their deadline become expired (a denial); the
+    approvals page's expired sign-in sessions are deleted."""
 
     async def run(now: datetime) -> int:
-        return await approvals.requests.expire_due(now, f"job-{os.urandom(8).hex()}")
+        expired = await approvals.requests.expire_due(now, f"job-{os.urandom(8).hex()}")
+        return expired + await pages.purge(now)
 
     return run
 

@@ -65,6 +65,7 @@ TABLE_PRIVILEGES: dict[str, tuple[str, ...]] = {
     "mcp_sessions": _RW,
     "mcp_proxy_tokens": _RW,
     "idempotency_keys": _RW,  # first answers to writes; the expiry job deletes
+    "approval_page_sessions": _RW,  # approvals page sign-ins; logout and expiry delete
     "revoked_tokens": _APPEND,
     "service_keys": _APPEND,
     "tenant_data_keys": _APPEND,

@@ -6,8 +6,9 @@ opens here.
 Decisions call the same domain method as ``POST /api/v1/mcp/requests/{id}/approve``
 (approvals/decisions.py), which refuses self-approval, a replayed or mismatched
 digest and a decided or expired request; the page shows its refusal as a message.
-Sign-in, cookies, CSRF and framing: api/approvals_session.py. Plain routes, not API
-operations: no OpenAPI entry, no client method.
+Cookies, CSRF and framing: api/approvals_session.py; the sign-in sessions themselves
+are in the database, shared by every worker and replica (access/page_sessions.py).
+Plain routes, not API operations: no OpenAPI entry, no client method.
 """
 
 from __future__ import annotations
@@ -22,19 +23,17 @@ from fastapi.responses import Response
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from strongroom.access.guard import Presented, RequestContext
+from strongroom.access.page_sessions import TTL_SECONDS, PageSession
 from strongroom.access.permissions import Permission
 from strongroom.api import approvals_html as html
 from strongroom.api.approvals_session import (
     HEADERS,
     LOGIN_COOKIE,
     LOGIN_TTL_SECONDS,
-    TTL_SECONDS,
-    PageSession,
     cookie_name,
     same,
     same_origin,
     secure,
-    store,
 )
 from strongroom.api.deps import app_services
 from strongroom.approvals.digest import of_ask
@@ -81,9 +80,10 @@ async def _form(request: Request) -> dict[str, str] | None:
     return {k: v[0] for k, v in pairs.items()}
 
 
-def _session(request: Request) -> tuple[str | None, PageSession | None]:
+async def _session(request: Request) -> tuple[str | None, PageSession | None]:
+    """The cookie's session, shared by every replica (access/page_sessions.py)."""
     sid = request.cookies.get(cookie_name(request))
-    return sid, store(request).get(sid)
+    return sid, await app_services(request).page_sessions.get(sid)
 
 
 def _context(request: Request, s: PageSession) -> RequestContext:
@@ -143,7 +143,7 @@ async def login(request: Request) -> Response:
         token = pre  # the same pre-login token: the form stays usable
         text = "Sign-in failed." if exc.status == 401 else exc.text
         return _html(html.login(token, nxt, text), exc.status if exc.status < 500 else 503)
-    sid, _ = store(request).open(ctx.principal, ctx.actor.tenant)
+    sid, _ = await svc.page_sessions.open(ctx.principal, ctx.actor.tenant)
     await svc.audit.append(AuditEvent(ctx.actor, ApprovalAction.PAGE_LOGIN, Outcome.SUCCESS))
     answer = _redirect(nxt)
     _set_cookie(request, answer, cookie_name(request), sid, TTL_SECONDS)
@@ -152,14 +152,14 @@ async def login(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    sid, s = _session(request)
+    sid, s = await _session(request)
     if s is None:
         return _to_login(request)
     form = await _form(request)
     if form is None or not same_origin(request) or not same(form.get("csrf", ""), s.csrf):
         return _forbidden()
-    store(request).close(sid)
     svc = app_services(request)
+    await svc.page_sessions.close(sid)  # gone for every replica at once
     ctx = _context(request, s)
     await svc.audit.append(AuditEvent(ctx.actor, ApprovalAction.PAGE_LOGOUT, Outcome.SUCCESS))
     answer = _redirect("/approvals/login")
@@ -176,7 +176,7 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     """Redirect to sign-in without a live session; show a refusal as a page."""
 
     async def endpoint(request: Request) -> Response:
-        _, s = _session(request)
+        _, s = await _session(request)
         if s is None:
             return _to_login(request)
         ctx = _context(request, s)

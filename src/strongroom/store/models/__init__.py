@@ -3,6 +3,7 @@ this package registers them all on ``Base.metadata`` (what Alembic compares)."""
 
 from strongroom.store.models.access import AccessKey, CustomRole, RevokedToken
 from strongroom.store.models.approvals import (
+    ApprovalPageSession,
     McpDecision,
     McpPolicy,
     McpProxyToken,
@@ -41,6 +42,7 @@ __all__ = [
     "ApiKeyUsageHour",
     "ApiKeyUsageSource",
     "ApiKeyValue",
+    "ApprovalPageSession",
     "AuditCheckpoint",
     "AuditRecord",
     "AuditSegment",

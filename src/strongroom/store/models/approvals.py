@@ -1,6 +1,6 @@
 """MCP approvals (approvals/, migration 0017): the tool registry, versioned tenant
 policies, access requests with their risk factors and human decisions, sessions and
-proxy tokens.
+proxy tokens; and (migration 0019) the approvals page's sign-in sessions.
 
 A proxy token is never stored, only its SHA-256 (``McpProxyToken.token_hash``): it
 is 256 random bits, so a plain hash is enough to make a stolen table useless.
@@ -156,3 +156,24 @@ class McpProxyToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     uses_left: Mapped[int | None] = mapped_column(Integer)  # None: unlimited until expiry
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ApprovalPageSession(Base):
+    """A sign-in session of the approvals page (access/page_sessions.py), shared by
+    every worker and replica. Keyed by the SHA-256 of the cookie's random id (never
+    the id, never the credential signed in with); ``principal`` is the principal as
+    the guard resolved it at sign-in (id, tenant, roles, grants, own key, client)."""
+
+    __tablename__ = "approval_page_sessions"
+    __table_args__ = (
+        Index("ix_approval_page_sessions_expiry", "expires_at"),
+        Index("ix_approval_page_sessions_principal", "tenant_id", "principal_hash"),
+    )
+
+    session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(String(64))
+    principal_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the principal id
+    principal: Mapped[dict[str, Any]] = mapped_column(JSON)
+    csrf: Mapped[str] = mapped_column(String(64))  # the forms' synchronizer token
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
