@@ -8,11 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
+from strongroom.approvals.models import Policy
+from strongroom.approvals.policy import check
+from strongroom.errors import InvalidInput
 from strongroom.store.models import AuditRecord
 from tests.api.access_helpers import issue
-from tests.api.approvals_helpers import SCHEMA_SHA, Facts, approved_tool, wire
+from tests.api.approvals_helpers import ADMIN, SCHEMA_SHA, Facts, approved_tool, wire
 from tests.api.conftest import App
 
 POLICY = "/api/v1/mcp/policy"
@@ -162,3 +166,21 @@ async def test_tenants_are_isolated(app: App) -> None:
     assert (ours["version"], ours["threshold"]) == (1, 5)
     listed = (await _as(app, app.admin_key, "GET", POLICY + "/versions")).json()["versions"]
     assert [(v["version"], v["threshold"]) for v in listed] == [(1, 5)]
+
+
+async def test_the_domain_names_the_field(app: App) -> None:
+    """The checks behind every edge (the CLI calls the domain directly)."""
+    policies = app.services.approvals.policies
+    with pytest.raises(InvalidInput) as out:
+        check(Policy(threshold=200))
+    assert out.value.detail == {"field": "threshold", "minimum": 0, "maximum": 101}
+    with pytest.raises(InvalidInput) as out:
+        await policies.change(ADMIN, {"sessionMaxSeconds": 30})
+    assert out.value.detail["field"] == "sessionMaxSeconds"
+    with pytest.raises(InvalidInput) as out:
+        await policies.change(ADMIN, {"threshhold": 5})
+    assert out.value.detail == {"field": "threshhold"}
+    with pytest.raises(InvalidInput) as out:
+        await policies.change(ADMIN, {"threshold": True})
+    assert out.value.detail["field"] == "threshold"
+    assert (await policies.show("default")).policy.version == 0
