@@ -94,6 +94,9 @@ SEMANTIC_REFUSALS = frozenset(
         ("ENC001", "annotations too large"),
         ("ENC001", "text holds a NUL character"),
         ("ENC001", "a reason of 1 to 500 characters (required to deny)"),
+        # The policy: each business hour within its bounds, yet the end not after the
+        # start (one of them may be the current version's, not in the body).
+        ("ENC001", "businessEndHour must be after businessStartHour"),
     }
 )
 

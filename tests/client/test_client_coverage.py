@@ -129,6 +129,9 @@ CALLS: list[Callable[[Client], Any]] = [
     lambda c: c.mcp.approve_request("r", "d"),
     lambda c: c.mcp.deny_request("r", "d", "no"),
     lambda c: c.mcp.revoke_session("s"),
+    lambda c: c.mcp.policy(),
+    lambda c: c.mcp.set_policy(threshold=1),
+    lambda c: c.mcp.policy_versions(),
 ]
 LOGGED = re.compile(r"^strongroom (\w+) (\S+) -> ")
 

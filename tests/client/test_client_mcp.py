@@ -1,6 +1,6 @@
 """MCP approvals through the client (``sr.mcp``), sync and async, against a real
-service: the tool registry, an access request and the server's refusals as typed
-errors."""
+service: the tool registry, an access request, the tenant's policy and the server's
+refusals as typed errors."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 
 from strongroom_client.errors import (
     AccessRequestNotFoundError,
+    InvalidInputError,
+    RotationInProgressError,
     SelfApprovalError,
     SessionNotFoundError,
     ToolNotApprovedError,
@@ -52,3 +54,26 @@ async def test_mcp_through_the_client(sr: Any) -> None:
         await sr.mcp.request_access(
             {**ref, "name": "nobody"}, name, "k", ["api.example.com"], ["GET"], 300, "x"
         )
+
+
+async def test_the_policy_through_the_client(sr: Any) -> None:
+    before = await sr.mcp.policy()
+    v = before["version"]
+    changed = await sr.mcp.set_policy(threshold=7, second_approver=True, expected_version=v)
+    assert (changed["version"], changed["threshold"], changed["secondApprover"]) == (v + 1, 7, True)
+    assert changed["durationCapSeconds"] == before["durationCapSeconds"]
+    assert (await sr.mcp.policy()) == changed
+    with pytest.raises(RotationInProgressError):  # KEY002: someone wrote since version v
+        await sr.mcp.set_policy(threshold=8, expected_version=v)
+    with pytest.raises(InvalidInputError) as bad:
+        await sr.mcp.set_policy(threshold=500)
+    assert ["body", "threshold"] in [e["loc"] for e in bad.value.details["errors"]]
+    page = await sr.mcp.policy_versions(limit=1)
+    assert [p["version"] for p in page["versions"]] == [v + 1]
+    assert page["nextCursor"] == (v + 1 if v >= 1 else None)
+    # Put the values back (the service is shared with the other client tests).
+    fields = {k: before[k] for k in ("threshold", "secondApprover")}
+    restored = await sr.mcp.set_policy(
+        threshold=fields["threshold"], second_approver=fields["secondApprover"]
+    )
+    assert restored["version"] == v + 2

@@ -76,7 +76,7 @@ PERMISSIONS = {
     *("api-keys:use", "api-keys:reveal"),
     *("mcp-tools:register", "mcp-tools:read", "mcp-tools:approve", "mcp-tools:suspend"),
     *("mcp-requests:create", "mcp-requests:read", "mcp-requests:approve"),
-    "mcp-sessions:revoke",
+    *("mcp-sessions:revoke", "mcp-policy:read", "mcp-policy:write"),
 }
 
 

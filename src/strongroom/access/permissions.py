@@ -77,6 +77,8 @@ class Permission(StrEnum):
     # MCP access for AI agents (approvals/). ``mcp-requests:create`` asks for access
     # (an agent); ``approve`` approves or denies others' requests (never one's own);
     # ``read`` at ``own`` scope sees the principal's own requests only.
+    # ``mcp-policy:write`` changes the tenant's policy (what may be approved without a
+    # human): an admin's, never an approver's.
     MCP_TOOLS_REGISTER = "mcp-tools:register"
     MCP_TOOLS_READ = "mcp-tools:read"
     MCP_TOOLS_APPROVE = "mcp-tools:approve"
@@ -85,3 +87,5 @@ class Permission(StrEnum):
     MCP_REQUESTS_READ = "mcp-requests:read"
     MCP_REQUESTS_APPROVE = "mcp-requests:approve"
     MCP_SESSIONS_REVOKE = "mcp-sessions:revoke"
+    MCP_POLICY_READ = "mcp-policy:read"
+    MCP_POLICY_WRITE = "mcp-policy:write"

@@ -114,11 +114,17 @@ BUILTIN_ROLES: Mapping[str, frozenset[Grant]] = {
     ),
     "cert-reader": _grants(T, P.CERTIFICATES_READ),
     # MCP (approvals/): an agent asks, sees and revokes its own; an approver decides
-    # (never its own request: the service refuses self-approval whatever the grants).
+    # (never its own request: the service refuses self-approval whatever the grants)
+    # and reads the policy it decides under; admins ("*") write the policy.
     "mcp-agent": _grants(T, P.MCP_REQUESTS_CREATE, P.MCP_TOOLS_READ)
     | _grants(OWN, P.MCP_REQUESTS_READ, P.MCP_SESSIONS_REVOKE),
     "mcp-approver": _grants(
-        T, P.MCP_REQUESTS_READ, P.MCP_REQUESTS_APPROVE, P.MCP_TOOLS_READ, P.MCP_SESSIONS_REVOKE
+        T,
+        P.MCP_REQUESTS_READ,
+        P.MCP_REQUESTS_APPROVE,
+        P.MCP_TOOLS_READ,
+        P.MCP_SESSIONS_REVOKE,
+        P.MCP_POLICY_READ,
     ),
 }
 

@@ -104,6 +104,20 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class PolicyVersion:
+    """A policy with who stored it and when; both None for version 0 (the configured
+    default, never stored)."""
+
+    policy: Policy
+    created_at: datetime | None = None
+    created_by: str | None = None
+
+    @classmethod
+    def of(cls, p: McpPolicy) -> PolicyVersion:
+        return cls(Policy.of(p), p.created_at, p.created_by)
+
+
+@dataclass(frozen=True)
 class SessionView:
     session_id: str
     request_id: str

@@ -18,6 +18,7 @@ from strongroom.cli.db import db
 from strongroom.cli.keys import keys
 from strongroom.cli.kms import kms
 from strongroom.cli.mcp import mcp_requests, mcp_tools
+from strongroom.cli.mcp_policy import mcp_policy
 from strongroom.cli.mcp_server import mcp
 from strongroom.cli.secrets import secrets
 from strongroom.cli.server import migrate, serve
@@ -59,6 +60,7 @@ client.add_typer(client_share, name="share")
 app.add_typer(client, name="client")
 app.add_typer(mcp_tools, name="mcp-tools")
 app.add_typer(mcp_requests, name="mcp-requests")
+app.add_typer(mcp_policy, name="mcp-policy")
 app.command()(migrate)
 app.command()(serve)
 app.command()(mcp)

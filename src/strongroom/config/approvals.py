@@ -30,7 +30,7 @@ class ApprovalsSettings(Section):
     and Sunday) a request scores the off-hours factor."""
     business_end_hour: int = Field(default=18, ge=1, le=24)
     """Default policy: business hours end (UTC hour, exclusive)."""
-    new_tool_seconds: int = Field(default=86400, ge=0)
+    new_tool_seconds: int = Field(default=86400, ge=0, le=2**31 - 1)
     """Default policy: a tool approved (or re-approved) less than this long ago is new,
     and its requests always wait for a human; 0: no tool is new."""
     expire_interval_seconds: float = Field(default=60.0, gt=0)

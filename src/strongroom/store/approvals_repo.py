@@ -55,6 +55,19 @@ async def policy(s: AsyncSession, tenant: str) -> McpPolicy | None:
     return (await s.execute(q)).scalar_one_or_none()
 
 
+async def policies(s: AsyncSession, tenant: str, limit: int, before: int | None) -> list[McpPolicy]:
+    """Stored versions, newest first; ``before``: only versions below it (paging)."""
+    q = (
+        select(McpPolicy)
+        .where(McpPolicy.tenant_id == tenant)
+        .order_by(McpPolicy.version.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        q = q.where(McpPolicy.version < before)
+    return list((await s.execute(q)).scalars())
+
+
 # requests ----------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """MCP access for AI agents over REST: the tool registry (``/api/v1/mcp/tools``),
-access requests and their human decisions (``/api/v1/mcp/requests``) and session
-revocation (``/api/v1/mcp/sessions``). The MCP server (mcp/) calls the same services.
+access requests and their human decisions (``/api/v1/mcp/requests``), session
+revocation (``/api/v1/mcp/sessions``) and the tenant's versioned policy
+(``/api/v1/mcp/policy``). The MCP server (mcp/) calls the same services.
 
 Approving and denying are enforced by the service whatever the grants: the requester
 never decides its own request, and a decision covers the request's ``digest``.
@@ -30,6 +31,7 @@ from strongroom.api.approval_schemas import (
     ToolPage,
 )
 from strongroom.api.deps import api_key_header, app_services, authenticate, require, services
+from strongroom.api.policy_schemas import PolicyChange, PolicyOut, PolicyPage
 from strongroom.approvals.contract import AccessAsk, ToolIdentity
 from strongroom.approvals.digest import schema_sha256
 from strongroom.approvals.models import NewTool, ToolTier
@@ -205,3 +207,37 @@ async def revoke_session(
     svc, ctx, mine = c
     await svc.approvals.sessions.revoke(ctx.actor, sessionId, own_only=mine is not None)
     return RevokedOut(sessionId=sessionId)
+
+
+@router.get("/policy", response_model=PolicyOut)
+async def get_policy(
+    svc: Svc,
+    actor: Annotated[Actor, Depends(require(Permission.MCP_POLICY_READ))],
+) -> PolicyOut:
+    """The policy new requests are scored under (version 0: the configured default)."""
+    return PolicyOut.of(await svc.approvals.policies.show(actor.tenant))
+
+
+@router.put("/policy", response_model=PolicyOut)
+async def put_policy(
+    body: PolicyChange,
+    svc: Svc,
+    actor: Annotated[Actor, Depends(require(Permission.MCP_POLICY_WRITE))],
+) -> PolicyOut:
+    """Store the next version: the fields given, the current version's for the rest.
+    ``expectedVersion``: only if it is still the current one (else 409 ``KEY002``)."""
+    done = await svc.approvals.policies.change(actor, body.changes(), body.expectedVersion)
+    return PolicyOut.of(done)
+
+
+@router.get("/policy/versions", response_model=PolicyPage)
+async def list_policy_versions(
+    svc: Svc,
+    actor: Annotated[Actor, Depends(require(Permission.MCP_POLICY_READ))],
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> PolicyPage:
+    """Stored versions, newest first (version 0, the default, is never stored);
+    ``cursor``: the ``nextCursor`` of the previous page."""
+    views, after = await svc.approvals.policies.versions(actor.tenant, limit, cursor)
+    return PolicyPage(versions=[PolicyOut.of(v) for v in views], nextCursor=after)

@@ -1,6 +1,7 @@
 """MCP access for AI agents (docs/approvals.md): the tool registry, access requests
-and their human decisions, session revocation. A decision names the request's
-``digest`` (in every request answer): it covers exactly what was asked."""
+and their human decisions, session revocation, the tenant's versioned policy. A
+decision names the request's ``digest`` (in every request answer): it covers exactly
+what was asked."""
 
 from __future__ import annotations
 
@@ -134,3 +135,46 @@ class AsyncMcp(AsyncResource):
             path_params={"sessionId": session_id},
             idempotent=True,
         )
+
+    # policy --------------------------------------------------------------
+    async def policy(self) -> dict[str, Any]:
+        """The policy new requests are scored under (``version`` 0: the configured
+        default, ``createdAt`` and ``createdBy`` null)."""
+        return await self._call("GET", "/policy", idempotent=True)
+
+    async def set_policy(
+        self,
+        *,
+        threshold: int | None = None,
+        duration_cap_seconds: int | None = None,
+        second_approver: bool | None = None,
+        pending_expiry_seconds: int | None = None,
+        session_max_seconds: int | None = None,
+        business_start_hour: int | None = None,
+        business_end_hour: int | None = None,
+        new_tool_seconds: int | None = None,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
+        """Store the next version: the fields given, the current values for the rest.
+        ``expected_version``: only if it is still current, else ``RotationInProgressError``
+        (code KEY002, 409; never retried here: read the policy again)."""
+        given = {
+            "threshold": threshold,
+            "durationCapSeconds": duration_cap_seconds,
+            "secondApprover": second_approver,
+            "pendingExpirySeconds": pending_expiry_seconds,
+            "sessionMaxSeconds": session_max_seconds,
+            "businessStartHour": business_start_hour,
+            "businessEndHour": business_end_hour,
+            "newToolSeconds": new_tool_seconds,
+            "expectedVersion": expected_version,
+        }
+        body = {k: v for k, v in given.items() if v is not None}
+        return await self._call("PUT", "/policy", json=body)
+
+    async def policy_versions(
+        self, limit: int | None = None, cursor: int | None = None
+    ) -> dict[str, Any]:
+        """Stored versions, newest first: ``{"versions": [...], "nextCursor"}``."""
+        params = {"limit": limit, "cursor": cursor}
+        return await self._call("GET", "/policy/versions", params=params, idempotent=True)
