@@ -83,7 +83,7 @@ async def test_a_stale_expected_version_is_refused(app: App) -> None:
     won = await _as(app, app.admin_key, "PUT", POLICY, {"threshold": 25, "expectedVersion": 1})
     lost = await _as(app, app.admin_key, "PUT", POLICY, {"threshold": 40, "expectedVersion": 1})
     assert won.json()["version"] == 2
-    assert (lost.status_code, lost.json()["error"]["code"]) == (409, "KEY002")
+    assert (lost.status_code, lost.json()["error"]["code"]) == (409, "APR020")
     now = (await _as(app, app.admin_key, "GET", POLICY)).json()
     assert (now["version"], now["threshold"]) == (2, 25)
 

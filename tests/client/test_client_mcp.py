@@ -12,7 +12,7 @@ import pytest
 from strongroom_client.errors import (
     AccessRequestNotFoundError,
     InvalidInputError,
-    RotationInProgressError,
+    PolicyVersionChangedError,
     SelfApprovalError,
     SessionNotFoundError,
     ToolNotApprovedError,
@@ -63,7 +63,7 @@ async def test_the_policy_through_the_client(sr: Any) -> None:
     assert (changed["version"], changed["threshold"], changed["secondApprover"]) == (v + 1, 7, True)
     assert changed["durationCapSeconds"] == before["durationCapSeconds"]
     assert (await sr.mcp.policy()) == changed
-    with pytest.raises(RotationInProgressError):  # KEY002: someone wrote since version v
+    with pytest.raises(PolicyVersionChangedError):  # APR020: someone wrote since version v
         await sr.mcp.set_policy(threshold=8, expected_version=v)
     with pytest.raises(InvalidInputError) as bad:
         await sr.mcp.set_policy(threshold=500)

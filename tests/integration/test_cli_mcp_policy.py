@@ -35,7 +35,7 @@ def test_show_set_and_history(env: Path) -> None:
     assert [(v["version"], v["threshold"]) for v in listed] == [(2, 10), (1, 10)]
     # Mistakes: one line each, naming the option; nothing stored.
     stale = _fails("mcp-policy", "set", "--threshold", "5", "--expected-version", "1")
-    assert "version mismatch" in stale
+    assert "policy changed since it was read" in stale
     assert "--threshold" in _fails("mcp-policy", "set", "--threshold", "102")
     assert "--duration-cap-seconds" in _fails("mcp-policy", "set", "--duration-cap-seconds", "1")
     hours = _fails("mcp-policy", "set", "--business-start-hour", "21")

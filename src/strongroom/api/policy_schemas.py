@@ -82,7 +82,7 @@ class PolicyChange(Strict):
     ] = None
     expectedVersion: Annotated[
         int | None,
-        Field(ge=0, le=2**31 - 1, description="Check-and-set: 409 KEY002 unless it is current"),
+        Field(ge=0, le=2**31 - 1, description="Check-and-set: 409 APR020 unless it is current"),
         Integral,
     ] = None
 

@@ -101,3 +101,10 @@ class AlreadyDecided(StrongroomError):
     """This approver already approved the request (a second approver must differ)."""
 
     code, status, message = "APR019", 409, "already decided by this approver"
+
+
+class PolicyVersionChanged(StrongroomError):
+    """The tenant's policy is no longer the version the writer read (``expectedVersion``
+    stale, or another write took the next version): read it again."""
+
+    code, status, message = "APR020", 409, "the policy changed since it was read"

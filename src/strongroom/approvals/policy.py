@@ -3,7 +3,7 @@ request records the version it was scored under, so old scores stay explainable.
 A tenant without a row of its own has version 0, the configured default.
 
 A write may name the version it read (``expected_version``): two admins editing at
-once then cannot silently overwrite each other; the second gets ``KEY002`` and reads
+once then cannot silently overwrite each other; the second gets ``APR020`` and reads
 again. The unique (tenant, version) makes this hold under concurrency as well."""
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from strongroom.approvals.errors import PolicyVersionChanged
 from strongroom.approvals.models import Policy, PolicyVersion
 from strongroom.audit.actions import ApprovalAction
 from strongroom.audit.interfaces import AuditSink
 from strongroom.audit.models import AuditEvent, Outcome
 from strongroom.context import Actor
-from strongroom.errors import InvalidInput, KeyConflict
+from strongroom.errors import InvalidInput
 from strongroom.store import approvals_repo as repo
 from strongroom.store.db import Database
 from strongroom.store.models import McpPolicy
@@ -113,8 +114,7 @@ class Policies:
             old = await repo.policy(s, actor.tenant)
         current = Policy.of(old) if old is not None else self.default
         if expected_version is not None and expected_version != current.version:
-            raise KeyConflict(
-                "policy version mismatch: read it again",
+            raise PolicyVersionChanged(
                 expectedVersion=expected_version,
                 currentVersion=current.version,
             )
@@ -135,5 +135,5 @@ class Policies:
                 s.add(row)
                 self._audit.record_in(s, event)
         except IntegrityError:  # a concurrent writer took this version
-            raise KeyConflict("policy changed concurrently: read it again") from None
+            raise PolicyVersionChanged() from None
         return PolicyVersion(new, row.created_at, row.created_by)

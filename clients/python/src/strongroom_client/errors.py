@@ -515,6 +515,12 @@ class AlreadyDecidedError(ApiError):
     code, status = "APR019", 409
 
 
+class PolicyVersionChangedError(ApiError):
+    """APR020: the approvals policy changed since it was read (stale expectedVersion)."""
+
+    code, status = "APR020", 409
+
+
 ERRORS: dict[str, type[ApiError]] = {
     cls.code: cls
     for cls in (
@@ -609,6 +615,7 @@ ERRORS: dict[str, type[ApiError]] = {
         ToolNotFoundError,
         ToolExistsError,
         AlreadyDecidedError,
+        PolicyVersionChangedError,
     )
 }
 

@@ -225,7 +225,7 @@ async def put_policy(
     actor: Annotated[Actor, Depends(require(Permission.MCP_POLICY_WRITE))],
 ) -> PolicyOut:
     """Store the next version: the fields given, the current version's for the rest.
-    ``expectedVersion``: only if it is still the current one (else 409 ``KEY002``)."""
+    ``expectedVersion``: only if it is still the current one (else 409 ``APR020``)."""
     done = await svc.approvals.policies.change(actor, body.changes(), body.expectedVersion)
     return PolicyOut.of(done)
 

@@ -158,7 +158,7 @@ class Mcp(Resource):
     ) -> dict[str, Any]:
         """Store the next version: the fields given, the current values for the rest.
         ``expected_version``: only if it is still current, else ``RotationInProgressError``
-        (code KEY002, 409; never retried here: read the policy again)."""
+        (``PolicyVersionChangedError``, APR020, 409; never retried here: read the policy again)."""
         given = {
             "threshold": threshold,
             "durationCapSeconds": duration_cap_seconds,
