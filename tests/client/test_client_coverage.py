@@ -111,7 +111,6 @@ CALLS: list[Callable[[Client], Any]] = [
     lambda c: c.api_keys.unblock("p", "k"),
     lambda c: c.api_keys.usable("p", "k"),
     lambda c: c.api_keys.reveal("p", "k"),
-    lambda c: c.usage.api_key("p", "k"),
     lambda c: c.api_keys.usage("p", "k", granularity="day"),
     lambda c: c.broker.request("p", "k", "GET", "https://api.example.com/v1"),
     *(

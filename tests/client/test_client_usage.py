@@ -31,17 +31,18 @@ def counted(service: ThreadServer) -> ThreadServer:
 
 
 async def test_usage_through_the_client(sr: Any, counted: ThreadServer) -> None:
-    got = await sr.usage.api_key(
+    got = await sr.api_keys.usage(
         "billing", "stripe", start=T0, end=T0 + timedelta(hours=2), granularity="hour"
     )
     assert got["total"] == 13
     assert [b["count"] for b in got["buckets"]] == [13, 0]
     assert got["byKind"] == {"broker": 12, "denied": 1}
-    same = await sr.api_keys.usage(
-        "billing", "stripe", start=T0, end=T0 + timedelta(hours=2), granularity="hour"
+    day = await sr.api_keys.usage(
+        "billing", "stripe", start=T0, end=T0 + timedelta(days=1), granularity="day"
     )
-    assert same == got
+    # Days are whole UTC days: 10:00 on the 1st to 10:00 on the 2nd touches two.
+    assert (day["total"], [b["count"] for b in day["buckets"]]) == (13, [13, 0])
     with pytest.raises(UsageGranularityError):
-        await sr.usage.api_key("billing", "stripe", granularity="week")
+        await sr.api_keys.usage("billing", "stripe", granularity="week")
     with pytest.raises(UsageRangeError):
-        await sr.usage.api_key("billing", "stripe", start=T0, end=T0 - timedelta(hours=1))
+        await sr.api_keys.usage("billing", "stripe", start=T0, end=T0 - timedelta(hours=1))

@@ -25,7 +25,6 @@ from strongroom_client._async.secrets import AsyncSecrets
 from strongroom_client._async.shares import AsyncShares
 from strongroom_client._async.tokens import AsyncTokens
 from strongroom_client._async.transport import AsyncTransport
-from strongroom_client._async.usage import AsyncUsage
 from strongroom_client._cache import StatementCache
 from strongroom_client._config import Config, RetryPolicy
 from strongroom_client._secret import Secret
@@ -98,7 +97,6 @@ class AsyncClient:
         self.projects = AsyncProjects(self._transport)
         self.api_keys = AsyncApiKeys(self._transport)
         self.health = AsyncHealth(self._transport)
-        self.usage = AsyncUsage(self._transport)  # stored API keys' usage
         self.broker = AsyncBroker(self._transport)
 
     def __repr__(self) -> str:

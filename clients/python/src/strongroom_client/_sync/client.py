@@ -26,7 +26,6 @@ from strongroom_client._sync.secrets import Secrets
 from strongroom_client._sync.shares import Shares
 from strongroom_client._sync.tokens import Tokens
 from strongroom_client._sync.transport import Transport
-from strongroom_client._sync.usage import Usage
 from strongroom_client._cache import StatementCache
 from strongroom_client._config import Config, RetryPolicy
 from strongroom_client._secret import Secret
@@ -99,7 +98,6 @@ class Client:
         self.projects = Projects(self._transport)
         self.api_keys = ApiKeys(self._transport)
         self.health = Health(self._transport)
-        self.usage = Usage(self._transport)  # stored API keys' usage
         self.broker = Broker(self._transport)
 
     def __repr__(self) -> str:
