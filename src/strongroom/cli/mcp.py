@@ -14,7 +14,7 @@ import typer
 from strongroom.api.approval_schemas import RequestOut, ToolOut
 from strongroom.approvals.digest import of_ask, schema_sha256
 from strongroom.approvals.models import NewTool, ToolTier
-from strongroom.cli.runner import fail, operator, run
+from strongroom.cli.runner import fail, operator, print_page, run
 from strongroom.config import DEFAULT_TENANT
 from strongroom.services.container import Services
 
@@ -71,10 +71,7 @@ def list_tools(
 ) -> None:
     """The tenant's tools, one JSON object per line."""
     tools, after = run(lambda svc: svc.approvals.tools.list(tenant, limit, cursor))
-    for t in tools:
-        typer.echo(ToolOut.of(t).model_dump_json())
-    if after is not None:
-        typer.echo(f"next cursor: {after}", err=True)
+    print_page((ToolOut.of(t).model_dump_json() for t in tools), after)
 
 
 @mcp_tools.command("approve")
@@ -104,10 +101,7 @@ def list_requests(
 ) -> None:
     """Pending requests with their score breakdown, one JSON object per line."""
     views, after = run(lambda svc: svc.approvals.requests.list_pending(tenant, limit, cursor))
-    for v in views:
-        typer.echo(RequestOut.of(v).model_dump_json())
-    if after is not None:
-        typer.echo(f"next cursor: {after}", err=True)
+    print_page((RequestOut.of(v).model_dump_json() for v in views), after)
 
 
 def _decide(tenant: str, request_id: str, approve: bool, reason: str, digest: str | None) -> None:

@@ -12,7 +12,7 @@ import typer
 from strongroom.api.policy_schemas import PolicyOut
 from strongroom.approvals.models import PolicyVersion
 from strongroom.approvals.policy import FIELDS
-from strongroom.cli.runner import fail, operator, run
+from strongroom.cli.runner import fail, operator, print_page, run
 from strongroom.config import DEFAULT_TENANT
 from strongroom.errors import InvalidInput
 from strongroom.services.container import Services
@@ -95,7 +95,4 @@ def versions(
 ) -> None:
     """Stored versions, newest first, one JSON object per line."""
     views, after = run(lambda svc: svc.approvals.policies.versions(tenant, limit, cursor))
-    for v in views:
-        typer.echo(PolicyOut.of(v).model_dump_json())
-    if after is not None:
-        typer.echo(f"next cursor: {after}", err=True)
+    print_page((PolicyOut.of(v).model_dump_json() for v in views), after)

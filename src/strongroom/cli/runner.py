@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from typing import NoReturn, TypeVar
@@ -59,6 +59,15 @@ class Opening(Enum):
 def note(message: str) -> None:
     """A line for the operator: stderr, because stdout carries only the result."""
     typer.echo(message, err=True)
+
+
+def print_page(lines: Iterable[str], after: object | None) -> None:
+    """One page of a listing: a JSON object per line on stdout, and the cursor of the
+    next page (if any) on stderr, so that stdout stays machine-readable."""
+    for line in lines:
+        typer.echo(line)
+    if after is not None:
+        typer.echo(f"next cursor: {after}", err=True)
 
 
 def fail(message: str) -> NoReturn:
